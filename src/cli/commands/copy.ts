@@ -1,0 +1,116 @@
+import { resolve } from 'node:path'
+import { ferry, type FerryOptions } from '../../ferry.js'
+import { UsageError } from '../../errors.js'
+import { exitCodeOf } from '../../report.js'
+import type { TargetMode } from '../../dialect.js'
+import { parseArgs, type CliCommand, type CliIo } from '../command.js'
+import { formatReport, reportJson } from '../print-report.js'
+import { progressDisplay } from '../progress-display.js'
+
+const MODES: readonly TargetMode[] = ['create', 'truncate', 'append', 'recreate']
+
+const HELP = `dbferry copy <from> <to> [options]
+
+Copies schema and rows from one database to another: tables parents first, rows through the target's bulk
+path, then indexes and foreign keys. Prints a report; every source row is written, rejected with a reason, or
+dropped by a transform that says so.
+
+Options:
+  --config <file>          a dbferry.config.ts/.js/.json with the same options as ferry(); <from>/<to> optional then
+  --mode <m>               create (default: fail if a table exists) | truncate | append | recreate
+  --tables <a,b>           copy only these tables
+  --exclude <a,b>          skip these tables (a /regex/ is allowed)
+  --fk <child.col=parent.col>   declare a foreign key the source lacks (repeatable)
+  --journal <file>         where rejected rows and checkpoints go (default ./dbferry-journal.sqlite)
+  --no-journal             keep no journal file
+  --batch-rows <n>         rows per batch (default 10000)
+  --concurrency <n>        tables copied at once where the plan allows (default 1)
+  --fallback-encoding <e>  decode source text that is not UTF-8 with this encoding (e.g. cp1252)
+  --strip-nul              remove U+0000 from text for targets that cannot store it (default: reject the row)
+  --lower-case             fold identifiers to lower case on the target (default: preserve)
+  --json                   print only the report, as JSON, on stdout
+  --quiet                  no progress output
+
+Exit codes: 0 done, nothing rejected; 3 done with rejected/dropped rows or unvalidated constraints;
+1 failed; 2 bad usage.`
+
+function list(v: unknown): string[] {
+  if (v === undefined || v === true) return []
+  return (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean)
+}
+
+function matcher(s: string): string | RegExp {
+  const m = /^\/(.*)\/([a-z]*)$/.exec(s)
+  return m ? new RegExp(m[1]!, m[2]) : s
+}
+
+function int(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} takes a positive whole number`)
+  return n
+}
+
+/** Turns `copy` arguments into ferry options (a config file's options first, flags over them). */
+export async function copyOptions(args: string[], io: CliIo): Promise<{ options: FerryOptions; json: boolean; quiet: boolean }> {
+  const { positionals, options: o } = parseArgs(args, ['json', 'no-journal', 'strip-nul', 'lower-case', 'quiet'])
+  const known = new Set(['config', 'mode', 'tables', 'exclude', 'fk', 'journal', 'no-journal', 'batch-rows', 'concurrency', 'fallback-encoding', 'strip-nul', 'lower-case', 'json', 'quiet', 'help'])
+  for (const k of Object.keys(o)) if (!known.has(k)) throw new UsageError(`unknown option --${k}`)
+  let base: Partial<FerryOptions> = {}
+  if (typeof o.config === 'string') {
+    const { loadConfig } = await import('../../config/load-config.js')
+    base = (await loadConfig(resolve(io.cwd, o.config))) as Partial<FerryOptions>
+  }
+  const [from = base.from, to = base.to, extra] = positionals
+  if (extra !== undefined) throw new UsageError(`too many arguments: ${extra}`)
+  if (from === undefined || to === undefined) throw new UsageError('copy needs <from> and <to> (or a --config that names them)')
+  const mode = (o.mode ?? base.mode ?? 'create') as TargetMode
+  if (!MODES.includes(mode)) throw new UsageError(`--mode must be one of ${MODES.join(', ')}`)
+  const include = list(o.tables).map(matcher)
+  const exclude = list(o.exclude).map(matcher)
+  const fks = list(o.fk).map((s) => {
+    const [from, to] = s.split('=')
+    if (!from || !to) throw new UsageError(`--fk takes child.column=parent.column, got ${JSON.stringify(s)}`)
+    return { from, to }
+  })
+  const journal = o['no-journal'] ? false : typeof o.journal === 'string' ? o.journal : base.journal ?? 'dbferry-journal.sqlite'
+  const options: FerryOptions = {
+    ...base,
+    from,
+    to,
+    mode,
+    tables: include.length || exclude.length ? { include: include.length ? include : base.tables?.include, exclude: [...(base.tables?.exclude ?? []), ...exclude] } : base.tables,
+    foreignKeys: [...(base.foreignKeys ?? []), ...fks],
+    journal,
+    batchRows: int(o['batch-rows'], 'batch-rows') ?? base.batchRows,
+    concurrency: int(o.concurrency, 'concurrency') ?? base.concurrency,
+    fallbackEncoding: typeof o['fallback-encoding'] === 'string' ? o['fallback-encoding'] : base.fallbackEncoding,
+    stripNul: o['strip-nul'] === true || base.stripNul,
+    identifiers: o['lower-case'] ? { ...base.identifiers, case: 'lower' } : base.identifiers,
+  }
+  return { options, json: o.json === true, quiet: o.quiet === true }
+}
+
+/** `dbferry copy`. */
+export const copyCommand: CliCommand = {
+  name: 'copy',
+  summary: 'copy a database (schema and rows) into another',
+  help: HELP,
+  async run(args, io) {
+    const { options, json, quiet } = await copyOptions(args, io)
+    const display = progressDisplay(io, json || quiet ? 'none' : io.stdout.isTTY ? 'tty' : 'lines')
+    const controller = new AbortController()
+    const onSigint = () => controller.abort()
+    process.once('SIGINT', onSigint)
+    let report
+    try {
+      report = await ferry({ ...options, onProgress: display.onProgress, signal: controller.signal })
+    } finally {
+      display.stop()
+      process.off('SIGINT', onSigint)
+    }
+    io.stdout.write((json ? reportJson(report) : formatReport(report)) + '\n')
+    if (report.error?.code === 'aborted') return 130
+    return exitCodeOf(report)
+  },
+}

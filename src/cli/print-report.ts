@@ -1,0 +1,105 @@
+import type { Report } from '../report.js'
+
+function pad(s: string | number, n: number, right = false): string {
+  const t = String(s)
+  return right ? t.padStart(n) : t.padEnd(n)
+}
+
+/** The report as text for a terminal or a log: a table of counts, then what was rejected and why. */
+export function formatReport(report: Report): string {
+  const lines: string[] = []
+  const w = Math.max(5, ...report.tables.map((t) => t.name.length))
+  lines.push(`${report.source} → ${report.target}`)
+  lines.push('')
+  lines.push(`${pad('table', w)}  ${pad('read', 9, true)}  ${pad('written', 9, true)}  ${pad('rejected', 9, true)}  ${pad('dropped', 9, true)}  ${pad('added', 6, true)}  ${pad('fixed', 6, true)}  ${pad('ms', 7, true)}  status`)
+  for (const t of report.tables) {
+    const fixed = Object.values(t.fixed).reduce((a, b) => a + b, 0)
+    lines.push(
+      `${pad(t.name, w)}  ${pad(t.read, 9, true)}  ${pad(t.written, 9, true)}  ${pad(t.rejected, 9, true)}  ${pad(t.dropped, 9, true)}  ${pad(t.inserted, 6, true)}  ${pad(fixed, 6, true)}  ${pad(t.ms, 7, true)}  ${t.status}${t.error ? `: ${t.error}` : ''}`,
+    )
+  }
+  const s = report.totals
+  lines.push(`${pad('total', w)}  ${pad(s.read, 9, true)}  ${pad(s.written, 9, true)}  ${pad(s.rejected, 9, true)}  ${pad(s.dropped, 9, true)}  ${pad(s.inserted, 6, true)}  ${pad(s.fixed, 6, true)}  ${pad(report.ms, 7, true)}`)
+  const problems = report.tables.filter((t) => t.examples.length > 0)
+  if (problems.length > 0) {
+    lines.push('', 'Rejected and dropped rows:')
+    for (const t of problems) {
+      const kinds = Object.entries(t.byKind).map(([k, n]) => `${k} ×${n}`).join(', ')
+      lines.push(`  ${t.name}: ${kinds}`)
+      for (const e of t.examples) {
+        lines.push(`    ${e.action} ${e.kind}${e.key ? ` key ${e.key}` : ''}${e.column ? ` column ${e.column}` : ''} (${e.by}): ${e.message}`)
+      }
+      const shown = t.examples.length
+      const total = t.rejected + t.dropped
+      if (total > shown) lines.push(`    … and ${total - shown} more`)
+    }
+  }
+  const fixes = report.tables.filter((t) => Object.keys(t.fixed).length > 0)
+  if (fixes.length > 0) {
+    lines.push('', 'Changed values:')
+    for (const t of fixes) lines.push(`  ${t.name}: ${Object.entries(t.fixed).map(([c, n]) => `${c} ×${n}`).join(', ')}`)
+  }
+  if (report.renames.length > 0) {
+    lines.push('', 'Renamed on the target:')
+    for (const r of report.renames) lines.push(`  ${r.kind} ${r.table ? `${r.table}.` : ''}${r.from} → ${r.to} (${r.reason})`)
+  }
+  if (report.constraints.length > 0) {
+    lines.push('', 'Constraints:')
+    for (const c of report.constraints) {
+      lines.push(`  ${c.table}.${c.name} (${c.kind}) ${c.outcome}${c.orphans !== undefined ? `, ${c.orphans} orphan row(s)` : ''}: ${c.message}`)
+    }
+  }
+  if (report.objects.length > 0) {
+    lines.push('', 'Views and functions:')
+    for (const o of report.objects) lines.push(`  ${o.name}: ${o.ok ? 'created' : `failed: ${o.error}`}`)
+  }
+  if (report.journal) lines.push('', `Journal: ${report.journal} (dbferry rejects ${report.journal})`)
+  if (report.error) lines.push('', `Stopped: ${report.error.message} [${report.error.code}]`)
+  lines.push(
+    '',
+    report.ok
+      ? report.clean
+        ? 'Done: every row written.'
+        : 'Done, with rows rejected or dropped or constraints not validated (exit code 3).'
+      : 'Failed (exit code 1).',
+  )
+  return lines.join('\n')
+}
+
+/** The report as the CLI's `--json` prints it. bigint-safe. */
+export function reportJson(report: Report): string {
+  return JSON.stringify(
+    {
+      ok: report.ok,
+      clean: report.clean,
+      source: report.source,
+      target: report.target,
+      tables: report.tables.map((t) => ({
+        name: t.name,
+        ...(t.source ? { source: t.source } : {}),
+        status: t.status,
+        read: t.read,
+        written: t.written,
+        rejected: t.rejected,
+        dropped: t.dropped,
+        inserted: t.inserted,
+        fixed: t.fixed,
+        byKind: t.byKind,
+        examples: t.examples,
+        ms: t.ms,
+        ...(t.error ? { error: t.error } : {}),
+      })),
+      totals: report.totals,
+      renames: report.renames,
+      constraints: report.constraints,
+      deferredForeignKeys: report.deferredForeignKeys.map((d) => ({ table: d.table, references: d.foreignKey.refTable, columns: d.foreignKey.columns, reason: d.reason })),
+      objects: report.objects,
+      snapshot: report.snapshot,
+      ...(report.journal ? { journal: report.journal } : {}),
+      ms: report.ms,
+      ...(report.error ? { error: report.error } : {}),
+    },
+    (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
+    2,
+  )
+}

@@ -1,0 +1,58 @@
+import { DbferryError, UsageError, redact } from '../errors.js'
+import type { CliIo } from './command.js'
+import { commands } from './commands/index.js'
+
+const VERSION = '0.1.0'
+
+function mainHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length))
+  return [
+    'dbferry — move whole databases (schema and rows) among SQLite, PostgreSQL, MySQL/MariaDB and SQL Server',
+    '',
+    'Usage: dbferry <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'URLs: sqlite:./file.db  postgres://user@host/db  mysql://user@host/db  mssql://user:pass@host/db',
+    '',
+    'Exit codes: 0 done, nothing rejected; 3 done, but rows were rejected or dropped or a constraint could',
+    'not be created or validated; 1 failed; 2 bad usage.',
+    '',
+    'Run `dbferry <command> --help` for a command\'s options.',
+  ].join('\n')
+}
+
+/** Runs the CLI with `args` (without `node` and the script); returns the exit code. */
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = args
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(mainHelp() + '\n')
+    return name === undefined ? 2 : 0
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout.write(`${VERSION}\n`)
+    return 0
+  }
+  const command = commands.find((c) => c.name === name)
+  if (!command) {
+    io.stderr.write(`dbferry: unknown command ${JSON.stringify(name)}\n\n${mainHelp()}\n`)
+    return 2
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(command.help.trimEnd() + '\n')
+    return 0
+  }
+  try {
+    return await command.run(rest, io)
+  } catch (error) {
+    const message = redact(error instanceof Error ? error.message : String(error))
+    if (error instanceof UsageError && error.code === 'usage') {
+      io.stderr.write(`dbferry ${name}: ${message}\n(see dbferry ${name} --help)\n`)
+      return 2
+    }
+    const code = error instanceof DbferryError ? ` [${error.code}]` : ''
+    io.stderr.write(`dbferry ${name}: ${message}${code}\n`)
+    return 1
+  }
+}

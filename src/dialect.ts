@@ -1,0 +1,173 @@
+import type { DatabaseSchema, LogicalType, Row, TableSchema, Value } from './schema/types.js'
+import type { RowError } from './errors.js'
+
+/**
+ * What an engine can do. The core branches on these flags, never on a dialect's name.
+ */
+export interface DialectCapabilities {
+  /** DDL runs inside transactions and rolls back (PostgreSQL, SQLite, SQL Server). */
+  readonly transactionalDdl: boolean
+  /** The fastest write path the dialect uses. */
+  readonly bulkPath: 'copy' | 'load-data' | 'tds-bulk' | 'prepared-insert' | 'file'
+  /** Longest identifier the engine keeps; longer ones are shortened by the core. */
+  readonly maxIdentifierLength: number
+  /** Whether `maxIdentifierLength` counts UTF-8 bytes (PostgreSQL) or characters. */
+  readonly identifierLengthUnit: 'bytes' | 'chars'
+  /** Namespaces inside one database (PostgreSQL, SQL Server). */
+  readonly schemas: boolean
+  /** Foreign keys are enforced once created. */
+  readonly enforcesForeignKeys: boolean
+  /** A foreign key can be created without validating existing rows (PostgreSQL NOT VALID, MySQL checks off). */
+  readonly unvalidatedForeignKeys: boolean
+  /** Text columns can hold U+0000. */
+  readonly textHoldsNul: boolean
+  /** Float columns can hold NaN and ±Infinity. */
+  readonly floatHoldsNonFinite: boolean
+  /** Largest fractional-second precision of its timestamp type. */
+  readonly maxTimestampPrecision: number
+  /** Tables of one run can be read concurrently inside one consistent snapshot. */
+  readonly concurrentSnapshotReads: boolean
+  /** Columns hold any value whatever their declared type (SQLite's type affinity). */
+  readonly storesAnyValue: boolean
+}
+
+/** How the target treats a table that already exists. Default `create`: refuse to touch existing data. */
+export type TargetMode = 'create' | 'truncate' | 'append' | 'recreate'
+
+/** Options for reading one table. */
+export interface ReadOptions {
+  /** Rows per batch. Default 10 000 (set by the engine). */
+  batchRows: number
+  /** Approximate bytes per batch; a batch ends at whichever limit comes first. Default 8 MiB. */
+  batchBytes: number
+  /** Resume after this key (the last key of a committed checkpoint), in the reader's key order. */
+  after?: readonly Value[]
+  signal?: AbortSignal
+}
+
+/**
+ * One batch from a reader. `rows` are canonical values aligned with the table's columns; `rejected` are
+ * source rows that could not be converted (they count as read). `lastKey` is the ordering key of the last
+ * source row in this batch (for checkpoints).
+ */
+export interface ReadBatch {
+  rows: Row[]
+  rejected: RowError[]
+  /** Rows repaired on the way in (e.g. decoded with a fallback encoding), by column name. */
+  fixed?: Record<string, number>
+  lastKey?: readonly Value[]
+}
+
+/** The outcome of writing one batch. Every row given is either written or rejected. */
+export interface WriteResult {
+  written: number
+  rejected: RowError[]
+}
+
+/** Writes the batches of one table. Obtained from {@link Connection.openWriter}. */
+export interface TableWriter {
+  /** Writes one batch; rejects only the rows the target refuses, and writes the rest. */
+  write(rows: Row[]): Promise<WriteResult>
+  /** Commits what is pending. */
+  close(): Promise<void>
+  /** Rolls back what is pending (the batch in flight). */
+  abort?(): Promise<void>
+}
+
+/** A constraint or index that could not be created, or was created without validation. */
+export interface ConstraintProblem {
+  table: string
+  name: string
+  kind: 'index' | 'unique' | 'foreign_key' | 'sequence'
+  /** `unvalidated`: created but existing rows were not checked (orphans present). */
+  outcome: 'failed' | 'unvalidated'
+  message: string
+  /** For foreign keys: how many child rows point nowhere. */
+  orphans?: number
+}
+
+/** Options for {@link Connection.prepareTarget}. */
+export interface PrepareOptions {
+  mode: TargetMode
+  signal?: AbortSignal
+}
+
+/** Options for {@link Connection.finalize}. */
+export interface FinalizeOptions {
+  /** Foreign keys known to have orphans: create them unvalidated where the engine allows it. */
+  orphanedForeignKeys?: ReadonlyMap<string, number>
+  signal?: AbortSignal
+}
+
+/**
+ * An open connection to one database, used as a source, a target, or both.
+ * Sources implement `introspect`, `snapshot`, `count` and `read`; targets `prepareTarget`, `openWriter`
+ * and `finalize`. A file format that is only a source throws a `UsageError` from the target methods.
+ */
+export interface Connection {
+  readonly dialect: Dialect
+  /** A display form of what it is connected to, with no password. */
+  readonly description: string
+
+  /** Reads the schema. `tables` narrows it when given. */
+  introspect(options?: { tables?: readonly string[] }): Promise<DatabaseSchema>
+  /** Starts a consistent read of the whole database; every later `read` sees the same data. */
+  snapshot(): Promise<SnapshotInfo>
+  /** Exact or estimated row count, for progress. */
+  count(table: TableSchema): Promise<number>
+  /** Streams a table in key order. */
+  read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch>
+
+  /** Creates (or truncates, or checks) the target tables with primary and unique keys, no FKs. */
+  prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void>
+  /** Opens the bulk path for one table. */
+  openWriter(table: TableSchema): Promise<TableWriter>
+  /** Secondary indexes, foreign keys and sequence/identity positions, after the data. */
+  finalize(schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]>
+
+  /** Runs one SQL statement on the target (user-supplied views and functions). Absent for file formats. */
+  execute?(sql: string): Promise<void>
+
+  /** Ends the snapshot and closes the connection (or releases it when the user owns the pool). */
+  close(): Promise<void>
+}
+
+/** What consistency a source's snapshot gives. */
+export interface SnapshotInfo {
+  /** e.g. `one read transaction`, `REPEATABLE READ READ ONLY`, `none (file)`. */
+  guarantee: string
+}
+
+/**
+ * A folding function that maps a string to the key a target's unique index compares (case, accents,
+ * trailing spaces). Used by the preflight to find values that collide only on the target.
+ */
+export type CollationFolder = (value: string) => string
+
+/** An engine: a factory of connections and its rules. One per folder under `dialects/`. */
+export interface Dialect {
+  /** `sqlite`, `postgres`, `mysql`, `mssql`, or a file format name. */
+  readonly name: string
+  readonly capabilities: DialectCapabilities
+  /** The DDL type for a logical type (the dialect's type map). */
+  nativeType(type: LogicalType): string
+  /** Quotes an identifier. */
+  quoteIdentifier(name: string): string
+  /**
+   * The folding a unique key on this target applies to text, given the column's collation (or the default).
+   * Absent or returning undefined: binary comparison.
+   */
+  collationFolder?(collation: string | undefined): CollationFolder | undefined
+  /** Opens a connection from a URL (`sqlite:./x.db`, `postgres://…`) or dialect-specific options. */
+  connect(target: string | object, options?: ConnectOptions): Promise<Connection>
+}
+
+/** Options common to every `connect`. */
+export interface ConnectOptions {
+  /** Used as a target: create the database file / schema if missing. Default false. */
+  create?: boolean
+  /** Fallback encoding for text that is not valid UTF-8 (e.g. `cp1252`). Default none: such rows are rejected. */
+  fallbackEncoding?: string
+  /** PostgreSQL/SQL Server schema. */
+  schema?: string
+}

@@ -1,0 +1,172 @@
+/**
+ * dbferry's errors. Each class carries a stable failure-kind `code`; the journal's catalogue of kinds is built
+ * from {@link FAILURE_KINDS}, which lists every code these classes can carry. Driver errors are kept as
+ * `cause` with all their fields; credentials never appear in a message (see {@link redact}).
+ */
+
+/** Every failure kind dbferry can report, with a one-line description. The journal's catalogue. */
+export const FAILURE_KINDS = {
+  // run-level
+  connection: 'Could not connect to, or lost the connection to, a database.',
+  schema: 'The schema could not be read, mapped or created on the target.',
+  usage: 'Bad options or command-line arguments.',
+  not_available: 'The requested dialect or feature is not available in this build.',
+  target_exists: 'The target table already exists and the mode does not allow touching it.',
+  preflight: 'The preflight found problems and the run was told to stop on them.',
+  transform: 'A transform threw an error.',
+  accounting: 'Row accounting did not balance (a bug in dbferry).',
+  aborted: 'The run was aborted.',
+  constraint_creation: 'An index, key or foreign key could not be created after the data was loaded.',
+  // row-level
+  type_conversion: 'A value could not be converted to the column\'s logical type.',
+  invalid_encoding: 'Text was not valid in its declared encoding and no fallback decoded it.',
+  nul_in_text: 'Text contains a NUL character the target cannot store.',
+  out_of_range: 'A number or date is outside what the target column can hold.',
+  truncation: 'A value is longer than the target column allows.',
+  not_null: 'NULL in a column the target declares NOT NULL.',
+  duplicate_key: 'The row collides with an earlier row on a primary or unique key.',
+  zero_date: 'A MySQL zero date (0000-00-00) was found.',
+  dangling_foreign_key: 'A foreign key value points at a parent row that does not exist.',
+  duplicate_dropped: 'A duplicate row was dropped by dedupe.',
+  filtered: 'A row was dropped by a filter transform.',
+  target_rejected: 'The target database rejected the row.',
+  malformed_record: 'A record in a file could not be parsed.',
+} as const
+
+/** A stable failure-kind code; see {@link FAILURE_KINDS}. */
+export type FailureKind = keyof typeof FAILURE_KINDS
+
+/** Where a problem is: the table, the row's key (primary key values, rowid or ordinal) and the column. */
+export interface ErrorLocation {
+  table?: string
+  key?: Record<string, unknown> | string
+  column?: string
+}
+
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/\s]*)@/gi
+const KV_PASSWORD = /\b(password|pwd|pass)=([^;&\s]*)/gi
+
+/** Masks passwords in URLs (`user:pass@`) and key/value strings (`password=…`). */
+export function redact(text: string): string {
+  return text.replace(URL_PASSWORD, '$1***@').replace(KV_PASSWORD, '$1=***')
+}
+
+/** The base class of every error dbferry throws or records. */
+export class DbferryError extends Error {
+  /** The failure-kind code. */
+  readonly code: FailureKind
+  readonly table?: string
+  readonly key?: Record<string, unknown> | string
+  readonly column?: string
+
+  constructor(code: FailureKind, message: string, options: ErrorLocation & { cause?: unknown } = {}) {
+    super(redact(message), options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    if (options.table !== undefined) this.table = options.table
+    if (options.key !== undefined) this.key = options.key
+    if (options.column !== undefined) this.column = options.column
+  }
+}
+
+/** A database could not be reached, or the connection dropped. Keeps the driver's error as `cause`. */
+export class ConnectionError extends DbferryError {
+  constructor(message: string, options: ErrorLocation & { cause?: unknown } = {}) {
+    super('connection', message, options)
+  }
+}
+
+/** The schema could not be read, mapped or created. */
+export class SchemaError extends DbferryError {
+  constructor(
+    message: string,
+    options: ErrorLocation & { cause?: unknown; code?: 'schema' | 'target_exists' | 'constraint_creation' } = {},
+  ) {
+    super(options.code ?? 'schema', message, options)
+  }
+}
+
+/** Bad options or arguments (CLI exit code 2). */
+export class UsageError extends DbferryError {
+  constructor(message: string, options: { cause?: unknown; code?: 'usage' | 'not_available' } = {}) {
+    super(options.code ?? 'usage', message, options)
+  }
+}
+
+/** A transform threw; names the transform. */
+export class TransformError extends DbferryError {
+  readonly transform: string
+  constructor(transform: string, message: string, options: ErrorLocation & { cause?: unknown } = {}) {
+    super('transform', `transform ${transform}: ${message}`, options)
+    this.transform = transform
+  }
+}
+
+/** The preflight found problems and `onPreflight: 'stop'` was set. */
+export class PreflightError extends DbferryError {
+  readonly issues: readonly unknown[]
+  constructor(message: string, issues: readonly unknown[]) {
+    super('preflight', message)
+    this.issues = issues
+  }
+}
+
+/** The run was aborted through its AbortSignal. */
+export class AbortError extends DbferryError {
+  constructor(message = 'the run was aborted') {
+    super('aborted', message)
+  }
+}
+
+/** Row accounting did not balance: always a bug. */
+export class AccountingError extends DbferryError {
+  constructor(message: string, options: ErrorLocation = {}) {
+    super('accounting', message, options)
+  }
+}
+
+/** Row-level failure kinds. */
+export type RowFailureKind = Extract<
+  FailureKind,
+  | 'type_conversion'
+  | 'invalid_encoding'
+  | 'nul_in_text'
+  | 'out_of_range'
+  | 'truncation'
+  | 'not_null'
+  | 'duplicate_key'
+  | 'zero_date'
+  | 'dangling_foreign_key'
+  | 'duplicate_dropped'
+  | 'filtered'
+  | 'target_rejected'
+  | 'malformed_record'
+  | 'transform'
+>
+
+/**
+ * One row that could not be written, or was deliberately dropped. Names the table, the row's key and the
+ * column, and keeps the source row (as canonical values, or raw for malformed records).
+ */
+export class RowError extends DbferryError {
+  declare readonly code: RowFailureKind
+  /** The offending value, when one column is at fault. */
+  readonly value?: unknown
+  /** The whole source row. */
+  readonly row?: readonly unknown[]
+
+  constructor(
+    code: RowFailureKind,
+    message: string,
+    options: ErrorLocation & { cause?: unknown; value?: unknown; row?: readonly unknown[] } = {},
+  ) {
+    super(code, message, options)
+    if ('value' in options) this.value = options.value
+    if (options.row !== undefined) this.row = options.row
+  }
+}
+
+/** Whether an error is one of dbferry's. */
+export function isDbferryError(error: unknown): error is DbferryError {
+  return error instanceof DbferryError
+}

@@ -1,0 +1,337 @@
+import { connect, type ConnectionSpec } from './connect.js'
+import type { Connection, ConstraintProblem, TargetMode } from './dialect.js'
+import { AbortError, DbferryError, UsageError, redact } from './errors.js'
+import { MemoryJournal, type Journal } from './journal/journal.js'
+import { openJournal } from './journal/open.js'
+import { orderTables, type LoadOrder } from './plan/order.js'
+import { checkAccounting, copyTable, emptyTableReport, TableLedger, type TablePair } from './pipeline/copy-table.js'
+import type { FitOptions } from './pipeline/fit-rows.js'
+import type { ProgressEvent } from './pipeline/progress.js'
+import { totalsOf, type Report, type TableReport } from './report.js'
+import { fitIdentifiers, type IdentifierPolicy, type Rename } from './schema/identifiers.js'
+import { selectSchema, type DeclaredForeignKey, type TableSelection } from './schema/select.js'
+import type { DatabaseSchema, LogicalType, Row } from './schema/types.js'
+import { createKeySet } from './transforms/key-set.js'
+import type { Transform, TransformContext } from './transforms/transform.js'
+
+/** Options of {@link ferry}. */
+export interface FerryOptions {
+  /** The source: a URL (`sqlite:./x.db`, `postgres://…`) or an open {@link Connection}. */
+  from: ConnectionSpec
+  /** The target: a URL or an open {@link Connection}. */
+  to: ConnectionSpec
+  /** Which tables to copy. Default: all. */
+  tables?: TableSelection
+  /** Foreign keys the source does not declare (SQLite files without them, MyISAM). */
+  foreignKeys?: readonly DeclaredForeignKey[]
+  /** Per-column logical type overrides, keyed `table.column`. */
+  types?: Readonly<Record<string, LogicalType>>
+  /** Schema and row transforms, applied in order. Default none. */
+  transforms?: readonly Transform[]
+  /** What to do with target tables that exist. Default `create` (fail if one exists). */
+  mode?: TargetMode
+  /** Name rules on the target. Default: preserve case, shorten long names with a hash. */
+  identifiers?: IdentifierPolicy
+  /** Rows per batch. Default 10 000. */
+  batchRows?: number
+  /** Approximate bytes per batch. Default 8 MiB. */
+  batchBytes?: number
+  /** Tables copied at once when the plan and the source allow it. Default 1. */
+  concurrency?: number
+  /** A journal file path (SQLite), a {@link Journal}, or false. Default: none (the report keeps examples). */
+  journal?: string | Journal | false
+  /** How many rejected/dropped rows per table the report lists. Default 20. */
+  maxExamples?: number
+  /** Fallback encoding for source text that is not valid UTF-8 (e.g. `cp1252`). Default: reject such rows. */
+  fallbackEncoding?: string
+  /** Remove U+0000 from text for targets that cannot store it, instead of rejecting. Default false. */
+  stripNul?: boolean
+  /** User-supplied SQL for views and functions, run after the data in dependency order. */
+  objects?: Readonly<Record<string, string>>
+  /** Called with progress events. */
+  onProgress?: (event: ProgressEvent) => void
+  /** Aborts the run between batches. */
+  signal?: AbortSignal
+}
+
+/** The schema of a run as planned: source and target shapes, order, renames. */
+export interface PreparedRun {
+  sourceSchema: DatabaseSchema
+  targetSchema: DatabaseSchema
+  pairs: TablePair[]
+  order: LoadOrder
+  renames: Rename[]
+}
+
+/** Applies selection, declared keys, schema transforms and identifier rules. */
+export function prepareRun(
+  introspected: DatabaseSchema,
+  target: Pick<Connection, 'dialect'>,
+  options: Pick<FerryOptions, 'tables' | 'foreignKeys' | 'types' | 'transforms' | 'identifiers'>,
+): PreparedRun {
+  const { schema: sourceSchema } = selectSchema(introspected, options)
+  let schema: DatabaseSchema = {
+    ...sourceSchema,
+    tables: sourceSchema.tables.map((t) => ({ ...t, origin: t.name, columns: t.columns.map((c) => ({ ...c, origin: c.name })) })),
+  }
+  for (const t of options.transforms ?? []) {
+    if (t.schema) schema = t.schema(schema, { sourceDialect: introspected.dialect, targetDialect: target.dialect.name })
+  }
+  const fitted = fitIdentifiers(schema, target.dialect.capabilities, options.identifiers)
+  const targetSchema = { ...fitted.schema, dialect: target.dialect.name }
+  const bySource = new Map(sourceSchema.tables.map((t) => [t.name, t]))
+  const pairs = targetSchema.tables.map((t) => {
+    const source = bySource.get(t.origin ?? t.name)
+    if (!source) throw new UsageError(`a transform produced table ${t.name}, which has no source table`)
+    return { source, target: t }
+  })
+  return { sourceSchema, targetSchema, pairs, order: orderTables(targetSchema), renames: fitted.renames }
+}
+
+/**
+ * Copies a database: schema, rows, then keys. Returns a report of every table's counts; throws only for what
+ * stops the whole run before it can report (bad options, a source that cannot be opened).
+ *
+ * @example
+ * const report = await ferry({ from: 'sqlite:./app.db', to: 'postgres://postgres@127.0.0.1/app' })
+ */
+export async function ferry(options: FerryOptions): Promise<Report> {
+  const started = Date.now()
+  const emit = options.onProgress
+  const batchRows = options.batchRows ?? 10_000
+  const batchBytes = options.batchBytes ?? 8 * 1024 * 1024
+  if (!(batchRows > 0) || !(batchBytes > 0)) throw new UsageError('batchRows and batchBytes must be positive')
+
+  emit?.({ type: 'phase', phase: 'connect' })
+  const src = await connect(options.from, { fallbackEncoding: options.fallbackEncoding })
+  let tgt: Awaited<ReturnType<typeof connect>> | undefined
+  let journal: Journal | undefined
+  let ownJournal = false
+  const report: Report = {
+    ok: false,
+    clean: false,
+    source: src.connection.description,
+    target: typeof options.to === 'string' ? redact(options.to) : options.to.description,
+    tables: [],
+    totals: totalsOf([]),
+    renames: [],
+    deferredForeignKeys: [],
+    constraints: [],
+    objects: [],
+    ms: 0,
+  }
+  let runId = 0
+  try {
+    tgt = await connect(options.to, { create: true })
+    report.target = tgt.connection.description
+    const source = src.connection
+    const target = tgt.connection
+
+    if (typeof options.journal === 'string') {
+      journal = await openJournal(options.journal)
+      ownJournal = true
+    } else if (options.journal) journal = options.journal
+    if (journal) {
+      report.journal = journal.location
+      runId = await journal.startRun({ source: report.source, target: report.target, startedAt: new Date().toISOString() })
+    }
+
+    emit?.({ type: 'phase', phase: 'introspect' })
+    report.snapshot = await source.snapshot()
+    const introspected = await source.introspect()
+    const prepared = prepareRun(introspected, target, options)
+    report.renames = prepared.renames
+    report.deferredForeignKeys = prepared.order.deferred
+
+    emit?.({ type: 'phase', phase: 'prepare' })
+    await target.prepareTarget(prepared.targetSchema, { mode: options.mode ?? 'create', signal: options.signal })
+
+    const reports = new Map<string, TableReport>()
+    for (const p of prepared.pairs) reports.set(p.target.name, emptyTableReport(p))
+    report.tables = prepared.order.order.map((n) => reports.get(n)!)
+    const pairByName = new Map(prepared.pairs.map((p) => [p.target.name, p]))
+
+    const ctx = makeTransformContext(source, target, prepared, reports, journal ? { journal, runId } : undefined, options)
+    const transforms = options.transforms ?? []
+    for (const t of transforms) await t.start?.(ctx)
+
+    emit?.({ type: 'phase', phase: 'copy' })
+    const fit: FitOptions = { stripNul: options.stripNul }
+    const concurrency = source.dialect.capabilities.concurrentSnapshotReads ? Math.max(1, options.concurrency ?? 1) : 1
+    await runScheduled(prepared.order, concurrency, async (name) => {
+      const pair = pairByName.get(name)!
+      const transformers: { name: string; processor: NonNullable<Awaited<ReturnType<NonNullable<Transform['table']>>>> }[] = []
+      for (const t of transforms) {
+        const processor = await t.table?.(pair.target, ctx)
+        if (processor) transformers.push({ name: t.name, processor })
+      }
+      const total = pair.source.rowCountEstimate ?? (emit ? await source.count(pair.source).catch(() => undefined) : undefined)
+      await copyTable(
+        {
+          source,
+          target,
+          journal: journal ? { journal, runId } : undefined,
+          batchRows,
+          batchBytes,
+          maxExamples: options.maxExamples ?? 20,
+          fit,
+          signal: options.signal,
+          onProgress: emit,
+          transformers,
+        },
+        pair,
+        reports.get(name)!,
+        total,
+      )
+      if (journal) {
+        const r = reports.get(name)!
+        await journal.checkpoint(runId, { table: name, lastKey: null, read: r.read, written: r.written, rejected: r.rejected, dropped: r.dropped, done: true })
+      }
+    }, options.signal)
+    for (const t of transforms) await t.end?.(ctx)
+
+    emit?.({ type: 'phase', phase: 'finalize' })
+    report.constraints = await target.finalize(prepared.targetSchema, { signal: options.signal })
+    for (const r of report.tables) checkAccounting(r)
+    report.ok = true
+  } catch (error) {
+    report.ok = false
+    report.error = {
+      code: error instanceof DbferryError ? error.code : 'error',
+      message: redact(error instanceof Error ? error.message : String(error)),
+    }
+    if (report.tables.length === 0 && !(error instanceof AbortError) && tgt === undefined) {
+      // nothing could start: the caller gets the error itself
+      await closeAll(src, tgt, journal, ownJournal)
+      throw error
+    }
+  }
+  report.totals = totalsOf(report.tables)
+  report.clean =
+    report.ok &&
+    report.totals.rejected === 0 &&
+    report.totals.dropped === 0 &&
+    report.constraints.length === 0
+  report.ms = Date.now() - started
+  if (journal) await journal.finishRun(runId, { ok: report.ok, report: JSON.stringify(report) })
+  await closeAll(src, tgt, journal, ownJournal)
+  emit?.({ type: 'phase', phase: 'done' })
+  return report
+}
+
+async function closeAll(
+  src: { connection: Connection; owned: boolean },
+  tgt: { connection: Connection; owned: boolean } | undefined,
+  journal: Journal | undefined,
+  ownJournal: boolean,
+): Promise<void> {
+  if (src.owned) await src.connection.close().catch(() => {})
+  if (tgt?.owned) await tgt.connection.close().catch(() => {})
+  if (journal && ownJournal) await journal.close()
+}
+
+/**
+ * Runs tables in plan order, up to `concurrency` at once, starting a table only when every parent it
+ * depends on (deferred keys aside) has finished. A failed table stops new starts; running ones finish.
+ */
+async function runScheduled(order: LoadOrder, concurrency: number, run: (table: string) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  const stageOf = new Map<string, number>()
+  order.stages.forEach((s, i) => s.forEach((t) => stageOf.set(t, i)))
+  const queue = [...order.order]
+  const running = new Map<string, Promise<void>>()
+  const done = new Set<string>()
+  let failure: unknown
+  const canStart = (t: string) => {
+    const stage = stageOf.get(t)!
+    // all tables of earlier stages must be done (parents live there)
+    return order.order.every((o) => stageOf.get(o)! >= stage || done.has(o))
+  }
+  while ((queue.length > 0 || running.size > 0) && failure === undefined) {
+    while (running.size < concurrency && queue.length > 0 && canStart(queue[0]!)) {
+      if (signal?.aborted) {
+        failure = new AbortError()
+        break
+      }
+      const t = queue.shift()!
+      running.set(
+        t,
+        run(t).then(
+          () => {
+            done.add(t)
+            running.delete(t)
+          },
+          (e) => {
+            failure ??= e
+            running.delete(t)
+          },
+        ),
+      )
+    }
+    if (running.size === 0) break
+    await Promise.race(running.values())
+  }
+  await Promise.allSettled(running.values())
+  if (failure !== undefined) throw failure
+}
+
+function makeTransformContext(
+  source: Connection,
+  target: Connection,
+  prepared: PreparedRun,
+  reports: Map<string, TableReport>,
+  journal: { journal: Journal; runId: number } | undefined,
+  options: FerryOptions,
+): TransformContext {
+  const pairByName = new Map(prepared.pairs.map((p) => [p.target.name, p]))
+  const keySets: { close(): void | Promise<void> }[] = []
+  return {
+    source,
+    target,
+    schema: prepared.targetSchema,
+    sourceSchema: prepared.sourceSchema,
+    order: prepared.order,
+    state: new Map(),
+    signal: options.signal,
+    async *scan(table: string) {
+      const pair = pairByName.get(table)
+      if (!pair) throw new UsageError(`scan: no table ${table} in this run`)
+      for await (const b of source.read(pair.source, { batchRows: options.batchRows ?? 10_000, batchBytes: options.batchBytes ?? 8 << 20 })) {
+        yield b.rows
+      }
+    },
+    async insert(table: string, rows: Row[], reason: string) {
+      const pair = pairByName.get(table)
+      const report = reports.get(table)
+      if (!pair || !report) throw new UsageError(`insert: no table ${table} in this run`)
+      const writer = await target.openWriter(pair.target)
+      const res = await writer.write(rows)
+      await writer.close()
+      report.inserted += rows.length
+      report.written += res.written
+      const ledger = new TableLedger(report, pair.target, options.maxExamples ?? 20, journal !== undefined)
+      for (const e of res.rejected) ledger.reject(e, 'target')
+      if (journal) {
+        ledger.entries.push(
+          ...rows.map((r) => ({
+            table,
+            action: 'inserted' as const,
+            kind: 'inserted' as const,
+            message: reason,
+            row: JSON.stringify(Object.fromEntries(pair.target.columns.map((c, i) => [c.name, typeof r[i] === 'bigint' ? String(r[i]) : r[i]]))),
+            source: 'transform',
+          })),
+        )
+        await ledger.flush(journal)
+      }
+      return res
+    },
+    async keySet(name: string) {
+      const set = await createKeySet(name)
+      keySets.push(set)
+      return set
+    },
+  }
+}
+
+export { MemoryJournal }
+export type { ConstraintProblem }

@@ -1,0 +1,46 @@
+/**
+ * dbferry: move whole databases — schema and rows — among SQLite, SQL Server, MySQL/MariaDB and PostgreSQL.
+ *
+ * @example
+ * import { ferry } from 'dbferry'
+ * const report = await ferry({ from: 'sqlite:./app.db', to: 'postgres://postgres@127.0.0.1/app' })
+ */
+export { ferry, prepareRun, type FerryOptions, type PreparedRun } from './ferry.js'
+export { connect, dialectFor, registerDialect, schemeOf, type ConnectionSpec } from './connect.js'
+export type {
+  ConnectOptions,
+  Connection,
+  ConstraintProblem,
+  Dialect,
+  DialectCapabilities,
+  FinalizeOptions,
+  PrepareOptions,
+  ReadBatch,
+  ReadOptions,
+  SnapshotInfo,
+  TableWriter,
+  TargetMode,
+  WriteResult,
+  CollationFolder,
+} from './dialect.js'
+export * from './errors.js'
+export type * from './schema/types.js'
+export { fitIdentifiers, shortenIdentifier, type IdentifierPolicy, type Rename } from './schema/identifiers.js'
+export { isSelected, type DeclaredForeignKey, type TableMatcher, type TableSelection } from './schema/select.js'
+export {
+  ConversionFailure,
+  canonicalDate,
+  canonicalDecimal,
+  canonicalTime,
+  canonicalTimestamp,
+  canonicalTimestampTz,
+  makeConverter,
+  type Converter,
+} from './schema/values.js'
+export { rowKey, rowToJson, valueToJson } from './schema/rows.js'
+export { groupStages, orderTables, type DeferredForeignKey, type LoadOrder } from './plan/order.js'
+export type { ProgressEvent } from './pipeline/progress.js'
+export { exitCodeOf, type Report, type RowProblem, type TableReport, type Totals } from './report.js'
+export { MemoryJournal, type Checkpoint, type Journal, type JournalAction, type JournalEntry, type JournalRun } from './journal/journal.js'
+export { openJournal } from './journal/open.js'
+export type { BatchOutcome, KeySet, SchemaContext, TableTransformer, Transform, TransformContext } from './transforms/transform.js'

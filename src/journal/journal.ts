@@ -1,0 +1,77 @@
+import type { FailureKind } from '../errors.js'
+
+/** What a journal entry records about one source row. */
+export type JournalAction = 'rejected' | 'dropped' | 'fixed' | 'inserted' | 'remapped'
+
+/** One journaled event about a row. */
+export interface JournalEntry {
+  table: string
+  action: JournalAction
+  kind: FailureKind | 'fixed' | 'inserted' | 'remapped'
+  /** The row's key as JSON (primary key values, rowid, or `#ordinal`). */
+  key?: string
+  column?: string
+  message: string
+  /** The source row as JSON (bigint as string, bytes as `\\x…` hex). */
+  row?: string
+  /** Who did it: a transform's name, the reader, or the target. */
+  source: string
+}
+
+/** A run as the journal keeps it. */
+export interface JournalRun {
+  source: string
+  target: string
+  startedAt: string
+  options?: string
+}
+
+/** A per-table checkpoint: everything up to `lastKey` is committed on the target. */
+export interface Checkpoint {
+  table: string
+  lastKey: string | null
+  read: number
+  written: number
+  rejected: number
+  dropped: number
+  done: boolean
+}
+
+/**
+ * Where rejected and dropped rows, fixes and checkpoints go. The default is an SQLite file
+ * (`dbferry/sqlite`'s `openSqliteJournal`); {@link MemoryJournal} keeps entries in memory.
+ */
+export interface Journal {
+  startRun(run: JournalRun): number | Promise<number>
+  record(runId: number, entries: readonly JournalEntry[]): void | Promise<void>
+  checkpoint(runId: number, checkpoint: Checkpoint): void | Promise<void>
+  /** The latest checkpoint per table of the latest unfinished run for the same source and target. */
+  resumePoint?(run: JournalRun): Checkpoint[] | undefined | Promise<Checkpoint[] | undefined>
+  finishRun(runId: number, summary: { ok: boolean; report: string }): void | Promise<void>
+  close(): void | Promise<void>
+  /** Where it is, for the report (a path), when it is a file. */
+  readonly location?: string
+}
+
+/** A journal that keeps everything in memory; useful in tests and when no file is wanted. */
+export class MemoryJournal implements Journal {
+  readonly entries: (JournalEntry & { runId: number })[] = []
+  readonly checkpoints: (Checkpoint & { runId: number })[] = []
+  readonly runs: (JournalRun & { id: number; finished?: { ok: boolean; report: string } })[] = []
+
+  startRun(run: JournalRun): number {
+    this.runs.push({ ...run, id: this.runs.length + 1 })
+    return this.runs.length
+  }
+  record(runId: number, entries: readonly JournalEntry[]): void {
+    for (const e of entries) this.entries.push({ ...e, runId })
+  }
+  checkpoint(runId: number, checkpoint: Checkpoint): void {
+    this.checkpoints.push({ ...checkpoint, runId })
+  }
+  finishRun(runId: number, summary: { ok: boolean; report: string }): void {
+    const run = this.runs[runId - 1]
+    if (run) run.finished = summary
+  }
+  close(): void {}
+}

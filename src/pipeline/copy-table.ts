@@ -1,0 +1,262 @@
+import type { Connection, TableWriter } from '../dialect.js'
+import { AbortError, AccountingError, RowError, TransformError, isDbferryError, type FailureKind } from '../errors.js'
+import type { Journal, JournalEntry } from '../journal/journal.js'
+import type { TableReport } from '../report.js'
+import { keyString, rowKey, rowToJson } from '../schema/rows.js'
+import type { Row, TableSchema } from '../schema/types.js'
+import type { BatchOutcome, TableTransformer } from '../transforms/transform.js'
+import { makeRowFitter, type FitOptions } from './fit-rows.js'
+import type { ProgressEvent } from './progress.js'
+import { readAhead } from './read-ahead.js'
+
+/** A table's source and target shapes. */
+export interface TablePair {
+  source: TableSchema
+  target: TableSchema
+}
+
+/** What copying one table needs from the run. */
+export interface CopyContext {
+  source: Connection
+  target: Connection
+  journal?: { journal: Journal; runId: number }
+  batchRows: number
+  batchBytes: number
+  maxExamples: number
+  fit: FitOptions
+  signal?: AbortSignal
+  onProgress?: (e: ProgressEvent) => void
+  /** Transforms' batch processors for this table, with their names. */
+  transformers: { name: string; processor: TableTransformer }[]
+}
+
+/** A fresh, empty report for a table. */
+export function emptyTableReport(pair: TablePair): TableReport {
+  const r: TableReport = {
+    name: pair.target.name,
+    status: 'skipped',
+    read: 0,
+    written: 0,
+    rejected: 0,
+    dropped: 0,
+    inserted: 0,
+    fixed: {},
+    byKind: {},
+    examples: [],
+    ms: 0,
+  }
+  if (pair.source.name !== pair.target.name) r.source = pair.source.name
+  return r
+}
+
+/** Collects the outcome of rows for one table: counts, examples and journal entries. */
+export class TableLedger {
+  readonly entries: JournalEntry[] = []
+  constructor(
+    readonly report: TableReport,
+    readonly table: TableSchema,
+    private readonly maxExamples: number,
+    private readonly journaling: boolean,
+  ) {}
+
+  private note(kind: FailureKind, action: 'rejected' | 'dropped', by: string, e: { key?: unknown; column?: string; message: string; row?: readonly unknown[] }): void {
+    this.report.byKind[kind] = (this.report.byKind[kind] ?? 0) + 1
+    const key = keyString(e.key as Record<string, unknown> | string | undefined)
+    if (this.report.examples.length < this.maxExamples) {
+      this.report.examples.push({ kind, action, key, column: e.column, message: e.message, by })
+    }
+    if (this.journaling) {
+      this.entries.push({
+        table: this.report.name,
+        action,
+        kind,
+        key,
+        column: e.column,
+        message: e.message,
+        row: e.row ? rowToJson(this.table, e.row) : undefined,
+        source: by,
+      })
+    }
+  }
+
+  reject(error: RowError, by: string): void {
+    this.report.rejected++
+    this.note(error.code, 'rejected', by, error)
+  }
+
+  drop(row: Row, kind: FailureKind, message: string, by: string, column?: string, key?: unknown): void {
+    this.report.dropped++
+    this.note(kind, 'dropped', by, { key, column, message, row })
+  }
+
+  fix(column: string, by: string, n = 1, row?: Row, detail?: string): void {
+    this.report.fixed[column] = (this.report.fixed[column] ?? 0) + n
+    if (this.journaling && (row !== undefined || detail !== undefined)) {
+      this.entries.push({ table: this.report.name, action: 'fixed', kind: 'fixed', column, message: detail ?? `${column} changed`, row: row ? rowToJson(this.table, row) : undefined, source: by })
+    }
+  }
+
+  remap(from: unknown, to: unknown, by: string, detail?: string): void {
+    if (this.journaling) {
+      this.entries.push({
+        table: this.report.name,
+        action: 'remapped',
+        kind: 'remapped',
+        key: JSON.stringify(from),
+        message: detail ?? `${JSON.stringify(from)} → ${JSON.stringify(to)}`,
+        row: JSON.stringify({ from, to }),
+        source: by,
+      })
+    }
+  }
+
+  async flush(journal: CopyContext['journal']): Promise<void> {
+    if (journal && this.entries.length > 0) {
+      await journal.journal.record(journal.runId, this.entries)
+    }
+    this.entries.length = 0
+  }
+}
+
+async function runChain(
+  chain: CopyContext['transformers'],
+  from: number,
+  rows: Row[],
+  ledger: TableLedger,
+  atEnd: boolean,
+): Promise<Row[]> {
+  let current = rows
+  for (let i = from; i < chain.length; i++) {
+    const { name, processor } = chain[i]!
+    let removed = 0
+    const out: BatchOutcome = {
+      drop: (row, kind, message, column) => {
+        removed++
+        ledger.drop(row, kind, message, name, column, rowKey(ledger.table, row))
+      },
+      reject: (error) => {
+        removed++
+        ledger.reject(error, name)
+      },
+      fix: (column, row, detail) => ledger.fix(column, name, 1, row, detail),
+      remap: (from, to, detail) => ledger.remap(from, to, name, detail),
+    }
+    const before = current.length
+    let next: Row[]
+    try {
+      if (atEnd && i === from) {
+        next = ((await processor.end?.(out)) as Row[] | undefined) ?? []
+      } else {
+        next = await processor.batch(current, out)
+      }
+    } catch (error) {
+      if (isDbferryError(error)) throw error
+      throw new TransformError(name, error instanceof Error ? error.message : String(error), { table: ledger.table.name, cause: error })
+    }
+    const expected = atEnd && i === from ? next.length : before - removed
+    if (next.length !== expected) {
+      throw new AccountingError(
+        `transform ${name} on ${ledger.table.name}: got ${before} rows, passed on ${next.length}, reported ${removed} dropped or rejected`,
+        { table: ledger.table.name },
+      )
+    }
+    current = next
+  }
+  return current
+}
+
+/**
+ * Copies one table: reads batches (one ahead), fits them to the target, runs the transform chain, writes
+ * through the target's bulk path, and keeps the ledger. Throws only for what stops the table.
+ */
+export async function copyTable(ctx: CopyContext, pair: TablePair, report: TableReport, total: number | undefined): Promise<void> {
+  const started = Date.now()
+  const ledger = new TableLedger(report, pair.target, ctx.maxExamples, ctx.journal !== undefined)
+  const fit = makeRowFitter(pair.source, pair.target, ctx.target.dialect.capabilities, ctx.fit)
+  const onFitProblem = (e: RowError) => ledger.reject(e, 'target')
+  const onFitFix = (column: string) => ledger.fix(column, 'target')
+  ctx.onProgress?.({ type: 'table-start', table: report.name, total })
+  let writer: TableWriter | undefined
+  try {
+    writer = await ctx.target.openWriter(pair.target)
+    const write = async (rows: Row[]) => {
+      if (rows.length === 0) return
+      const res = await writer!.write(rows)
+      if (res.written + res.rejected.length !== rows.length) {
+        throw new AccountingError(
+          `${ctx.target.dialect.name} writer for ${report.name}: given ${rows.length} rows, wrote ${res.written}, rejected ${res.rejected.length}`,
+          { table: report.name },
+        )
+      }
+      report.written += res.written
+      for (const e of res.rejected) ledger.reject(e, 'target')
+    }
+    const batches = ctx.source.read(pair.source, { batchRows: ctx.batchRows, batchBytes: ctx.batchBytes, signal: ctx.signal })
+    for await (const batch of readAhead(batches, 1)) {
+      if (ctx.signal?.aborted) throw new AbortError()
+      report.read += batch.rows.length + batch.rejected.length
+      for (const e of batch.rejected) ledger.reject(e, 'reader')
+      if (batch.fixed) for (const [c, n] of Object.entries(batch.fixed)) ledger.fix(c, 'reader', n)
+      let rows = batch.rows
+      if (fit) {
+        const fitted: Row[] = []
+        for (const r of rows) {
+          const f = fit(r, onFitProblem, onFitFix)
+          if (f !== undefined) fitted.push(f)
+        }
+        rows = fitted
+      }
+      if (ctx.transformers.length > 0) rows = await runChain(ctx.transformers, 0, rows, ledger, false)
+      await write(rows)
+      await ledger.flush(ctx.journal)
+      ctx.onProgress?.({
+        type: 'batch',
+        table: report.name,
+        read: report.read,
+        written: report.written,
+        rejected: report.rejected,
+        dropped: report.dropped,
+        total,
+        elapsedMs: Date.now() - started,
+      })
+    }
+    for (let i = 0; i < ctx.transformers.length; i++) {
+      if (!ctx.transformers[i]!.processor.end) continue
+      const held = await runChain(ctx.transformers, i, [], ledger, true)
+      await write(held)
+    }
+    await ledger.flush(ctx.journal)
+    await writer.close()
+    report.status = 'done'
+  } catch (error) {
+    report.status = 'failed'
+    report.error = error instanceof Error ? error.message : String(error)
+    await writer?.abort?.().catch(() => {})
+    await ledger.flush(ctx.journal).catch(() => {})
+    throw error
+  } finally {
+    report.ms += Date.now() - started
+    ctx.onProgress?.({
+      type: 'table-end',
+      table: report.name,
+      read: report.read,
+      written: report.written,
+      rejected: report.rejected,
+      dropped: report.dropped,
+      ms: report.ms,
+    })
+  }
+}
+
+/** Checks `read + inserted = written + rejected + dropped` for a finished table. */
+export function checkAccounting(report: TableReport): void {
+  if (report.status !== 'done') return
+  const inflow = report.read + report.inserted
+  const outflow = report.written + report.rejected + report.dropped
+  if (inflow !== outflow) {
+    throw new AccountingError(
+      `${report.name}: read ${report.read} + inserted ${report.inserted} ≠ written ${report.written} + rejected ${report.rejected} + dropped ${report.dropped}`,
+      { table: report.name },
+    )
+  }
+}

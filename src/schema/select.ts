@@ -1,0 +1,85 @@
+import { UsageError } from '../errors.js'
+import type { DatabaseSchema, ForeignKeySchema, LogicalType } from './types.js'
+
+/** A table name or a pattern. */
+export type TableMatcher = string | RegExp
+
+/** Which tables a run copies. Default: all of them. */
+export interface TableSelection {
+  include?: readonly TableMatcher[]
+  exclude?: readonly TableMatcher[]
+}
+
+/** A foreign key the source does not declare: `{ from: 'or_organisation.sector_id', to: 'or_sector.id' }`. */
+export interface DeclaredForeignKey {
+  from: string
+  to: string
+  name?: string
+}
+
+function matches(name: string, m: TableMatcher): boolean {
+  return typeof m === 'string' ? m === name : m.test(name)
+}
+
+/** Whether a table is selected. */
+export function isSelected(name: string, sel: TableSelection | undefined): boolean {
+  if (!sel) return true
+  if (sel.include && sel.include.length > 0 && !sel.include.some((m) => matches(name, m))) return false
+  return !(sel.exclude ?? []).some((m) => matches(name, m))
+}
+
+function splitRef(ref: string, what: string): [string, string[]] {
+  const dot = ref.lastIndexOf('.')
+  if (dot <= 0) throw new UsageError(`foreign key ${what} ${JSON.stringify(ref)} must be "table.column" (or "table.(a,b)")`)
+  const table = ref.slice(0, dot)
+  const cols = ref.slice(dot + 1).replace(/^\(|\)$/g, '')
+  return [table, cols.split(',').map((c) => c.trim())]
+}
+
+/**
+ * Applies the table selection, user-declared foreign keys and per-column type overrides to an introspected
+ * schema. Foreign keys into tables that are not selected are dropped (and listed in the result).
+ */
+export function selectSchema(
+  schema: DatabaseSchema,
+  options: {
+    tables?: TableSelection
+    foreignKeys?: readonly DeclaredForeignKey[]
+    types?: Readonly<Record<string, LogicalType>>
+  },
+): { schema: DatabaseSchema; droppedForeignKeys: { table: string; foreignKey: ForeignKeySchema }[] } {
+  const tables = schema.tables.filter((t) => isSelected(t.name, options.tables)).map((t) => ({ ...t, foreignKeys: [...t.foreignKeys] }))
+  const byName = new Map(tables.map((t) => [t.name, t]))
+  for (const fk of options.foreignKeys ?? []) {
+    const [child, cols] = splitRef(fk.from, 'from')
+    const [parent, refCols] = splitRef(fk.to, 'to')
+    const t = byName.get(child)
+    const p = schema.tables.find((x) => x.name === parent)
+    if (!t) {
+      if (schema.tables.some((x) => x.name === child)) continue // not selected
+      throw new UsageError(`foreign key from ${fk.from}: no table ${JSON.stringify(child)} in the source`)
+    }
+    if (!p) throw new UsageError(`foreign key to ${fk.to}: no table ${JSON.stringify(parent)} in the source`)
+    for (const c of cols) if (!t.columns.some((x) => x.name === c)) throw new UsageError(`foreign key from ${fk.from}: no column ${c}`)
+    for (const c of refCols) if (!p.columns.some((x) => x.name === c)) throw new UsageError(`foreign key to ${fk.to}: no column ${c}`)
+    if (cols.length !== refCols.length) throw new UsageError(`foreign key ${fk.from} → ${fk.to}: column counts differ`)
+    const exists = t.foreignKeys.some((f) => f.refTable === parent && f.columns.join() === cols.join())
+    if (!exists) t.foreignKeys.push({ name: fk.name, columns: cols, refTable: parent, refColumns: refCols, origin: 'user' })
+  }
+  const droppedForeignKeys: { table: string; foreignKey: ForeignKeySchema }[] = []
+  for (const t of tables) {
+    t.foreignKeys = t.foreignKeys.filter((f) => {
+      if (byName.has(f.refTable)) return true
+      droppedForeignKeys.push({ table: t.name, foreignKey: f })
+      return false
+    })
+  }
+  for (const [ref, type] of Object.entries(options.types ?? {})) {
+    const [tname, [cname]] = splitRef(ref, 'type override') as [string, [string]]
+    const t = byName.get(tname)
+    const c = t?.columns.find((x) => x.name === cname)
+    if (!c) throw new UsageError(`type override for ${ref}: no such column`)
+    t!.columns = t!.columns.map((x) => (x === c ? { ...x, type, nativeType: '' } : x))
+  }
+  return { schema: { ...schema, tables }, droppedForeignKeys }
+}

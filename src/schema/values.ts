@@ -1,0 +1,368 @@
+import type { LogicalType, Value } from './types.js'
+
+/**
+ * Conversion of loosely typed values (SQLite cells, CSV fields, dump literals) into the canonical model of
+ * DESIGN §3. A converter is built once per column and called per value; it returns the canonical value or
+ * a {@link ConversionFailure} (never throws on the hot path, never returns a silent NULL).
+ */
+
+/** Why a value did not convert. */
+export class ConversionFailure {
+  constructor(
+    readonly reason: string,
+    readonly kind: 'type_conversion' | 'out_of_range' | 'truncation' = 'type_conversion',
+  ) {}
+}
+
+/** A per-column converter. `null` and `undefined` come back as `null`. */
+export type Converter = (value: unknown) => Value | ConversionFailure
+
+const INT_RE = /^[+-]?\d+$/
+const DEC_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/
+const TIME_RE = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/
+const TS_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?$/
+const TSTZ_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)$/i
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Inclusive integer ranges per logical integer kind. */
+export const INT_RANGES = {
+  int16: [-32768n, 32767n],
+  int32: [-2147483648n, 2147483647n],
+  int64: [-9223372036854775808n, 9223372036854775807n],
+  uint16: [0n, 65535n],
+  uint32: [0n, 4294967295n],
+  uint64: [0n, 18446744073709551615n],
+} as const
+
+function fail(reason: string, kind?: ConversionFailure['kind']): ConversionFailure {
+  return new ConversionFailure(reason, kind)
+}
+
+function daysInMonth(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31
+}
+
+function validDate(y: string, m: string, d: string): boolean {
+  const mm = +m
+  const dd = +d
+  return mm >= 1 && mm <= 12 && dd >= 1 && dd <= daysInMonth(+y, mm)
+}
+
+function validTime(h: string, mi: string, s: string | undefined): boolean {
+  return +h <= 23 && +mi <= 59 && (s === undefined || +s <= 59)
+}
+
+function fraction(f: string | undefined, precision: number | undefined): string {
+  if (f === undefined) return ''
+  const digits = f.slice(0, Math.max(precision ?? 6, 0))
+  const trimmed = digits.replace(/0+$/, '')
+  return trimmed === '' ? '' : `.${trimmed}`
+}
+
+/** Normalises a `YYYY-MM-DD` date string; undefined if not one. */
+export function canonicalDate(text: string): string | undefined {
+  const m = DATE_RE.exec(text.trim())
+  if (!m || !validDate(m[1]!, m[2]!, m[3]!)) return undefined
+  return `${m[1]}-${m[2]}-${m[3]}`
+}
+
+/** Normalises `HH:MM[:SS[.f]]` to `HH:MM:SS[.f]` (trailing fractional zeros removed); undefined if not one. */
+export function canonicalTime(text: string, precision?: number): string | undefined {
+  const m = TIME_RE.exec(text.trim())
+  if (!m || !validTime(m[1]!, m[2]!, m[3])) return undefined
+  return `${m[1]}:${m[2]}:${m[3] ?? '00'}${fraction(m[4], precision)}`
+}
+
+/**
+ * Normalises a timestamp to `YYYY-MM-DD HH:MM:SS[.ffffff]` (a date alone gets midnight); undefined if not one.
+ */
+export function canonicalTimestamp(text: string, precision?: number): string | undefined {
+  const m = TS_RE.exec(text.trim())
+  if (!m || !validDate(m[1]!, m[2]!, m[3]!)) return undefined
+  if (m[4] === undefined) return `${m[1]}-${m[2]}-${m[3]} 00:00:00`
+  if (!validTime(m[4], m[5]!, m[6])) return undefined
+  return `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6] ?? '00'}${fraction(m[7], precision)}`
+}
+
+/** Normalises a timestamp with offset to `YYYY-MM-DD HH:MM:SS[.ffffff]+HH:MM`; undefined if not one. */
+export function canonicalTimestampTz(text: string, precision?: number): string | undefined {
+  const m = TSTZ_RE.exec(text.trim())
+  if (!m || !validDate(m[1]!, m[2]!, m[3]!) || !validTime(m[4]!, m[5]!, m[6])) return undefined
+  const off = m[8]!.toUpperCase()
+  let offset = '+00:00'
+  if (off !== 'Z') {
+    const digits = off.slice(1).replace(':', '')
+    offset = `${off[0]}${digits.slice(0, 2)}:${digits.slice(2, 4) || '00'}`
+  }
+  return `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6] ?? '00'}${fraction(m[7], precision)}${offset}`
+}
+
+/** Canonical form of an exact decimal string: no leading `+`, no exponent, no redundant zeros before the point. */
+export function canonicalDecimal(text: string): string | undefined {
+  const t = text.trim()
+  if (!DEC_RE.test(t)) return undefined
+  if (/[eE]/.test(t)) return expandExponent(t)
+  let sign = ''
+  let body = t
+  if (body[0] === '+' || body[0] === '-') {
+    sign = body[0] === '-' ? '-' : ''
+    body = body.slice(1)
+  }
+  let [int = '', frac] = body.split('.')
+  int = int.replace(/^0+(?=\d)/, '')
+  if (int === '') int = '0'
+  const out = frac === undefined || frac === '' ? int : `${int}.${frac}`
+  return sign && /[1-9]/.test(out) ? `-${out}` : out
+}
+
+function expandExponent(t: string): string {
+  const [mant, expText] = t.toLowerCase().split('e') as [string, string]
+  const exp = Number(expText)
+  let sign = ''
+  let m = mant
+  if (m[0] === '+' || m[0] === '-') {
+    sign = m[0] === '-' ? '-' : ''
+    m = m.slice(1)
+  }
+  const [i = '', f = ''] = m.split('.')
+  let digits = i + f
+  let point = i.length + exp
+  if (point <= 0) {
+    digits = '0'.repeat(1 - point) + digits
+    point = 1
+  }
+  if (point > digits.length) digits += '0'.repeat(point - digits.length)
+  const res = canonicalDecimal(`${digits.slice(0, point)}.${digits.slice(point)}`.replace(/\.$/, ''))!
+  return sign && /[1-9]/.test(res) ? `-${res}` : res
+}
+
+/** Number of digits before and after the point of a canonical decimal string. */
+function decimalShape(text: string): [number, number] {
+  const body = text[0] === '-' ? text.slice(1) : text
+  const [i = '', f = ''] = body.split('.')
+  return [i === '0' ? 0 : i.length, f.length]
+}
+
+function integerConverter(kind: 'int16' | 'int32' | 'int64', unsigned: boolean): Converter {
+  const [lo, hi] = INT_RANGES[`${unsigned ? 'u' : ''}${kind}` as keyof typeof INT_RANGES]
+  const loN = Number(lo)
+  const hiN = Number(hi)
+  return (v) => {
+    if (v === null || v === undefined) return null
+    if (typeof v === 'number') {
+      if (!Number.isInteger(v)) return fail(`${v} is not an integer`)
+      if (v < loN || v > hiN) return fail(`${v} is outside ${kind}${unsigned ? ' unsigned' : ''}`, 'out_of_range')
+      return v
+    }
+    if (typeof v === 'bigint') {
+      if (v < lo || v > hi) return fail(`${v} is outside ${kind}${unsigned ? ' unsigned' : ''}`, 'out_of_range')
+      return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v
+    }
+    if (typeof v === 'boolean') return v ? 1 : 0
+    if (typeof v === 'string') {
+      const t = v.trim()
+      if (!INT_RE.test(t)) {
+        // "12.0" from a REAL-affinity export is an integer by value
+        const d = canonicalDecimal(t)
+        if (d !== undefined && /^-?\d+(\.0*)?$/.test(d)) return integerConverter(kind, unsigned)(BigInt(d.split('.')[0]!))
+        return fail(`${JSON.stringify(v.length > 60 ? v.slice(0, 60) + '…' : v)} is not an integer`)
+      }
+      const b = BigInt(t)
+      if (b < lo || b > hi) return fail(`${t} is outside ${kind}${unsigned ? ' unsigned' : ''}`, 'out_of_range')
+      return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b
+    }
+    return fail(`a ${describe(v)} is not an integer`)
+  }
+}
+
+function describe(v: unknown): string {
+  if (v instanceof Uint8Array) return 'blob'
+  return typeof v
+}
+
+const TRUE_WORDS = new Set(['1', 't', 'true', 'y', 'yes', 'on'])
+const FALSE_WORDS = new Set(['0', 'f', 'false', 'n', 'no', 'off'])
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true })
+
+/** Options for {@link makeConverter}. */
+export interface ConverterOptions {
+  /**
+   * Decodes bytes that arrive for a text column and are not valid UTF-8; returns undefined to reject.
+   * Default: reject.
+   */
+  decodeInvalidText?: (bytes: Uint8Array) => string | undefined
+}
+
+/**
+ * Builds the converter for one column's logical type. Accepts what loosely typed sources hold: numbers,
+ * bigints, strings, bytes, booleans.
+ */
+export function makeConverter(type: LogicalType, options: ConverterOptions = {}): Converter {
+  switch (type.kind) {
+    case 'boolean':
+      return (v) => {
+        if (v === null || v === undefined) return null
+        if (typeof v === 'boolean') return v
+        if (typeof v === 'number' || typeof v === 'bigint') {
+          if (v == 0) return false
+          if (v == 1) return true
+          return fail(`${v} is not a boolean (0 or 1)`)
+        }
+        if (typeof v === 'string') {
+          const t = v.trim().toLowerCase()
+          if (TRUE_WORDS.has(t)) return true
+          if (FALSE_WORDS.has(t)) return false
+        }
+        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a boolean`)
+      }
+    case 'int16':
+    case 'int32':
+    case 'int64':
+      return integerConverter(type.kind, type.unsigned === true)
+    case 'decimal': {
+      const p = type.precision
+      const s = type.scale ?? 0
+      return (v) => {
+        if (v === null || v === undefined) return null
+        let d: string | undefined
+        if (typeof v === 'number') {
+          if (!Number.isFinite(v)) return fail(`${v} is not a decimal`)
+          d = canonicalDecimal(String(v))
+        } else if (typeof v === 'bigint') d = v.toString()
+        else if (typeof v === 'string') d = canonicalDecimal(v)
+        if (d === undefined) return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a decimal`)
+        if (p !== undefined) {
+          const [ip] = decimalShape(d)
+          if (ip > p - s) return fail(`${d} does not fit decimal(${p},${s})`, 'out_of_range')
+        }
+        return d
+      }
+    }
+    case 'float32':
+    case 'float64':
+      return (v) => {
+        if (v === null || v === undefined) return null
+        if (typeof v === 'number') return v
+        if (typeof v === 'bigint') return Number(v)
+        if (typeof v === 'string') {
+          const t = v.trim()
+          if (DEC_RE.test(t)) return Number(t)
+          const l = t.toLowerCase()
+          if (l === 'nan') return NaN
+          if (l === 'inf' || l === 'infinity' || l === '+infinity' || l === '+inf') return Infinity
+          if (l === '-inf' || l === '-infinity') return -Infinity
+        }
+        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a number`)
+      }
+    case 'text':
+    case 'json': {
+      const isJson = type.kind === 'json'
+      const decode = options.decodeInvalidText
+      return (v) => {
+        if (v === null || v === undefined) return null
+        let s: string
+        if (typeof v === 'string') s = v
+        else if (typeof v === 'number' || typeof v === 'bigint') s = String(v)
+        else if (typeof v === 'boolean') s = v ? '1' : '0'
+        else if (v instanceof Uint8Array) {
+          try {
+            s = textDecoder.decode(v)
+          } catch {
+            const d = decode?.(v)
+            if (d === undefined) return fail('bytes that are not valid UTF-8 in a text column')
+            s = d
+          }
+        } else return fail(`a ${describe(v)} is not text`)
+        if (isJson) {
+          try {
+            JSON.parse(s)
+          } catch {
+            return fail(`${JSON.stringify(s.length > 60 ? s.slice(0, 60) + '…' : s)} is not valid JSON`)
+          }
+        }
+        return s
+      }
+    }
+    case 'bytes':
+      return (v) => {
+        if (v === null || v === undefined) return null
+        if (v instanceof Uint8Array) return v
+        if (typeof v === 'string') return Buffer.from(v, 'utf8')
+        return fail(`a ${describe(v)} is not bytes`)
+      }
+    case 'date':
+      return (v) => {
+        if (v === null || v === undefined) return null
+        if (typeof v === 'string') {
+          const d = canonicalDate(v) ?? canonicalTimestamp(v)?.replace(/ 00:00:00$/, '')
+          if (d !== undefined && d.length === 10) return d
+        }
+        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a date (YYYY-MM-DD)`)
+      }
+    case 'time': {
+      const p = type.precision
+      return (v) => {
+        if (v === null || v === undefined) return null
+        if (typeof v === 'string') {
+          const t = canonicalTime(v, p)
+          if (t !== undefined) return t
+        }
+        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a time (HH:MM:SS)`)
+      }
+    }
+    case 'timestamp': {
+      const p = type.precision
+      return (v) => {
+        if (v === null || v === undefined) return null
+        if (typeof v === 'string') {
+          const t = canonicalTimestamp(v, p)
+          if (t !== undefined) return t
+        }
+        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a timestamp (YYYY-MM-DD HH:MM:SS)`)
+      }
+    }
+    case 'timestamptz': {
+      const p = type.precision
+      return (v) => {
+        if (v === null || v === undefined) return null
+        if (typeof v === 'string') {
+          const t = canonicalTimestampTz(v, p)
+          if (t !== undefined) return t
+          // a timestamp without offset in a timestamptz column is read as UTC
+          const u = canonicalTimestamp(v, p)
+          if (u !== undefined) return `${u}+00:00`
+        }
+        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a timestamp with offset`)
+      }
+    }
+    case 'uuid':
+      return (v) => {
+        if (v === null || v === undefined) return null
+        if (typeof v === 'string' && UUID_RE.test(v.trim())) return v.trim().toLowerCase()
+        if (v instanceof Uint8Array && v.length === 16) {
+          const h = Buffer.from(v).toString('hex')
+          return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+        }
+        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a UUID`)
+      }
+  }
+}
+
+/** Approximate in-memory size of a value, for batch sizing by bytes. */
+export function valueSize(v: Value): number {
+  if (v === null) return 1
+  switch (typeof v) {
+    case 'string':
+      return v.length + 8
+    case 'number':
+    case 'boolean':
+      return 8
+    case 'bigint':
+      return 16
+    default:
+      return (v as Uint8Array).byteLength + 8
+  }
+}

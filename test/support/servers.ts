@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto'
+
+/**
+ * Test databases on the local servers. Each test creates its own database with a unique name and drops it.
+ * PostgreSQL: DBFERRY_PG_URL (default postgres://postgres@127.0.0.1:5432/test).
+ * MariaDB/MySQL: DBFERRY_MYSQL_URL (default mysql://root@127.0.0.1:3306/test).
+ */
+export const PG_URL = process.env.DBFERRY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const MYSQL_URL = process.env.DBFERRY_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
+export const MSSQL_URL = process.env.DBFERRY_MSSQL_URL
+
+/** A database made for one test. */
+export interface TestDatabase {
+  url: string
+  name: string
+  drop(): Promise<void>
+}
+
+export function uniqueName(prefix = 'dbferry'): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
+}
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url)
+  u.pathname = `/${db}`
+  return u.toString()
+}
+
+/** Creates a fresh PostgreSQL database. */
+export async function createPostgresDatabase(prefix?: string): Promise<TestDatabase> {
+  const pg = (await import('pg')).default
+  const name = uniqueName(prefix)
+  const admin = new pg.Client({ connectionString: PG_URL })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`)
+  } finally {
+    await admin.end()
+  }
+  return {
+    url: withDatabase(PG_URL, name),
+    name,
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_URL })
+      await c.connect()
+      try {
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+      } finally {
+        await c.end()
+      }
+    },
+  }
+}
+
+/** Creates a fresh MariaDB/MySQL database (utf8mb4). */
+export async function createMysqlDatabase(prefix?: string): Promise<TestDatabase> {
+  const mysql = await import('mysql2/promise')
+  const name = uniqueName(prefix)
+  const admin = await mysql.createConnection(MYSQL_URL)
+  try {
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`)
+  } finally {
+    await admin.end()
+  }
+  return {
+    url: withDatabase(MYSQL_URL, name),
+    name,
+    async drop() {
+      const c = await mysql.createConnection(MYSQL_URL)
+      try {
+        await c.query(`DROP DATABASE IF EXISTS \`${name}\``)
+      } finally {
+        await c.end()
+      }
+    },
+  }
+}
+
+/** Whether a server answers; used to skip (or, under CI=true, fail) suites. */
+export async function serverUp(kind: 'postgres' | 'mysql'): Promise<boolean> {
+  try {
+    if (kind === 'postgres') {
+      const pg = (await import('pg')).default
+      const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 })
+      await c.connect()
+      await c.end()
+    } else {
+      const mysql = await import('mysql2/promise')
+      const c = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 3000 })
+      await c.end()
+    }
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The dialects the run covers: DBFERRY_DIALECTS=sqlite,postgres narrows it. */
+export function selectedDialects(): Set<string> {
+  const env = process.env.DBFERRY_DIALECTS
+  const all = ['sqlite', 'postgres', 'mysql', 'mssql']
+  return new Set(env ? env.split(',').map((s) => s.trim()) : all)
+}
