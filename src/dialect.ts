@@ -55,6 +55,11 @@ export interface ReadBatch {
   rejected: RowError[]
   /** Rows repaired on the way in (e.g. decoded with a fallback encoding), by column name. */
   fixed?: Record<string, number>
+  /**
+   * The repairs counted in `fixed`, one by one, for the journal (`kind` names the repair, e.g. `zero_date`).
+   * Optional: a reader that only counts leaves it out.
+   */
+  fixes?: { column: string; kind: string; message: string; row: Row }[]
   lastKey?: readonly Value[]
 }
 
@@ -66,7 +71,11 @@ export interface WriteResult {
 
 /** Writes the batches of one table. Obtained from {@link Connection.openWriter}. */
 export interface TableWriter {
-  /** Writes one batch; rejects only the rows the target refuses, and writes the rest. */
+  /**
+   * Writes one batch; rejects only the rows the target refuses, and writes the rest. When the promise
+   * resolves the batch is committed, and a batch commits atomically (all its written rows or none): resume
+   * relies on both.
+   */
   write(rows: Row[]): Promise<WriteResult>
   /** Commits what is pending. */
   close(): Promise<void>
@@ -170,4 +179,9 @@ export interface ConnectOptions {
   fallbackEncoding?: string
   /** PostgreSQL/SQL Server schema. */
   schema?: string
+  /**
+   * MySQL/MariaDB sources: zero dates (`0000-00-00`, a zero month or day) are read as NULL, counted and
+   * journaled (`null`, the default), or reject their row with kind `zero_date` (`reject`).
+   */
+  zeroDates?: 'null' | 'reject'
 }

@@ -1,9 +1,12 @@
 import { connect, type ConnectionSpec } from './connect.js'
 import type { Connection, ConstraintProblem, TargetMode } from './dialect.js'
 import { AbortError, DbferryError, UsageError, redact } from './errors.js'
-import { MemoryJournal, type Journal } from './journal/journal.js'
+import { MemoryJournal, type Checkpoint, type Journal } from './journal/journal.js'
+import { confirmedCheckpoint, resumeState, type ResumeState } from './pipeline/resume.js'
+import { valueToJson } from './schema/rows.js'
 import { openJournal } from './journal/open.js'
 import { orderTables, type LoadOrder } from './plan/order.js'
+import { runObjects } from './pipeline/objects.js'
 import { checkAccounting, copyTable, emptyTableReport, TableLedger, type TablePair } from './pipeline/copy-table.js'
 import type { FitOptions } from './pipeline/fit-rows.js'
 import type { ProgressEvent } from './pipeline/progress.js'
@@ -48,6 +51,12 @@ export interface FerryOptions {
   stripNul?: boolean
   /** User-supplied SQL for views and functions, run after the data in dependency order. */
   objects?: Readonly<Record<string, string>>
+  /**
+   * Continue the latest interrupted run between the same source and target, from its journal's checkpoints:
+   * finished tables are skipped, the table in progress continues after its last committed batch. Needs a
+   * `journal`. Default false.
+   */
+  resume?: boolean
   /** Called with progress events. */
   onProgress?: (event: ProgressEvent) => void
   /** Aborts the run between batches. */
@@ -131,9 +140,13 @@ export async function ferry(options: FerryOptions): Promise<Report> {
       journal = await openJournal(options.journal)
       ownJournal = true
     } else if (options.journal) journal = options.journal
+    let checkpoints: Checkpoint[] | undefined
+    if (options.resume && !journal) throw new UsageError('resume needs a journal (the checkpoints are kept there)')
     if (journal) {
       report.journal = journal.location
-      runId = await journal.startRun({ source: report.source, target: report.target, startedAt: new Date().toISOString() })
+      const run = { source: report.source, target: report.target, startedAt: new Date().toISOString() }
+      if (options.resume) checkpoints = (await journal.resumePoint?.(run)) ?? []
+      runId = await journal.startRun(run)
     }
 
     emit?.({ type: 'phase', phase: 'introspect' })
@@ -143,11 +156,31 @@ export async function ferry(options: FerryOptions): Promise<Report> {
     report.renames = prepared.renames
     report.deferredForeignKeys = prepared.order.deferred
 
-    emit?.({ type: 'phase', phase: 'prepare' })
-    await target.prepareTarget(prepared.targetSchema, { mode: options.mode ?? 'create', signal: options.signal })
-
     const reports = new Map<string, TableReport>()
     for (const p of prepared.pairs) reports.set(p.target.name, emptyTableReport(p))
+    const resumeAt = new Map<string, ResumeState>()
+    if (checkpoints) {
+      const rows = await exactRowCounts(options.to, target, prepared.targetSchema)
+      const byTable = new Map(checkpoints.map((c) => [c.table, c]))
+      for (const p of prepared.pairs) {
+        const name = p.target.name
+        const state = resumeState(name, byTable.get(name), rows.get(name) ?? 0)
+        resumeAt.set(name, state)
+        const r = reports.get(name)!
+        Object.assign(r, state.carried)
+        r.resumed = { carried: { ...state.carried }, after: state.after ? JSON.stringify(state.after.map(valueToJson)) : undefined, skipped: state.done }
+        // carry the state into this run at once, so that an interruption of this run resumes just as well
+        if (byTable.has(name)) await journal!.checkpoint(runId, confirmedCheckpoint(r, state.after, state.done))
+        if (state.unjournaledRejects > 0 && journal) {
+          await journal.record(runId, [
+            { table: name, action: 'rejected', kind: 'target_rejected', message: `${state.unjournaledRejects} row(s) of the batch committed just before the interruption were rejected or dropped; their details were not journaled`, source: 'resume' },
+          ])
+        }
+      }
+    }
+
+    emit?.({ type: 'phase', phase: 'prepare' })
+    await target.prepareTarget(prepared.targetSchema, { mode: checkpoints ? 'append' : (options.mode ?? 'create'), signal: options.signal })
     report.tables = prepared.order.order.map((n) => reports.get(n)!)
     const pairByName = new Map(prepared.pairs.map((p) => [p.target.name, p]))
 
@@ -160,6 +193,12 @@ export async function ferry(options: FerryOptions): Promise<Report> {
     const concurrency = source.dialect.capabilities.concurrentSnapshotReads ? Math.max(1, options.concurrency ?? 1) : 1
     await runScheduled(prepared.order, concurrency, async (name) => {
       const pair = pairByName.get(name)!
+      const resume = resumeAt.get(name)
+      if (resume?.done) {
+        reports.get(name)!.status = 'done'
+        if (journal) await journal.checkpoint(runId, confirmedCheckpoint(reports.get(name)!, undefined, true))
+        return
+      }
       const transformers: { name: string; processor: NonNullable<Awaited<ReturnType<NonNullable<Transform['table']>>>> }[] = []
       for (const t of transforms) {
         const processor = await t.table?.(pair.target, ctx)
@@ -178,20 +217,19 @@ export async function ferry(options: FerryOptions): Promise<Report> {
           signal: options.signal,
           onProgress: emit,
           transformers,
+          checkpoint: journal ? async (cp) => journal!.checkpoint(runId, cp) : undefined,
+          after: resume?.after,
         },
         pair,
         reports.get(name)!,
         total,
       )
-      if (journal) {
-        const r = reports.get(name)!
-        await journal.checkpoint(runId, { table: name, lastKey: null, read: r.read, written: r.written, rejected: r.rejected, dropped: r.dropped, done: true })
-      }
     }, options.signal)
     for (const t of transforms) await t.end?.(ctx)
 
     emit?.({ type: 'phase', phase: 'finalize' })
     report.constraints = await target.finalize(prepared.targetSchema, { signal: options.signal })
+    if (options.objects) report.objects = await runObjects(target, options.objects, prepared.sourceSchema)
     for (const r of report.tables) checkAccounting(r)
     report.ok = true
   } catch (error) {
@@ -217,6 +255,28 @@ export async function ferry(options: FerryOptions): Promise<Report> {
   await closeAll(src, tgt, journal, ownJournal)
   emit?.({ type: 'phase', phase: 'done' })
   return report
+}
+
+/**
+ * Exact row counts of the target's tables, read through the target's own reader on a second connection
+ * (tables that do not exist count 0). Only resume needs it, and only then is it worth a full read.
+ */
+async function exactRowCounts(spec: ConnectionSpec, target: Connection, schema: DatabaseSchema): Promise<Map<string, number>> {
+  const counts = new Map<string, number>()
+  const reader = typeof spec === 'string' ? (await connect(spec)).connection : target
+  try {
+    const existing = new Set((await reader.introspect()).tables.map((t) => t.name))
+    await reader.snapshot()
+    for (const t of schema.tables) {
+      if (!existing.has(t.name)) continue
+      let n = 0
+      for await (const b of reader.read(t, { batchRows: 50_000, batchBytes: 64 << 20 })) n += b.rows.length + b.rejected.length
+      counts.set(t.name, n)
+    }
+  } finally {
+    if (reader !== target) await reader.close()
+  }
+  return counts
 }
 
 async function closeAll(

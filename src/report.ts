@@ -35,6 +35,8 @@ export interface TableReport {
   examples: RowProblem[]
   ms: number
   error?: string
+  /** Set when this run resumed an interrupted one: the counts it carried over and where reading restarted. */
+  resumed?: { carried: { read: number; written: number; rejected: number; dropped: number }; after?: string; skipped: boolean }
 }
 
 /** Totals over all tables. */

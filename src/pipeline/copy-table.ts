@@ -1,9 +1,10 @@
 import type { Connection, TableWriter } from '../dialect.js'
 import { AbortError, AccountingError, RowError, TransformError, isDbferryError, type FailureKind } from '../errors.js'
-import type { Journal, JournalEntry } from '../journal/journal.js'
+import type { Checkpoint, Journal, JournalEntry } from '../journal/journal.js'
 import type { TableReport } from '../report.js'
 import { keyString, rowKey, rowToJson } from '../schema/rows.js'
-import type { Row, TableSchema } from '../schema/types.js'
+import type { Row, TableSchema, Value } from '../schema/types.js'
+import { confirmedCheckpoint, intentCheckpoint } from './resume.js'
 import type { BatchOutcome, TableTransformer } from '../transforms/transform.js'
 import { makeRowFitter, type FitOptions } from './fit-rows.js'
 import type { ProgressEvent } from './progress.js'
@@ -28,6 +29,10 @@ export interface CopyContext {
   onProgress?: (e: ProgressEvent) => void
   /** Transforms' batch processors for this table, with their names. */
   transformers: { name: string; processor: TableTransformer }[]
+  /** Records checkpoints (intent before each write, confirmation after). Absent: no checkpoints. */
+  checkpoint?: (cp: Checkpoint) => Promise<void>
+  /** Resume: read the source after this key. */
+  after?: readonly Value[]
 }
 
 /** A fresh, empty report for a table. */
@@ -92,7 +97,7 @@ export class TableLedger {
   fix(column: string, by: string, n = 1, row?: Row, detail?: string): void {
     this.report.fixed[column] = (this.report.fixed[column] ?? 0) + n
     if (this.journaling && (row !== undefined || detail !== undefined)) {
-      this.entries.push({ table: this.report.name, action: 'fixed', kind: 'fixed', column, message: detail ?? `${column} changed`, row: row ? rowToJson(this.table, row) : undefined, source: by })
+      this.entries.push({ table: this.report.name, action: 'fixed', kind: 'fixed', key: row ? keyString(rowKey(this.table, row)) : undefined, column, message: detail ?? `${column} changed`, row: row ? rowToJson(this.table, row) : undefined, source: by })
     }
   }
 
@@ -191,12 +196,16 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
       report.written += res.written
       for (const e of res.rejected) ledger.reject(e, 'target')
     }
-    const batches = ctx.source.read(pair.source, { batchRows: ctx.batchRows, batchBytes: ctx.batchBytes, signal: ctx.signal })
+    let committedKey: readonly Value[] | undefined = ctx.after
+    const committed = () => ({ read: report.read, written: report.written, rejected: report.rejected, dropped: report.dropped })
+    let committedCounts = committed()
+    const batches = ctx.source.read(pair.source, { batchRows: ctx.batchRows, batchBytes: ctx.batchBytes, signal: ctx.signal, after: ctx.after })
     for await (const batch of readAhead(batches, 1)) {
       if (ctx.signal?.aborted) throw new AbortError()
       report.read += batch.rows.length + batch.rejected.length
       for (const e of batch.rejected) ledger.reject(e, 'reader')
       if (batch.fixed) for (const [c, n] of Object.entries(batch.fixed)) ledger.fix(c, 'reader', n)
+      if (batch.fixes) for (const f of batch.fixes) ledger.fix(f.column, 'reader', 0, f.row, `${f.kind}: ${f.message}`)
       let rows = batch.rows
       if (fit) {
         const fitted: Row[] = []
@@ -207,8 +216,13 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
         rows = fitted
       }
       if (ctx.transformers.length > 0) rows = await runChain(ctx.transformers, 0, rows, ledger, false)
+      // intent, write, journal, confirm: see resume.ts for why this order makes a crash at any point exact
+      await ctx.checkpoint?.(intentCheckpoint(report, committedKey, committedCounts, batch.lastKey, rows.length))
       await write(rows)
       await ledger.flush(ctx.journal)
+      if (batch.lastKey !== undefined) committedKey = batch.lastKey
+      committedCounts = committed()
+      await ctx.checkpoint?.(confirmedCheckpoint(report, committedKey, false))
       ctx.onProgress?.({
         type: 'batch',
         table: report.name,
@@ -228,6 +242,7 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
     await ledger.flush(ctx.journal)
     await writer.close()
     report.status = 'done'
+    await ctx.checkpoint?.(confirmedCheckpoint(report, committedKey, true))
   } catch (error) {
     report.status = 'failed'
     report.error = error instanceof Error ? error.message : String(error)

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -104,7 +104,7 @@ describe('dbferry CLI', () => {
 
   it('the built bin runs (the package\'s `dbferry` command)', () => {
     const bin = join(process.cwd(), 'dist/cli/main.js')
-    if (!existsSync(bin)) execFileSync('npx', ['tsup', '--silent'], { stdio: 'ignore' })
+    expect(existsSync(bin), 'dist/ is missing: `npm test` builds it first (pretest)').toBe(true)
     const r = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' })
     expect(r.status).toBe(0)
     expect(r.stdout).toContain('dbferry')

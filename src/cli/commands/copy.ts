@@ -23,6 +23,7 @@ Options:
   --fk <child.col=parent.col>   declare a foreign key the source lacks (repeatable)
   --journal <file>         where rejected rows and checkpoints go (default ./dbferry-journal.sqlite)
   --no-journal             keep no journal file
+  --resume                 continue the interrupted run recorded in the journal (no row lost or written twice)
   --batch-rows <n>         rows per batch (default 10000)
   --concurrency <n>        tables copied at once where the plan allows (default 1)
   --fallback-encoding <e>  decode source text that is not UTF-8 with this encoding (e.g. cp1252)
@@ -53,8 +54,8 @@ function int(v: unknown, name: string): number | undefined {
 
 /** Turns `copy` arguments into ferry options (a config file's options first, flags over them). */
 export async function copyOptions(args: string[], io: CliIo): Promise<{ options: FerryOptions; json: boolean; quiet: boolean }> {
-  const { positionals, options: o } = parseArgs(args, ['json', 'no-journal', 'strip-nul', 'lower-case', 'quiet'])
-  const known = new Set(['config', 'mode', 'tables', 'exclude', 'fk', 'journal', 'no-journal', 'batch-rows', 'concurrency', 'fallback-encoding', 'strip-nul', 'lower-case', 'json', 'quiet', 'help'])
+  const { positionals, options: o } = parseArgs(args, ['json', 'no-journal', 'strip-nul', 'lower-case', 'quiet', 'resume'])
+  const known = new Set(['config', 'mode', 'tables', 'exclude', 'fk', 'journal', 'no-journal', 'batch-rows', 'concurrency', 'fallback-encoding', 'strip-nul', 'lower-case', 'json', 'quiet', 'help', 'resume'])
   for (const k of Object.keys(o)) if (!known.has(k)) throw new UsageError(`unknown option --${k}`)
   let base: Partial<FerryOptions> = {}
   if (typeof o.config === 'string') {
@@ -86,6 +87,7 @@ export async function copyOptions(args: string[], io: CliIo): Promise<{ options:
     concurrency: int(o.concurrency, 'concurrency') ?? base.concurrency,
     fallbackEncoding: typeof o['fallback-encoding'] === 'string' ? o['fallback-encoding'] : base.fallbackEncoding,
     stripNul: o['strip-nul'] === true || base.stripNul,
+    resume: o.resume === true || base.resume,
     identifiers: o['lower-case'] ? { ...base.identifiers, case: 'lower' } : base.identifiers,
   }
   return { options, json: o.json === true, quiet: o.quiet === true }
