@@ -87,12 +87,22 @@ describe('dbferry CLI', () => {
   it('plans the load order, parents first', async () => {
     const from = join(dir, 'plan.db')
     await buildFixture(sahanaFixture, `sqlite:${from}`)
-    const r = await runCli(['plan', `sqlite:${from}`, `sqlite:${join(dir, 'plan-target.db')}`, '--json'])
-    expect(r.code).toBe(0)
+    const r = await runCli(['plan', `sqlite:${from}`, `sqlite:${join(dir, 'plan-target.db')}`, '--json', '--stages', '2'])
+    expect(r.stderr).toBe('')
+    // the sahana file has problems, so plan exits 3 and lists them before a row moves
+    expect(r.code).toBe(3)
     const plan = JSON.parse(r.stdout)
     const order: string[] = plan.order
     expect(order.indexOf('or_sector')).toBeLessThan(order.indexOf('or_organisation'))
     expect(order.indexOf('or_organisation')).toBeLessThan(order.indexOf('or_office'))
+    expect(plan.stages).toHaveLength(2)
+    const kinds = plan.preflight.map((i: { kind: string; table: string }) => `${i.kind}:${i.table}`)
+    expect(kinds).toEqual(expect.arrayContaining(['orphan_foreign_key:or_organisation', 'type_conversion:or_organisation']))
+    const orphans = plan.preflight.find((i: { kind: string }) => i.kind === 'orphan_foreign_key')
+    expect(orphans.count).toBe(3)
+    const text = await runCli(['plan', `sqlite:${from}`])
+    expect(text.code).toBe(3)
+    expect(text.stdout).toContain('Load order')
   })
 
   it('runs the demo end to end without a server', async () => {
