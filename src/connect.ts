@@ -13,6 +13,11 @@ const loaders = new Map<string, () => Promise<Dialect>>([
   ['mariadb', async () => (await import('../dialects/mysql/index.js')).mysql],
   ['mssql', async () => (await import('../dialects/mssql/index.js')).mssql],
   ['sqlserver', async () => (await import('../dialects/mssql/index.js')).mssql],
+  ['csv', async () => (await import('./formats/csv/index.js')).csv],
+  ['multicsv', async () => (await import('./formats/multicsv/index.js')).multicsv],
+  ['mysqldump', async () => (await import('./formats/mysqldump/index.js')).mysqldump],
+  ['sqlscript', async () => (await import('./formats/sqlscript/index.js')).sqlscript],
+  ['tsql', async () => (await import('./formats/tsql/index.js')).tsql],
 ])
 
 /** Makes `scheme:` URLs open with `dialect` (e.g. a file format or a fifth engine). */

@@ -145,6 +145,11 @@ export interface Connection {
 export interface SnapshotInfo {
   /** e.g. `one read transaction`, `REPEATABLE READ READ ONLY`, `none (file)`. */
   guarantee: string
+  /**
+   * What the source wants the report to show about how it was read: explicit type mappings, computed
+   * columns not copied, script statements skipped. Optional; a source may fill it while introspecting.
+   */
+  notes?: string[]
 }
 
 /**

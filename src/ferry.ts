@@ -1,11 +1,12 @@
 import { connect, type ConnectionSpec } from './connect.js'
 import type { Connection, ConstraintProblem, TargetMode } from './dialect.js'
-import { AbortError, DbferryError, UsageError, redact } from './errors.js'
+import { AbortError, DbferryError, PreflightError, UsageError, redact } from './errors.js'
 import { MemoryJournal, type Checkpoint, type Journal } from './journal/journal.js'
 import { confirmedCheckpoint, resumeState, type ResumeState } from './pipeline/resume.js'
 import { valueToJson } from './schema/rows.js'
 import { openJournal } from './journal/open.js'
 import { orderTables, type LoadOrder } from './plan/order.js'
+import { preflight as runPreflight } from './plan/preflight.js'
 import { runObjects } from './pipeline/objects.js'
 import { checkAccounting, copyTable, emptyTableReport, TableLedger, type TablePair } from './pipeline/copy-table.js'
 import type { FitOptions } from './pipeline/fit-rows.js'
@@ -57,6 +58,12 @@ export interface FerryOptions {
    * `journal`. Default false.
    */
   resume?: boolean
+  /**
+   * Scan the source for what would fail on the target before anything is created (collation collisions,
+   * orphan keys, values the target cannot hold; see `plan`). `report` puts the issues in `report.preflight`;
+   * `stop` also throws a `PreflightError` when any issue other than a renamed identifier is found. Default `off`.
+   */
+  preflight?: 'off' | 'report' | 'stop'
   /** Called with progress events. */
   onProgress?: (event: ProgressEvent) => void
   /** Aborts the run between batches. */
@@ -179,6 +186,15 @@ export async function ferry(options: FerryOptions): Promise<Report> {
       }
     }
 
+    if ((options.preflight ?? 'off') !== 'off') {
+      emit?.({ type: 'phase', phase: 'preflight' })
+      report.preflight = await runPreflight(source, target, prepared, { batchRows, batchBytes, maxExamples: options.maxExamples, signal: options.signal })
+      const blocking = report.preflight.filter((i) => i.kind !== 'identifier_renamed')
+      if (options.preflight === 'stop' && blocking.length > 0) {
+        throw new PreflightError(`the preflight found ${blocking.length} problem(s): ${blocking.slice(0, 3).map((i) => i.message).join('; ')}`, blocking)
+      }
+    }
+
     emit?.({ type: 'phase', phase: 'prepare' })
     await target.prepareTarget(prepared.targetSchema, { mode: checkpoints ? 'append' : (options.mode ?? 'create'), signal: options.signal })
     report.tables = prepared.order.order.map((n) => reports.get(n)!)
@@ -229,7 +245,8 @@ export async function ferry(options: FerryOptions): Promise<Report> {
 
     emit?.({ type: 'phase', phase: 'finalize' })
     report.constraints = await target.finalize(prepared.targetSchema, { signal: options.signal })
-    if (options.objects) report.objects = await runObjects(target, options.objects, prepared.sourceSchema)
+    // views and functions: the user's SQL for them runs now; the ones without SQL are listed as not created
+    if (options.objects || prepared.sourceSchema.objects.length > 0) report.objects = await runObjects(target, options.objects ?? {}, prepared.sourceSchema)
     for (const r of report.tables) checkAccounting(r)
     report.ok = true
   } catch (error) {
@@ -238,7 +255,7 @@ export async function ferry(options: FerryOptions): Promise<Report> {
       code: error instanceof DbferryError ? error.code : 'error',
       message: redact(error instanceof Error ? error.message : String(error)),
     }
-    if (report.tables.length === 0 && !(error instanceof AbortError) && tgt === undefined) {
+    if (error instanceof PreflightError || (report.tables.length === 0 && !(error instanceof AbortError) && tgt === undefined)) {
       // nothing could start: the caller gets the error itself
       await closeAll(src, tgt, journal, ownJournal)
       throw error

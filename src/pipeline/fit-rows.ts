@@ -37,7 +37,13 @@ export function makeRowFitter(
   })
   const nulCheck = target.columns.map((c) => !caps.textHoldsNul && (c.type.kind === 'text' || c.type.kind === 'json'))
   const finiteCheck = target.columns.map((c) => !caps.floatHoldsNonFinite && (c.type.kind === 'float32' || c.type.kind === 'float64'))
-  const anyWork = !identity || converters.some(Boolean) || nulCheck.some(Boolean) || finiteCheck.some(Boolean)
+  // fractional seconds past what the target keeps (SQL Server's 7 digits into 6) are cut, not rounded: rounding
+  // could carry into the next second, minute or day; each cut counts as a fix of the column
+  const maxFraction = caps.maxTimestampPrecision
+  const fractionCheck = target.columns.map(
+    (c) => (c.type.kind === 'time' || c.type.kind === 'timestamp' || c.type.kind === 'timestamptz') && (c.type.precision === undefined || c.type.precision > maxFraction),
+  )
+  const anyWork = !identity || converters.some(Boolean) || nulCheck.some(Boolean) || finiteCheck.some(Boolean) || fractionCheck.some(Boolean)
   if (!anyWork) return undefined
   const keyIdx = keyColumnIndexes(source)
   const n = target.columns.length
@@ -92,8 +98,25 @@ export function makeRowFitter(
         )
         return undefined
       }
+      if (fractionCheck[i] && typeof v === 'string') {
+        const cut = cutFraction(v, maxFraction)
+        if (cut !== v) {
+          v = cut
+          onFix(target.columns[i]!.name)
+        }
+      }
       out[i] = v
     }
     return out
   }
+}
+
+const FRACTION = /(\d{2}:\d{2}:\d{2})\.(\d+)/
+
+/** Cuts the fractional seconds of a canonical time or timestamp to `digits` (trailing zeros dropped). */
+export function cutFraction(value: string, digits: number): string {
+  const m = FRACTION.exec(value)
+  if (!m || m[2]!.length <= digits) return value
+  const kept = m[2]!.slice(0, digits).replace(/0+$/, '')
+  return value.replace(FRACTION, kept === '' ? m[1]! : `${m[1]}.${kept}`)
 }

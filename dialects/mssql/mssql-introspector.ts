@@ -1,0 +1,223 @@
+import type sql from 'mssql'
+import { SchemaError } from '../../src/errors.js'
+import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, IndexSchema, KeySchema, ObjectSchema, TableSchema } from '../../src/schema/types.js'
+import { mssqlToLogical, type MssqlColumnMapping } from './mssql-types.js'
+
+/** What the reader needs per column beyond the schema: the select expression and the code page to decode. */
+export interface MssqlReadPlan {
+  /** Select expression per column, aligned with the table's columns. */
+  selects: string[]
+  /** Code page per column for char/varchar read as bytes; undefined elsewhere. */
+  codePages: (number | undefined)[]
+}
+
+/** The result of introspection: the schema, read plans per table, and notes on explicit mappings. */
+export interface MssqlIntrospection {
+  schema: DatabaseSchema
+  plans: Map<string, MssqlReadPlan>
+  /** Lossy or explicit mappings and computed columns, one line each, for the report. */
+  notes: string[]
+}
+
+const TABLES = `
+SELECT t.object_id, t.name,
+  (SELECT SUM(p.rows) FROM sys.partitions p WHERE p.object_id = t.object_id AND p.index_id IN (0, 1)) AS row_count
+FROM sys.tables t JOIN sys.schemas s ON s.schema_id = t.schema_id
+WHERE t.is_ms_shipped = 0 AND s.name = @schema
+ORDER BY t.name`
+
+// alias types resolve to their base type; CLR types (hierarchyid, geography) keep their own name
+const COLUMNS = `
+SELECT c.object_id, c.column_id, c.name,
+  CASE WHEN ty.is_user_defined = 1 AND ty.is_assembly_type = 0 THEN TYPE_NAME(c.system_type_id) ELSE ty.name END AS type_name,
+  c.max_length, c.precision, c.scale, c.is_nullable, c.is_identity, c.is_computed, c.collation_name,
+  CAST(COLLATIONPROPERTY(c.collation_name, 'CodePage') AS int) AS code_page,
+  dc.definition AS default_definition, cc.definition AS computed_definition
+FROM sys.columns c
+JOIN sys.tables t ON t.object_id = c.object_id
+JOIN sys.schemas s ON s.schema_id = t.schema_id
+JOIN sys.types ty ON ty.user_type_id = c.user_type_id
+LEFT JOIN sys.default_constraints dc ON dc.object_id = c.default_object_id
+LEFT JOIN sys.computed_columns cc ON cc.object_id = c.object_id AND cc.column_id = c.column_id
+WHERE s.name = @schema
+ORDER BY c.object_id, c.column_id`
+
+const INDEXES = `
+SELECT i.object_id, i.index_id, i.name, i.is_primary_key, i.is_unique_constraint, i.is_unique, i.has_filter,
+  i.filter_definition, col.name AS column_name
+FROM sys.indexes i
+JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
+JOIN sys.columns col ON col.object_id = ic.object_id AND col.column_id = ic.column_id
+JOIN sys.tables t ON t.object_id = i.object_id
+JOIN sys.schemas s ON s.schema_id = t.schema_id
+WHERE s.name = @schema AND i.type > 0 AND ic.is_included_column = 0
+ORDER BY i.object_id, i.index_id, ic.key_ordinal`
+
+const FOREIGN_KEYS = `
+SELECT fk.object_id AS fk_id, fk.name, fk.parent_object_id, rt.name AS ref_table, pc.name AS column_name,
+  rc.name AS ref_column, fk.delete_referential_action_desc AS on_delete, fk.update_referential_action_desc AS on_update
+FROM sys.foreign_keys fk
+JOIN sys.foreign_key_columns fkc ON fkc.constraint_object_id = fk.object_id
+JOIN sys.columns pc ON pc.object_id = fkc.parent_object_id AND pc.column_id = fkc.parent_column_id
+JOIN sys.columns rc ON rc.object_id = fkc.referenced_object_id AND rc.column_id = fkc.referenced_column_id
+JOIN sys.tables rt ON rt.object_id = fkc.referenced_object_id
+JOIN sys.tables t ON t.object_id = fk.parent_object_id
+JOIN sys.schemas s ON s.schema_id = t.schema_id
+WHERE s.name = @schema
+ORDER BY fk.object_id, fkc.constraint_column_id`
+
+const OBJECTS = `
+SELECT o.object_id, o.name, RTRIM(o.type) AS type, m.definition
+FROM sys.objects o
+JOIN sys.schemas s ON s.schema_id = o.schema_id
+LEFT JOIN sys.sql_modules m ON m.object_id = o.object_id
+WHERE o.is_ms_shipped = 0 AND o.type IN ('V', 'FN', 'IF', 'TF', 'P') AND s.name = @schema
+ORDER BY o.name`
+
+const DEPENDENCIES = `
+SELECT d.referencing_id, OBJECT_NAME(d.referenced_id) AS ref_name
+FROM sys.sql_expression_dependencies d
+JOIN sys.objects o ON o.object_id = d.referencing_id
+JOIN sys.schemas s ON s.schema_id = o.schema_id
+WHERE d.referenced_id IS NOT NULL AND s.name = @schema`
+
+interface ColumnRow {
+  object_id: number
+  name: string
+  type_name: string
+  max_length: number
+  precision: number
+  scale: number
+  is_nullable: boolean
+  is_identity: boolean
+  is_computed: boolean
+  collation_name: string | null
+  code_page: number | null
+  default_definition: string | null
+  computed_definition: string | null
+}
+
+/** A default's definition as SQL Server stores it, `((0))` or `(getdate())`, as a column default. */
+export function defaultOf(definition: string): ColumnSchema['default'] {
+  const inner = definition.replace(/^\((.*)\)$/s, '$1').replace(/^\((.*)\)$/s, '$1').trim()
+  if (/^(getdate|sysdatetime|current_timestamp|getutcdate|sysutcdatetime)(\(\))?$/i.test(inner)) return { kind: 'now' }
+  if (/^-?\d+(\.\d+)?$/.test(inner)) return { kind: 'value', value: inner }
+  const str = /^N?'((?:[^']|'')*)'$/s.exec(inner)
+  if (str) return { kind: 'value', value: str[1]!.replace(/''/g, "'") }
+  return { kind: 'expression', sql: definition, dialect: 'mssql' }
+}
+
+/**
+ * Reads the schema of one SQL Server schema (default `dbo`) from `sys.*`: tables, columns with exact types,
+ * identity and computed columns, keys, indexes, foreign keys, views/functions/procedures and their
+ * dependencies. Unknown types are rejected with a `SchemaError` naming the column.
+ */
+export async function introspectMssql(request: () => sql.Request, schemaName: string, only?: ReadonlySet<string>): Promise<MssqlIntrospection> {
+  const run = async <T>(text: string): Promise<T[]> => {
+    const r = request()
+    r.input('schema', schemaName)
+    const res = await r.query(text)
+    return res.recordset as unknown as T[]
+  }
+  // one after the other: inside a SNAPSHOT transaction requests share one connection
+  const tables = await run<{ object_id: number; name: string; row_count: number | string | null }>(TABLES)
+  const columns = await run<ColumnRow>(COLUMNS)
+  const indexes = await run<{ object_id: number; index_id: number; name: string; is_primary_key: boolean; is_unique_constraint: boolean; is_unique: boolean; has_filter: boolean; filter_definition: string | null; column_name: string }>(INDEXES)
+  const fks = await run<{ fk_id: number; name: string; parent_object_id: number; ref_table: string; column_name: string; ref_column: string; on_delete: string; on_update: string }>(FOREIGN_KEYS)
+  const objects = await run<{ object_id: number; name: string; type: string; definition: string | null }>(OBJECTS)
+  const deps = await run<{ referencing_id: number; ref_name: string | null }>(DEPENDENCIES)
+  const notes: string[] = []
+  const plans = new Map<string, MssqlReadPlan>()
+  const byId = new Map<number, TableSchema>()
+  const out: TableSchema[] = []
+  for (const t of tables) {
+    if (only && !only.has(t.name)) continue
+    const table: TableSchema = {
+      name: t.name,
+      ...(schemaName !== 'dbo' ? { schema: schemaName } : {}),
+      columns: [],
+      uniques: [],
+      indexes: [],
+      foreignKeys: [],
+      ...(t.row_count !== null ? { rowCountEstimate: Number(t.row_count) } : {}),
+    }
+    byId.set(t.object_id, table)
+    plans.set(t.name, { selects: [], codePages: [] })
+    out.push(table)
+  }
+  for (const c of columns) {
+    const table = byId.get(c.object_id)
+    if (!table) continue
+    const plan = plans.get(table.name)!
+    if (c.is_computed) {
+      table.columns.push({ name: c.name, type: { kind: 'text' }, nativeType: c.type_name, nullable: true, generated: true, default: { kind: 'expression', sql: c.computed_definition ?? '', dialect: 'mssql' } })
+      plan.selects.push('NULL')
+      plan.codePages.push(undefined)
+      notes.push(`${table.name}.${c.name}: computed column AS ${c.computed_definition ?? '?'} is not copied`)
+      continue
+    }
+    const mapped = mssqlToLogical({ typeName: c.type_name, maxLength: c.max_length, precision: c.precision, scale: c.scale, ...(c.code_page !== null ? { codePage: c.code_page } : {}) })
+    if ('rejected' in mapped) throw new SchemaError(`${table.name}.${c.name}: ${mapped.rejected}`, { table: table.name, column: c.name })
+    const m: MssqlColumnMapping = mapped
+    if (m.note) notes.push(`${table.name}.${c.name}: ${m.note}`)
+    table.columns.push({
+      name: c.name,
+      type: m.type,
+      nativeType: m.nativeType,
+      nullable: c.is_nullable,
+      ...(c.is_identity ? { autoIncrement: true } : {}),
+      ...(c.collation_name ? { collation: c.collation_name } : {}),
+      ...(c.default_definition ? { default: defaultOf(c.default_definition) } : {}),
+    })
+    plan.selects.push(m.select)
+    plan.codePages.push(m.decodeCodePage)
+  }
+  // keys and indexes, grouped by (object, index)
+  const groups = new Map<string, { row: (typeof indexes)[number]; columns: string[] }>()
+  for (const i of indexes) {
+    const k = `${i.object_id}:${i.index_id}`
+    const g = groups.get(k) ?? { row: i, columns: [] }
+    g.columns.push(i.column_name)
+    groups.set(k, g)
+  }
+  for (const { row, columns: cols } of groups.values()) {
+    const table = byId.get(row.object_id)
+    if (!table) continue
+    const key: KeySchema = { name: row.name, columns: cols }
+    if (row.is_primary_key) table.primaryKey = key
+    else if (row.is_unique_constraint) table.uniques.push(key)
+    else {
+      const index: IndexSchema = { name: row.name, columns: cols, unique: row.is_unique }
+      if (row.has_filter && row.filter_definition) Object.assign(index, { where: row.filter_definition, dialect: 'mssql' })
+      table.indexes.push(index)
+    }
+  }
+  const fkGroups = new Map<number, ForeignKeySchema & { parent: number }>()
+  for (const f of fks) {
+    const g = fkGroups.get(f.fk_id) ?? {
+      parent: f.parent_object_id,
+      name: f.name,
+      columns: [],
+      refTable: f.ref_table,
+      refColumns: [],
+      onDelete: f.on_delete.replace(/_/g, ' '),
+      onUpdate: f.on_update.replace(/_/g, ' '),
+      origin: 'source' as const,
+    }
+    g.columns.push(f.column_name)
+    g.refColumns.push(f.ref_column)
+    fkGroups.set(f.fk_id, g)
+  }
+  for (const { parent, ...fk } of fkGroups.values()) byId.get(parent)?.foreignKeys.push(fk)
+
+  const depsById = new Map<number, string[]>()
+  for (const d of deps) if (d.ref_name) depsById.set(d.referencing_id, [...(depsById.get(d.referencing_id) ?? []), d.ref_name])
+  const objectList: ObjectSchema[] = objects.map((o) => ({
+    name: o.name,
+    ...(schemaName !== 'dbo' ? { schema: schemaName } : {}),
+    type: o.type === 'V' ? 'view' : o.type === 'P' ? 'procedure' : 'function',
+    ...(o.definition ? { definition: o.definition } : {}),
+    dependsOn: [...new Set(depsById.get(o.object_id) ?? [])].filter((n) => n !== o.name),
+  }))
+  return { schema: { dialect: 'mssql', tables: out, objects: objectList }, plans, notes }
+}

@@ -1,0 +1,34 @@
+import type { Dialect } from '../../dialect.js'
+import { UsageError } from '../../errors.js'
+import { mssqlNativeType } from '../../../dialects/mssql/mssql-types.js'
+import { TsqlSource, scriptPath } from './tsql-source.js'
+
+export { TsqlSource, detectEncoding, scriptStatements, columnTypeOf, type SkippedStatement } from './tsql-source.js'
+
+/**
+ * T-SQL scripts ("Generate Scripts" output with data) as a read-only source: `tsql:./script.sql`. UTF-8 or
+ * UTF-16 (LE/BE), with or without BOM, any size (streamed). Writing to a script is not supported.
+ */
+export const tsql: Dialect = {
+  name: 'tsql',
+  capabilities: {
+    transactionalDdl: false,
+    bulkPath: 'file',
+    maxIdentifierLength: 128,
+    identifierLengthUnit: 'chars',
+    schemas: true,
+    enforcesForeignKeys: false,
+    unvalidatedForeignKeys: false,
+    textHoldsNul: true,
+    floatHoldsNonFinite: false,
+    maxTimestampPrecision: 7,
+    concurrentSnapshotReads: false,
+    storesAnyValue: false,
+  },
+  nativeType: mssqlNativeType,
+  quoteIdentifier: (name) => `[${name.replace(/]/g, ']]')}]`,
+  async connect(target) {
+    if (typeof target !== 'string') throw new UsageError('tsql: takes a file URL, e.g. tsql:./dump.sql')
+    return new TsqlSource(tsql, scriptPath(target))
+  },
+}

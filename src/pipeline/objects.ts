@@ -1,0 +1,112 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import type { Connection } from '../dialect.js'
+import { UsageError, redact } from '../errors.js'
+import type { DatabaseSchema, ObjectSchema } from '../schema/types.js'
+
+/** The outcome of one user-supplied object (view, function, procedure). */
+export interface ObjectOutcome {
+  name: string
+  ok: boolean
+  error?: string
+}
+
+const KIND_RANK: Record<ObjectSchema['type'], number> = { view: 0, function: 1, procedure: 2 }
+
+function bare(name: string): string {
+  const parts = name.split('.')
+  return parts[parts.length - 1]!.replace(/^[["`]|[\]"`]$/g, '').toLowerCase()
+}
+
+/**
+ * Orders objects so each comes after the objects it depends on (`dependsOn`, matched by name with or without
+ * schema): views before the functions that read them. Ties keep views before functions before procedures,
+ * then the given order; a dependency cycle is broken by that same order. `schema` only supplies dependencies
+ * of objects the list names without them.
+ */
+export function orderObjects(objects: readonly ObjectSchema[], schema?: DatabaseSchema): ObjectSchema[] {
+  const known = new Map((schema?.objects ?? []).map((o) => [bare(o.name), o]))
+  const byName = new Map(objects.map((o) => [bare(o.name), o]))
+  const deps = new Map(
+    objects.map((o) => {
+      const listed = o.dependsOn.length > 0 ? o.dependsOn : known.get(bare(o.name))?.dependsOn ?? []
+      return [o, new Set(listed.map(bare).filter((d) => byName.has(d) && d !== bare(o.name)))] as const
+    }),
+  )
+  const rank = (o: ObjectSchema) => KIND_RANK[o.type] * objects.length + objects.indexOf(o)
+  const done = new Set<string>()
+  const out: ObjectSchema[] = []
+  while (out.length < objects.length) {
+    const ready = objects.filter((o) => !done.has(bare(o.name)) && [...deps.get(o)!].every((d) => done.has(d)))
+    // a cycle: take the best-ranked remaining object anyway
+    const pool = ready.length > 0 ? ready : objects.filter((o) => !done.has(bare(o.name)))
+    const next = pool.reduce((a, b) => (rank(b) < rank(a) ? b : a))
+    done.add(bare(next.name))
+    out.push(next)
+  }
+  return out
+}
+
+function kindOfSql(text: string): ObjectSchema['type'] {
+  const m = /\bcreate\s+(?:or\s+(?:replace|alter)\s+)?(?:materialized\s+|temp(?:orary)?\s+|recursive\s+)*(view|function|procedure|proc)\b/i.exec(text)
+  const k = m?.[1]?.toLowerCase()
+  return k === 'function' ? 'function' : k === 'procedure' || k === 'proc' ? 'procedure' : 'view'
+}
+
+function mentions(text: string, name: string): boolean {
+  const n = bare(name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return new RegExp(`(^|[^a-z0-9_$])${n}($|[^a-z0-9_$])`, 'i').test(text)
+}
+
+/** The message for a source object the user supplied no target SQL for. */
+export const NOT_SUPPLIED = 'not created: no SQL was supplied for it (the objects option)'
+
+/**
+ * Runs user-supplied SQL for views and functions on the target, after the data, in dependency order. The
+ * order uses the source's dependencies where the source knows the object, and otherwise (or in addition)
+ * which other supplied objects the SQL text mentions. A failure is reported and the run goes on. Source
+ * objects with no SQL supplied are listed too, in their place, as not created.
+ *
+ * @param sqlByName `{ 'dbo.vw_x': 'CREATE VIEW …' }`; names may carry a schema.
+ */
+export async function runObjects(target: Connection, sqlByName: Readonly<Record<string, string>>, schema?: DatabaseSchema): Promise<ObjectOutcome[]> {
+  const names = Object.keys(sqlByName)
+  if (names.length > 0 && !target.execute) throw new UsageError(`${target.description} cannot run SQL, so objects cannot be created there`)
+  const known = new Map((schema?.objects ?? []).map((o) => [bare(o.name), o]))
+  const supplied = new Set(names.map(bare))
+  const objects: ObjectSchema[] = names.map((name) => {
+    const text = sqlByName[name]!
+    const source = known.get(bare(name))
+    const inferred = names.filter((other) => other !== name && mentions(text, other))
+    return { name, type: source?.type ?? kindOfSql(text), dependsOn: [...new Set([...(source?.dependsOn ?? []), ...inferred])] }
+  })
+  for (const o of schema?.objects ?? []) {
+    if (!supplied.has(bare(o.name))) objects.push({ ...o, name: o.schema ? `${o.schema}.${o.name}` : o.name })
+  }
+  const outcomes: ObjectOutcome[] = []
+  for (const o of orderObjects(objects)) {
+    const text = sqlByName[o.name]
+    if (text === undefined) {
+      outcomes.push({ name: o.name, ok: false, error: NOT_SUPPLIED })
+      continue
+    }
+    try {
+      await target.execute!(text)
+      outcomes.push({ name: o.name, ok: true })
+    } catch (error) {
+      outcomes.push({ name: o.name, ok: false, error: redact(error instanceof Error ? error.message : String(error)) })
+    }
+  }
+  return outcomes
+}
+
+/**
+ * Reads a folder of `.sql` files as objects: `vw_x.sql` (or `dbo.vw_x.sql`) becomes the object `vw_x`
+ * (`dbo.vw_x`). Files are read in name order; other files are ignored.
+ */
+export async function objectsFromFolder(dir: string): Promise<Record<string, string>> {
+  const files = (await readdir(dir)).filter((f) => f.toLowerCase().endsWith('.sql')).sort()
+  const out: Record<string, string> = {}
+  for (const f of files) out[basename(f, f.slice(-4))] = await readFile(join(dir, f), 'utf8')
+  return out
+}
