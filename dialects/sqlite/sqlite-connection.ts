@@ -1,0 +1,158 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import type {
+  ConstraintProblem,
+  Connection,
+  Dialect,
+  FinalizeOptions,
+  PrepareOptions,
+  ReadBatch,
+  ReadOptions,
+  SnapshotInfo,
+  TableWriter,
+} from '../../src/dialect.js'
+import { ConnectionError, SchemaError } from '../../src/errors.js'
+import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
+import { introspectSqlite } from './sqlite-introspector.js'
+import { readSqliteTable } from './sqlite-reader.js'
+import { quoteIdentifier as q } from './sqlite-sql.js'
+import { finalizeSqliteTarget, openSqliteWriter, prepareSqliteTarget } from './sqlite-writer.js'
+
+/** What {@link SqliteConnection} is built from. */
+export interface SqliteConnectionInit {
+  dialect: Dialect
+  db: BetterSqlite3.Database
+  /** The file path (or `:memory:`), for the description. */
+  path: string
+  /** Close the database on `close()`: true when dbferry opened it, false for a caller's handle. */
+  owned: boolean
+  fallbackEncoding?: string
+}
+
+/**
+ * One SQLite database, as a source or a target. better-sqlite3 is synchronous: every method runs its
+ * statements to completion before it returns, so reads of several tables can interleave inside one snapshot.
+ */
+export class SqliteConnection implements Connection {
+  readonly dialect: Dialect
+  readonly description: string
+  /** The better-sqlite3 handle, for callers that need more than the contract (backups, custom SQL). */
+  readonly db: BetterSqlite3.Database
+  readonly #owned: boolean
+  readonly #fallbackEncoding?: string
+  #inSnapshot = false
+  #targetJournalMode?: string
+  /** Pragmas as they were before the load, restored on close for a caller's handle. */
+  #savedPragmas?: { synchronous: unknown; foreign_keys: unknown; cache_size: unknown }
+  #closed = false
+
+  constructor(init: SqliteConnectionInit) {
+    this.dialect = init.dialect
+    this.db = init.db
+    this.description = `sqlite:${init.path}`
+    this.#owned = init.owned
+    if (init.fallbackEncoding !== undefined) this.#fallbackEncoding = init.fallbackEncoding
+  }
+
+  async introspect(options?: { tables?: readonly string[] }): Promise<DatabaseSchema> {
+    return introspectSqlite(this.db, options)
+  }
+
+  /**
+   * Opens a read transaction and reads once, so the snapshot is taken now; it is held until `close()`. In WAL
+   * mode writers carry on meanwhile; in rollback-journal mode they wait for the copy to finish.
+   */
+  async snapshot(): Promise<SnapshotInfo> {
+    if (!this.#inSnapshot && !this.db.inTransaction) {
+      try {
+        this.db.exec('BEGIN')
+        this.db.prepare('SELECT count(*) FROM sqlite_schema').get()
+        this.#inSnapshot = true
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK')
+        throw new ConnectionError(`could not start a read transaction on ${this.description}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+      }
+    }
+    return { guarantee: 'one read transaction' }
+  }
+
+  async count(table: TableSchema): Promise<number> {
+    return Number(this.db.prepare(`SELECT count(*) FROM ${q(table.name)}`).pluck().safeIntegers(false).get())
+  }
+
+  read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
+    const ctx = this.#fallbackEncoding === undefined ? { db: this.db } : { db: this.db, fallbackEncoding: this.#fallbackEncoding }
+    return readSqliteTable(ctx, table, options)
+  }
+
+  /** Sets the pragmas of a bulk load once, the first time this connection is used as a target. */
+  #asTarget(): void {
+    if (this.#targetJournalMode !== undefined) return
+    if (this.db.readonly) throw new ConnectionError(`${this.description} was opened read-only and cannot be a target`)
+    try {
+      this.#targetJournalMode = String(this.db.pragma('journal_mode', { simple: true }))
+      if (!this.#owned) {
+        this.#savedPragmas = {
+          synchronous: this.db.pragma('synchronous', { simple: true }),
+          foreign_keys: this.db.pragma('foreign_keys', { simple: true }),
+          cache_size: this.db.pragma('cache_size', { simple: true }),
+        }
+      }
+      // WAL: readers are not blocked and commits append instead of rewriting pages; synchronous=NORMAL in WAL
+      // mode cannot corrupt the file on a crash (it may only lose the last commits), and skips an fsync per
+      // batch. The load itself runs with foreign_keys=OFF: keys are checked once, after the data.
+      if (this.#targetJournalMode !== 'memory') this.db.pragma('journal_mode = WAL')
+      this.db.pragma('synchronous = NORMAL')
+      this.db.pragma('foreign_keys = OFF')
+      this.db.pragma('cache_size = -8192')
+    } catch (error) {
+      throw new ConnectionError(`${this.description} is not writable: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    }
+  }
+
+  async prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void> {
+    this.#asTarget()
+    prepareSqliteTarget(this.db, schema, options)
+  }
+
+  async openWriter(table: TableSchema): Promise<TableWriter> {
+    this.#asTarget()
+    try {
+      return openSqliteWriter(this.db, table)
+    } catch (error) {
+      throw new SchemaError(`cannot write into ${table.name}: ${error instanceof Error ? error.message : String(error)}`, { table: table.name, cause: error })
+    }
+  }
+
+  async finalize(schema: DatabaseSchema, _options: FinalizeOptions): Promise<ConstraintProblem[]> {
+    this.#asTarget()
+    return finalizeSqliteTarget(this.db, schema)
+  }
+
+  /** Runs user SQL (views, triggers); a failure is a `SchemaError` with the engine's error as `cause`. */
+  async execute(sql: string): Promise<void> {
+    try {
+      this.db.exec(sql)
+    } catch (error) {
+      throw new SchemaError(`SQL on ${this.description} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#inSnapshot && this.db.inTransaction) this.db.exec('COMMIT')
+    this.#inSnapshot = false
+    if (this.#targetJournalMode !== undefined && this.#targetJournalMode !== 'wal' && this.#targetJournalMode !== 'memory') {
+      // leave the file in the journal mode it had (one file, no -wal/-shm beside it)
+      try {
+        this.db.pragma(`journal_mode = ${this.#targetJournalMode}`)
+      } catch {
+        // another connection still reads it: it stays in WAL mode, which is harmless
+      }
+    }
+    if (this.#savedPragmas) {
+      for (const [name, value] of Object.entries(this.#savedPragmas)) this.db.pragma(`${name} = ${Number(value)}`)
+    }
+    if (this.#owned) this.db.close()
+  }
+}

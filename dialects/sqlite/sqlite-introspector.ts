@@ -1,0 +1,210 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import { SchemaError } from '../../src/errors.js'
+import { ConversionFailure, makeConverter } from '../../src/schema/values.js'
+import type {
+  ColumnDefault,
+  ColumnSchema,
+  DatabaseSchema,
+  ForeignKeySchema,
+  IndexSchema,
+  KeySchema,
+  LogicalType,
+  ObjectSchema,
+  TableSchema,
+} from '../../src/schema/types.js'
+import { logicalFromDeclared } from './sqlite-types.js'
+import { columnCollations, mentions, quoteIdentifier, splitIndexSql } from './sqlite-sql.js'
+
+interface TableListRow {
+  name: string
+  type: string
+  wr: number
+}
+interface XInfoRow {
+  cid: number
+  name: string
+  type: string
+  notnull: number
+  dflt_value: string | null
+  pk: number
+  hidden: number
+}
+interface IndexListRow {
+  seq: number
+  name: string
+  unique: number
+  origin: string
+  partial: number
+}
+interface IndexXInfoRow {
+  seqno: number
+  cid: number
+  name: string | null
+  key: number
+}
+interface FkRow {
+  id: number
+  seq: number
+  table: string
+  from: string
+  to: string | null
+  on_update: string
+  on_delete: string
+}
+
+const NOW_WORDS = new Set(['current_timestamp', "datetime('now')", 'datetime("now")', "(datetime('now'))", "(datetime('now','localtime'))"])
+
+/** A column default from SQLite's `dflt_value` text: literals become values, CURRENT_TIMESTAMP `now`. */
+export function parseDefault(text: string | null, type: LogicalType): ColumnDefault | undefined {
+  if (text === null) return undefined
+  let t = text.trim()
+  while (t.startsWith('(') && t.endsWith(')')) t = t.slice(1, -1).trim()
+  const lower = t.toLowerCase()
+  if (lower === 'null') return undefined
+  if (NOW_WORDS.has(lower) || NOW_WORDS.has(text.trim().toLowerCase())) return { kind: 'now' }
+  let raw: unknown
+  if (/^'(?:[^']|'')*'$/.test(t)) raw = t.slice(1, -1).replaceAll("''", "'")
+  else if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) raw = /^[+-]?\d+$/.test(t) ? (BigInt(t) >= BigInt(Number.MIN_SAFE_INTEGER) && BigInt(t) <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(t) : BigInt(t)) : Number(t)
+  else if (lower === 'true' || lower === 'false') raw = lower === 'true' ? 1 : 0
+  else if (/^x'([0-9a-f]{2})*'$/i.test(t)) raw = Buffer.from(t.slice(2, -1), 'hex')
+  else return { kind: 'expression', sql: text, dialect: 'sqlite' }
+  const v = makeConverter(type)(raw)
+  if (v instanceof ConversionFailure) return { kind: 'expression', sql: text, dialect: 'sqlite' }
+  return { kind: 'value', value: v }
+}
+
+function columnsOf(db: BetterSqlite3.Database, table: string, collations: Map<string, string>): ColumnSchema[] {
+  const rows = db.prepare('SELECT cid, name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?)').all(table) as XInfoRow[]
+  const pkCount = rows.filter((r) => r.pk > 0).length
+  const out: ColumnSchema[] = []
+  for (const r of rows) {
+    // hidden 1: a virtual table's hidden column, not data
+    if (r.hidden === 1) continue
+    const type = logicalFromDeclared(r.type)
+    const c: ColumnSchema = { name: r.name, type, nativeType: r.type, nullable: r.notnull === 0 && r.pk === 0 }
+    const d = parseDefault(r.dflt_value, type)
+    if (d) c.default = d
+    const collation = collations.get(r.name.toLowerCase())
+    if (collation !== undefined) c.collation = collation
+    if (r.hidden === 2 || r.hidden === 3) c.generated = true
+    // INTEGER PRIMARY KEY (exactly that type name) makes the column the rowid itself
+    if (r.pk === 1 && pkCount === 1 && r.type.toUpperCase() === 'INTEGER') c.autoIncrement = true
+    out.push(c)
+  }
+  return out
+}
+
+function indexColumns(db: BetterSqlite3.Database, index: string): { columns: string[]; expression: boolean } {
+  const rows = db.prepare('SELECT seqno, cid, name, "key" FROM pragma_index_xinfo(?) WHERE "key" = 1 ORDER BY seqno').all(index) as IndexXInfoRow[]
+  return { columns: rows.filter((r) => r.name !== null).map((r) => r.name!), expression: rows.some((r) => r.cid === -2) }
+}
+
+function keysOf(db: BetterSqlite3.Database, table: string): { uniques: KeySchema[]; indexes: IndexSchema[] } {
+  const list = db.prepare('SELECT seq, name, "unique", origin, partial FROM pragma_index_list(?) ORDER BY seq DESC').all(table) as IndexListRow[]
+  const sqlOf = db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?").pluck()
+  const uniques: KeySchema[] = []
+  const indexes: IndexSchema[] = []
+  for (const ix of list) {
+    if (ix.origin === 'pk') continue
+    const { columns, expression } = indexColumns(db, ix.name)
+    if (ix.origin === 'u') {
+      uniques.push(ix.name.startsWith('sqlite_autoindex_') ? { columns } : { name: ix.name, columns })
+      continue
+    }
+    const idx: IndexSchema = { name: ix.name, columns, unique: ix.unique === 1 }
+    if (expression || ix.partial === 1) {
+      const sql = sqlOf.get(ix.name) as string | null
+      const parts = sql ? splitIndexSql(sql) : undefined
+      if (parts) {
+        if (expression) idx.expression = parts.body
+        if (parts.where !== undefined) idx.where = parts.where
+        idx.dialect = 'sqlite'
+      }
+    }
+    indexes.push(idx)
+  }
+  return { uniques, indexes }
+}
+
+function foreignKeysOf(db: BetterSqlite3.Database, table: string, pkOf: (t: string) => string[]): ForeignKeySchema[] {
+  const rows = db.prepare('SELECT id, seq, "table", "from", "to", on_update, on_delete FROM pragma_foreign_key_list(?) ORDER BY id, seq').all(table) as FkRow[]
+  const byId = new Map<number, FkRow[]>()
+  for (const r of rows) {
+    const list = byId.get(r.id) ?? []
+    list.push(r)
+    byId.set(r.id, list)
+  }
+  const out: ForeignKeySchema[] = []
+  // foreign_key_list numbers keys from the last declared; declared order reads better
+  for (const id of [...byId.keys()].sort((a, b) => b - a)) {
+    const parts = byId.get(id)!
+    const refTable = parts[0]!.table
+    let refColumns = parts.map((p) => p.to)
+    if (refColumns.some((c) => c === null)) refColumns = pkOf(refTable)
+    const fk: ForeignKeySchema = { columns: parts.map((p) => p.from), refTable, refColumns: refColumns as string[], origin: 'source' }
+    if (parts[0]!.on_delete && parts[0]!.on_delete !== 'NO ACTION') fk.onDelete = parts[0]!.on_delete
+    if (parts[0]!.on_update && parts[0]!.on_update !== 'NO ACTION') fk.onUpdate = parts[0]!.on_update
+    out.push(fk)
+  }
+  return out
+}
+
+/**
+ * Reads an SQLite database's schema from its own catalog: `sqlite_schema` and the `table_list`, `table_xinfo`,
+ * `index_list`, `index_xinfo` and `foreign_key_list` pragmas. Virtual tables and their shadow tables are
+ * left out (their data lives in the module); views are reported as objects.
+ */
+export function introspectSqlite(db: BetterSqlite3.Database, options: { tables?: readonly string[] } = {}): DatabaseSchema {
+  try {
+    const list = db
+      .prepare("SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+      .all() as TableListRow[]
+    const order = new Map(
+      (db.prepare("SELECT name, rowid AS n FROM sqlite_schema WHERE type IN ('table', 'view')").all() as { name: string; n: number }[]).map((r) => [r.name, r.n]),
+    )
+    list.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0))
+    const wanted = options.tables ? new Set(options.tables) : undefined
+    const pkCache = new Map<string, string[]>()
+    const pkOf = (t: string): string[] => {
+      let pk = pkCache.get(t)
+      if (!pk) {
+        const rows = db.prepare('SELECT name, pk FROM pragma_table_xinfo(?) WHERE pk > 0 ORDER BY pk').all(t) as { name: string }[]
+        pk = rows.map((r) => r.name)
+        pkCache.set(t, pk)
+      }
+      return pk
+    }
+    const tables: TableSchema[] = []
+    for (const t of list) {
+      if (t.type !== 'table') continue
+      if (wanted && !wanted.has(t.name)) continue
+      const sql = db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?").pluck().get(t.name) as string | null
+      const columns = columnsOf(db, t.name, sql ? columnCollations(sql) : new Map())
+      const pk = pkOf(t.name)
+      const { uniques, indexes } = keysOf(db, t.name)
+      const table: TableSchema = {
+        name: t.name,
+        columns,
+        uniques,
+        indexes,
+        foreignKeys: foreignKeysOf(db, t.name, pkOf),
+      }
+      if (pk.length > 0) table.primaryKey = { columns: pk }
+      table.rowid = t.wr === 0
+      table.rowCountEstimate = Number(db.prepare(`SELECT count(*) FROM ${quoteIdentifier(t.name)}`).pluck().safeIntegers(false).get())
+      tables.push(table)
+    }
+    const objects: ObjectSchema[] = []
+    const views = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'view' ORDER BY rowid").all() as { name: string; sql: string }[]
+    const names = [...list.map((t) => t.name)]
+    for (const v of views) {
+      if (wanted && !wanted.has(v.name)) continue
+      const body = v.sql.replace(/^[\s\S]*?\bAS\b/i, '')
+      objects.push({ name: v.name, type: 'view', definition: v.sql, dependsOn: names.filter((n) => n !== v.name && mentions(body, n)) })
+    }
+    return { dialect: 'sqlite', tables, objects }
+  } catch (error) {
+    if (error instanceof SchemaError) throw error
+    throw new SchemaError(`could not read the SQLite schema: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+  }
+}

@@ -1,0 +1,368 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import type { ConstraintProblem, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
+import { ConnectionError, RowError, SchemaError, type RowFailureKind } from '../../src/errors.js'
+import { keyColumnIndexes, rowKey, valueToJson } from '../../src/schema/rows.js'
+import type { ColumnSchema, DatabaseSchema, IndexSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
+import { logicalFromDeclared, sqliteType } from './sqlite-types.js'
+import { quoteIdentifier as q } from './sqlite-sql.js'
+
+const FK_ACTIONS = new Set(['CASCADE', 'SET NULL', 'SET DEFAULT', 'RESTRICT', 'NO ACTION'])
+const INT_KINDS = new Set(['int16', 'int32', 'int64'])
+const SQLITE_COLLATIONS = new Set(['BINARY', 'NOCASE', 'RTRIM'])
+/** Rows per multi-row INSERT. */
+const ROWS_PER_INSERT = 32
+
+/** Whether the column becomes the table's rowid (`INTEGER PRIMARY KEY`). */
+function isRowidAlias(table: TableSchema, c: ColumnSchema, sameEngine: boolean): boolean {
+  const pk = table.primaryKey?.columns
+  if (!pk || pk.length !== 1 || pk[0] !== c.name || !INT_KINDS.has(c.type.kind)) return false
+  if (sameEngine && table.rowid === false) return false
+  return c.autoIncrement === true || (sameEngine && c.nativeType.trim().toUpperCase() === 'INTEGER')
+}
+
+/**
+ * The declared type for a column: the source's own type when the schema came from SQLite and still means the
+ * same logical type (a type override changes it), else the type map's name.
+ */
+export function declaredType(c: ColumnSchema, sameEngine: boolean): string {
+  if (sameEngine && JSON.stringify(logicalFromDeclared(c.nativeType)) === JSON.stringify(c.type)) return typeSql(c.nativeType)
+  return sqliteType(c.type)
+}
+
+const PLAIN_TYPE = /^[A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z_][A-Za-z0-9_]*)*(?: ?\(\s*[+-]?\d+\s*(?:,\s*[+-]?\d+\s*)?\))?$/
+const CLAUSE_WORDS = /\b(default|not|null|primary|unique|check|references|constraint|collate|generated|as|on)\b/i
+
+/**
+ * A declared type as SQL. Free-form names that would read as something else (`datetime default current_date`
+ * came from a quoted name; unquoted it would be a DEFAULT clause) are quoted: SQLite stores the name without
+ * the quotes, so the copy declares the same type and gets the same affinity.
+ */
+function typeSql(native: string): string {
+  if (native === '' || (PLAIN_TYPE.test(native) && !CLAUSE_WORDS.test(native))) return native
+  return q(native)
+}
+
+function literal(v: Value): string {
+  if (v === null) return 'NULL'
+  if (typeof v === 'boolean') return v ? '1' : '0'
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : v > 0 ? '9e999' : v < 0 ? '-9e999' : 'NULL'
+  if (typeof v === 'bigint') return v.toString()
+  if (typeof v === 'string') return `'${v.replaceAll("'", "''")}'`
+  return `X'${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}'`
+}
+
+function defaultClause(c: ColumnSchema): string {
+  const d = c.default
+  if (!d) return ''
+  if (d.kind === 'now') return c.type.kind === 'date' ? ' DEFAULT CURRENT_DATE' : c.type.kind === 'time' ? ' DEFAULT CURRENT_TIME' : ' DEFAULT CURRENT_TIMESTAMP'
+  if (d.kind === 'value') return ` DEFAULT ${literal(d.value)}`
+  if (d.dialect === 'sqlite') return ` DEFAULT (${d.sql})`
+  return ''
+}
+
+/** The `CREATE TABLE` statement for a table, with primary key, unique keys and foreign keys inline. */
+export function createTableSql(table: TableSchema, sameEngine: boolean, ifNotExists = false): string {
+  const lines: string[] = []
+  for (const c of table.columns) {
+    const alias = isRowidAlias(table, c, sameEngine)
+    let line = `${q(c.name)} ${alias ? 'INTEGER' : declaredType(c, sameEngine)}`.trimEnd()
+    if (!c.nullable && !alias) line += ' NOT NULL'
+    // collations are names of the engine that declared them: only SQLite's own come along
+    if (sameEngine && c.collation !== undefined && SQLITE_COLLATIONS.has(c.collation.toUpperCase())) line += ` COLLATE ${c.collation.toUpperCase()}`
+    line += defaultClause(c)
+    lines.push(line)
+  }
+  if (table.primaryKey && table.primaryKey.columns.length > 0) {
+    lines.push(`PRIMARY KEY (${table.primaryKey.columns.map(q).join(', ')})`)
+  }
+  for (const u of table.uniques) lines.push(`UNIQUE (${u.columns.map(q).join(', ')})`)
+  // SQLite cannot add a foreign key to an existing table, so they are declared now and the load runs with
+  // foreign_keys=OFF; finalize() checks them
+  for (const fk of table.foreignKeys) {
+    let line = `FOREIGN KEY (${fk.columns.map(q).join(', ')}) REFERENCES ${q(fk.refTable)} (${fk.refColumns.map(q).join(', ')})`
+    const del = fk.onDelete?.toUpperCase()
+    const upd = fk.onUpdate?.toUpperCase()
+    if (del && FK_ACTIONS.has(del) && del !== 'NO ACTION') line += ` ON DELETE ${del}`
+    if (upd && FK_ACTIONS.has(upd) && upd !== 'NO ACTION') line += ` ON UPDATE ${upd}`
+    lines.push(line)
+  }
+  const withoutRowid = sameEngine && table.rowid === false && table.primaryKey !== undefined ? ' WITHOUT ROWID' : ''
+  return `CREATE TABLE ${ifNotExists ? 'IF NOT EXISTS ' : ''}${q(table.name)} (\n  ${lines.join(',\n  ')}\n)${withoutRowid}`
+}
+
+function existingTables(db: BetterSqlite3.Database, names: readonly string[]): string[] {
+  const st = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE").pluck()
+  return names.filter((n) => st.get(n) !== undefined)
+}
+
+/**
+ * Creates the target tables in one transaction. `create` refuses tables that exist (naming them); `truncate`
+ * empties existing ones; `append` keeps them; `recreate` drops and creates them.
+ */
+export function prepareSqliteTarget(db: BetterSqlite3.Database, schema: DatabaseSchema, options: PrepareOptions): void {
+  const sameEngine = schema.dialect === 'sqlite'
+  const names = schema.tables.map((t) => t.name)
+  const existing = new Set(existingTables(db, names))
+  if (options.mode === 'create' && existing.size > 0) {
+    throw new SchemaError(`the target already has table${existing.size > 1 ? 's' : ''} ${[...existing].join(', ')} (mode "create" does not touch existing tables; use truncate, append or recreate)`, {
+      code: 'target_exists',
+    })
+  }
+  try {
+    db.transaction(() => {
+      for (const t of schema.tables) {
+        if (existing.has(t.name)) {
+          if (options.mode === 'truncate') {
+            db.exec(`DELETE FROM ${q(t.name)}`)
+            continue
+          }
+          if (options.mode === 'append') continue
+          db.exec(`DROP TABLE ${q(t.name)}`)
+        }
+        db.exec(createTableSql(t, sameEngine))
+      }
+    })()
+  } catch (error) {
+    throw new SchemaError(`could not create the target tables: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+  }
+}
+
+interface SqliteLikeError {
+  code?: string
+  message: string
+}
+
+function classify(error: unknown): RowFailureKind | undefined {
+  if (error instanceof RangeError) return 'out_of_range'
+  if (error instanceof TypeError) return 'target_rejected'
+  const code = (error as SqliteLikeError).code
+  if (typeof code !== 'string') return undefined
+  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_ROWID') return 'duplicate_key'
+  if (code === 'SQLITE_CONSTRAINT_NOTNULL') return 'not_null'
+  if (code === 'SQLITE_MISMATCH') return 'type_conversion'
+  if (code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_TOOBIG') return 'target_rejected'
+  return undefined
+}
+
+/** The columns a constraint message names (`UNIQUE constraint failed: t.a, t.b` → a, b). */
+function constraintColumns(message: string, table: TableSchema): number[] {
+  const at = message.indexOf(': ')
+  if (at < 0) return []
+  const prefix = `${table.name}.`
+  return message
+    .slice(at + 2)
+    .split(', ')
+    .map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) : p))
+    .map((name) => table.columns.findIndex((c) => c.name === name))
+    .filter((i) => i >= 0)
+}
+
+/**
+ * The bulk path: prepared INSERTs of 32 rows each, inside one transaction per batch. A row the target
+ * refuses (duplicate key, NULL in NOT NULL, a non-integer for a rowid) is rejected alone: SQLite undoes only
+ * the failing statement, whose rows are then inserted one by one, so the rest of the batch commits.
+ */
+export function openSqliteWriter(db: BetterSqlite3.Database, table: TableSchema): TableWriter {
+  const n = table.columns.length
+  const cols = table.columns.map((c) => q(c.name)).join(', ')
+  const tuple = `(${new Array(n).fill('?').join(', ')})`
+  const into = `INSERT INTO ${q(table.name)} (${cols}) VALUES `
+  const single = db.prepare(n === 0 ? `INSERT INTO ${q(table.name)} DEFAULT VALUES` : `${into}${tuple}`)
+  // several rows per statement halve the per-call cost; SQLite allows 32 766 parameters per statement
+  const chunk = n === 0 ? 1 : Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(32766 / n)))
+  const multi = chunk > 1 ? db.prepare(`${into}${new Array(chunk).fill(tuple).join(', ')}`) : undefined
+  const keyIdx = keyColumnIndexes(table)
+  const one: unknown[] = new Array(n)
+  const many: unknown[] = new Array(n * chunk)
+  const runOne = (row: Row, rejected: RowError[]): number => {
+    bindRow(row, one, 0, n)
+    try {
+      single.run(one)
+      return 1
+    } catch (error) {
+      const kind = classify(error)
+      if (kind === undefined) throw error
+      rejected.push(rowRejection(table, row, keyIdx, kind, error))
+      return 0
+    }
+  }
+  const runBatch = db.transaction((rows: Row[], rejected: RowError[]) => {
+    let written = 0
+    let r = 0
+    if (multi) {
+      for (; r + chunk <= rows.length; r += chunk) {
+        for (let j = 0; j < chunk; j++) bindRow(rows[r + j]!, many, j * n, n)
+        try {
+          multi.run(many)
+          written += chunk
+        } catch (error) {
+          if (classify(error) === undefined) throw error
+          // the failed statement was undone as a whole: place these rows one by one to find the bad ones
+          for (let j = 0; j < chunk; j++) written += runOne(rows[r + j]!, rejected)
+        }
+      }
+    }
+    for (; r < rows.length; r++) written += runOne(rows[r]!, rejected)
+    return written
+  })
+  return {
+    async write(rows: Row[]): Promise<WriteResult> {
+      const rejected: RowError[] = []
+      try {
+        const written = runBatch(rows, rejected) as number
+        return { written, rejected }
+      } catch (error) {
+        throw new ConnectionError(`writing ${table.name} into SQLite failed: ${error instanceof Error ? error.message : String(error)}`, {
+          table: table.name,
+          cause: error,
+        })
+      }
+    },
+    async close(): Promise<void> {},
+    async abort(): Promise<void> {},
+  }
+}
+
+/** Puts a row's values, in the form SQLite binds, into `out` from `at`. */
+function bindRow(row: Row, out: unknown[], at: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const v = row[i]
+    if (v === null || v === undefined || typeof v === 'string' || typeof v === 'bigint') out[at + i] = v ?? null
+    // SQLite stores NaN as NULL: keep it as the text 'NaN', which the reader turns back into NaN
+    else if (typeof v === 'number') out[at + i] = v === v ? v : 'NaN'
+    else if (typeof v === 'boolean') out[at + i] = v ? 1 : 0
+    else if (Buffer.isBuffer(v)) out[at + i] = v
+    else out[at + i] = Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+  }
+}
+
+function rowRejection(table: TableSchema, row: Row, keyIdx: number[], kind: RowFailureKind, error: unknown): RowError {
+  const message = error instanceof Error ? error.message : String(error)
+  const key = rowKey(table, row, keyIdx)
+  let column: string | undefined
+  let text = `${table.name}: ${message}`
+  let value: unknown
+  if (kind === 'duplicate_key') {
+    const idx = constraintColumns(message, table)
+    if (idx.length > 0) {
+      const names = idx.map((i) => table.columns[i]!.name)
+      const vals = idx.map((i) => JSON.stringify(valueToJson(row[i])))
+      text = `${table.name}: duplicate key (${names.join(', ')})=(${vals.join(', ')}) collides with a row already written`
+      if (idx.length === 1) {
+        column = names[0]
+        value = row[idx[0]!]
+      }
+    }
+  } else if (kind === 'not_null') {
+    const idx = constraintColumns(message, table)
+    if (idx.length === 1) {
+      column = table.columns[idx[0]!]!.name
+      text = `${table.name}.${column}: NULL in a NOT NULL column`
+      value = null
+    }
+  }
+  const options: ConstructorParameters<typeof RowError>[2] = { table: table.name, row, cause: error }
+  if (key) options.key = key
+  if (column !== undefined) {
+    options.column = column
+    options.value = value
+  }
+  return new RowError(kind, text, options)
+}
+
+function indexName(db: BetterSqlite3.Database, table: string, name: string): string {
+  const owner = db.prepare("SELECT tbl_name FROM sqlite_schema WHERE name = ? COLLATE NOCASE").pluck()
+  let candidate = name
+  for (let i = 2; ; i++) {
+    const t = owner.get(candidate) as string | undefined
+    if (t === undefined || t === table) return candidate
+    // index names are per database in SQLite, per table elsewhere (MySQL): keep them apart
+    candidate = i === 2 ? `${table}_${name}` : `${table}_${name}_${i}`
+  }
+}
+
+function createIndex(db: BetterSqlite3.Database, table: TableSchema, idx: IndexSchema): ConstraintProblem | undefined {
+  const portable = idx.expression === undefined && idx.where === undefined
+  if (!portable && idx.dialect !== 'sqlite') {
+    return {
+      table: table.name,
+      name: idx.name,
+      kind: idx.unique ? 'unique' : 'index',
+      outcome: 'failed',
+      message: `index ${idx.name} on ${table.name} uses a ${idx.dialect ?? 'foreign'} expression or condition; not recreated on SQLite`,
+    }
+  }
+  const name = indexName(db, table.name, idx.name)
+  const body = idx.expression ?? idx.columns.map(q).join(', ')
+  const sql = `CREATE ${idx.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${q(name)} ON ${q(table.name)} (${body})${idx.where !== undefined ? ` WHERE ${idx.where}` : ''}`
+  try {
+    db.exec(sql)
+    return undefined
+  } catch (error) {
+    return {
+      table: table.name,
+      name: idx.name,
+      kind: idx.unique ? 'unique' : 'index',
+      outcome: 'failed',
+      message: `could not create index ${idx.name} on ${table.name}: ${error instanceof Error ? error.message : String(error)}`,
+    }
+  }
+}
+
+/**
+ * After the data: secondary indexes, then `PRAGMA foreign_key_check` per table. Foreign keys are part of the
+ * tables already; one whose rows point nowhere is reported `unvalidated` with its orphan count.
+ */
+export function finalizeSqliteTarget(db: BetterSqlite3.Database, schema: DatabaseSchema): ConstraintProblem[] {
+  const problems: ConstraintProblem[] = []
+  for (const t of schema.tables) {
+    for (const idx of t.indexes) {
+      const p = createIndex(db, t, idx)
+      if (p) problems.push(p)
+    }
+  }
+  for (const t of schema.tables) {
+    if (t.foreignKeys.length === 0) continue
+    const declared = db.prepare('SELECT id, "table", "from" FROM pragma_foreign_key_list(?) ORDER BY id, seq').all(t.name) as { id: number; table: string; from: string }[]
+    const byId = new Map<number, { refTable: string; columns: string[] }>()
+    for (const d of declared) {
+      const e = byId.get(d.id) ?? { refTable: d.table, columns: [] }
+      e.columns.push(d.from)
+      byId.set(d.id, e)
+    }
+    const fkName = (refTable: string, columns: string[]) =>
+      t.foreignKeys.find((f) => f.refTable === refTable && f.columns.join('\0') === columns.join('\0'))?.name ?? `${t.name}_${columns.join('_')}_fkey`
+    let counts: Map<number, number>
+    try {
+      counts = new Map()
+      // foreign_key_check returns one row per orphan; count them without holding them all
+      for (const r of db.prepare(`PRAGMA foreign_key_check(${q(t.name)})`).iterate() as IterableIterator<{ fkid: number }>) {
+        counts.set(r.fkid, (counts.get(r.fkid) ?? 0) + 1)
+      }
+    } catch (error) {
+      for (const fk of t.foreignKeys) {
+        problems.push({
+          table: t.name,
+          name: fk.name ?? `${t.name}_${fk.columns.join('_')}_fkey`,
+          kind: 'foreign_key',
+          outcome: 'failed',
+          message: `could not check foreign keys of ${t.name}: ${error instanceof Error ? error.message : String(error)}`,
+        })
+      }
+      continue
+    }
+    for (const [id, orphans] of counts) {
+      const fk = byId.get(id)
+      if (!fk) continue
+      problems.push({
+        table: t.name,
+        name: fkName(fk.refTable, fk.columns),
+        kind: 'foreign_key',
+        outcome: 'unvalidated',
+        orphans,
+        message: `${orphans} row${orphans === 1 ? '' : 's'} of ${t.name} (${fk.columns.join(', ')}) point at no row of ${fk.refTable}`,
+      })
+    }
+  }
+  return problems
+}
