@@ -1,0 +1,21 @@
+import type { ConnectOptions, Dialect } from '../../dialect.js'
+import { FILE_CAPABILITIES, fileTypeName } from '../csv/index.js'
+import { openSqlScript } from './sqlscript-connection.js'
+
+/**
+ * A SQL script as a target, for one of four engines: `sqlscript:./out.sql?dialect=postgres` (or `mysql`,
+ * `sqlite`, `mssql`). DDL with the engine's own type map, multi-row INSERTs with that engine's literal
+ * escaping (MySQL backslashes, PostgreSQL standard strings, `X'…'`/`'\x…'`/`0x…` bytes), then indexes, foreign
+ * keys and identity positions. Rows are fitted to the engine's limits (NUL in text, NaN) before they are
+ * written, so the script loads without errors.
+ */
+export const sqlscript: Dialect = {
+  name: 'sqlscript',
+  capabilities: FILE_CAPABILITIES,
+  nativeType: fileTypeName,
+  quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
+  connect: (target: string | object, options?: ConnectOptions) => openSqlScript(sqlscript, target, options),
+}
+
+export { SqlScriptConnection, type SqlScriptConnectOptions } from './sqlscript-connection.js'
+export { SCRIPT_ENGINES, type ScriptEngine } from './script-engines.js'
