@@ -235,8 +235,14 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
         else if (typeof v === 'string') d = canonicalDecimal(v)
         if (d === undefined) return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a decimal`)
         if (p !== undefined) {
-          const [ip] = decimalShape(d)
+          const [ip, fp] = decimalShape(d)
           if (ip > p - s) return fail(`${d} does not fit decimal(${p},${s})`, 'out_of_range')
+          // more fraction digits than the scale: fine if they are zeros, otherwise the target would round
+          if (fp > s) {
+            const point = d.indexOf('.')
+            if (/[1-9]/.test(d.slice(point + 1 + s))) return fail(`${d} has more than ${s} decimal places (decimal(${p},${s}) would round it)`, 'truncation')
+            d = s === 0 ? d.slice(0, point) : d.slice(0, point + 1 + s)
+          }
         }
         return d
       }

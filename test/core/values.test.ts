@@ -30,6 +30,9 @@ describe('makeConverter', () => {
     expect(c(1.5)).toBe('1.5')
     expect(c('1e3')).toBe('1000')
     expect(makeConverter({ kind: 'decimal', precision: 4, scale: 2 })('123.4')).toMatchObject({ kind: 'out_of_range' })
+    // a value the target would round is refused, trailing zeros are not
+    expect(makeConverter({ kind: 'decimal', precision: 10, scale: 2 })('12.345')).toMatchObject({ kind: 'truncation' })
+    expect(makeConverter({ kind: 'decimal', precision: 10, scale: 2 })('12.3400')).toBe('12.34')
     expect(c('abc')).toBeInstanceOf(ConversionFailure)
   })
 
