@@ -3,6 +3,7 @@ import { join, relative } from 'node:path'
 import { buildFixture } from '../../../fixtures/fixture.js'
 import { sahanaFixture } from '../../../fixtures/sahana.js'
 import { ferry } from '../../ferry.js'
+import { transforms as t } from '../../transforms/index.js'
 import { parseArgs, type CliCommand } from '../command.js'
 import { formatReport, reportJson } from '../print-report.js'
 import { progressDisplay } from '../progress-display.js'
@@ -26,7 +27,7 @@ export const demoCommand: CliCommand = {
     const from = join(dir, 'sahana.db')
     const to = join(dir, 'sahana-copy.db')
     const journal = join(dir, 'journal.sqlite')
-    for (const f of [from, to, journal]) rmSync(f, { force: true })
+    for (const f of [from, to, journal, `${journal}-wal`, `${journal}-shm`]) rmSync(f, { force: true })
     await buildFixture(sahanaFixture, `sqlite:${from}`)
     const json = options.json === true
     if (!json) io.stdout.write(`Built ${relative(io.cwd, from) || from} (the sahana example). Copying it to ${relative(io.cwd, to) || to} …\n\n`)
@@ -39,14 +40,37 @@ export const demoCommand: CliCommand = {
       onProgress: display.onProgress,
     })
     display.stop()
-    io.stdout.write((json ? reportJson(report) : formatReport(report)) + '\n')
-    if (!json) {
+    // the same copy with the seed's manual clean-up steps as transforms
+    const clean = join(dir, 'sahana-clean.db')
+    rmSync(clean, { force: true })
+    const cleaned = await ferry({
+      from: `sqlite:${from}`,
+      to: `sqlite:${clean}`,
+      tables: { exclude: ['msg_log'] },
+      journal,
+      transforms: [
+        t.dedupe({ table: 'auth_user', key: 'email', normalize: 'case-insensitive', keep: 'first' }),
+        t.dedupe({ table: 'or_organisation', key: 'name', normalize: 'case-and-accent-insensitive', keep: 'first' }),
+        t.collapseMultiline({ tables: ['or_organisation', 'gis_layer_js'], replacement: ' ' }),
+        t.fixDanglingForeignKeys({ strategy: 'stub', stub: (id) => ({ name: `Unknown sector ${String(id)}` }) }),
+      ],
+    })
+    if (json) {
+      io.stdout.write(`{"asIs":${reportJson(report)},"cleaned":${reportJson(cleaned)}}\n`)
+    } else {
+      io.stdout.write('1. As it is:\n\n' + formatReport(report) + '\n')
       io.stdout.write(
-        `\nThe rejected rows above are the sahana file's junk values; each is in the journal with its source row.\n` +
-          `Try: sqlite3 ${relative(io.cwd, journal) || journal} "select table_name, kind, key, message from entry"\n`,
+        `\n2. With the migration's clean-up steps as transforms (dedupe users by email ignoring case, merge\n` +
+          `   "Médecins"/"Medecins", collapse multi-line text, stub the missing sectors 14–16), into ${relative(io.cwd, clean) || clean}:\n\n` +
+          formatReport(cleaned) +
+          '\n',
+      )
+      io.stdout.write(
+        `\nEvery rejected, dropped, changed, stubbed and remapped row is in the journal with its source row.\n` +
+          `Try: npx dbferry rejects ${relative(io.cwd, journal) || journal}\n`,
       )
     }
     // the demo succeeded when the run finished, whatever it rejected: rejecting the junk is the point
-    return report.ok ? 0 : 1
+    return report.ok && cleaned.ok ? 0 : 1
   },
 }
