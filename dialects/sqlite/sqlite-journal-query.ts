@@ -1,0 +1,75 @@
+import Database from 'better-sqlite3'
+
+/** Filters of {@link queryJournal}. */
+export interface JournalQuery {
+  kinds?: readonly string[]
+  tables?: readonly string[]
+  actions?: readonly string[]
+  /** A run id, or `last` for the latest run. */
+  run?: number | 'last'
+  /** Entries created at or after this ISO date/time. */
+  since?: string
+  limit?: number
+}
+
+/** One journal entry as stored. */
+export interface JournalRow {
+  id: number
+  run_id: number
+  table_name: string
+  action: string
+  kind: string
+  key: string | null
+  column_name: string | null
+  message: string
+  row_json: string | null
+  source: string
+  created_at: string
+}
+
+/** Counts per run, table, action and kind. */
+export interface JournalCount {
+  run_id: number
+  table_name: string
+  action: string
+  kind: string
+  n: number
+}
+
+/**
+ * Reads entries of a journal file, read-only, filtered by kind, table, action, run and date. Values are
+ * parameters; the filters only choose which `?` placeholders appear.
+ */
+export function queryJournal(path: string, q: JournalQuery = {}): { entries: JournalRow[]; counts: JournalCount[] } {
+  const db = new Database(path, { readonly: true, fileMustExist: true })
+  try {
+    const where: string[] = []
+    const params: unknown[] = []
+    const inList = (column: string, values: readonly string[] | undefined) => {
+      if (!values || values.length === 0) return
+      where.push(`${column} IN (${values.map(() => '?').join(', ')})`)
+      params.push(...values)
+    }
+    inList('kind', q.kinds)
+    inList('table_name', q.tables)
+    inList('action', q.actions)
+    if (q.run === 'last') where.push('run_id = (SELECT max(id) FROM run)')
+    else if (q.run !== undefined) {
+      where.push('run_id = ?')
+      params.push(q.run)
+    }
+    if (q.since !== undefined) {
+      where.push('created_at >= ?')
+      params.push(q.since)
+    }
+    const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
+    const limit = q.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(q.limit))}` : ''
+    const entries = db.prepare(`SELECT id, run_id, table_name, action, kind, key, column_name, message, row_json, source, created_at FROM entry ${filter} ORDER BY id${limit}`).all(...params) as JournalRow[]
+    const counts = db
+      .prepare(`SELECT run_id, table_name, action, kind, count(*) AS n FROM entry ${filter} GROUP BY run_id, table_name, action, kind ORDER BY run_id, table_name, action, kind`)
+      .all(...params) as JournalCount[]
+    return { entries, counts }
+  } finally {
+    db.close()
+  }
+}

@@ -1,0 +1,42 @@
+import Database from 'better-sqlite3'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { SpillStore } from '../../src/transforms/key-set.js'
+
+/**
+ * Opens a temporary SQLite file holding key → value strings, for key sets and maps that outgrow memory.
+ * The file lives in the OS temp directory and is deleted on `close()`. No journal and no fsync: the file is
+ * scratch space, rebuilt by the next run if this one dies.
+ */
+export function openKeyStore(): SpillStore {
+  const dir = mkdtempSync(join(tmpdir(), 'dbferry-keys-'))
+  const db = new Database(join(dir, 'keys.sqlite'))
+  db.pragma('journal_mode = OFF')
+  db.pragma('synchronous = OFF')
+  db.pragma('cache_size = -16000') // 16 MB page cache
+  db.exec('CREATE TABLE k (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID')
+  const insert = db.prepare('INSERT OR REPLACE INTO k (k, v) VALUES (?, ?)')
+  const select = db.prepare('SELECT v FROM k WHERE k = ?').pluck()
+  const putAll = db.transaction((entries: Iterable<[string, string]>) => {
+    for (const [k, v] of entries) insert.run(k, v)
+  })
+  let open = true
+  return {
+    put(entries) {
+      putAll(entries)
+    },
+    get(key) {
+      return select.get(key) as string | undefined
+    },
+    has(key) {
+      return select.get(key) !== undefined
+    },
+    close() {
+      if (!open) return
+      open = false
+      db.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

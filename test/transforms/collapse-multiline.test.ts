@@ -1,0 +1,78 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { transforms as t } from '../../src/transforms/index.js'
+import { copy, rowsOf, sqliteSource, tableReport, tempDir } from './helpers.js'
+
+describe('collapseMultiline', () => {
+  let tmp: ReturnType<typeof tempDir>
+  let from: string
+  beforeEach(async () => {
+    tmp = tempDir()
+    from = await sqliteSource(tmp.path('src.db'), [
+      {
+        name: 'note',
+        columns: [
+          { name: 'id', type: { kind: 'int32' }, nullable: false },
+          { name: 'title', type: { kind: 'text' } },
+          { name: 'body', type: { kind: 'text' } },
+          { name: 'raw', type: { kind: 'bytes' } },
+        ],
+        primaryKey: ['id'],
+        rows: [
+          [1, 'a\nb', 'one\r\ntwo\rthree\nfour', Buffer.from('x\ny')],
+          [2, 'plain', '  spaces\tand tabs  ', null],
+          [3, null, '\n\nlead', null],
+          [4, 'é\u2028😀', '', null],
+        ],
+      },
+      {
+        name: 'other',
+        columns: [
+          { name: 'id', type: { kind: 'int32' }, nullable: false },
+          { name: 'body', type: { kind: 'text' } },
+        ],
+        primaryKey: ['id'],
+        rows: [[1, 'keep\nme']],
+      },
+    ])
+  })
+  afterEach(() => tmp.cleanup())
+
+  it('replaces CR, LF and CRLF in text, counts per column, leaves everything else alone', async () => {
+    const to = tmp.path('d.db')
+    const { report, journal } = await copy(from, to, { transforms: [t.collapseMultiline({ tables: ['note'] })] })
+    expect(report.ok).toBe(true)
+    expect(rowsOf(to, 'note')).toEqual([
+      { id: 1, title: 'a b', body: 'one two three four', raw: Buffer.from('x\ny') },
+      { id: 2, title: 'plain', body: '  spaces\tand tabs  ', raw: null },
+      { id: 3, title: null, body: '  lead', raw: null },
+      { id: 4, title: 'é\u2028😀', body: '', raw: null },
+    ])
+    expect(rowsOf(to, 'other')).toEqual([{ id: 1, body: 'keep\nme' }])
+    expect(tableReport(report, 'note').fixed).toEqual({ title: 1, body: 2 })
+    const fixes = journal.entries.filter((e) => e.action === 'fixed')
+    expect(fixes.map((f) => [f.key, f.column, f.message])).toEqual([
+      ['{"id":1}', 'title', '1 line break replaced by a space'],
+      ['{"id":1}', 'body', '3 line breaks replaced by a space'],
+      ['{"id":3}', 'body', '2 line breaks replaced by a space'],
+    ])
+    // the journal keeps the value as it was
+    expect(JSON.parse(fixes[1]!.row!).body).toBe('one\r\ntwo\rthree\nfour')
+  })
+
+  it('columns and replacement', async () => {
+    const to = tmp.path('d.db')
+    const { report } = await copy(from, to, { transforms: [t.collapseMultiline({ columns: ['body'], replacement: ' / ' })] })
+    expect(report.ok).toBe(true)
+    expect(rowsOf(to, 'note').map((r) => [r.title, r.body])).toEqual([
+      ['a\nb', 'one / two / three / four'],
+      ['plain', '  spaces\tand tabs  '],
+      [null, ' /  / lead'],
+      ['é\u2028😀', ''],
+    ])
+    expect(rowsOf(to, 'other')).toEqual([{ id: 1, body: 'keep / me' }])
+    const only = tmp.path('e.db')
+    await copy(from, only, { transforms: [t.collapseMultiline({ columns: ['other.body'] })] })
+    expect(rowsOf(only, 'note')[0]!.body).toBe('one\r\ntwo\rthree\nfour')
+    expect(rowsOf(only, 'other')[0]!.body).toBe('keep me')
+  })
+})
