@@ -1,9 +1,10 @@
 import { connect, type ConnectionSpec } from './connect.js'
 import type { Connection, ConstraintProblem, TargetMode } from './dialect.js'
-import { AbortError, DbferryError, PreflightError, UsageError, redact } from './errors.js'
+import { AbortError, DbferryError, PreflightError, TransformError, UsageError, redact } from './errors.js'
 import { MemoryJournal, type Checkpoint, type Journal } from './journal/journal.js'
 import { confirmedCheckpoint, resumeState, type ResumeState } from './pipeline/resume.js'
-import { valueToJson } from './schema/rows.js'
+import { keyString, rowKey, rowToJson, valueToJson } from './schema/rows.js'
+import { makeRowFitter } from './pipeline/fit-rows.js'
 import { openJournal } from './journal/open.js'
 import { orderTables, type LoadOrder } from './plan/order.js'
 import { preflight as runPreflight } from './plan/preflight.js'
@@ -137,6 +138,7 @@ export async function ferry(options: FerryOptions): Promise<Report> {
     ms: 0,
   }
   let runId = 0
+  let closeContext: (() => Promise<void>) | undefined
   try {
     tgt = await connect(options.to, { create: true })
     report.target = tgt.connection.description
@@ -201,6 +203,7 @@ export async function ferry(options: FerryOptions): Promise<Report> {
     const pairByName = new Map(prepared.pairs.map((p) => [p.target.name, p]))
 
     const ctx = makeTransformContext(source, target, prepared, reports, journal ? { journal, runId } : undefined, options)
+    closeContext = ctx.close
     const transforms = options.transforms ?? []
     for (const t of transforms) await t.start?.(ctx)
 
@@ -217,7 +220,13 @@ export async function ferry(options: FerryOptions): Promise<Report> {
       }
       const transformers: { name: string; processor: NonNullable<Awaited<ReturnType<NonNullable<Transform['table']>>>> }[] = []
       for (const t of transforms) {
-        const processor = await t.table?.(pair.target, ctx)
+        let processor
+        try {
+          processor = await t.table?.(pair.target, ctx)
+        } catch (error) {
+          if (error instanceof DbferryError) throw error
+          throw new TransformError(t.name, error instanceof Error ? error.message : String(error), { table: name, cause: error })
+        }
         if (processor) transformers.push({ name: t.name, processor })
       }
       const total = pair.source.rowCountEstimate ?? (emit ? await source.count(pair.source).catch(() => undefined) : undefined)
@@ -268,7 +277,8 @@ export async function ferry(options: FerryOptions): Promise<Report> {
     report.totals.dropped === 0 &&
     report.constraints.length === 0
   report.ms = Date.now() - started
-  if (journal) await journal.finishRun(runId, { ok: report.ok, report: JSON.stringify(report) })
+  await closeContext?.().catch(() => {})
+  if (journal) await journal.finishRun(runId, { ok: report.ok, report: JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) })
   await closeAll(src, tgt, journal, ownJournal)
   emit?.({ type: 'phase', phase: 'done' })
   return report
@@ -358,10 +368,13 @@ function makeTransformContext(
   reports: Map<string, TableReport>,
   journal: { journal: Journal; runId: number } | undefined,
   options: FerryOptions,
-): TransformContext {
+): TransformContext & { close(): Promise<void> } {
   const pairByName = new Map(prepared.pairs.map((p) => [p.target.name, p]))
   const keySets: { close(): void | Promise<void> }[] = []
   return {
+    async close() {
+      for (const k of keySets.splice(0)) await k.close()
+    },
     source,
     target,
     schema: prepared.targetSchema,
@@ -372,8 +385,20 @@ function makeTransformContext(
     async *scan(table: string) {
       const pair = pairByName.get(table)
       if (!pair) throw new UsageError(`scan: no table ${table} in this run`)
-      for await (const b of source.read(pair.source, { batchRows: options.batchRows ?? 10_000, batchBytes: options.batchBytes ?? 8 << 20 })) {
-        yield b.rows
+      // rows in the target's layout, as batch processors see them; rows that do not fit are skipped here
+      // (the copy itself rejects and journals them)
+      const fit = makeRowFitter(pair.source, pair.target, target.dialect.capabilities, { stripNul: options.stripNul })
+      const ignore = () => {}
+      for await (const b of source.read(pair.source, { batchRows: options.batchRows ?? 10_000, batchBytes: options.batchBytes ?? 8 << 20, signal: options.signal })) {
+        if (!fit) yield b.rows
+        else {
+          const rows: Row[] = []
+          for (const r of b.rows) {
+            const f = fit(r, ignore, ignore)
+            if (f !== undefined) rows.push(f)
+          }
+          yield rows
+        }
       }
     },
     async insert(table: string, rows: Row[], reason: string) {
@@ -393,8 +418,9 @@ function makeTransformContext(
             table,
             action: 'inserted' as const,
             kind: 'inserted' as const,
+            key: keyString(rowKey(pair.target, r)),
             message: reason,
-            row: JSON.stringify(Object.fromEntries(pair.target.columns.map((c, i) => [c.name, typeof r[i] === 'bigint' ? String(r[i]) : r[i]]))),
+            row: rowToJson(pair.target, r),
             source: 'transform',
           })),
         )
