@@ -1,0 +1,260 @@
+// MariaDB pairs: SQLite → MariaDB, PostgreSQL → MariaDB and MariaDB → PostgreSQL, each beside its practical limit
+// measured in the same run: export to a file with the engines' own tools, then bulk-load that file into the
+// same table (MariaDB: LOAD DATA LOCAL INFILE; PostgreSQL: \copy).
+//
+// Builds a SQLite table of BENCH_ROWS rows (default 1 000 000; 7 columns: integer key, integer, text email,
+// real, text with embedded newlines and accents, timestamp, boolean), copies it once into a PostgreSQL and a
+// MariaDB source database (untimed), then for each pair, BENCH_RUNS times (default 3): dbferry into a fresh
+// database (timed, under /usr/bin/time -v for its peak RSS), then the same table truncated and loaded by the
+// limit path (timed: export + load). Prints medians and ratios.
+//
+//   node bench/mysql.mjs
+//   BENCH_ROWS=100000 BENCH_RUNS=1 node bench/mysql.mjs
+//
+// dbferry runs as its CLI, bundled from the sources into bench/data/ with esbuild (no `npm run build`
+// needed). Servers: DBFERRY_MYSQL_URL (default mysql://root@127.0.0.1:3306/test) and DBFERRY_PG_URL
+// (default postgres://postgres@127.0.0.1:5432/test); every database made here is dropped afterwards.
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import mysql from 'mysql2/promise'
+import pg from 'pg'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000)
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const MYSQL_URL = process.env.DBFERRY_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
+const PG_URL = process.env.DBFERRY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const TABLE = 'people'
+const COLUMNS = 'id, age, email, score, bio, created_at, active'
+const PAIRS = (process.env.BENCH_PAIRS ?? 'sqlite-mysql,postgres-mysql,mysql-postgres').split(',')
+
+const dir = mkdtempSync(join(tmpdir(), 'dbferry-bench-my-'))
+const file = join(dir, 'bench.db')
+const CLI = join(ROOT, 'bench/data/dbferry-cli.mjs')
+
+function check(res, what) {
+  if (res.status !== 0) {
+    console.error(res.stdout?.toString(), res.stderr?.toString())
+    throw new Error(`${what} exited with ${res.status}`)
+  }
+}
+
+function bundle() {
+  mkdirSync(join(ROOT, 'bench/data'), { recursive: true })
+  const external = ['better-sqlite3', 'pg', 'pg-copy-streams', 'mysql2', 'mssql', 'tedious', 'kysely', 'csv-parse', 'csv-stringify', 'iconv-lite', 'cli-progress', 'jiti']
+  const res = spawnSync(
+    join(ROOT, 'node_modules/.bin/esbuild'),
+    ['src/cli/main.ts', '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${CLI}`, ...external.map((e) => `--external:${e}`)],
+    { cwd: ROOT },
+  )
+  check(res, 'esbuild')
+}
+
+function build() {
+  const db = new Database(file)
+  db.pragma('journal_mode = OFF')
+  db.pragma('synchronous = OFF')
+  db.exec(`CREATE TABLE ${TABLE} (
+    id INTEGER PRIMARY KEY,
+    age INTEGER NOT NULL,
+    email TEXT NOT NULL,
+    score REAL,
+    bio TEXT,
+    created_at TIMESTAMP NOT NULL,
+    active BOOLEAN NOT NULL)`)
+  const ins = db.prepare(`INSERT INTO ${TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)`)
+  const names = ['Zoë', 'Médecins', 'Ørsted', 'Łukasz', 'Ana', 'François', 'Nguyễn', 'Søren']
+  db.transaction(() => {
+    for (let i = 1; i <= ROWS; i++) {
+      const name = names[i % names.length]
+      const month = String((i % 12) + 1).padStart(2, '0')
+      const day = String((i % 28) + 1).padStart(2, '0')
+      const sec = String(i % 60).padStart(2, '0')
+      ins.run(
+        i,
+        18 + (i % 80),
+        `user${i}@example.org`,
+        i % 13 === 0 ? null : (i * 7919) / 101,
+        i % 5 === 0 ? null : `${name} n°${i}\nline two, "quoted" back\\slash\r\nthird line — été ${i % 1000}`,
+        `2024-${month}-${day} 12:34:${sec}.${String(i % 1_000_000).padStart(6, '0')}`,
+        i % 3 === 0 ? 1 : 0,
+      )
+    }
+  })()
+  db.close()
+}
+
+const unique = (p) => `${p}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`
+function withDb(url, name) {
+  const u = new URL(url)
+  u.pathname = `/${name}`
+  return u.toString()
+}
+
+const server = {
+  async mysqlAdmin(sql) {
+    const c = await mysql.createConnection(MYSQL_URL)
+    try {
+      await c.query(sql)
+    } finally {
+      await c.end()
+    }
+  },
+  async pgAdmin(sql) {
+    const c = new pg.Client({ connectionString: PG_URL })
+    await c.connect()
+    try {
+      await c.query(sql)
+    } finally {
+      await c.end()
+    }
+  },
+  async create(kind) {
+    const name = unique('bench')
+    if (kind === 'mysql') await this.mysqlAdmin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`)
+    else await this.pgAdmin(`CREATE DATABASE "${name}"`)
+    return { kind, name, url: withDb(kind === 'mysql' ? MYSQL_URL : PG_URL, name) }
+  },
+  async drop(db) {
+    if (db.kind === 'mysql') await this.mysqlAdmin(`DROP DATABASE IF EXISTS \`${db.name}\``)
+    else await this.pgAdmin(`DROP DATABASE IF EXISTS "${db.name}" WITH (FORCE)`)
+  },
+  async query(db, sql) {
+    if (db.kind === 'mysql') {
+      const c = await mysql.createConnection(db.url)
+      try {
+        return (await c.query(sql))[0]
+      } finally {
+        await c.end()
+      }
+    }
+    const c = new pg.Client({ connectionString: db.url })
+    await c.connect()
+    try {
+      return (await c.query(sql)).rows
+    } finally {
+      await c.end()
+    }
+  },
+  async count(db) {
+    const [r] = await this.query(db, `SELECT COUNT(*) AS n FROM ${TABLE}`)
+    return Number(r.n)
+  },
+}
+
+function mysqlArgs(url) {
+  const u = new URL(url)
+  const args = ['-h', u.hostname, '-P', u.port || '3306', '-u', decodeURIComponent(u.username || 'root')]
+  if (u.password) args.push(`-p${decodeURIComponent(u.password)}`)
+  args.push(u.pathname.slice(1))
+  return args
+}
+
+function timed(fn) {
+  const started = process.hrtime.bigint()
+  const res = fn()
+  return { res, seconds: Number(process.hrtime.bigint() - started) / 1e9 }
+}
+
+function dbferry(from, to) {
+  const { res, seconds } = timed(() =>
+    spawnSync('/usr/bin/time', ['-v', process.execPath, CLI, 'copy', from, to, '--no-journal', '--quiet'], { maxBuffer: 64 << 20 }),
+  )
+  check(res, 'dbferry')
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr.toString())
+  return { seconds, rssMb: rss ? Number(rss[1]) / 1024 : NaN }
+}
+
+const csv = join(dir, 'export.csv')
+const LOAD_CSV = (lineEnd) =>
+  `SET SESSION sql_mode = ''; LOAD DATA LOCAL INFILE '${csv}' INTO TABLE ${TABLE} CHARACTER SET utf8mb4 ` +
+  `FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' LINES TERMINATED BY '${lineEnd}' (${COLUMNS})`
+
+/** The limits: export with the source's own tool to a file, then bulk-load that file into the same table. */
+const limits = {
+  'sqlite-mysql'(target) {
+    return timed(() => {
+      check(spawnSync('bash', ['-o', 'pipefail', '-c', `sqlite3 -csv "$DB" "SELECT ${COLUMNS} FROM ${TABLE}" > "$OUT"`], { env: { ...process.env, DB: file, OUT: csv } }), 'sqlite3 export')
+      check(spawnSync('mysql', ['--local-infile=1', ...mysqlArgs(target.url), '-e', LOAD_CSV('\\n')]), 'LOAD DATA')
+    }).seconds
+  },
+  'postgres-mysql'(target, source) {
+    return timed(() => {
+      const select = `SELECT id, age, email, score, bio, created_at, CASE WHEN active THEN 1 ELSE 0 END FROM ${TABLE}`
+      check(spawnSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', source.url, '-c', `\\copy (${select}) TO '${csv}' CSV`]), 'psql export')
+      check(spawnSync('mysql', ['--local-infile=1', ...mysqlArgs(target.url), '-e', LOAD_CSV('\\n')]), 'LOAD DATA')
+    }).seconds
+  },
+  'mysql-postgres'(target, source) {
+    return timed(() => {
+      // mysql --batch writes tab-separated text with \n, \t, \\ escaped and NULL as NULL (PostgreSQL's text
+      // format) but leaves carriage returns raw, which perl escapes
+      check(
+        spawnSync('bash', ['-o', 'pipefail', '-c', `mysql --batch --skip-column-names ${mysqlArgs(source.url).join(' ')} -e "SELECT ${COLUMNS} FROM ${TABLE}" | perl -pe 's/\\r/\\\\r/g' > "$OUT"`], {
+          env: { ...process.env, OUT: csv },
+          maxBuffer: 64 << 20,
+        }),
+        'mysql export',
+      )
+      check(spawnSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', target.url, '-c', `\\copy ${TABLE} (${COLUMNS}) FROM '${csv}' WITH (FORMAT text, NULL 'NULL')`]), 'psql \\copy')
+    }).seconds
+  },
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+console.log(`bundling the CLI, building ${ROWS.toLocaleString('en')} rows in ${file} …`)
+bundle()
+build()
+const sources = { sqlite: { kind: 'sqlite', url: `sqlite:${file}` } }
+const made = []
+try {
+  for (const kind of ['postgres', 'mysql']) {
+    if (!PAIRS.some((p) => p.startsWith(`${kind}-`))) continue
+    const db = await server.create(kind)
+    made.push(db)
+    dbferry(sources.sqlite.url, db.url)
+    if ((await server.count(db)) !== ROWS) throw new Error(`source ${kind} has the wrong row count`)
+    sources[kind] = db
+  }
+  const summary = []
+  for (const pair of PAIRS) {
+    const [from, to] = pair.split('-')
+    const results = { dbferry: [], limit: [] }
+    let rss = 0
+    for (let run = 1; run <= RUNS; run++) {
+      const target = await server.create(to)
+      try {
+        const d = dbferry(sources[from].url, target.url)
+        const n = await server.count(target)
+        if (n !== ROWS) throw new Error(`dbferry loaded ${n} rows, expected ${ROWS}`)
+        await server.query(target, `TRUNCATE TABLE ${TABLE}`)
+        const limit = limits[pair](target, sources[from])
+        const m = await server.count(target)
+        if (m !== ROWS) throw new Error(`the limit path loaded ${m} rows, expected ${ROWS}`)
+        results.dbferry.push(d.seconds)
+        results.limit.push(limit)
+        rss = Math.max(rss, d.rssMb)
+        console.log(`${pair} run ${run}: dbferry ${d.seconds.toFixed(2)} s (peak RSS ${d.rssMb.toFixed(0)} MB), limit ${limit.toFixed(2)} s`)
+      } finally {
+        await server.drop(target)
+      }
+    }
+    const md = median(results.dbferry)
+    const ml = median(results.limit)
+    summary.push(`  ${pair.padEnd(16)} dbferry ${md.toFixed(2)} s   limit ${ml.toFixed(2)} s   ${(md / ml).toFixed(2)}× limit   peak RSS ${rss.toFixed(0)} MB`)
+  }
+  console.log(`\nmedian of ${RUNS} run(s), ${ROWS.toLocaleString('en')} rows:`)
+  for (const line of summary) console.log(line)
+} finally {
+  for (const db of made) await server.drop(db).catch(() => {})
+  rmSync(dir, { recursive: true, force: true })
+}

@@ -1,0 +1,809 @@
+import { Readable } from 'node:stream'
+import type { ConstraintProblem, FinalizeOptions, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
+import { RowError, SchemaError, type RowFailureKind } from '../../src/errors.js'
+import { rowKey } from '../../src/schema/rows.js'
+import type { ColumnSchema, DatabaseSchema, LogicalType, Row, TableSchema, Value } from '../../src/schema/types.js'
+import { shortenIdentifier } from '../../src/schema/identifiers.js'
+import { DEFAULT_COLLATION } from './mysql-collation.js'
+import { UTC_COMMENT } from './mysql-introspector.js'
+import { q } from './mysql-reader.js'
+import { isUtf8mb3, logicalFromMysql, MAX_KEY_BYTES, mysqlTypeFor, ROW_SIZE_BUDGET, sqlLiteral, UTF8MB4_BYTES, varLengthBytes } from './mysql-types.js'
+
+/** The part of a mysql2/promise connection the writer uses. */
+export interface MysqlSession {
+  query(options: string | { sql: string; values?: unknown[]; infileStreamFactory?: () => Readable }, values?: unknown[]): Promise<[unknown, unknown]>
+}
+
+/** Result header of a statement that changes rows. */
+interface Header {
+  affectedRows: number
+  warningStatus: number
+}
+
+interface Warning {
+  Level: string
+  Code: number
+  Message: string
+}
+
+async function rows<T>(s: MysqlSession, sql: string, values?: unknown[]): Promise<T[]> {
+  const [r] = await s.query(sql, values)
+  return r as T[]
+}
+
+/** The server's collations and character sets, so only names it knows reach DDL. */
+export interface ServerCharsets {
+  collations: Map<string, string>
+  charsets: Set<string>
+}
+
+export async function serverCharsets(s: MysqlSession): Promise<ServerCharsets> {
+  const list = await rows<{ COLLATION_NAME: string; CHARACTER_SET_NAME: string | null }>(
+    s,
+    'SELECT COLLATION_NAME, CHARACTER_SET_NAME FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY',
+  )
+  const collations = new Map<string, string>()
+  const charsets = new Set<string>()
+  for (const r of list) {
+    if (r.CHARACTER_SET_NAME) {
+      // MariaDB 10.10+ lists a collation once per character set it applies to (uca1400_*); keep the first
+      if (!collations.has(r.COLLATION_NAME.toLowerCase())) collations.set(r.COLLATION_NAME.toLowerCase(), r.CHARACTER_SET_NAME)
+      charsets.add(r.CHARACTER_SET_NAME.toLowerCase())
+    }
+  }
+  return { collations, charsets }
+}
+
+/** Parses a MySQL `COLUMN_TYPE` back into facts, to check that a native type still means the column's logical type. */
+function nativeLogical(native: string): LogicalType | undefined {
+  const m = /^(\w+)(?:\((\d+)(?:,(\d+))?\))?/.exec(native.trim().toLowerCase())
+  if (!m) return undefined
+  const [, dataType, a, b] = m
+  const n = a === undefined ? null : Number(a)
+  const charTypes = new Set(['char', 'varchar', 'binary', 'varbinary'])
+  return logicalFromMysql({
+    dataType: dataType!,
+    columnType: native.toLowerCase(),
+    charMaxLength: charTypes.has(dataType!) ? n : null,
+    numericPrecision: dataType === 'decimal' || dataType === 'numeric' ? n : null,
+    numericScale: dataType === 'decimal' || dataType === 'numeric' ? (b === undefined ? 0 : Number(b)) : null,
+    datetimePrecision: ['datetime', 'timestamp', 'time'].includes(dataType!) ? (n ?? 0) : null,
+  })
+}
+
+/**
+ * The DDL type of a column. A table that came from MySQL (it has an `engine`) keeps its native type as long as
+ * that type still means the column's logical type (a type override or transform clears or changes it).
+ */
+export function columnDdlType(table: TableSchema, column: ColumnSchema, varcharAllowed: boolean): string {
+  if (table.engine !== undefined && column.nativeType) {
+    const l = nativeLogical(column.nativeType)
+    if (l && JSON.stringify(l) === JSON.stringify(column.type)) return column.nativeType
+  }
+  return mysqlTypeFor(column.type, varcharAllowed)
+}
+
+function defaultSql(column: ColumnSchema, ddlType: string): string | undefined {
+  const d = column.default
+  if (!d) return undefined
+  const blobLike = /^(tiny|medium|long)?(text|blob)$|^json$/i.test(ddlType)
+  const wrap = (s: string) => (blobLike ? `(${s})` : s)
+  if (d.kind === 'now') {
+    if (column.type.kind !== 'timestamp' && column.type.kind !== 'timestamptz') return undefined
+    const p = /\((\d)\)/.exec(ddlType)?.[1]
+    return p && p !== '0' ? `CURRENT_TIMESTAMP(${p})` : 'CURRENT_TIMESTAMP'
+  }
+  if (d.kind === 'expression') return d.dialect === 'mysql' ? `(${d.sql})` : undefined
+  const v = d.value
+  if (v === null) return 'NULL'
+  if (typeof v === 'boolean') return v ? '1' : '0'
+  if (typeof v === 'number') return Number.isFinite(v) ? wrap(String(v)) : undefined
+  if (typeof v === 'bigint') return wrap(v.toString())
+  if (v instanceof Uint8Array) return wrap(`X'${Buffer.from(v).toString('hex')}'`)
+  if (column.type.kind === 'timestamptz') return wrap(sqlLiteral(utcTimestamp(v)))
+  return wrap(sqlLiteral(v))
+}
+
+const TEXTUAL = new Set<LogicalType['kind']>(['text', 'json', 'uuid'])
+
+/** Builds `CREATE TABLE` for one table: columns, primary key and unique keys (secondary indexes come later). */
+export function createTableSql(table: TableSchema, server: ServerCharsets): string {
+  const columns = table.columns.filter((c) => !c.generated)
+  const keyCols = new Set([...(table.primaryKey?.columns ?? []), ...table.uniques.flatMap((u) => u.columns)])
+  // text and bytes columns in keys must fit InnoDB's 3072-byte key: unbounded or long ones become varchar(n)
+  const keyLimit = new Map<string, number>()
+  for (const key of [table.primaryKey, ...table.uniques]) {
+    if (!key) continue
+    const varCols = key.columns.filter((c) => {
+      const col = columns.find((x) => x.name === c)
+      return col && (col.type.kind === 'text' || col.type.kind === 'bytes') && !(col.type.kind === 'text' && col.type.values)
+    })
+    if (varCols.length === 0) continue
+    const share = Math.floor(MAX_KEY_BYTES / varCols.length)
+    for (const c of varCols) keyLimit.set(c, Math.min(keyLimit.get(c) ?? Infinity, share))
+  }
+  let budget = ROW_SIZE_BUDGET
+  const defs: string[] = []
+  const typeOf = new Map<string, string>()
+  for (const c of columns) {
+    const limit = keyLimit.get(c.name)
+    let type: string
+    if (limit !== undefined && (c.type.kind === 'text' || c.type.kind === 'bytes')) {
+      const unit = c.type.kind === 'text' ? UTF8MB4_BYTES : 1
+      const native = columnDdlType(table, c, true)
+      const fitsNative = /^(var)?(char|binary)\((\d+)\)/i.exec(native)
+      const maxLen = Math.floor(limit / unit)
+      if (fitsNative && Number(fitsNative[3]) <= maxLen) type = native
+      else {
+        const n = Math.min(c.type.length ?? maxLen, maxLen)
+        type = c.type.kind === 'text' ? `varchar(${n})` : `varbinary(${n})`
+      }
+      budget -= declaredBytes(type, unit)
+    } else type = ''
+    typeOf.set(c.name, type)
+  }
+  for (const c of columns) {
+    let type = typeOf.get(c.name)!
+    if (type === '') {
+      const need = varLengthBytes(c.type)
+      const allowed = need > 0 && need <= budget && (keyCols.has(c.name) || need <= 16_383 * UTF8MB4_BYTES)
+      type = columnDdlType(table, c, allowed)
+      if (/^var(char|binary)\(/i.test(type)) budget -= need
+    }
+    let def = `${q(c.name)} ${type}`
+    if (TEXTUAL.has(c.type.kind) && c.type.kind !== 'json') {
+      const coll = c.collation?.toLowerCase()
+      const cs = coll ? server.collations.get(coll) : undefined
+      if (coll && cs) def += ` CHARACTER SET ${cs} COLLATE ${coll}`
+    }
+    def += c.nullable && !(table.primaryKey?.columns.includes(c.name)) ? ' NULL' : ' NOT NULL'
+    const d = defaultSql(c, type)
+    if (d !== undefined) def += ` DEFAULT ${d}`
+    if (c.type.kind === 'timestamptz' && /^datetime/i.test(type)) def += ` COMMENT ${sqlLiteral(UTC_COMMENT)}`
+    if (c.autoIncrement && /int/i.test(type) && (table.primaryKey?.columns[0] === c.name || table.uniques.some((u) => u.columns[0] === c.name))) {
+      def += ' AUTO_INCREMENT'
+    }
+    defs.push(def)
+  }
+  if (table.primaryKey && table.primaryKey.columns.length > 0) defs.push(`PRIMARY KEY (${table.primaryKey.columns.map(q).join(', ')})`)
+  const used = new Set<string>()
+  for (const u of table.uniques) {
+    const name = uniqueName(table, u.name ?? `${table.name}_${u.columns.join('_')}_key`, used)
+    defs.push(`UNIQUE KEY ${q(name)} (${u.columns.map(q).join(', ')})`)
+  }
+  const engine = table.engine && /^\w+$/.test(table.engine) ? table.engine : 'InnoDB'
+  const coll = table.collation?.toLowerCase()
+  const cs = coll ? server.collations.get(coll) : undefined
+  const tableCharset = coll && cs ? `DEFAULT CHARSET=${cs} COLLATE=${coll}` : `DEFAULT CHARSET=utf8mb4 COLLATE=${DEFAULT_COLLATION}`
+  return `CREATE TABLE ${q(table.name)} (\n  ${defs.join(',\n  ')}\n) ENGINE=${engine} ${tableCharset}`
+}
+
+function declaredBytes(type: string, unit: number): number {
+  const m = /\((\d+)\)/.exec(type)
+  return m ? Number(m[1]) * unit + 2 : 0
+}
+
+function uniqueName(table: TableSchema, name: string, used: Set<string>): string {
+  let n = shortenIdentifier(name === 'PRIMARY' ? `${table.name}_pkey` : name, 64)
+  let i = 2
+  while (used.has(n.toLowerCase())) n = shortenIdentifier(`${name}_${i++}`, 64)
+  used.add(n.toLowerCase())
+  return n
+}
+
+const INT_RANK = { int16: 1, int32: 2, int64: 3 } as const
+type IntKind = keyof typeof INT_RANK
+
+/**
+ * MySQL refuses a foreign key whose columns differ in integer size or sign from the key they reference
+ * (a SQLite `INTEGER PRIMARY KEY` is 64-bit, the `INT` pointing at it 32-bit): both sides get the wider type.
+ */
+export function alignForeignKeyTypes(tables: readonly TableSchema[]): TableSchema[] {
+  const wanted = new Map<string, LogicalType>()
+  const byName = new Map(tables.map((t) => [t.name, t]))
+  const col = (t: TableSchema, c: string) => t.columns.find((x) => x.name === c)
+  for (const t of tables) {
+    for (const fk of t.foreignKeys) {
+      const parent = byName.get(fk.refTable)
+      if (!parent) continue
+      fk.columns.forEach((c, i) => {
+        const a = col(t, c)
+        const b = col(parent, fk.refColumns[i]!)
+        if (!a || !b || !(a.type.kind in INT_RANK) || !(b.type.kind in INT_RANK)) return
+        const ta = a.type as { kind: IntKind; unsigned?: boolean }
+        const tb = b.type as { kind: IntKind; unsigned?: boolean }
+        if (ta.kind === tb.kind && !!ta.unsigned === !!tb.unsigned) return
+        const kind = INT_RANK[ta.kind] >= INT_RANK[tb.kind] ? ta.kind : tb.kind
+        const type: LogicalType = ta.unsigned && tb.unsigned ? { kind, unsigned: true } : { kind }
+        wanted.set(`${t.name}\0${c}`, type)
+        wanted.set(`${parent.name}\0${b.name}`, type)
+      })
+    }
+  }
+  if (wanted.size === 0) return [...tables]
+  return tables.map((t) => ({
+    ...t,
+    columns: t.columns.map((c) => {
+      const type = wanted.get(`${t.name}\0${c.name}`)
+      return type ? { ...c, type, nativeType: '' } : c
+    }),
+  }))
+}
+
+/** Creates, truncates, checks or recreates the target tables (see {@link PrepareOptions.mode}). */
+export async function prepareMysqlTarget(s: MysqlSession, schema: DatabaseSchema, options: PrepareOptions): Promise<void> {
+  const existing = new Set(
+    (await rows<{ TABLE_NAME: string }>(s, 'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()')).map((r) =>
+      r.TABLE_NAME.toLowerCase(),
+    ),
+  )
+  const present = schema.tables.filter((t) => existing.has(t.name.toLowerCase()))
+  if (options.mode === 'create' && present.length > 0) {
+    throw new SchemaError(`target table(s) already exist: ${present.map((t) => t.name).join(', ')} (use mode truncate, append or recreate)`, {
+      code: 'target_exists',
+      table: present[0]!.name,
+    })
+  }
+  const server = await serverCharsets(s)
+  const tables = alignForeignKeyTypes(schema.tables)
+  await s.query('SET foreign_key_checks = 0')
+  try {
+    for (const t of tables) {
+      if (options.signal?.aborted) break
+      const exists = existing.has(t.name.toLowerCase())
+      try {
+        if (exists && options.mode === 'truncate') {
+          await s.query(`TRUNCATE TABLE ${q(t.name)}`)
+          continue
+        }
+        if (exists && options.mode === 'append') continue
+        if (exists && options.mode === 'recreate') await s.query(`DROP TABLE ${q(t.name)}`)
+        await s.query(createTableSql(t, server))
+      } catch (error) {
+        throw new SchemaError(`cannot create ${t.name} on the target: ${(error as Error).message}`, { table: t.name, cause: error })
+      }
+    }
+  } finally {
+    await s.query('SET foreign_key_checks = 1')
+  }
+}
+
+/** A timestamp with offset converted to UTC (`YYYY-MM-DD HH:MM:SS[.ffffff]`), by calendar arithmetic. */
+export function utcTimestamp(v: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d+)?([+-])(\d{2}):(\d{2})$/.exec(v)
+  if (!m) return v
+  const [, y, mo, d, h, mi, se, frac = '', sign, oh, om] = m
+  const offset = (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om))
+  if (offset === 0) return `${y}-${mo}-${d} ${h}:${mi}:${se}${frac}`
+  let minutes = daysFromCivil(Number(y), Number(mo), Number(d)) * 1440 + Number(h) * 60 + Number(mi) - offset
+  const days = Math.floor(minutes / 1440)
+  minutes -= days * 1440
+  const [yy, mm, dd] = civilFromDays(days)
+  const p2 = (n: number) => String(n).padStart(2, '0')
+  return `${String(yy).padStart(4, '0')}-${p2(mm)}-${p2(dd)} ${p2(Math.floor(minutes / 60))}:${p2(minutes % 60)}:${se}${frac}`
+}
+
+// days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm), and back
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+}
+
+function civilFromDays(z: number): [number, number, number] {
+  z += 719468
+  const era = Math.floor(z / 146097)
+  const doe = z - era * 146097
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365)
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
+  const mp = Math.floor((5 * doy + 2) / 153)
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1
+  const m = mp + (mp < 10 ? 3 : -9)
+  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d]
+}
+
+/** Failure kind of a server error or warning code. */
+export function kindOfCode(code: number, message: string): RowFailureKind {
+  switch (code) {
+    case 1062:
+    case 1586:
+      return 'duplicate_key'
+    case 1048:
+    case 1263:
+    case 1364:
+      return 'not_null'
+    case 1264:
+    case 1690:
+      return 'out_of_range'
+    case 1265:
+    case 1406:
+      return 'truncation'
+    case 1366:
+    case 1300:
+      return /string value/i.test(message) ? 'invalid_encoding' : 'type_conversion'
+    case 1292:
+    case 1367:
+    case 1411:
+    case 3140:
+    case 4025:
+    case 3819:
+      return 'type_conversion'
+    default:
+      return 'target_rejected'
+  }
+}
+
+// errors that concern one row's values; anything else stops the table
+const ROW_LEVEL_ERRORS = new Set([1062, 1586, 1048, 1263, 1364, 1264, 1690, 1265, 1406, 1366, 1300, 1292, 1367, 1411, 3140, 4025, 3819, 1452, 1216, 1261, 1262, 1918])
+// local_infile disabled (server 1148, MySQL 8 client/server 3948/3950, mysql2 without a stream 2068)
+const INFILE_DISABLED = new Set([1148, 3948, 3950, 2068])
+
+interface ColumnCodec {
+  column: ColumnSchema
+  /** position of the value in the source row */
+  index: number
+  /** loaded through a variable and converted with SET (bytes: UNHEX; bit: CAST) */
+  via?: 'unhex' | 'bit'
+  /** the value as a LOAD DATA field (already escaped) */
+  field(v: Exclude<Value, null>): string
+  /** the value as an INSERT parameter */
+  param(v: Exclude<Value, null>): unknown
+}
+
+const ESC_RE = /[\\\t\n\r\0\x1a]/g
+const ESC_TEST = /[\\\t\n\r\0\x1a]/
+const ESC: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', '\x1a': '\\Z' }
+/** Escapes text for LOAD DATA … FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n'. */
+export function escapeField(s: string): string {
+  // most values need no escaping: test first, replace only when needed
+  return ESC_TEST.test(s) ? s.replace(ESC_RE, (c) => ESC[c]!) : s
+}
+
+function codecFor(column: ColumnSchema, index: number, ddlType: string): ColumnCodec {
+  const kind = column.type.kind
+  const bit = /^bit\b/i.test(ddlType)
+  const scalar = (v: Exclude<Value, null>): string => {
+    if (typeof v === 'boolean') return v ? '1' : '0'
+    if (typeof v === 'number' || typeof v === 'bigint') return String(v)
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8')
+    return kind === 'timestamptz' ? utcTimestamp(v) : v
+  }
+  if (kind === 'bytes' || (ddlType !== '' && /(binary|blob)/i.test(ddlType) && !bit)) {
+    const bytes = (v: Exclude<Value, null>) => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(scalar(v), 'utf8'))
+    return { column, index, via: 'unhex', field: (v) => bytes(v).toString('hex'), param: bytes }
+  }
+  if (bit) return { column, index, via: 'bit', field: (v) => scalar(v), param: (v) => scalar(v) }
+  return {
+    column,
+    index,
+    field: (v) => escapeField(scalar(v)),
+    param: (v) => (typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'string' && kind === 'timestamptz' ? utcTimestamp(v) : v),
+  }
+}
+
+const ASTRAL_RE = /[\u{10000}-\u{10FFFF}]/u
+/** Rows a writer's transaction holds before it commits. */
+const COMMIT_ROWS = 200_000
+/** Longest a writer's transaction stays open before it commits, in milliseconds. */
+const COMMIT_MS = 2_000
+const MAX_PARAMS = 60_000
+const MAX_INSERT_BYTES = 4 * 1024 * 1024
+
+/**
+ * Writes one table. Each batch is loaded with `LOAD DATA LOCAL INFILE` from a stream behind a savepoint (the
+ * transaction commits every 200 000 rows or 2 s, and at close);
+ * when the server reports anything (a warning, a skipped duplicate, an error) the batch is rolled back, rows
+ * named by line in the warnings are rejected with the server's message, and the rest go in again with
+ * multi-row INSERTs that are split in halves around each failing row, so one bad row never costs its
+ * neighbours and no value is changed without a trace. Without `local_infile`, batches take the INSERT path
+ * directly. Non-transactional engines (MyISAM) cannot roll back: their rows are inserted one at a time.
+ */
+export class MysqlTableWriter implements TableWriter {
+  readonly #s: MysqlSession
+  readonly #table: TableSchema
+  readonly #codecs: ColumnCodec[]
+  readonly #release: () => void
+  #loadData: boolean
+  readonly #transactional: boolean
+  readonly #loadSql: string
+  readonly #insertHead: string
+  readonly #placeholders: string
+  readonly #utf8mb3: boolean[]
+  #inTransaction = false
+  #txStarted = 0
+  #pendingRows = 0
+
+  constructor(session: MysqlSession, table: TableSchema, options: { loadData: boolean; transactional: boolean; ddlTypes: Map<string, string>; release: () => void }) {
+    this.#s = session
+    this.#table = table
+    this.#release = options.release
+    this.#loadData = options.loadData
+    this.#transactional = options.transactional
+    this.#codecs = table.columns.flatMap((c, i) => (c.generated ? [] : [codecFor(c, i, options.ddlTypes.get(c.name) ?? '')]))
+    this.#utf8mb3 = this.#codecs.map((c) => TEXTUAL.has(c.column.type.kind) && isUtf8mb3(c.column))
+    const targets: string[] = []
+    const sets: string[] = []
+    this.#codecs.forEach((c, i) => {
+      if (c.via) {
+        targets.push(`@v${i}`)
+        sets.push(`${q(c.column.name)} = ${c.via === 'unhex' ? `UNHEX(@v${i})` : `CAST(@v${i} AS UNSIGNED)`}`)
+      } else targets.push(q(c.column.name))
+    })
+    this.#loadSql =
+      `LOAD DATA LOCAL INFILE 'dbferry.tsv' INTO TABLE ${q(table.name)} CHARACTER SET utf8mb4 ` +
+      `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${targets.join(', ')})` +
+      (sets.length > 0 ? ` SET ${sets.join(', ')}` : '')
+    this.#insertHead = `INSERT INTO ${q(table.name)} (${this.#codecs.map((c) => q(c.column.name)).join(', ')}) VALUES `
+    this.#placeholders = `(${this.#codecs.map((c) => (c.via === 'bit' ? 'CAST(? AS UNSIGNED)' : '?')).join(', ')})`
+  }
+
+  #reject(row: Row, code: RowFailureKind, message: string, column?: string, value?: unknown): RowError {
+    const opts: ConstructorParameters<typeof RowError>[2] = { table: this.#table.name, key: rowKey(this.#table, row), row }
+    if (column !== undefined) opts.column = column
+    if (value !== undefined) opts.value = value
+    return new RowError(code, message, opts)
+  }
+
+  /** Checks what the server would refuse or change before any row is sent: astral characters for utf8mb3 columns. */
+  #precheck(row: Row): RowError | undefined {
+    for (let i = 0; i < this.#codecs.length; i++) {
+      if (!this.#utf8mb3[i]) continue
+      const c = this.#codecs[i]!
+      const v = row[c.index]
+      if (typeof v === 'string' && ASTRAL_RE.test(v)) {
+        return this.#reject(
+          row,
+          'invalid_encoding',
+          `${this.#table.name}.${c.column.name}: text needs 4-byte UTF-8 (e.g. emoji) but the column's character set is ${c.column.charset ?? 'utf8mb3'} (3 bytes); convert the column to utf8mb4`,
+          c.column.name,
+          v,
+        )
+      }
+    }
+    return undefined
+  }
+
+  #describeDuplicate(message: string): string {
+    const m = /for key '(?:[^'.]*\.)?([^']+)'/.exec(message)
+    if (!m) return message
+    const name = m[1]!
+    const key = name === 'PRIMARY' ? this.#table.primaryKey : this.#table.uniques.find((u) => u.name === name)
+    return key ? `${message} (collides on ${name === 'PRIMARY' ? 'the primary key' : `unique key ${name}`} (${key.columns.join(', ')}) with an earlier row)` : message
+  }
+
+  #rowError(row: Row, code: number, message: string): RowError {
+    const kind = kindOfCode(code, message)
+    const colMatch = /column '([^']+)'|for column `[^`]*`\.`[^`]*`\.`([^`]+)`|for column `([^`]+)`/.exec(message)
+    const column = colMatch ? (colMatch[1] ?? colMatch[2] ?? colMatch[3]) : undefined
+    const idx = column === undefined ? -1 : this.#table.columns.findIndex((c) => c.name === column)
+    const text = kind === 'duplicate_key' ? this.#describeDuplicate(message) : message
+    return this.#reject(row, kind, `${this.#table.name}: ${text}`, idx >= 0 ? column : undefined, idx >= 0 ? row[idx] : undefined)
+  }
+
+  async write(batch: Row[]): Promise<WriteResult> {
+    const rejected: RowError[] = []
+    const good: Row[] = []
+    for (const r of batch) {
+      const e = this.#precheck(r)
+      if (e) rejected.push(e)
+      else good.push(r)
+    }
+    if (good.length === 0) return { written: 0, rejected }
+    if (!this.#transactional) {
+      const written = await this.#insertOneByOne(good, rejected)
+      return { written, rejected }
+    }
+    // one transaction spans several batches (each behind a savepoint) and commits every COMMIT_ROWS rows or
+    // COMMIT_MS: a commit per small batch would cost one log flush each
+    if (!this.#inTransaction) await this.#begin()
+    await this.#s.query('SAVEPOINT dbferry_batch')
+    let written = 0
+    try {
+      let rest = good
+      if (this.#loadData) {
+        let header: Header | undefined
+        try {
+          header = await this.#load(good)
+        } catch (error) {
+          await this.#s.query('ROLLBACK TO SAVEPOINT dbferry_batch')
+          const errno = (error as { errno?: number }).errno ?? 0
+          if (INFILE_DISABLED.has(errno)) this.#loadData = false
+          else if (!ROW_LEVEL_ERRORS.has(errno)) throw error
+        }
+        if (header && header.affectedRows === good.length && header.warningStatus === 0) {
+          written = good.length
+          rest = []
+        } else if (header) {
+          const warnings = await rows<Warning>(this.#s, 'SHOW WARNINGS')
+          await this.#s.query('ROLLBACK TO SAVEPOINT dbferry_batch')
+          // warnings that name their line reject that row with the server's message; the others (duplicates)
+          // are found again by the INSERT path below
+          const byLine = new Map<number, Warning>()
+          for (const w of warnings) {
+            const m = / at row (\d+)$/.exec(w.Message)
+            if (m && !byLine.has(Number(m[1]))) byLine.set(Number(m[1]), w)
+          }
+          rest = []
+          good.forEach((r, i) => {
+            const w = byLine.get(i + 1)
+            if (w) rejected.push(this.#rowError(r, w.Code, w.Message.replace(/ at row \d+$/, '')))
+            else rest.push(r)
+          })
+        }
+      }
+      if (rest.length > 0) written += await this.#insertSplitting(rest, rejected)
+    } catch (error) {
+      // the batch in flight is undone; earlier batches of this transaction stay (they were reported written)
+      await this.#s.query('ROLLBACK TO SAVEPOINT dbferry_batch').catch(() => {})
+      throw error
+    }
+    this.#pendingRows += written
+    if (this.#pendingRows >= COMMIT_ROWS || Date.now() - this.#txStarted >= COMMIT_MS) await this.#commit()
+    return { written, rejected }
+  }
+
+  async #load(batch: Row[]): Promise<Header> {
+    const lines: string[] = new Array(batch.length)
+    const codecs = this.#codecs
+    for (let r = 0; r < batch.length; r++) {
+      const row = batch[r]!
+      let line = ''
+      for (let i = 0; i < codecs.length; i++) {
+        const c = codecs[i]!
+        const v = row[c.index]
+        if (i > 0) line += '\t'
+        line += v === null || v === undefined ? '\\N' : c.field(v)
+      }
+      lines[r] = line
+    }
+    const data = Buffer.from(lines.join('\n') + '\n', 'utf8')
+    const [header] = await this.#s.query({ sql: this.#loadSql, infileStreamFactory: () => Readable.from([data]) })
+    return header as Header
+  }
+
+  #params(row: Row): unknown[] {
+    return this.#codecs.map((c) => {
+      const v = row[c.index]
+      return v === null || v === undefined ? null : c.param(v)
+    })
+  }
+
+  /** Inserts rows in multi-row statements; a failing or warning statement is undone and split until each bad row stands alone. */
+  async #insertSplitting(batch: Row[], rejected: RowError[]): Promise<number> {
+    let written = 0
+    const perChunk = Math.max(1, Math.floor(MAX_PARAMS / Math.max(1, this.#codecs.length)))
+    let start = 0
+    while (start < batch.length) {
+      let end = Math.min(batch.length, start + perChunk)
+      let bytes = 0
+      for (let i = start; i < end; i++) {
+        bytes += approxRowBytes(batch[i]!)
+        if (bytes > MAX_INSERT_BYTES && i > start) {
+          end = i
+          break
+        }
+      }
+      written += await this.#insertChunk(batch.slice(start, end), rejected)
+      start = end
+    }
+    return written
+  }
+
+  async #insertChunk(chunk: Row[], rejected: RowError[]): Promise<number> {
+    if (chunk.length === 0) return 0
+    await this.#s.query('SAVEPOINT dbferry_chunk')
+    let problem: { code: number; message: string } | undefined
+    try {
+      const sql = this.#insertHead + new Array(chunk.length).fill(this.#placeholders).join(', ')
+      const [h] = await this.#s.query(sql, chunk.flatMap((r) => this.#params(r)))
+      const header = h as Header
+      if (header.warningStatus > 0) {
+        const w = (await rows<Warning>(this.#s, 'SHOW WARNINGS'))[0]
+        problem = { code: w?.Code ?? 0, message: w?.Message ?? 'the server reported a warning' }
+      }
+    } catch (error) {
+      const errno = (error as { errno?: number }).errno ?? 0
+      if (!ROW_LEVEL_ERRORS.has(errno)) throw error
+      problem = { code: errno, message: (error as Error).message }
+    }
+    if (!problem) {
+      await this.#s.query('RELEASE SAVEPOINT dbferry_chunk')
+      return chunk.length
+    }
+    await this.#s.query('ROLLBACK TO SAVEPOINT dbferry_chunk')
+    if (chunk.length === 1) {
+      rejected.push(this.#rowError(chunk[0]!, problem.code, problem.message.replace(/ at row \d+$/, '')))
+      return 0
+    }
+    const mid = Math.ceil(chunk.length / 2)
+    return (await this.#insertChunk(chunk.slice(0, mid), rejected)) + (await this.#insertChunk(chunk.slice(mid), rejected))
+  }
+
+  async #insertOneByOne(batch: Row[], rejected: RowError[]): Promise<number> {
+    let written = 0
+    const sql = this.#insertHead + this.#placeholders
+    for (const row of batch) {
+      try {
+        const [h] = await this.#s.query(sql, this.#params(row))
+        if ((h as Header).warningStatus > 0) {
+          const w = (await rows<Warning>(this.#s, 'SHOW WARNINGS'))[0]
+          // a non-transactional engine keeps the row as the server changed it: say so in the rejection
+          rejected.push(this.#rowError(row, w?.Code ?? 0, `${w?.Message ?? 'warning'} (the engine cannot roll back: the row was stored as the server changed it)`))
+          continue
+        }
+        written++
+      } catch (error) {
+        const errno = (error as { errno?: number }).errno ?? 0
+        if (!ROW_LEVEL_ERRORS.has(errno)) throw error
+        rejected.push(this.#rowError(row, errno, (error as Error).message.replace(/ at row \d+$/, '')))
+      }
+    }
+    return written
+  }
+
+  async #begin(): Promise<void> {
+    await this.#s.query('START TRANSACTION')
+    this.#inTransaction = true
+    this.#txStarted = Date.now()
+    this.#pendingRows = 0
+  }
+  async #commit(): Promise<void> {
+    await this.#s.query('COMMIT')
+    this.#inTransaction = false
+    this.#pendingRows = 0
+  }
+  async #rollback(): Promise<void> {
+    if (!this.#inTransaction) return
+    this.#inTransaction = false
+    await this.#s.query('ROLLBACK')
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.#inTransaction) await this.#commit()
+    } finally {
+      this.#release()
+    }
+  }
+
+  /** The batch in flight was already undone by `write`; the batches before it were reported written, so they are committed. */
+  async abort(): Promise<void> {
+    try {
+      if (this.#inTransaction) await this.#commit().catch(() => this.#rollback())
+    } finally {
+      this.#release()
+    }
+  }
+}
+
+function approxRowBytes(row: Row): number {
+  let n = 0
+  for (const v of row) {
+    if (typeof v === 'string') n += v.length * 2 + 4
+    else if (v instanceof Uint8Array) n += v.byteLength * 2 + 4
+    else n += 12
+  }
+  return n
+}
+
+/** The DDL types of a table's columns as the writer created them (from `information_schema`). */
+export async function columnTypes(s: MysqlSession, table: string): Promise<{ types: Map<string, string>; engine: string | undefined }> {
+  const cols = await rows<{ COLUMN_NAME: string; COLUMN_TYPE: string }>(
+    s,
+    'SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+    [table],
+  )
+  const t = await rows<{ ENGINE: string | null }>(s, 'SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [table])
+  return { types: new Map(cols.map((c) => [c.COLUMN_NAME, c.COLUMN_TYPE])), engine: t[0]?.ENGINE ?? undefined }
+}
+
+/**
+ * Secondary indexes, foreign keys and auto_increment positions, after the data. A foreign key whose child rows
+ * point nowhere is created with `foreign_key_checks = 0` and reported `unvalidated` with the orphan count.
+ */
+export async function finalizeMysql(s: MysqlSession, schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
+  const problems: ConstraintProblem[] = []
+  const engines = new Map(
+    (await rows<{ TABLE_NAME: string; ENGINE: string | null; AUTO_INCREMENT: number | string | null }>(
+      s,
+      'SELECT TABLE_NAME, ENGINE, AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
+    )).map((r) => [r.TABLE_NAME.toLowerCase(), r]),
+  )
+  for (const t of schema.tables) {
+    if (options.signal?.aborted) break
+    const { types } = await columnTypes(s, t.name)
+    // secondary indexes, all in one ALTER so the table is rebuilt once
+    const adds: string[] = []
+    for (const idx of t.indexes) {
+      if (idx.expression !== undefined || idx.where !== undefined) {
+        if (idx.dialect !== 'mysql' || (idx.expression !== 'FULLTEXT' && idx.expression !== 'SPATIAL') || idx.where !== undefined) continue
+        adds.push(`ADD ${idx.expression} INDEX ${q(idx.name)} (${idx.columns.map(q).join(', ')})`)
+        continue
+      }
+      const parts = idx.columns.map((c, i) => {
+        const type = types.get(c) ?? ''
+        const length = idx.lengths?.[i] ?? (/(text|blob)$/i.test(type) ? 255 : undefined)
+        return length === undefined ? q(c) : `${q(c)}(${length})`
+      })
+      adds.push(`ADD ${idx.unique ? 'UNIQUE ' : ''}INDEX ${q(idx.name)} (${parts.join(', ')})`)
+    }
+    if (adds.length > 0) {
+      try {
+        await s.query(`ALTER TABLE ${q(t.name)} ${adds.join(', ')}`)
+      } catch {
+        // one at a time, to say which failed
+        for (const [i, add] of adds.entries()) {
+          try {
+            await s.query(`ALTER TABLE ${q(t.name)} ${add}`)
+          } catch (error) {
+            const idx = t.indexes.filter((x) => x.expression === undefined || x.dialect === 'mysql')[i]
+            problems.push({ table: t.name, name: idx?.name ?? add, kind: idx?.unique ? 'unique' : 'index', outcome: 'failed', message: (error as Error).message })
+          }
+        }
+      }
+    }
+    // auto_increment continues past the largest value loaded
+    const auto = t.columns.find((c) => c.autoIncrement && /int/i.test(types.get(c.name) ?? ''))
+    if (auto) {
+      try {
+        const [r] = await rows<{ m: string | null }>(s, `SELECT CAST(MAX(${q(auto.name)}) AS CHAR) AS m FROM ${q(t.name)}`)
+        const current = engines.get(t.name.toLowerCase())?.AUTO_INCREMENT
+        if (r?.m != null && (current == null || BigInt(String(current)) <= BigInt(r.m))) {
+          await s.query(`ALTER TABLE ${q(t.name)} AUTO_INCREMENT = ${(BigInt(r.m) + 1n).toString()}`)
+        }
+      } catch (error) {
+        problems.push({ table: t.name, name: auto.name, kind: 'sequence', outcome: 'failed', message: (error as Error).message })
+      }
+    }
+  }
+  for (const t of schema.tables) {
+    const used = new Set<string>()
+    for (const fk of t.foreignKeys) {
+      if (options.signal?.aborted) break
+      const name = uniqueName(t, fk.name ?? `${t.name}_${fk.columns.join('_')}_fkey`, used)
+      const engine = engines.get(t.name.toLowerCase())?.ENGINE ?? 'InnoDB'
+      if (!/^innodb$/i.test(engine)) {
+        problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: `${t.name} uses the ${engine} engine, which does not keep foreign keys (rewrite it to InnoDB)` })
+        continue
+      }
+      const child = fk.columns.map(q).join(', ')
+      const match = fk.columns.map((c, i) => `p.${q(fk.refColumns[i]!)} = c.${q(c)}`).join(' AND ')
+      const notNull = fk.columns.map((c) => `c.${q(c)} IS NOT NULL`).join(' AND ')
+      let orphans = 0
+      try {
+        const [r] = await rows<{ n: number | string }>(
+          s,
+          `SELECT COUNT(*) AS n FROM ${q(t.name)} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${q(fk.refTable)} p WHERE ${match})`,
+        )
+        orphans = Number(r?.n ?? 0)
+      } catch {
+        orphans = 0
+      }
+      let sql = `ALTER TABLE ${q(t.name)} ADD CONSTRAINT ${q(name)} FOREIGN KEY (${child}) REFERENCES ${q(fk.refTable)} (${fk.refColumns.map(q).join(', ')})`
+      if (fk.onDelete && /^(CASCADE|SET NULL|RESTRICT|NO ACTION|SET DEFAULT)$/i.test(fk.onDelete)) sql += ` ON DELETE ${fk.onDelete.toUpperCase()}`
+      if (fk.onUpdate && /^(CASCADE|SET NULL|RESTRICT|NO ACTION|SET DEFAULT)$/i.test(fk.onUpdate)) sql += ` ON UPDATE ${fk.onUpdate.toUpperCase()}`
+      try {
+        if (orphans > 0) await s.query('SET foreign_key_checks = 0')
+        await s.query(sql)
+        if (orphans > 0) {
+          problems.push({
+            table: t.name,
+            name,
+            kind: 'foreign_key',
+            outcome: 'unvalidated',
+            orphans,
+            message: `${orphans} row(s) of ${t.name} point at no row of ${fk.refTable}; the key was created without checking them`,
+          })
+        }
+      } catch (error) {
+        problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: (error as Error).message })
+      } finally {
+        if (orphans > 0) await s.query('SET foreign_key_checks = 1')
+      }
+    }
+  }
+  return problems
+}
