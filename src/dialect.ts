@@ -67,19 +67,27 @@ export interface ReadBatch {
 export interface WriteResult {
   written: number
   rejected: RowError[]
+  /**
+   * Whether everything written so far is committed. `false`: the rows sit in an open transaction that a later
+   * `write`, `close` or `abort` commits (writers that group batches per commit). Default true.
+   */
+  committed?: boolean
 }
 
 /** Writes the batches of one table. Obtained from {@link Connection.openWriter}. */
 export interface TableWriter {
   /**
-   * Writes one batch; rejects only the rows the target refuses, and writes the rest. When the promise
-   * resolves the batch is committed, and a batch commits atomically (all its written rows or none): resume
-   * relies on both.
+   * Writes one batch; rejects only the rows the target refuses, and writes the rest. Rows reach the target
+   * atomically per commit (all rows written since the last commit, or none), and `committed` says when a
+   * commit happened: resume relies on both.
    */
   write(rows: Row[]): Promise<WriteResult>
   /** Commits what is pending. */
   close(): Promise<void>
-  /** Rolls back what is pending (the batch in flight). */
+  /**
+   * Stops after a failure: rolls back the batch in flight, and commits what `write` already reported written
+   * (so that a checkpoint can record it).
+   */
   abort?(): Promise<void>
 }
 

@@ -1,4 +1,5 @@
-import { connect, type ConnectionSpec } from './connect.js'
+import { existsSync } from 'node:fs'
+import { connect, schemeOf, type ConnectionSpec } from './connect.js'
 import type { Connection, ConstraintProblem, TargetMode } from './dialect.js'
 import { AbortError, DbferryError, PreflightError, TransformError, UsageError, redact } from './errors.js'
 import { MemoryJournal, type Checkpoint, type Journal } from './journal/journal.js'
@@ -65,6 +66,17 @@ export interface FerryOptions {
    * `stop` also throws a `PreflightError` when any issue other than a renamed identifier is found. Default `off`.
    */
   preflight?: 'off' | 'report' | 'stop'
+  /**
+   * Compare source and target after the copy (`verify()`), expecting the rows the run rejected or dropped to
+   * be missing. The report's `verify` holds the outcome; a difference makes the run not `clean`. Default false.
+   */
+  verify?: boolean
+  /**
+   * Before a run changes an existing SQLite target (modes truncate, append, recreate, or resume), copy it with
+   * SQLite's online backup API to this path, or beside the file (`<file>.<time>.backup`) when true.
+   * Default true.
+   */
+  backup?: boolean | string
   /** Called with progress events. */
   onProgress?: (event: ProgressEvent) => void
   /** Aborts the run between batches. */
@@ -197,11 +209,15 @@ export async function ferry(options: FerryOptions): Promise<Report> {
       }
     }
 
+    const mode = checkpoints ? 'append' : (options.mode ?? 'create')
+    if (mode !== 'create' && options.backup !== false) report.backup = await backupSqliteTarget(options.to, options.backup)
+
     emit?.({ type: 'phase', phase: 'prepare' })
-    await target.prepareTarget(prepared.targetSchema, { mode: checkpoints ? 'append' : (options.mode ?? 'create'), signal: options.signal })
+    await target.prepareTarget(prepared.targetSchema, { mode, signal: options.signal })
     report.tables = prepared.order.order.map((n) => reports.get(n)!)
     const pairByName = new Map(prepared.pairs.map((p) => [p.target.name, p]))
 
+    const missing = options.verify ? new Map(prepared.pairs.map((p) => [p.target.name, [] as string[]])) : undefined
     const ctx = makeTransformContext(source, target, prepared, reports, journal ? { journal, runId } : undefined, options)
     closeContext = ctx.close
     const transforms = options.transforms ?? []
@@ -243,6 +259,7 @@ export async function ferry(options: FerryOptions): Promise<Report> {
           onProgress: emit,
           transformers,
           checkpoint: journal ? async (cp) => journal!.checkpoint(runId, cp) : undefined,
+          missingKeys: missing?.get(name),
           after: resume?.after,
         },
         pair,
@@ -257,6 +274,22 @@ export async function ferry(options: FerryOptions): Promise<Report> {
     // views and functions: the user's SQL for them runs now; the ones without SQL are listed as not created
     if (options.objects || prepared.sourceSchema.objects.length > 0) report.objects = await runObjects(target, options.objects ?? {}, prepared.sourceSchema)
     for (const r of report.tables) checkAccounting(r)
+    if (options.verify && missing) {
+      emit?.({ type: 'phase', phase: 'verify' })
+      const { verify } = await import('./verify/index.js')
+      const v = await verify({
+        a: options.from,
+        b: options.to,
+        tables: prepared.pairs.map((p) => p.source.name),
+        renames: report.renames,
+        expectDropped: Object.fromEntries(missing),
+        signal: options.signal,
+      })
+      report.verify = {
+        equal: v.equal,
+        tables: v.tables.map((t) => ({ name: t.nameB ?? t.name, equal: t.equal, missing: t.missing.length, extra: t.extra.length, changed: t.changed.length })),
+      }
+    }
     report.ok = true
   } catch (error) {
     report.ok = false
@@ -273,6 +306,7 @@ export async function ferry(options: FerryOptions): Promise<Report> {
   report.totals = totalsOf(report.tables)
   report.clean =
     report.ok &&
+    report.verify?.equal !== false &&
     report.totals.rejected === 0 &&
     report.totals.dropped === 0 &&
     report.constraints.length === 0
@@ -282,6 +316,21 @@ export async function ferry(options: FerryOptions): Promise<Report> {
   await closeAll(src, tgt, journal, ownJournal)
   emit?.({ type: 'phase', phase: 'done' })
   return report
+}
+
+/**
+ * Backs up an existing SQLite target file before the run changes it; returns the backup's path, or undefined
+ * when the target is not an existing SQLite file.
+ */
+async function backupSqliteTarget(spec: ConnectionSpec, dest: boolean | string | undefined): Promise<string | undefined> {
+  if (typeof spec !== 'string' || schemeOf(spec) !== 'sqlite') return undefined
+  const { sqlitePath } = await import('../dialects/sqlite/index.js')
+  const file = sqlitePath(spec)
+  if (file === undefined || file === ':memory:' || !existsSync(file)) return undefined
+  const path = typeof dest === 'string' ? dest : `${file}.${new Date().toISOString().replace(/[:.]/g, '-')}.backup`
+  const { backup } = await import('./backup.js')
+  await backup(file, path)
+  return path
 }
 
 /**

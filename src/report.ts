@@ -1,6 +1,7 @@
 import type { ConstraintProblem, SnapshotInfo } from './dialect.js'
 import type { FailureKind } from './errors.js'
 import type { DeferredForeignKey } from './plan/order.js'
+import type { PreflightIssue } from './plan/preflight.js'
 import type { Rename } from './schema/identifiers.js'
 
 /** One rejected or dropped row, as the report shows it (all of them are in the journal). */
@@ -65,7 +66,13 @@ export interface Report {
   /** Views/functions created from user-supplied SQL, in order, and their outcome. */
   objects: { name: string; ok: boolean; error?: string }[]
   snapshot?: SnapshotInfo
+  /** What the preflight found (when the run's `preflight` option is `report` or `stop`), collation collisions first. */
+  preflight?: PreflightIssue[]
   journal?: string
+  /** The backup taken of an existing SQLite target before the run changed it. */
+  backup?: string
+  /** The result of `verify: true`: source and target compared after the copy. */
+  verify?: { equal: boolean; tables: { name: string; equal: boolean; missing: number; extra: number; changed: number }[] }
   ms: number
   /** The error that stopped the run, if one did. */
   error?: { code: string; message: string }

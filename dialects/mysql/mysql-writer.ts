@@ -491,10 +491,10 @@ export class MysqlTableWriter implements TableWriter {
       if (e) rejected.push(e)
       else good.push(r)
     }
-    if (good.length === 0) return { written: 0, rejected }
+    if (good.length === 0) return { written: 0, rejected, committed: !this.#inTransaction }
     if (!this.#transactional) {
       const written = await this.#insertOneByOne(good, rejected)
-      return { written, rejected }
+      return { written, rejected, committed: true }
     }
     // one transaction spans several batches (each behind a savepoint) and commits every COMMIT_ROWS rows or
     // COMMIT_MS: a commit per small batch would cost one log flush each
@@ -542,7 +542,8 @@ export class MysqlTableWriter implements TableWriter {
     }
     this.#pendingRows += written
     if (this.#pendingRows >= COMMIT_ROWS || Date.now() - this.#txStarted >= COMMIT_MS) await this.#commit()
-    return { written, rejected }
+    // the engine checkpoints only at commits, so a crash never leaves a checkpoint ahead of the target
+    return { written, rejected, committed: !this.#inTransaction }
   }
 
   async #load(batch: Row[]): Promise<Header> {

@@ -33,6 +33,8 @@ export interface CopyContext {
   checkpoint?: (cp: Checkpoint) => Promise<void>
   /** Resume: read the source after this key. */
   after?: readonly Value[]
+  /** When set, the keys of rows that will not be on the target are collected here. */
+  missingKeys?: string[]
 }
 
 /** A fresh, empty report for a table. */
@@ -62,11 +64,14 @@ export class TableLedger {
     readonly table: TableSchema,
     private readonly maxExamples: number,
     private readonly journaling: boolean,
+    /** Collects the keys of rejected and dropped rows (for verify's expected differences). */
+    private readonly missingKeys?: string[],
   ) {}
 
   private note(kind: FailureKind, action: 'rejected' | 'dropped', by: string, e: { key?: unknown; column?: string; message: string; row?: readonly unknown[] }): void {
     this.report.byKind[kind] = (this.report.byKind[kind] ?? 0) + 1
     const key = keyString(e.key as Record<string, unknown> | string | undefined)
+    if (key !== undefined) this.missingKeys?.push(key)
     if (this.report.examples.length < this.maxExamples) {
       this.report.examples.push({ kind, action, key, column: e.column, message: e.message, by })
     }
@@ -176,29 +181,51 @@ async function runChain(
  */
 export async function copyTable(ctx: CopyContext, pair: TablePair, report: TableReport, total: number | undefined): Promise<void> {
   const started = Date.now()
-  const ledger = new TableLedger(report, pair.target, ctx.maxExamples, ctx.journal !== undefined)
+  const ledger = new TableLedger(report, pair.target, ctx.maxExamples, ctx.journal !== undefined, ctx.missingKeys)
   const fit = makeRowFitter(pair.source, pair.target, ctx.target.dialect.capabilities, ctx.fit)
   const onFitProblem = (e: RowError) => ledger.reject(e, 'target')
   const onFitFix = (column: string) => ledger.fix(column, 'target')
   ctx.onProgress?.({ type: 'table-start', table: report.name, total })
   let writer: TableWriter | undefined
+  // the last state the target has committed, and the last state write() reported (committed or not)
+  const counts = () => ({ read: report.read, written: report.written, rejected: report.rejected, dropped: report.dropped })
+  let committedKey: readonly Value[] | undefined = ctx.after
+  let committedCounts = counts()
+  let writtenKey = committedKey
+  let writtenCounts = committedCounts
   try {
     writer = await ctx.target.openWriter(pair.target)
-    const write = async (rows: Row[]) => {
-      if (rows.length === 0) return
-      const res = await writer!.write(rows)
-      if (res.written + res.rejected.length !== rows.length) {
-        throw new AccountingError(
-          `${ctx.target.dialect.name} writer for ${report.name}: given ${rows.length} rows, wrote ${res.written}, rejected ${res.rejected.length}`,
-          { table: report.name },
-        )
-      }
-      report.written += res.written
-      for (const e of res.rejected) ledger.reject(e, 'target')
+    const confirm = async () => {
+      // the journal gets a batch's entries only once the target committed it, so a resume never repeats them
+      await ledger.flush(ctx.journal)
+      committedKey = writtenKey
+      committedCounts = writtenCounts
+      await ctx.checkpoint?.(confirmedCheckpoint(report, committedKey, false))
     }
-    let committedKey: readonly Value[] | undefined = ctx.after
-    const committed = () => ({ read: report.read, written: report.written, rejected: report.rejected, dropped: report.dropped })
-    let committedCounts = committed()
+    // intent, write, confirm at commit: see resume.ts for why this order makes a crash at any point exact
+    const write = async (rows: Row[], lastKey: readonly Value[] | undefined) => {
+      if (rows.length > 0) {
+        const pendingRows = report.written - committedCounts.written + rows.length
+        await ctx.checkpoint?.(intentCheckpoint(report, committedKey, committedCounts, lastKey ?? writtenKey, pendingRows))
+        const res = await writer!.write(rows)
+        if (res.written + res.rejected.length !== rows.length) {
+          throw new AccountingError(
+            `${ctx.target.dialect.name} writer for ${report.name}: given ${rows.length} rows, wrote ${res.written}, rejected ${res.rejected.length}`,
+            { table: report.name },
+          )
+        }
+        report.written += res.written
+        for (const e of res.rejected) ledger.reject(e, 'target')
+        if (lastKey !== undefined) writtenKey = lastKey
+        writtenCounts = counts()
+        if (res.committed !== false) await confirm()
+      } else {
+        if (lastKey !== undefined) writtenKey = lastKey
+        writtenCounts = counts()
+        // nothing to write: confirm at once if nothing else is pending
+        if (report.written === committedCounts.written) await confirm()
+      }
+    }
     const batches = ctx.source.read(pair.source, { batchRows: ctx.batchRows, batchBytes: ctx.batchBytes, signal: ctx.signal, after: ctx.after })
     for await (const batch of readAhead(batches, 1)) {
       if (ctx.signal?.aborted) throw new AbortError()
@@ -216,13 +243,7 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
         rows = fitted
       }
       if (ctx.transformers.length > 0) rows = await runChain(ctx.transformers, 0, rows, ledger, false)
-      // intent, write, journal, confirm: see resume.ts for why this order makes a crash at any point exact
-      await ctx.checkpoint?.(intentCheckpoint(report, committedKey, committedCounts, batch.lastKey, rows.length))
-      await write(rows)
-      await ledger.flush(ctx.journal)
-      if (batch.lastKey !== undefined) committedKey = batch.lastKey
-      committedCounts = committed()
-      await ctx.checkpoint?.(confirmedCheckpoint(report, committedKey, false))
+      await write(rows, batch.lastKey)
       ctx.onProgress?.({
         type: 'batch',
         table: report.name,
@@ -237,17 +258,28 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
     for (let i = 0; i < ctx.transformers.length; i++) {
       if (!ctx.transformers[i]!.processor.end) continue
       const held = await runChain(ctx.transformers, i, [], ledger, true)
-      await write(held)
+      await write(held, undefined)
     }
-    await ledger.flush(ctx.journal)
     await writer.close()
+    writtenCounts = counts()
+    await ledger.flush(ctx.journal)
     report.status = 'done'
-    await ctx.checkpoint?.(confirmedCheckpoint(report, committedKey, true))
+    await ctx.checkpoint?.(confirmedCheckpoint(report, writtenKey, true))
   } catch (error) {
     report.status = 'failed'
     report.error = error instanceof Error ? error.message : String(error)
-    await writer?.abort?.().catch(() => {})
-    await ledger.flush(ctx.journal).catch(() => {})
+    // abort commits what write() reported written: record that as committed; if abort fails, the intent
+    // checkpoint stands and resume asks the target what it holds
+    if (writer?.abort) {
+      const aborted = await writer.abort().then(
+        () => true,
+        () => false,
+      )
+      if (aborted) {
+        await ledger.flush(ctx.journal).catch(() => {})
+        await ctx.checkpoint?.(confirmedCheckpoint({ ...report, ...writtenCounts }, writtenKey, false)).catch(() => {})
+      }
+    }
     throw error
   } finally {
     report.ms += Date.now() - started

@@ -153,6 +153,12 @@ function integerConverter(kind: 'int16' | 'int32' | 'int64', unsigned: boolean):
     if (v === null || v === undefined) return null
     if (typeof v === 'number') {
       if (!Number.isInteger(v)) return fail(`${v} is not an integer`)
+      // past 2^53 a double cannot be compared with the bounds as doubles (2^63-1 rounds up to 2^63)
+      if (!Number.isSafeInteger(v)) {
+        const b = BigInt(v)
+        if (b < lo || b > hi) return fail(`${v} is outside ${kind}${unsigned ? ' unsigned' : ''}`, 'out_of_range')
+        return b
+      }
       if (v < loN || v > hiN) return fail(`${v} is outside ${kind}${unsigned ? ' unsigned' : ''}`, 'out_of_range')
       return v
     }
