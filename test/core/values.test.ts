@@ -14,6 +14,9 @@ describe('makeConverter', () => {
     expect(bad).toBeInstanceOf(ConversionFailure)
     expect((bad as ConversionFailure).reason).toContain('lots-of-it')
     expect(c('9223372036854775808')).toMatchObject({ kind: 'out_of_range' })
+    // SQLite turns that text into the REAL 2^63, which must not pass as int64 either
+    expect(c(2 ** 63)).toMatchObject({ kind: 'out_of_range' })
+    expect(c(2 ** 62)).toBe(2n ** 62n)
   })
 
   it('checks integer widths and unsigned ranges', () => {
