@@ -1,0 +1,170 @@
+import type {
+  ConnectOptions,
+  Connection,
+  ConstraintProblem,
+  Dialect,
+  DialectCapabilities,
+  FinalizeOptions,
+  PrepareOptions,
+  ReadBatch,
+  ReadOptions,
+  SnapshotInfo,
+  TableWriter,
+} from '../../src/dialect.js'
+import { UsageError } from '../../src/errors.js'
+import { toDbferryError } from './postgres-errors.js'
+import type { DatabaseSchema, LogicalType, TableSchema } from '../../src/schema/types.js'
+import { openSession, type PostgresTarget, type Session } from './postgres-connection.js'
+import { finalizeTarget, prepareTarget } from './postgres-ddl.js'
+import { introspectPostgres } from './postgres-introspector.js'
+import { quoteIdent, readCopy, readKeyset } from './postgres-reader.js'
+import { postgresNativeType } from './postgres-types.js'
+import { openCopyWriter } from './postgres-writer.js'
+
+/** What PostgreSQL can do, as the core sees it. */
+export const POSTGRES_CAPABILITIES: DialectCapabilities = Object.freeze({
+  transactionalDdl: true,
+  bulkPath: 'copy',
+  maxIdentifierLength: 63,
+  identifierLengthUnit: 'bytes',
+  schemas: true,
+  enforcesForeignKeys: true,
+  unvalidatedForeignKeys: true,
+  textHoldsNul: false,
+  floatHoldsNonFinite: true,
+  maxTimestampPrecision: 6,
+  concurrentSnapshotReads: false,
+  storesAnyValue: false,
+})
+
+function wrap(error: unknown, what: string, description: string): Error {
+  return toDbferryError(error, `${what} on ${description}`)
+}
+
+/** An open PostgreSQL session used as a source, a target or both. */
+export class PostgresConnection implements Connection {
+  readonly dialect: Dialect
+  readonly description: string
+  /** The schema (namespace) this connection reads and writes. */
+  readonly schema: string
+  #session: Session
+  #inTransaction = false
+  #closed = false
+
+  constructor(dialect: Dialect, session: Session) {
+    this.dialect = dialect
+    this.#session = session
+    this.schema = session.schema
+    this.description = session.description
+  }
+
+  /** The `pg` client, for callers that run their own queries on the same session. */
+  get client(): Session['client'] {
+    return this.#session.client
+  }
+
+  async introspect(options: { tables?: readonly string[] } = {}): Promise<DatabaseSchema> {
+    try {
+      return await introspectPostgres(this.#session.client, this.schema, options.tables)
+    } catch (error) {
+      throw wrap(error, 'reading the schema', this.description)
+    }
+  }
+
+  async snapshot(): Promise<SnapshotInfo> {
+    if (!this.#inTransaction) {
+      try {
+        await this.#session.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      } catch (error) {
+        throw wrap(error, 'starting a snapshot', this.description)
+      }
+      this.#inTransaction = true
+    }
+    return { guarantee: 'REPEATABLE READ READ ONLY' }
+  }
+
+  async count(table: TableSchema): Promise<number> {
+    try {
+      const r = await this.#session.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${quoteIdent(this.schema)}.${quoteIdent(table.name)}`)
+      return Number(r.rows[0]?.n ?? 0)
+    } catch (error) {
+      throw wrap(error, `counting ${table.name}`, this.description)
+    }
+  }
+
+  read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
+    const session = { ...this.#session, inTransaction: () => this.#inTransaction }
+    return options.after && options.after.length > 0
+      ? readKeyset(session, table, options, this.description)
+      : readCopy(session, table, options, this.description)
+  }
+
+  async prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void> {
+    if (this.#inTransaction) throw new UsageError('this PostgreSQL connection holds a read snapshot; open another one as the target')
+    await prepareTarget(this.#session.client, this.schema, schema, options, this.description)
+  }
+
+  async openWriter(table: TableSchema): Promise<TableWriter> {
+    return openCopyWriter(this.#session.client, this.schema, table, this.description, () => this.#inTransaction)
+  }
+
+  async finalize(schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
+    try {
+      return await finalizeTarget(this.#session.client, this.schema, schema, options)
+    } catch (error) {
+      throw wrap(error, 'creating indexes and keys', this.description)
+    }
+  }
+
+  async execute(sql: string): Promise<void> {
+    try {
+      await this.#session.client.query(sql)
+    } catch (error) {
+      throw wrap(error, 'running SQL', this.description)
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#inTransaction) {
+      this.#inTransaction = false
+      await this.#session.client.query('COMMIT').catch(() => {})
+    }
+    await this.#session.release().catch(() => {})
+  }
+}
+
+/** Options of {@link postgresDialect}. */
+export interface PostgresDialectOptions {
+  /** Schema used when neither the URL (`?schema=`) nor `connect()` names one. Default: the server's `current_schema()`. */
+  schema?: string
+}
+
+/**
+ * A PostgreSQL dialect. `connect()` accepts a URL (`postgres://user:pass@host/db?schema=s`, or `postgres:` for
+ * the `PG*` environment variables), `{ pool }`, `{ client }` or a `pg` client config; a pool or client
+ * the caller passes in is borrowed and given back, never ended.
+ */
+export function postgresDialect(options: PostgresDialectOptions = {}): Dialect {
+  const dialect: Dialect = {
+    name: 'postgres',
+    capabilities: POSTGRES_CAPABILITIES,
+    nativeType(type: LogicalType): string {
+      return postgresNativeType(type)
+    },
+    quoteIdentifier(name: string): string {
+      return quoteIdent(name)
+    },
+    collationFolder(): undefined {
+      // deterministic collations compare bytes for equality: no folding
+      return undefined
+    },
+    async connect(target: string | object, connectOptions: ConnectOptions = {}): Promise<Connection> {
+      const schema = connectOptions.schema ?? options.schema
+      const session = await openSession(target as PostgresTarget, schema === undefined ? connectOptions : { ...connectOptions, schema })
+      return new PostgresConnection(dialect, session)
+    },
+  }
+  return Object.freeze(dialect)
+}

@@ -1,0 +1,360 @@
+import pg from 'pg'
+import copyStreams from 'pg-copy-streams'
+import type { ReadBatch, ReadOptions } from '../../src/dialect.js'
+import { RowError, SchemaError } from '../../src/errors.js'
+import { toDbferryError } from './postgres-errors.js'
+import { keyColumnIndexes, rowKey } from '../../src/schema/rows.js'
+import type { ColumnSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
+import { ConversionFailure, makeConverter } from '../../src/schema/values.js'
+import { parseNativeType } from './postgres-types.js'
+
+/**
+ * Reading a table: `COPY (SELECT … ORDER BY key) TO STDOUT` in text format, parsed chunk by chunk into
+ * canonical rows (the fast path), or keyset pages with bound parameters when resuming after a key.
+ * Memory stays bounded: the COPY stream is pulled only as fast as batches are consumed.
+ */
+
+/** Decodes one column's text form; returns the value or a reason for rejecting the row. */
+type Decoder = (text: string) => Value | ConversionFailure
+
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/
+const TS_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$/
+const TSTZ_RE = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?)([+-]\d{2})(?::?(\d{2}))?(?::?(\d{2}))?$/
+// DESIGN §3: int64 is a number up to 2^53 (exactly representable), a bigint past it
+const MIN_SAFE = -(2n ** 53n)
+const MAX_SAFE = 2n ** 53n
+
+function notCanonical(what: string, text: string): ConversionFailure {
+  return new ConversionFailure(`${what} ${JSON.stringify(text)} has no canonical form (infinity, BC or a year past 9999)`)
+}
+
+/** A quoted identifier. */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`
+}
+
+/** Whether a column's native type is a PostgreSQL array (read as JSON). */
+function isArray(column: ColumnSchema): boolean {
+  return column.nativeDialect === 'postgres' && column.nativeType.endsWith('[]')
+}
+
+/** The select-list expression that reads a column in the text form its decoder expects. */
+export function selectExpression(column: ColumnSchema): string {
+  const q = quoteIdent(column.name)
+  if (isArray(column)) return `to_json(${q})::text`
+  if (column.nativeDialect === 'postgres' && column.nativeType === 'money') return `${q}::numeric`
+  return q
+}
+
+/** The decoder of one column, from its logical type (and native type where that decides the text form). */
+export function decoderFor(column: ColumnSchema): Decoder {
+  const t = column.type
+  const native = column.nativeDialect === 'postgres' && column.nativeType !== '' && (parseNativeType(column.nativeType) !== undefined || isArray(column) || column.nativeType === 'money' || t.kind === 'text')
+  if (!native) {
+    // the logical type was overridden: convert the text form like any loosely typed value
+    const conv = makeConverter(t)
+    if (t.kind === 'bytes') return (s) => (s.startsWith('\\x') ? Buffer.from(s.slice(2), 'hex') : conv(s))
+    if (t.kind === 'boolean') return (s) => (s === 't' ? true : s === 'f' ? false : conv(s))
+    return conv as Decoder
+  }
+  switch (t.kind) {
+    case 'boolean':
+      return (s) => s === 't'
+    case 'int16':
+    case 'int32':
+      return (s) => +s
+    case 'int64':
+      return (s) => {
+        if (s.length < 16) return +s
+        const b = BigInt(s)
+        return b >= MIN_SAFE && b <= MAX_SAFE ? Number(b) : b
+      }
+    case 'decimal':
+      return (s) => (s === 'NaN' || s.endsWith('Infinity') ? new ConversionFailure(`numeric ${s} is not a decimal number`) : s)
+    case 'float32':
+      // real's shortest text form names the stored single-precision value; fround gives exactly that value
+      return (s) => Math.fround(+s)
+    case 'float64':
+      return (s) => +s
+    case 'bytes':
+      return (s) => Buffer.from(s.slice(2), 'hex')
+    case 'date':
+      return (s) => (DATE_RE.test(s) ? s : notCanonical('date', s))
+    case 'timestamp':
+      return (s) => (TS_RE.test(s) ? s : notCanonical('timestamp', s))
+    case 'timestamptz':
+      return (s) => {
+        const m = TSTZ_RE.exec(s)
+        if (!m) return notCanonical('timestamptz', s)
+        // the session runs in UTC, so the offset is +00; other offsets only come from historic zones
+        return m[4] !== undefined ? new ConversionFailure(`timestamptz ${s} has a seconds offset`) : `${m[1]}${m[2]}:${m[3] ?? '00'}`
+      }
+    default:
+      // text, uuid, json, time: the text form is the canonical value
+      return (s) => s
+  }
+}
+
+const ESCAPES: Record<number, string> = { 98: '\b', 102: '\f', 110: '\n', 114: '\r', 116: '\t', 118: '\v', 92: '\\' }
+
+function isOctal(c: number): boolean {
+  return c >= 48 && c <= 55
+}
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48
+  if (c >= 97 && c <= 102) return c - 87
+  if (c >= 65 && c <= 70) return c - 55
+  return -1
+}
+
+/** Undoes COPY text-format escaping (`\\`, `\n`, `\t`, octal `\ooo`, hex `\xhh`). */
+export function unescapeCopy(field: string): string {
+  let out = ''
+  let last = 0
+  for (let i = field.indexOf('\\'); i >= 0 && i < field.length - 1; i = field.indexOf('\\', last)) {
+    out += field.slice(last, i)
+    const c = field.charCodeAt(i + 1)
+    const simple = ESCAPES[c]
+    if (simple !== undefined) {
+      out += simple
+      last = i + 2
+    } else if (isOctal(c)) {
+      let j = i + 1
+      let v = 0
+      while (j < field.length && j < i + 4 && isOctal(field.charCodeAt(j))) v = v * 8 + field.charCodeAt(j++) - 48
+      out += String.fromCharCode(v & 0xff)
+      last = j
+    } else if (c === 120 && hexValue(field.charCodeAt(i + 2)) >= 0) {
+      let v = hexValue(field.charCodeAt(i + 2))
+      let j = i + 3
+      const h2 = hexValue(field.charCodeAt(j))
+      if (h2 >= 0) {
+        v = v * 16 + h2
+        j++
+      }
+      out += String.fromCharCode(v)
+      last = j
+    } else {
+      out += field[i + 1]
+      last = i + 2
+    }
+  }
+  return last === 0 ? field : out + field.slice(last)
+}
+
+/** Builds the SELECT that reads `table` in key order, with an optional keyset condition. */
+export function selectSql(table: TableSchema, schema: string, after?: number): { sql: string; keyIndexes: number[] } {
+  const keyIndexes = table.primaryKey ? keyColumnIndexes({ ...table, uniques: [] }) : []
+  const cols = table.columns.map(selectExpression).join(', ')
+  const from = `${quoteIdent(schema)}.${quoteIdent(table.name)}`
+  const keys = keyIndexes.map((i) => quoteIdent(table.columns[i]!.name))
+  let sql = `SELECT ${cols} FROM ${from}`
+  if (after !== undefined && keys.length > 0) {
+    sql += ` WHERE (${keys.join(', ')}) > (${keys.map((_, i) => `$${i + 1}`).join(', ')})`
+  }
+  if (keys.length > 0) sql += ` ORDER BY ${keys.join(', ')}`
+  return { sql, keyIndexes }
+}
+
+/** What the reader needs from its session. */
+export interface ReaderSession {
+  client: pg.Client | pg.PoolClient
+  schema: string
+  config?: pg.ClientConfig
+  inTransaction(): boolean
+}
+
+function wrapError(error: unknown, table: string, description: string): Error {
+  return toDbferryError(error, `reading ${table} from ${description}`, { table })
+}
+
+/** Turns raw text fields into a canonical row, or a rejected row. */
+function makeRowBuilder(table: TableSchema) {
+  const decoders = table.columns.map(decoderFor)
+  const n = decoders.length
+  const keyIdx = keyColumnIndexes(table)
+  return (fields: (string | null)[], rejected: RowError[]): Row | undefined => {
+    const row: Row = new Array(n)
+    for (let i = 0; i < n; i++) {
+      const f = fields[i]
+      if (f === null || f === undefined) {
+        row[i] = null
+        continue
+      }
+      const v = decoders[i]!(f)
+      if (v instanceof ConversionFailure) {
+        for (let j = i; j < n; j++) row[j] = fields[j] ?? null // copies: the caller reuses `fields`
+        rejected.push(
+          new RowError(v.kind, `${table.name}.${table.columns[i]!.name}: ${v.reason}`, {
+            table: table.name,
+            key: rowKey(table, row, keyIdx),
+            column: table.columns[i]!.name,
+            value: f,
+            row,
+          }),
+        )
+        return undefined
+      }
+      row[i] = v
+    }
+    return row
+  }
+}
+
+async function cancelBackend(session: ReaderSession): Promise<boolean> {
+  const pid = (session.client as unknown as { processID?: number }).processID
+  if (!session.config || pid === undefined) return false
+  const c = new pg.Client(session.config)
+  c.on('error', () => {})
+  try {
+    await c.connect()
+    await c.query('SELECT pg_cancel_backend($1)', [pid])
+    return true
+  } catch {
+    return false
+  } finally {
+    await c.end().catch(() => {})
+  }
+}
+
+/** Streams `table` with COPY TO STDOUT in batches. */
+export async function* readCopy(session: ReaderSession, table: TableSchema, options: ReadOptions, description: string): AsyncGenerator<ReadBatch> {
+  const { sql, keyIndexes } = selectSql(table, session.schema)
+  const build = makeRowBuilder(table)
+  const width = table.columns.length
+  const fields: (string | null)[] = new Array(width)
+  const client = session.client
+  const savepoint = session.inTransaction()
+  if (savepoint) await client.query('SAVEPOINT dbferry_read')
+  const stream = client.query(copyStreams.to(`COPY (${sql}) TO STDOUT`))
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  let done = false
+  let released = false
+  let leftover: Buffer | undefined
+  let rows: Row[] = []
+  let rejected: RowError[] = []
+  let bytes = 0
+  const lastKey = (r: Row[]) => (keyIndexes.length > 0 && r.length > 0 ? keyIndexes.map((i) => r[r.length - 1]![i]!) : undefined)
+  try {
+    for (;;) {
+      let next: IteratorResult<Buffer>
+      try {
+        next = await it.next()
+      } catch (error) {
+        done = true
+        throw wrapError(error, table.name, description)
+      }
+      if (next.done) {
+        done = true
+        break
+      }
+      let chunk = next.value
+      if (leftover) {
+        chunk = Buffer.concat([leftover, chunk])
+        leftover = undefined
+      }
+      const end = chunk.lastIndexOf(10)
+      if (end < 0) {
+        leftover = chunk
+        continue
+      }
+      if (end < chunk.length - 1) leftover = chunk.subarray(end + 1)
+      const text = chunk.toString('utf8', 0, end)
+      bytes += end
+      const tlen = text.length
+      let start = 0
+      // one line per row; fields split in place (no per-line arrays), unescaped only when they hold a backslash
+      while (start <= tlen) {
+        let nl = text.indexOf('\n', start)
+        if (nl < 0) nl = tlen
+        let p = start
+        for (let i = 0; i < width; i++) {
+          let e = nl
+          if (i < width - 1) {
+            e = text.indexOf('\t', p)
+            if (e < 0 || e > nl) throw new SchemaError(`reading ${table.name}: a COPY line has ${i + 1} fields, expected ${width}`, { table: table.name })
+          }
+          const f = text.slice(p, e)
+          fields[i] = f.indexOf('\\') < 0 ? f : f === '\\N' ? null : unescapeCopy(f)
+          p = e + 1
+        }
+        const row = build(fields, rejected)
+        if (row) rows.push(row)
+        if (rows.length + rejected.length >= options.batchRows || bytes >= options.batchBytes) {
+          const batch: ReadBatch = { rows, rejected }
+          const k = lastKey(rows)
+          if (k) batch.lastKey = k
+          rows = []
+          rejected = []
+          bytes = 0
+          yield batch
+        }
+        start = nl + 1
+      }
+    }
+    if (leftover && leftover.length > 0) throw new SchemaError(`reading ${table.name}: the COPY stream ended mid-line`, { table: table.name })
+    if (rows.length > 0 || rejected.length > 0) {
+      const batch: ReadBatch = { rows, rejected }
+      const k = lastKey(rows)
+      if (k) batch.lastKey = k
+      yield batch
+    }
+    if (savepoint) {
+      await client.query('RELEASE SAVEPOINT dbferry_read')
+      released = true
+    }
+  } finally {
+    if (!done) {
+      // stopped early: end the COPY (cancel it, or read it out) so the session stays usable
+      const cancelled = await cancelBackend(session)
+      try {
+        while (!(await it.next()).done) {
+          /* drain */
+        }
+      } catch (error) {
+        if (!cancelled) throw wrapError(error, table.name, description)
+      }
+    }
+    if (savepoint && !released) await client.query('ROLLBACK TO SAVEPOINT dbferry_read').catch(() => {})
+  }
+}
+
+/** A query config that returns every column as its text form, rows as arrays. */
+function textQuery(text: string, values: unknown[]): pg.QueryArrayConfig {
+  return { text, values, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig }
+}
+
+function keyParam(v: Value): unknown {
+  return typeof v === 'bigint' ? v.toString() : v
+}
+
+/** Streams `table` after `after` (its key) in keyset pages: parameters, no COPY. */
+export async function* readKeyset(session: ReaderSession, table: TableSchema, options: ReadOptions, description: string): AsyncGenerator<ReadBatch> {
+  const { sql, keyIndexes } = selectSql(table, session.schema, 1)
+  if (keyIndexes.length === 0) throw new SchemaError(`cannot resume ${table.name}: it has no primary key`, { table: table.name })
+  const build = makeRowBuilder(table)
+  let after = options.after!
+  for (;;) {
+    let res: pg.QueryArrayResult<string[]>
+    try {
+      res = await session.client.query(textQuery(`${sql} LIMIT ${Math.max(1, Math.floor(options.batchRows))}`, after.map(keyParam)))
+    } catch (error) {
+      throw wrapError(error, table.name, description)
+    }
+    if (res.rows.length === 0) return
+    const rows: Row[] = []
+    const rejected: RowError[] = []
+    let last: Row | undefined
+    for (const fields of res.rows) {
+      const row = build(fields, rejected)
+      if (row) rows.push(row)
+      last = row ?? (rejected[rejected.length - 1]!.row as Row)
+    }
+    const batch: ReadBatch = { rows, rejected }
+    if (last) batch.lastKey = keyIndexes.map((i) => last![i]!)
+    yield batch
+    if (res.rows.length < options.batchRows || !batch.lastKey) return
+    after = batch.lastKey
+  }
+}
