@@ -101,7 +101,12 @@ export function prepareRun(
   const { schema: sourceSchema } = selectSchema(introspected, options)
   let schema: DatabaseSchema = {
     ...sourceSchema,
-    tables: sourceSchema.tables.map((t) => ({ ...t, origin: t.name, columns: t.columns.map((c) => ({ ...c, origin: c.name })) })),
+    // each column keeps the dialect its native type belongs to: the target schema carries the target's name
+    tables: sourceSchema.tables.map((t) => ({
+      ...t,
+      origin: t.name,
+      columns: t.columns.map((c) => ({ ...c, origin: c.name, nativeDialect: c.nativeDialect ?? introspected.dialect })),
+    })),
   }
   for (const t of options.transforms ?? []) {
     if (t.schema) schema = t.schema(schema, { sourceDialect: introspected.dialect, targetDialect: target.dialect.name })

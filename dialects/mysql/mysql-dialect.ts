@@ -74,6 +74,7 @@ export class MysqlConnection implements Connection {
   #snapshot: Lease | undefined
   #mariadb: boolean | undefined
   #localInfile: boolean | undefined
+  #maxPacket: number | undefined
 
   constructor(
     dialect: Dialect,
@@ -180,12 +181,17 @@ export class MysqlConnection implements Connection {
         const [r] = (await l.session.query('SELECT @@local_infile AS v'))[0] as { v: unknown }[]
         this.#localInfile = String(r?.v) === '1' || String(r?.v).toUpperCase() === 'ON'
       }
+      if (this.#maxPacket === undefined) {
+        const [r] = (await l.session.query('SELECT @@max_allowed_packet AS v'))[0] as { v: unknown }[]
+        this.#maxPacket = Number(r?.v) || 16 << 20
+      }
       const { types, engine } = await columnTypes(l.session, table.name)
       if (types.size === 0) throw new SchemaError(`target table ${table.name} does not exist`, { table: table.name })
       return new MysqlTableWriter(l.session, table, {
         loadData: this.#localInfile,
         transactional: engine === undefined || /^innodb$/i.test(engine),
         ddlTypes: types,
+        maxPacket: this.#maxPacket,
         release: l.release,
       })
     } catch (error) {

@@ -412,12 +412,19 @@ export class MysqlTableWriter implements TableWriter {
   readonly #insertHead: string
   readonly #placeholders: string
   readonly #utf8mb3: boolean[]
+  readonly #maxRowBytes: number
   #inTransaction = false
   #txStarted = 0
   #pendingRows = 0
 
-  constructor(session: MysqlSession, table: TableSchema, options: { loadData: boolean; transactional: boolean; ddlTypes: Map<string, string>; release: () => void }) {
+  constructor(
+    session: MysqlSession,
+    table: TableSchema,
+    options: { loadData: boolean; transactional: boolean; ddlTypes: Map<string, string>; maxPacket?: number; release: () => void },
+  ) {
     this.#s = session
+    // a row larger than one packet makes the server drop the connection: such rows are refused before sending
+    this.#maxRowBytes = (options.maxPacket ?? 16 << 20) - 4096
     this.#table = table
     this.#release = options.release
     this.#loadData = options.loadData
@@ -449,6 +456,23 @@ export class MysqlTableWriter implements TableWriter {
 
   /** Checks what the server would refuse or change before any row is sent: astral characters for utf8mb3 columns. */
   #precheck(row: Row): RowError | undefined {
+    // sizes as sent: bytes go as hex (two characters a byte), text as UTF-8 (at most three bytes a UTF-16 unit)
+    let size = 0
+    for (const v of row) {
+      if (typeof v === 'string') size += v.length * 3
+      else if (v instanceof Uint8Array) size += v.byteLength * 2
+      else size += 24
+    }
+    if (size > this.#maxRowBytes) {
+      const exact = row.reduce<number>((n, v) => n + (typeof v === 'string' ? Buffer.byteLength(v) : v instanceof Uint8Array ? v.byteLength * 2 : 24), 0)
+      if (exact > this.#maxRowBytes) {
+        return this.#reject(
+          row,
+          'target_rejected',
+          `${this.#table.name}: the row is about ${exact} bytes as sent, more than the server's max_allowed_packet (${this.#maxRowBytes + 4096}); raise max_allowed_packet on the server to load it`,
+        )
+      }
+    }
     for (let i = 0; i < this.#codecs.length; i++) {
       if (!this.#utf8mb3[i]) continue
       const c = this.#codecs[i]!

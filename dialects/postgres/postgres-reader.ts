@@ -232,6 +232,7 @@ export async function* readCopy(session: ReaderSession, table: TableSchema, opti
   let done = false
   let released = false
   let leftover: Buffer | undefined
+  const partial: Buffer[] = []
   let rows: Row[] = []
   let rejected: RowError[] = []
   let bytes = 0
@@ -250,15 +251,18 @@ export async function* readCopy(session: ReaderSession, table: TableSchema, opti
         break
       }
       let chunk = next.value
-      if (leftover) {
-        chunk = Buffer.concat([leftover, chunk])
-        leftover = undefined
-      }
-      const end = chunk.lastIndexOf(10)
-      if (end < 0) {
-        leftover = chunk
+      // a line longer than a chunk (a large bytea) is collected and joined once: joining on every chunk
+      // would copy it over and over (quadratic in its length)
+      if (chunk.lastIndexOf(10) < 0) {
+        partial.push(chunk)
         continue
       }
+      if (leftover || partial.length > 0) {
+        chunk = Buffer.concat([...(leftover ? [leftover] : []), ...partial, chunk])
+        leftover = undefined
+        partial.length = 0
+      }
+      const end = chunk.lastIndexOf(10)
       if (end < chunk.length - 1) leftover = chunk.subarray(end + 1)
       const text = chunk.toString('utf8', 0, end)
       bytes += end
@@ -293,7 +297,7 @@ export async function* readCopy(session: ReaderSession, table: TableSchema, opti
         start = nl + 1
       }
     }
-    if (leftover && leftover.length > 0) throw new SchemaError(`reading ${table.name}: the COPY stream ended mid-line`, { table: table.name })
+    if ((leftover && leftover.length > 0) || partial.length > 0) throw new SchemaError(`reading ${table.name}: the COPY stream ended mid-line`, { table: table.name })
     if (rows.length > 0 || rejected.length > 0) {
       const batch: ReadBatch = { rows, rejected }
       const k = lastKey(rows)

@@ -100,7 +100,8 @@ function existingTables(db: BetterSqlite3.Database, names: readonly string[]): s
  * empties existing ones; `append` keeps them; `recreate` drops and creates them.
  */
 export function prepareSqliteTarget(db: BetterSqlite3.Database, schema: DatabaseSchema, options: PrepareOptions): void {
-  const sameEngine = schema.dialect === 'sqlite'
+  // the schema came from SQLite when its columns say so (a run stamps each column with its source dialect)
+  const sameEngine = (schema.tables[0]?.columns[0]?.nativeDialect ?? schema.dialect) === 'sqlite'
   const names = schema.tables.map((t) => t.name)
   const existing = new Set(existingTables(db, names))
   if (options.mode === 'create' && existing.size > 0) {
