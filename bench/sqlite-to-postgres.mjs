@@ -22,7 +22,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const PG_URL = process.env.DBFERRY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-const CLI = join(ROOT, 'dist/cli/main.js')
+const CLI = process.env.BENCH_CLI ?? join(ROOT, 'dist/cli/main.js')
 const TABLE = 'people'
 
 if (!existsSync(CLI)) {

@@ -8,7 +8,6 @@ import { confirmedCheckpoint, intentCheckpoint } from './resume.js'
 import type { BatchOutcome, TableTransformer } from '../transforms/transform.js'
 import { makeRowFitter, type FitOptions } from './fit-rows.js'
 import type { ProgressEvent } from './progress.js'
-import { readAhead } from './read-ahead.js'
 
 /** A table's source and target shapes. */
 export interface TablePair {
@@ -193,6 +192,7 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
   let committedCounts = counts()
   let writtenKey = committedKey
   let writtenCounts = committedCounts
+  let inflight: Promise<void> | undefined
   try {
     writer = await ctx.target.openWriter(pair.target)
     const confirm = async () => {
@@ -227,7 +227,10 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
       }
     }
     const batches = ctx.source.read(pair.source, { batchRows: ctx.batchRows, batchBytes: ctx.batchBytes, signal: ctx.signal, after: ctx.after })
-    for await (const batch of readAhead(batches, 1)) {
+    // one write in flight: the next batch is read while the target loads this one (a synchronous reader such
+    // as SQLite's cannot overlap otherwise); fitting, transforms and checkpoints still run strictly in order
+    for await (const batch of batches) {
+      if (inflight) await inflight
       if (ctx.signal?.aborted) throw new AbortError()
       report.read += batch.rows.length + batch.rejected.length
       for (const e of batch.rejected) ledger.reject(e, 'reader')
@@ -243,7 +246,9 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
         rows = fitted
       }
       if (ctx.transformers.length > 0) rows = await runChain(ctx.transformers, 0, rows, ledger, false)
-      await write(rows, batch.lastKey)
+      inflight = write(rows, batch.lastKey)
+      // a failure surfaces at the await above or below, not as an unhandled rejection meanwhile
+      inflight.catch(() => {})
       ctx.onProgress?.({
         type: 'batch',
         table: report.name,
@@ -255,6 +260,7 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
         elapsedMs: Date.now() - started,
       })
     }
+    if (inflight) await inflight
     for (let i = 0; i < ctx.transformers.length; i++) {
       if (!ctx.transformers[i]!.processor.end) continue
       const held = await runChain(ctx.transformers, i, [], ledger, true)
@@ -268,6 +274,8 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
   } catch (error) {
     report.status = 'failed'
     report.error = error instanceof Error ? error.message : String(error)
+    // never abort under a write that is still running
+    await inflight?.catch(() => {})
     // abort commits what write() reported written: record that as committed; if abort fails, the intent
     // checkpoint stands and resume asks the target what it holds
     if (writer?.abort) {

@@ -115,6 +115,12 @@ const FRACTION = /(\d{2}:\d{2}:\d{2})\.(\d+)/
 
 /** Cuts the fractional seconds of a canonical time or timestamp to `digits` (trailing zeros dropped). */
 export function cutFraction(value: string, digits: number): string {
+  // canonical forms: a fraction starts at the first '.', and one of at most `digits` digits needs no work
+  const dot = value.indexOf('.')
+  if (dot < 0) return value
+  let end = dot + 1
+  while (end < value.length && value.charCodeAt(end) >= 48 && value.charCodeAt(end) <= 57) end++
+  if (end - dot - 1 <= digits) return value
   const m = FRACTION.exec(value)
   if (!m || m[2]!.length <= digits) return value
   const kept = m[2]!.slice(0, digits).replace(/0+$/, '')

@@ -79,11 +79,41 @@ export function canonicalTime(text: string, precision?: number): string | undefi
  * Normalises a timestamp to `YYYY-MM-DD HH:MM:SS[.ffffff]` (a date alone gets midnight); undefined if not one.
  */
 export function canonicalTimestamp(text: string, precision?: number): string | undefined {
+  if (isCanonicalTimestamp(text, precision ?? 6)) return text
   const m = TS_RE.exec(text.trim())
   if (!m || !validDate(m[1]!, m[2]!, m[3]!)) return undefined
   if (m[4] === undefined) return `${m[1]}-${m[2]}-${m[3]} 00:00:00`
   if (!validTime(m[4], m[5]!, m[6])) return undefined
   return `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6] ?? '00'}${fraction(m[7], precision)}`
+}
+
+function digitsAt(s: string, from: number, count: number): number {
+  let n = 0
+  for (let i = from; i < from + count; i++) {
+    const c = s.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return -1
+    n = n * 10 + c
+  }
+  return n
+}
+
+/**
+ * Whether `s` is already a canonical timestamp (`YYYY-MM-DD HH:MM:SS[.f…]`, fraction without trailing zeros
+ * and within `precision`), checked without a regular expression: the common case on the hot path.
+ */
+function isCanonicalTimestamp(s: string, precision: number): boolean {
+  const n = s.length
+  if (n < 19 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 32 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return false
+  const y = digitsAt(s, 0, 4)
+  const mo = digitsAt(s, 5, 2)
+  const d = digitsAt(s, 8, 2)
+  const h = digitsAt(s, 11, 2)
+  const mi = digitsAt(s, 14, 2)
+  const se = digitsAt(s, 17, 2)
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return false
+  if (n === 19) return true
+  const f = n - 20
+  return s.charCodeAt(19) === 46 && f >= 1 && f <= precision && digitsAt(s, 20, f) >= 0 && s.charCodeAt(n - 1) !== 48
 }
 
 /** Normalises a timestamp with offset to `YYYY-MM-DD HH:MM:SS[.ffffff]+HH:MM`; undefined if not one. */
