@@ -47,6 +47,14 @@ export function makeRowFitter(
   if (!anyWork) return undefined
   const keyIdx = keyColumnIndexes(source)
   const n = target.columns.length
+  const problem = (kind: RowError['code'], reason: string, row: Row, i: number, value: Value) =>
+    new RowError(kind, `${target.name}.${target.columns[i]!.name}: ${reason}`, {
+      table: target.name,
+      key: rowKey(source, row, keyIdx),
+      column: target.columns[i]!.name,
+      value,
+      row,
+    })
 
   return (row, onProblem, onFix) => {
     const out: Row = identity ? row : new Array(n)
@@ -56,15 +64,7 @@ export function makeRowFitter(
       if (conv !== undefined && v !== null) {
         const r = conv(v)
         if (r instanceof ConversionFailure) {
-          onProblem(
-            new RowError(r.kind, `${target.name}.${target.columns[i]!.name}: ${r.reason}`, {
-              table: target.name,
-              key: rowKey(source, row, keyIdx),
-              column: target.columns[i]!.name,
-              value: v,
-              row,
-            }),
-          )
+          onProblem(problem(r.kind, r.reason, row, i, v))
           return undefined
         }
         v = r
@@ -74,28 +74,12 @@ export function makeRowFitter(
           v = v.replaceAll('\0', '')
           onFix(target.columns[i]!.name)
         } else {
-          onProblem(
-            new RowError('nul_in_text', `${target.name}.${target.columns[i]!.name}: the target cannot store U+0000 in text (set stripNul to remove it)`, {
-              table: target.name,
-              key: rowKey(source, row, keyIdx),
-              column: target.columns[i]!.name,
-              value: v,
-              row,
-            }),
-          )
+          onProblem(problem('nul_in_text', 'the target cannot store U+0000 in text (set stripNul to remove it)', row, i, v))
           return undefined
         }
       }
       if (finiteCheck[i] && typeof v === 'number' && !Number.isFinite(v)) {
-        onProblem(
-          new RowError('out_of_range', `${target.name}.${target.columns[i]!.name}: the target cannot store ${v} in a float column`, {
-            table: target.name,
-            key: rowKey(source, row, keyIdx),
-            column: target.columns[i]!.name,
-            value: v,
-            row,
-          }),
-        )
+        onProblem(problem('out_of_range', `the target cannot store ${v} in a float column`, row, i, v))
         return undefined
       }
       if (fractionCheck[i] && typeof v === 'string') {
