@@ -1,0 +1,2 @@
+import { defineConfig } from 'dbferry'
+export default defineConfig({ transforms: [] })
