@@ -1,5 +1,5 @@
 import type { Connection, TableWriter } from '../dialect.js'
-import { AbortError, AccountingError, RowError, TransformError, isDbferryError, type FailureKind } from '../errors.js'
+import { AbortError, AccountingError, ConnectionError, RowError, TransformError, isDbferryError, type FailureKind } from '../errors.js'
 import type { Checkpoint, Journal, JournalEntry } from '../journal/journal.js'
 import type { TableReport } from '../report.js'
 import { keyString, rowKey, rowToJson } from '../schema/rows.js'
@@ -272,6 +272,7 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
     report.status = 'done'
     await ctx.checkpoint?.(confirmedCheckpoint(report, writtenKey, true))
   } catch (error) {
+    error = namedForTable(error, report.name)
     report.status = 'failed'
     report.error = error instanceof Error ? error.message : String(error)
     // never abort under a write that is still running
@@ -301,6 +302,19 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
       ms: report.ms,
     })
   }
+}
+
+const CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', '57P01', '57P02', '57P03', '08006', '08003'])
+
+/**
+ * A driver's error for a lost connection (reset, closed, terminated by the server) as a `ConnectionError` that
+ * names the table; other errors pass unchanged.
+ */
+function namedForTable(error: unknown, table: string): unknown {
+  if (isDbferryError(error) || !(error instanceof Error)) return error
+  const e = error as Error & { code?: string; fatal?: boolean }
+  const lost = (e.code !== undefined && CONNECTION_CODES.has(e.code)) || e.fatal === true || /connection (?:is )?(?:in closed state|terminated|lost|closed)|closed state/i.test(e.message)
+  return lost ? new ConnectionError(`lost the connection while copying ${table}: ${e.message} (run again with --resume to continue)`, { table, cause: error }) : error
 }
 
 /** Checks `read + inserted = written + rejected + dropped` for a finished table. */
