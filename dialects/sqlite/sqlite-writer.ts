@@ -96,12 +96,18 @@ function existingTables(db: BetterSqlite3.Database, names: readonly string[]): s
 }
 
 /**
+ * Whether a table's native types are SQLite's: a run stamps every column with the dialect its native type
+ * came from; a schema built by hand says so in `schema.dialect`.
+ */
+function cameFromSqlite(table: TableSchema, schema: DatabaseSchema): boolean {
+  return table.columns.every((c) => (c.nativeDialect ?? schema.dialect) === 'sqlite')
+}
+
+/**
  * Creates the target tables in one transaction. `create` refuses tables that exist (naming them); `truncate`
  * empties existing ones; `append` keeps them; `recreate` drops and creates them.
  */
 export function prepareSqliteTarget(db: BetterSqlite3.Database, schema: DatabaseSchema, options: PrepareOptions): void {
-  // the schema came from SQLite when its columns say so (a run stamps each column with its source dialect)
-  const sameEngine = (schema.tables[0]?.columns[0]?.nativeDialect ?? schema.dialect) === 'sqlite'
   const names = schema.tables.map((t) => t.name)
   const existing = new Set(existingTables(db, names))
   if (options.mode === 'create' && existing.size > 0) {
@@ -120,7 +126,7 @@ export function prepareSqliteTarget(db: BetterSqlite3.Database, schema: Database
           if (options.mode === 'append') continue
           db.exec(`DROP TABLE ${q(t.name)}`)
         }
-        db.exec(createTableSql(t, sameEngine))
+        db.exec(createTableSql(t, cameFromSqlite(t, schema)))
       }
     })()
   } catch (error) {
