@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { writeInsuranceScript } from '../../fixtures/tsql/encode.js'
 import { connect } from '../../src/connect.js'
 import { ferry } from '../../src/ferry.js'
 import type { Report } from '../../src/report.js'
@@ -14,7 +15,10 @@ import { createMysqlDatabase, createPostgresDatabase, serverUp } from '../suppor
  * the one row that does not convert rejected (not lost silently), and values read back from each target.
  * SQL Server's 7th fractional digit is cut to the targets' 6 and counted as a fix.
  */
-const SCRIPT = 'tsql:./fixtures/tsql/insurance-utf16le.sql'
+// the script as SSMS saves it (UTF-16LE with BOM, CRLF), written once for every test of this file
+const scriptDir = await mkdtemp(join(tmpdir(), 'dbferry-tsql-script-'))
+const SCRIPT = `tsql:${await writeInsuranceScript(scriptDir, 'utf16le-crlf')}`
+afterAll(() => rm(scriptDir, { recursive: true, force: true }))
 const pgUp = await serverUp('postgres')
 const myUp = await serverUp('mysql')
 

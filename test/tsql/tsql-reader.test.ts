@@ -6,6 +6,7 @@ import { connect } from '../../src/connect.js'
 import { TsqlSource, detectEncoding, scriptStatements, tsql } from '../../src/formats/tsql/index.js'
 import type { DatabaseSchema, Row, TableSchema } from '../../src/schema/types.js'
 import type { RowError } from '../../src/errors.js'
+import { INSURANCE_SCRIPT, writeInsuranceScript } from '../../fixtures/tsql/encode.js'
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/tsql')
 
@@ -164,8 +165,8 @@ describe('T-SQL script encodings and streaming', () => {
   it('reads the same data from UTF-8, UTF-8 with BOM, UTF-16LE with BOM (CRLF), UTF-16BE and BOM-less UTF-16LE', async () => {
     const base = await rowsOf(join(FIXTURES, 'insurance.sql'))
     expect(base.tables.tblPolicy).toHaveLength(3)
-    expect(await rowsOf(join(FIXTURES, 'insurance-utf8-bom.sql'))).toEqual(base)
-    expect(await rowsOf(join(FIXTURES, 'insurance-utf16le.sql'))).toEqual(base)
+    expect(await rowsOf(await writeInsuranceScript(dir, 'utf8-bom'))).toEqual(base)
+    expect(await rowsOf(await writeInsuranceScript(dir, 'utf16le-crlf'))).toEqual(base)
     const be = Buffer.from(utf8, 'utf16le').swap16()
     await writeFile(join(dir, 'be.sql'), Buffer.concat([Buffer.from([0xfe, 0xff]), be]))
     expect(await rowsOf(join(dir, 'be.sql'))).toEqual(base)
@@ -188,10 +189,11 @@ describe('T-SQL script encodings and streaming', () => {
   })
 
   it('knows each statement\'s byte range, so a table is re-read from its first INSERT to its last', async () => {
-    for (const [file, enc] of [['insurance.sql', 'utf8'], ['insurance-utf16le.sql', 'utf16le']] as const) {
-      const bytes = await readFile(join(FIXTURES, file))
+    const files = [[INSURANCE_SCRIPT, 'utf8'], [await writeInsuranceScript(dir, 'utf16le-crlf'), 'utf16le']] as const
+    for (const [file, enc] of files) {
+      const bytes = await readFile(file)
       const seen: string[] = []
-      for await (const s of scriptStatements(join(FIXTURES, file), 64)) {
+      for await (const s of scriptStatements(file, 64)) {
         if (s.statement.kind !== 'insert') continue
         const text = bytes.subarray(s.byteStart!, s.byteEnd!).toString(enc)
         expect(text).toMatch(/^INSERT /)
