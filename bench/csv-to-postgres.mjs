@@ -14,25 +14,15 @@
 // PostgreSQL comes from DBFERRY_PG_URL (default postgres://postgres@127.0.0.1:5432/test); each run gets a
 // fresh database, dropped afterwards.
 import { spawnSync } from 'node:child_process'
-import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { once } from 'node:events'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import pg from 'pg'
+import { PG_URL, ROWS, RUNS, TABLE, builtCli } from './lib.mjs'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000)
-const RUNS = Number(process.env.BENCH_RUNS ?? 3)
-const PG_URL = process.env.DBFERRY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 // BENCH_CLI runs another build of the CLI (default: dist/cli/main.js)
-const CLI = process.env.BENCH_CLI ?? join(ROOT, 'dist/cli/main.js')
-const TABLE = 'people'
-
-if (!existsSync(CLI)) {
-  console.error('dist/cli/main.js is missing: run `npm run build` first')
-  process.exit(2)
-}
+const CLI = builtCli()
 
 const dir = mkdtempSync(join(tmpdir(), 'dbferry-bench-csv-'))
 const file = join(dir, `${TABLE}.csv`)

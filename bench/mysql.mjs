@@ -17,18 +17,12 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import Database from 'better-sqlite3'
+import { join } from 'node:path'
+import { PG_URL, ROOT, ROWS, RUNS, TABLE, buildPeople } from './lib.mjs'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000)
-const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const MYSQL_URL = process.env.DBFERRY_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
-const PG_URL = process.env.DBFERRY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-const TABLE = 'people'
 const COLUMNS = 'id, age, email, score, bio, created_at, active'
 const PAIRS = (process.env.BENCH_PAIRS ?? 'sqlite-mysql,postgres-mysql,mysql-postgres').split(',')
 
@@ -45,7 +39,7 @@ function check(res, what) {
 
 function bundle() {
   mkdirSync(join(ROOT, 'bench/data'), { recursive: true })
-  const external = ['better-sqlite3', 'pg', 'pg-copy-streams', 'mysql2', 'mssql', 'tedious', 'kysely', 'csv-parse', 'csv-stringify', 'iconv-lite', 'cli-progress', 'jiti']
+  const external = ['better-sqlite3', 'pg', 'pg-copy-streams', 'mysql2', 'mssql', 'tedious', 'csv-parse', 'csv-stringify', 'iconv-lite', 'cli-progress', 'jiti']
   const res = spawnSync(
     join(ROOT, 'node_modules/.bin/esbuild'),
     ['src/cli/main.ts', '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${CLI}`, ...external.map((e) => `--external:${e}`)],
@@ -54,39 +48,6 @@ function bundle() {
   check(res, 'esbuild')
 }
 
-function build() {
-  const db = new Database(file)
-  db.pragma('journal_mode = OFF')
-  db.pragma('synchronous = OFF')
-  db.exec(`CREATE TABLE ${TABLE} (
-    id INTEGER PRIMARY KEY,
-    age INTEGER NOT NULL,
-    email TEXT NOT NULL,
-    score REAL,
-    bio TEXT,
-    created_at TIMESTAMP NOT NULL,
-    active BOOLEAN NOT NULL)`)
-  const ins = db.prepare(`INSERT INTO ${TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)`)
-  const names = ['Zoë', 'Médecins', 'Ørsted', 'Łukasz', 'Ana', 'François', 'Nguyễn', 'Søren']
-  db.transaction(() => {
-    for (let i = 1; i <= ROWS; i++) {
-      const name = names[i % names.length]
-      const month = String((i % 12) + 1).padStart(2, '0')
-      const day = String((i % 28) + 1).padStart(2, '0')
-      const sec = String(i % 60).padStart(2, '0')
-      ins.run(
-        i,
-        18 + (i % 80),
-        `user${i}@example.org`,
-        i % 13 === 0 ? null : (i * 7919) / 101,
-        i % 5 === 0 ? null : `${name} n°${i}\nline two, "quoted" back\\slash\r\nthird line — été ${i % 1000}`,
-        `2024-${month}-${day} 12:34:${sec}.${String(i % 1_000_000).padStart(6, '0')}`,
-        i % 3 === 0 ? 1 : 0,
-      )
-    }
-  })()
-  db.close()
-}
 
 const unique = (p) => `${p}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`
 function withDb(url, name) {
@@ -213,7 +174,7 @@ function median(xs) {
 
 console.log(`bundling the CLI, building ${ROWS.toLocaleString('en')} rows in ${file} …`)
 bundle()
-build()
+buildPeople(file, ROWS, { backslash: true })
 const sources = { sqlite: { kind: 'sqlite', url: `sqlite:${file}` } }
 const made = []
 try {

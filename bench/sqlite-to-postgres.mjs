@@ -11,61 +11,17 @@
 // PostgreSQL comes from DBFERRY_PG_URL (default postgres://postgres@127.0.0.1:5432/test); each run gets a
 // fresh database, dropped afterwards.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import Database from 'better-sqlite3'
+import { join } from 'node:path'
+import { PG_URL, ROWS, RUNS, TABLE, buildPeople, builtCli } from './lib.mjs'
 import pg from 'pg'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000)
-const RUNS = Number(process.env.BENCH_RUNS ?? 3)
-const PG_URL = process.env.DBFERRY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-const CLI = process.env.BENCH_CLI ?? join(ROOT, 'dist/cli/main.js')
-const TABLE = 'people'
-
-if (!existsSync(CLI)) {
-  console.error('dist/cli/main.js is missing: run `npm run build` first')
-  process.exit(2)
-}
+const CLI = builtCli()
 
 const dir = mkdtempSync(join(tmpdir(), 'dbferry-bench-pg-'))
 const file = join(dir, 'bench.db')
 
-function build() {
-  const db = new Database(file)
-  db.pragma('journal_mode = OFF')
-  db.pragma('synchronous = OFF')
-  db.exec(`CREATE TABLE ${TABLE} (
-    id INTEGER PRIMARY KEY,
-    age INTEGER NOT NULL,
-    email TEXT NOT NULL,
-    score REAL,
-    bio TEXT,
-    created_at TIMESTAMP NOT NULL,
-    active BOOLEAN NOT NULL)`)
-  const ins = db.prepare(`INSERT INTO ${TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)`)
-  const names = ['Zoë', 'Médecins', 'Ørsted', 'Łukasz', 'Ana', 'François', 'Nguyễn', 'Søren']
-  db.transaction(() => {
-    for (let i = 1; i <= ROWS; i++) {
-      const name = names[i % names.length]
-      const month = String((i % 12) + 1).padStart(2, '0')
-      const day = String((i % 28) + 1).padStart(2, '0')
-      const sec = String(i % 60).padStart(2, '0')
-      ins.run(
-        i,
-        18 + (i % 80),
-        `user${i}@example.org`,
-        i % 13 === 0 ? null : (i * 7919) / 101,
-        i % 5 === 0 ? null : `${name} n°${i}\nline two, "quoted"\r\nthird line — été ${i % 1000}`,
-        `2024-${month}-${day} 12:34:${sec}.${String(i % 1_000_000).padStart(6, '0')}`,
-        i % 3 === 0 ? 1 : 0,
-      )
-    }
-  })()
-  db.close()
-}
 
 function dbUrl(name) {
   const u = new URL(PG_URL)
@@ -174,7 +130,7 @@ function median(xs) {
 }
 
 console.log(`building ${ROWS.toLocaleString('en')} rows in ${file} …`)
-build()
+buildPeople(file)
 const results = { dbferry: [], pipe: [], pgloader: [] }
 let rss = 0
 let pgloaderRows
