@@ -134,6 +134,11 @@ export interface Connection {
   count(table: TableSchema): Promise<number>
   /** Streams a table in key order. */
   read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch>
+  /**
+   * What identifies a source table's contents between two runs, read inside the snapshot: resume compares
+   * it with the interrupted run's and refuses to continue when it differs. Absent: not checked.
+   */
+  tableState?(table: TableSchema): Promise<SourceTableState>
 
   /** Creates (or truncates, or checks) the target tables with primary and unique keys, no FKs. */
   prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void>
@@ -147,6 +152,21 @@ export interface Connection {
 
   /** Ends the snapshot and closes the connection (or releases it when the user owns the pool). */
   close(): Promise<void>
+}
+
+/**
+ * A source table's state as resume compares it. Databases give the exact row count and the largest key in
+ * read order; files their size and modification time. Two states are equal when every field is.
+ */
+export interface SourceTableState {
+  /** Exact row count. */
+  rows?: number
+  /** The largest key in read order (primary key, or SQLite's rowid), as JSON. */
+  maxKey?: string
+  /** File sources: the file's size in bytes. */
+  bytes?: number
+  /** File sources: the file's modification time (ISO 8601). */
+  modified?: string
 }
 
 /** What consistency a source's snapshot gives. */

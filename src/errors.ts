@@ -17,6 +17,7 @@ export const FAILURE_KINDS = {
   accounting: 'Row accounting did not balance (a bug in dbferry).',
   aborted: 'The run was aborted.',
   constraint_creation: 'An index, key or foreign key could not be created after the data was loaded.',
+  source_changed: 'The source changed between an interrupted run and its resume (row count, largest key or file).',
   // row-level
   type_conversion: 'A value could not be converted to the column\'s logical type.',
   invalid_encoding: 'Text was not valid in its declared encoding and no fallback decoded it.',
@@ -66,6 +67,28 @@ export class DbferryError extends Error {
     if (options.table !== undefined) this.table = options.table
     if (options.key !== undefined) this.key = options.key
     if (options.column !== undefined) this.column = options.column
+  }
+}
+
+/** One table whose source differs from what the interrupted run read. */
+export interface SourceChange {
+  table: string
+  /** The fields that differ, with the interrupted run's value and the current one. */
+  fields: { field: string; before: unknown; now: unknown }[]
+}
+
+/**
+ * Resume found that the source changed since the interrupted run: continuing after the last key would merge
+ * two different states of the data. `changes` lists every changed table.
+ */
+export class SourceChangedError extends DbferryError {
+  readonly changes: readonly SourceChange[]
+  constructor(changes: readonly SourceChange[]) {
+    const what = changes
+      .map((c) => `${c.table}: ${c.fields.map((f) => `${f.field} ${JSON.stringify(f.before)} → ${JSON.stringify(f.now)}`).join(', ')}`)
+      .join('; ')
+    super('source_changed', `cannot resume: the source changed since the interrupted run (${what}); use mode recreate to start over`, { table: changes[0]?.table })
+    this.changes = changes
   }
 }
 

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs'
 import { connect, schemeOf, type ConnectionSpec } from './connect.js'
-import type { Connection, ConstraintProblem, TargetMode } from './dialect.js'
-import { AbortError, DbferryError, PreflightError, TransformError, UsageError, redact } from './errors.js'
+import type { Connection, ConstraintProblem, SourceTableState, TargetMode } from './dialect.js'
+import { AbortError, DbferryError, PreflightError, SourceChangedError, TransformError, UsageError, redact } from './errors.js'
 import { MemoryJournal, type Checkpoint, type Journal } from './journal/journal.js'
-import { confirmedCheckpoint, resumeState, type ResumeState } from './pipeline/resume.js'
+import { confirmedCheckpoint, resumeState, sourceChanges, type ResumeState } from './pipeline/resume.js'
 import { keyString, rowKey, rowToJson, valueToJson } from './schema/rows.js'
 import { makeRowFitter } from './pipeline/fit-rows.js'
 import { openJournal } from './journal/open.js'
@@ -173,6 +173,9 @@ export async function ferry(options: FerryOptions): Promise<Report> {
       const run = { source: report.source, target: report.target, startedAt: new Date().toISOString() }
       if (options.resume) checkpoints = (await journal.resumePoint?.(run)) ?? []
       runId = await journal.startRun(run)
+      // the interrupted run's checkpoints and source states pass to this run as they are, so that if this one
+      // fails before it moves on (a changed source, an unreachable server) the next resume still finds them
+      if (checkpoints) await carryCheckpoints(journal, runId, checkpoints)
     }
 
     emit?.({ type: 'phase', phase: 'introspect' })
@@ -184,6 +187,14 @@ export async function ferry(options: FerryOptions): Promise<Report> {
 
     const reports = new Map<string, TableReport>()
     for (const p of prepared.pairs) reports.set(p.target.name, emptyTableReport(p))
+    if (journal && source.tableState) {
+      // taken inside the snapshot, so it describes exactly the data this run reads
+      const states = new Map<string, SourceTableState>()
+      for (const p of prepared.pairs) states.set(p.target.name, await source.tableState(p.source))
+      const changes = checkpoints ? sourceChanges(checkpoints, states) : []
+      if (changes.length > 0) throw new SourceChangedError(changes)
+      await journal.sourceStates?.(runId, [...states].map(([table, state]) => ({ table, state })))
+    }
     const resumeAt = new Map<string, ResumeState>()
     if (checkpoints) {
       const rows = await exactRowCounts(options.to, target, prepared.targetSchema)
@@ -321,6 +332,13 @@ export async function ferry(options: FerryOptions): Promise<Report> {
   await closeAll(src, tgt, journal, ownJournal)
   emit?.({ type: 'phase', phase: 'done' })
   return report
+}
+
+/** Copies an interrupted run's checkpoints and source states, unchanged, to the run that resumes it. */
+async function carryCheckpoints(journal: Journal, runId: number, checkpoints: readonly Checkpoint[]): Promise<void> {
+  for (const { sourceState: _, ...cp } of checkpoints) await journal.checkpoint(runId, cp)
+  const states = checkpoints.flatMap((c) => (c.sourceState ? [{ table: c.table, state: c.sourceState }] : []))
+  if (states.length > 0) await journal.sourceStates?.(runId, states)
 }
 
 /**

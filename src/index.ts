@@ -18,6 +18,7 @@ export type {
   ReadBatch,
   ReadOptions,
   SnapshotInfo,
+  SourceTableState,
   TableWriter,
   TargetMode,
   WriteResult,

@@ -9,14 +9,16 @@ import type {
   ReadBatch,
   ReadOptions,
   SnapshotInfo,
+  SourceTableState,
   TableWriter,
 } from '../../src/dialect.js'
 import { ConnectionError, SchemaError, UsageError, redact } from '../../src/errors.js'
+import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
 import { sql } from './mssql-driver.js'
 import { introspectMssql, type MssqlReadPlan } from './mssql-introspector.js'
 import { readMssql } from './mssql-reader.js'
-import { MSSQL_MAX_IDENTIFIER, qualified, quoteId } from './mssql-sql.js'
+import { MSSQL_MAX_IDENTIFIER, maxKeySql, qualified, quoteId } from './mssql-sql.js'
 import { mssqlNativeType } from './mssql-types.js'
 import { finalizeMssql, MssqlTableWriter, prepareMssqlTarget } from './mssql-writer.js'
 
@@ -140,6 +142,14 @@ export class MssqlConnection implements Connection {
   async count(table: TableSchema): Promise<number> {
     const res = await this.#request().query(`SELECT COUNT_BIG(*) AS n FROM ${qualified(table, this.schemaName)}`)
     return Number(res.recordset[0]?.n ?? 0)
+  }
+
+  async tableState(table: TableSchema): Promise<SourceTableState> {
+    const rows = await this.count(table)
+    const sql = maxKeySql(table, this.schemaName)
+    if (!sql) return { rows }
+    const last = (await this.#request().query(sql)).recordset[0] as Record<string, unknown> | undefined
+    return last ? { rows, maxKey: stateJson(Object.values(last)) } : { rows }
   }
 
   async *read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {

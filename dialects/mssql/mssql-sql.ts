@@ -137,6 +137,13 @@ export function foreignKeySql(table: TableSchema, fk: ForeignKeySchema, options:
   return sql
 }
 
+/** The query for a table's largest primary key (resume's source check); undefined without a primary key. */
+export function maxKeySql(table: TableSchema, defaultSchema = 'dbo'): string | undefined {
+  const keys = (table.primaryKey?.columns ?? []).map(quoteId)
+  if (keys.length === 0) return undefined
+  return `SELECT TOP (1) ${keys.map((k, i) => `${k} AS ${quoteId(`k${i}`)}`).join(', ')} FROM ${qualified(table, defaultSchema)} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')}`
+}
+
 /** Moves an identity column's next value past the largest one loaded. */
 export function reseedSql(table: TableSchema, defaultSchema = 'dbo'): string {
   // DBCC CHECKIDENT with RESEED and no value sets the seed to the column's current maximum

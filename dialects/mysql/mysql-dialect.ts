@@ -9,9 +9,11 @@ import type {
   ReadBatch,
   ReadOptions,
   SnapshotInfo,
+  SourceTableState,
   TableWriter,
 } from '../../src/dialect.js'
 import { ConnectionError, SchemaError, UsageError, redact } from '../../src/errors.js'
+import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
 import { mysqlCollationFolder } from './mysql-collation.js'
 import { introspectMysql } from './mysql-introspector.js'
@@ -154,6 +156,14 @@ export class MysqlConnection implements Connection {
   async count(table: TableSchema): Promise<number> {
     const [r] = await this.#query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${q(table.name)}`)
     return Number(r?.n ?? 0)
+  }
+
+  async tableState(table: TableSchema): Promise<SourceTableState> {
+    const rows = await this.count(table)
+    const keys = (table.primaryKey?.columns ?? []).map(q)
+    if (keys.length === 0) return { rows }
+    const last = await this.#query<Record<string, unknown>>(`SELECT ${keys.map((k, i) => `${k} AS k${i}`).join(', ')} FROM ${q(table.name)} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`)
+    return last[0] ? { rows, maxKey: stateJson(keys.map((_, i) => last[0]![`k${i}`])) } : { rows }
   }
 
   async *read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {

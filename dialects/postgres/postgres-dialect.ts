@@ -9,10 +9,12 @@ import type {
   ReadBatch,
   ReadOptions,
   SnapshotInfo,
+  SourceTableState,
   TableWriter,
 } from '../../src/dialect.js'
 import { UsageError } from '../../src/errors.js'
 import { toDbferryError } from './postgres-errors.js'
+import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, LogicalType, TableSchema } from '../../src/schema/types.js'
 import { openSession, type PostgresTarget, type Session } from './postgres-connection.js'
 import { finalizeTarget, prepareTarget } from './postgres-ddl.js'
@@ -89,6 +91,21 @@ export class PostgresConnection implements Connection {
       return Number(r.rows[0]?.n ?? 0)
     } catch (error) {
       throw wrap(error, `counting ${table.name}`, this.description)
+    }
+  }
+
+  async tableState(table: TableSchema): Promise<SourceTableState> {
+    const rows = await this.count(table)
+    const keys = (table.primaryKey?.columns ?? []).map(quoteIdent)
+    if (keys.length === 0) return { rows }
+    try {
+      // text renderings: the same server renders the same key the same way in both runs
+      const sql = `SELECT ${keys.map((k) => `${k}::text`).join(', ')} FROM ${quoteIdent(this.schema)}.${quoteIdent(table.name)} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`
+      const r = await this.#session.client.query({ text: sql, rowMode: 'array' })
+      const last = r.rows[0] as unknown[] | undefined
+      return last ? { rows, maxKey: stateJson(last) } : { rows }
+    } catch (error) {
+      throw wrap(error, `reading the largest key of ${table.name}`, this.description)
     }
   }
 

@@ -8,9 +8,11 @@ import type {
   ReadBatch,
   ReadOptions,
   SnapshotInfo,
+  SourceTableState,
   TableWriter,
 } from '../../src/dialect.js'
 import { ConnectionError, SchemaError } from '../../src/errors.js'
+import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
 import { introspectSqlite } from './sqlite-introspector.js'
 import { readSqliteTable } from './sqlite-reader.js'
@@ -77,6 +79,17 @@ export class SqliteConnection implements Connection {
 
   async count(table: TableSchema): Promise<number> {
     return Number(this.db.prepare(`SELECT count(*) FROM ${q(table.name)}`).pluck().safeIntegers(false).get())
+  }
+
+  async tableState(table: TableSchema): Promise<SourceTableState> {
+    const rows = await this.count(table)
+    const keys = table.primaryKey?.columns ?? []
+    const taken = new Set(table.columns.map((c) => c.name.toLowerCase()))
+    const rowid = table.rowid === false ? undefined : ['rowid', '_rowid_', 'oid'].find((n) => !taken.has(n))
+    const order = rowid ? [rowid] : keys.map(q)
+    if (order.length === 0) return { rows }
+    const last = this.db.prepare(`SELECT ${order.join(', ')} FROM ${q(table.name)} ORDER BY ${order.map((o) => `${o} DESC`).join(', ')} LIMIT 1`).raw(true).safeIntegers(true).get() as unknown[] | undefined
+    return last ? { rows, maxKey: stateJson(last) } : { rows }
   }
 
   read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import type BetterSqlite3 from 'better-sqlite3'
 import { ConnectionError, FAILURE_KINDS, type FailureKind } from '../../src/errors.js'
+import type { SourceTableState } from '../../src/dialect.js'
 import type { Checkpoint, Journal, JournalEntry, JournalRun } from '../../src/journal/journal.js'
 
 /** The error class that carries each failure-kind code (the journal's `failure_kind.name`); a code missing here is listed as `DbferryError`. */
@@ -11,6 +12,7 @@ export const FAILURE_KIND_CLASSES: Readonly<Partial<Record<FailureKind, string>>
   schema: 'SchemaError',
   target_exists: 'SchemaError',
   constraint_creation: 'SchemaError',
+  source_changed: 'SourceChangedError',
   usage: 'UsageError',
   not_available: 'UsageError',
   preflight: 'PreflightError',
@@ -84,6 +86,12 @@ CREATE TABLE IF NOT EXISTS checkpoint (
   updated_at TEXT NOT NULL,
   PRIMARY KEY (run_id, table_name)
 );
+CREATE TABLE IF NOT EXISTS source_state (
+  run_id INTEGER NOT NULL REFERENCES run (id),
+  table_name TEXT NOT NULL,
+  state TEXT NOT NULL,
+  PRIMARY KEY (run_id, table_name)
+);
 `
 
 /** The journal as an SQLite file. Created by {@link openSqliteJournal}. */
@@ -133,6 +141,13 @@ export class SqliteJournal implements Journal {
     this.#upsertCheckpoint.run(runId, c.table, c.lastKey, c.read, c.written, c.rejected, c.dropped, c.done ? 1 : 0, new Date().toISOString())
   }
 
+  sourceStates(runId: number, states: readonly { table: string; state: SourceTableState }[]): void {
+    const put = this.#db.prepare('INSERT OR REPLACE INTO source_state (run_id, table_name, state) VALUES (?, ?, ?)')
+    this.#db.transaction(() => {
+      for (const s of states) put.run(runId, s.table, JSON.stringify(s.state))
+    })()
+  }
+
   /** The checkpoints of the latest unfinished run between the same source and target; undefined if none. */
   resumePoint(run: JournalRun): Checkpoint[] | undefined {
     const id = this.#db
@@ -141,9 +156,14 @@ export class SqliteJournal implements Journal {
       .get(run.source, run.target) as number | undefined
     if (id === undefined) return undefined
     const rows = this.#db
-      .prepare('SELECT table_name, last_key, read, written, rejected, dropped, done FROM checkpoint WHERE run_id = ? ORDER BY table_name')
-      .all(id) as { table_name: string; last_key: string | null; read: number; written: number; rejected: number; dropped: number; done: number }[]
+      .prepare(
+        `SELECT c.table_name, c.last_key, c.read, c.written, c.rejected, c.dropped, c.done, s.state
+         FROM checkpoint c LEFT JOIN source_state s ON s.run_id = c.run_id AND s.table_name = c.table_name
+         WHERE c.run_id = ? ORDER BY c.table_name`,
+      )
+      .all(id) as { table_name: string; last_key: string | null; read: number; written: number; rejected: number; dropped: number; done: number; state: string | null }[]
     return rows.map((r) => ({
+      ...(r.state === null ? {} : { sourceState: JSON.parse(r.state) as SourceTableState }),
       table: r.table_name,
       lastKey: r.last_key,
       read: r.read,

@@ -1,3 +1,4 @@
+import type { SourceTableState } from '../dialect.js'
 import type { FailureKind } from '../errors.js'
 
 /** What a journal entry records about one source row. */
@@ -35,6 +36,8 @@ export interface Checkpoint {
   rejected: number
   dropped: number
   done: boolean
+  /** From `resumePoint`: the source table's state when the interrupted run read it, if it was recorded. */
+  sourceState?: SourceTableState
 }
 
 /**
@@ -45,6 +48,8 @@ export interface Journal {
   startRun(run: JournalRun): number | Promise<number>
   record(runId: number, entries: readonly JournalEntry[]): void | Promise<void>
   checkpoint(runId: number, checkpoint: Checkpoint): void | Promise<void>
+  /** Records the source tables' states at the start of a run (resume compares them with the source's then). */
+  sourceStates?(runId: number, states: readonly { table: string; state: SourceTableState }[]): void | Promise<void>
   /** The latest checkpoint per table of the latest unfinished run for the same source and target. */
   resumePoint?(run: JournalRun): Checkpoint[] | undefined | Promise<Checkpoint[] | undefined>
   finishRun(runId: number, summary: { ok: boolean; report: string }): void | Promise<void>
@@ -57,6 +62,7 @@ export interface Journal {
 export class MemoryJournal implements Journal {
   readonly entries: (JournalEntry & { runId: number })[] = []
   readonly checkpoints: (Checkpoint & { runId: number })[] = []
+  readonly states: { runId: number; table: string; state: SourceTableState }[] = []
   readonly runs: (JournalRun & { id: number; finished?: { ok: boolean; report: string } })[] = []
 
   startRun(run: JournalRun): number {
@@ -68,6 +74,9 @@ export class MemoryJournal implements Journal {
   }
   checkpoint(runId: number, checkpoint: Checkpoint): void {
     this.checkpoints.push({ ...checkpoint, runId })
+  }
+  sourceStates(runId: number, states: readonly { table: string; state: SourceTableState }[]): void {
+    for (const s of states) this.states.push({ ...s, runId })
   }
   finishRun(runId: number, summary: { ok: boolean; report: string }): void {
     const run = this.runs[runId - 1]

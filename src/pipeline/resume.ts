@@ -1,4 +1,5 @@
-import { SchemaError } from '../errors.js'
+import type { SourceTableState } from '../dialect.js'
+import { SchemaError, type SourceChange } from '../errors.js'
 import type { Checkpoint } from '../journal/journal.js'
 import { decodeKey, encodeKey } from '../journal/keys.js'
 import type { TableReport } from '../report.js'
@@ -106,4 +107,27 @@ export function resumeState(table: string, cp: Checkpoint | undefined, targetRow
     `cannot resume ${table}: the target has ${targetRows} rows but the checkpoint says ${cp.written}${p ? ` (+${p.rows} pending)` : ''}; it changed since the run (use mode recreate to start over)`,
     { table },
   )
+}
+
+const STATE_FIELDS = ['rows', 'maxKey', 'bytes', 'modified'] as const
+
+/**
+ * The tables whose source state differs from the one the interrupted run recorded. Only tables the interrupted
+ * run reached (those with a checkpoint) matter: the others start from nothing anyway. A table without a
+ * recorded state (a journal from before states were kept) or a source that cannot tell is not compared.
+ */
+export function sourceChanges(checkpoints: readonly Checkpoint[], now: ReadonlyMap<string, SourceTableState>): SourceChange[] {
+  const changes: SourceChange[] = []
+  for (const cp of checkpoints) {
+    const before = cp.sourceState
+    const current = now.get(cp.table)
+    if (!before || !current) continue
+    const fields = STATE_FIELDS.filter((f) => before[f] !== undefined && current[f] !== undefined && before[f] !== current[f]).map((f) => ({
+      field: f,
+      before: before[f],
+      now: current[f],
+    }))
+    if (fields.length > 0) changes.push({ table: cp.table, fields })
+  }
+  return changes
 }

@@ -9,6 +9,11 @@ export function valueToJson(v: unknown): unknown {
   return v
 }
 
+/** Driver values as stable JSON text (bigint as a string, bytes as hex), to compare two reads of one engine. */
+export function stateJson(values: readonly unknown[]): string {
+  return JSON.stringify(values.map(valueToJson))
+}
+
 /** A row as a JSON object keyed by column name, for the journal. */
 export function rowToJson(table: Pick<TableSchema, 'columns'>, row: readonly unknown[]): string {
   const o: Record<string, unknown> = {}

@@ -11,6 +11,7 @@ import {
   foreignKeySql,
   identityInsertSql,
   insertParameter,
+  maxKeySql,
   mssqlLiteral,
   qualified,
   quoteId,
@@ -257,6 +258,12 @@ describe('generated DDL', () => {
     expect(createIndexSql(policy, { name: 'IX_e', columns: [], unique: false, expression: 'lower(x)', dialect: 'postgres' })).toBeUndefined()
     expect(identityInsertSql(policy, true)).toBe('SET IDENTITY_INSERT [dbo].[tblPolicy] ON')
     expect(reseedSql({ ...policy, name: "o'k" })).toBe("DBCC CHECKIDENT (N'[dbo].[o''k]', RESEED) WITH NO_INFOMSGS")
+  })
+
+  it("reads the largest primary key for resume's source check, and nothing for a table without one", () => {
+    const table = { ...policy, primaryKey: { name: 'PK', columns: ['FamilyID', 'Stamp]'] } }
+    expect(maxKeySql(table)).toBe('SELECT TOP (1) [FamilyID] AS [k0], [Stamp]]] AS [k1] FROM [dbo].[tblPolicy] ORDER BY [FamilyID] DESC, [Stamp]]] DESC')
+    expect(maxKeySql({ ...policy, primaryKey: undefined })).toBeUndefined()
   })
 })
 

@@ -12,9 +12,10 @@ import type {
   PrepareOptions,
   ReadBatch,
   ReadOptions,
-  SnapshotInfo,
+  SnapshotInfo, SourceTableState,
   TableWriter,
 } from '../../dialect.js'
+import { fileState } from '../file-state.js'
 import { ConnectionError, RowError, SchemaError, UsageError } from '../../errors.js'
 import { orderTables } from '../../plan/order.js'
 import type { ColumnSchema, DatabaseSchema, LogicalType, TableSchema } from '../../schema/types.js'
@@ -216,6 +217,11 @@ export class MultiCsvConnection implements Connection {
 
   async snapshot(): Promise<SnapshotInfo> {
     return { guarantee: 'none (file)' }
+  }
+
+  /** The file's size and modification time: what resume compares. */
+  async tableState(): Promise<SourceTableState> {
+    return fileState(this.path)
   }
 
   async count(table: TableSchema): Promise<number> {

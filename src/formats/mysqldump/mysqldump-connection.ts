@@ -7,9 +7,10 @@ import type {
   Dialect,
   ReadBatch,
   ReadOptions,
-  SnapshotInfo,
+  SnapshotInfo, SourceTableState,
   TableWriter,
 } from '../../dialect.js'
+import { fileState } from '../file-state.js'
 import { AbortError, ConnectionError, RowError, SchemaError, UsageError } from '../../errors.js'
 import type { DatabaseSchema, ObjectSchema, Row, TableSchema, Value } from '../../schema/types.js'
 import { ConversionFailure } from '../../schema/values.js'
@@ -198,6 +199,11 @@ export class MysqldumpConnection implements Connection {
 
   async snapshot(): Promise<SnapshotInfo> {
     return { guarantee: 'none (file)' }
+  }
+
+  /** The file's size and modification time: what resume compares. */
+  async tableState(): Promise<SourceTableState> {
+    return fileState(this.path)
   }
 
   async count(table: TableSchema): Promise<number> {

@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import iconv from 'iconv-lite'
-import type { Connection, Dialect, PrepareOptions, ReadBatch, ReadOptions, SnapshotInfo } from '../../dialect.js'
+import type { Connection, Dialect, PrepareOptions, ReadBatch, ReadOptions, SnapshotInfo, SourceTableState } from '../../dialect.js'
+import { fileState } from '../file-state.js'
 import { ConnectionError, RowError, SchemaError, UsageError } from '../../errors.js'
 import type { ColumnSchema, DatabaseSchema, LogicalType, ObjectSchema, Row, TableSchema, Value } from '../../schema/types.js'
 import { ConversionFailure, makeConverter, valueSize, type Converter } from '../../schema/values.js'
@@ -330,6 +331,11 @@ export class TsqlSource implements Connection {
       ...(this.#schema?.tables ?? []).flatMap((t) => t.columns.filter((c) => c.generated).map((c) => `${t.name}.${c.name}: computed column, not copied`)),
     ]
     return { guarantee, ...(notes.length > 0 ? { notes } : {}) }
+  }
+
+  /** The file's size and modification time: what resume compares. */
+  async tableState(): Promise<SourceTableState> {
+    return fileState(this.path)
   }
 
   async count(table: TableSchema): Promise<number> {
