@@ -231,6 +231,9 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
     // as SQLite's cannot overlap otherwise); fitting, transforms and checkpoints still run strictly in order
     for await (const batch of batches) {
       if (inflight) await inflight
+      // a synchronous reader and writer (SQLite to SQLite) never leave the microtask queue, so without this a
+      // signal handler (Ctrl-C) and timers would only run once the whole table is copied
+      await new Promise<void>((resolve) => setImmediate(resolve))
       if (ctx.signal?.aborted) throw new AbortError()
       report.read += batch.rows.length + batch.rejected.length
       for (const e of batch.rejected) ledger.reject(e, 'reader')
