@@ -167,11 +167,16 @@ export async function ferry(options: FerryOptions): Promise<Report> {
       ownJournal = true
     } else if (options.journal) journal = options.journal
     let checkpoints: Checkpoint[] | undefined
+    let interrupted = false
     if (options.resume && !journal) throw new UsageError('resume needs a journal (the checkpoints are kept there)')
     if (journal) {
       report.journal = journal.location
       const run = { source: report.source, target: report.target, startedAt: new Date().toISOString() }
-      if (options.resume) checkpoints = (await journal.resumePoint?.(run)) ?? []
+      if (options.resume) {
+        const found = await journal.resumePoint?.(run)
+        interrupted = found !== undefined
+        checkpoints = found ?? []
+      }
       runId = await journal.startRun(run)
       // the interrupted run's checkpoints and source states pass to this run as they are, so that if this one
       // fails before it moves on (a changed source, an unreachable server) the next resume still finds them
@@ -201,7 +206,7 @@ export async function ferry(options: FerryOptions): Promise<Report> {
       const byTable = new Map(checkpoints.map((c) => [c.table, c]))
       for (const p of prepared.pairs) {
         const name = p.target.name
-        const state = resumeState(name, byTable.get(name), rows.get(name) ?? 0)
+        const state = resumeState(name, byTable.get(name), rows.get(name) ?? 0, interrupted)
         resumeAt.set(name, state)
         const r = reports.get(name)!
         Object.assign(r, state.carried)

@@ -148,13 +148,16 @@ export class SqliteJournal implements Journal {
     })()
   }
 
-  /** The checkpoints of the latest unfinished run between the same source and target; undefined if none. */
+  /**
+   * The checkpoints of the latest run between the same source and target when it did not finish well;
+   * undefined when it did (a later successful run supersedes every interrupted one before it) or none ran.
+   */
   resumePoint(run: JournalRun): Checkpoint[] | undefined {
-    const id = this.#db
-      .prepare('SELECT id FROM run WHERE source = ? AND target = ? AND (finished_at IS NULL OR ok = 0) ORDER BY id DESC LIMIT 1')
-      .pluck()
-      .get(run.source, run.target) as number | undefined
-    if (id === undefined) return undefined
+    const latest = this.#db
+      .prepare('SELECT id, finished_at, ok FROM run WHERE source = ? AND target = ? ORDER BY id DESC LIMIT 1')
+      .get(run.source, run.target) as { id: number; finished_at: string | null; ok: number | null } | undefined
+    if (latest === undefined || (latest.finished_at !== null && latest.ok === 1)) return undefined
+    const id = latest.id
     const rows = this.#db
       .prepare(
         `SELECT c.table_name, c.last_key, c.read, c.written, c.rejected, c.dropped, c.done, s.state

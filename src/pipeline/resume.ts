@@ -71,12 +71,14 @@ export interface ResumeState {
 /**
  * Decides where a table resumes, from its last checkpoint and the target's exact row count. Throws a
  * `SchemaError` when the target holds rows the checkpoints cannot explain (it changed since the run).
+ * `interrupted` (default true) says whether the journal had an interrupted run at all, for the message.
  */
-export function resumeState(table: string, cp: Checkpoint | undefined, targetRows: number): ResumeState {
+export function resumeState(table: string, cp: Checkpoint | undefined, targetRows: number, interrupted = true): ResumeState {
   const zero = { read: 0, written: 0, rejected: 0, dropped: 0 }
   if (!cp) {
     if (targetRows === 0) return { carried: zero, done: false, unjournaledRejects: 0 }
-    throw new SchemaError(`cannot resume ${table}: the target holds ${targetRows} row(s) that no checkpoint accounts for (use mode recreate to start over)`, { table })
+    const why = interrupted ? 'that no checkpoint accounts for' : 'and the journal has no interrupted run between this source and target (the last one finished, or none ran)'
+    throw new SchemaError(`cannot resume ${table}: the target holds ${targetRows} row(s) ${why}; use mode truncate or recreate to copy again`, { table })
   }
   const env = (cp.lastKey ? JSON.parse(cp.lastKey) : { committed: null }) as Envelope
   const committed = { read: cp.read, written: cp.written, rejected: cp.rejected, dropped: cp.dropped }

@@ -13,6 +13,8 @@ describe('resumeState', () => {
     expect(fresh.after).toBeUndefined()
     expect(fresh.done).toBe(false)
     expect(() => resumeState('t', undefined, 5)).toThrow(SchemaError)
+    expect(() => resumeState('t', undefined, 5)).toThrow(/no checkpoint accounts for/)
+    expect(() => resumeState('t', undefined, 5, false)).toThrow(/no interrupted run between this source and target/)
   })
 
   it('continues after the committed key when the pending batch did not commit', () => {

@@ -172,5 +172,11 @@ describe('resume refuses a source that changed since the interrupted run', () =>
     expect(resumed.error).toBeUndefined()
     expect(resumed.tables[0]).toMatchObject({ read: 3_000, written: 3_000 })
     expect(targetIds(target)).toEqual(Array.from({ length: 3_000 }, (_, i) => i + 1))
+
+    // the same command once more: there is nothing left to resume, and it says so
+    const again = await ferry({ from: `mysqldump:${dump}`, to: `sqlite:${target}`, journal, batchRows: 1_000, resume: true })
+    expect(again.ok).toBe(false)
+    expect(again.error?.message).toContain('the journal has no interrupted run between this source and target')
+    expect(targetIds(target).length).toBe(3_000)
   }, 60_000)
 })

@@ -15,7 +15,7 @@ describe('the SQLite journal', () => {
     openSqliteJournal(path).close()
     const db = new Database(path, { readonly: true })
     const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all()
-    expect(tables).toEqual(['checkpoint', 'entry', 'failure_kind', 'run'])
+    expect(tables).toEqual(['checkpoint', 'entry', 'failure_kind', 'run', 'source_state'])
     const kinds = db.prepare('SELECT code, name, description FROM failure_kind').all() as { code: string; name: string; description: string }[]
     const byCode = Object.fromEntries(kinds.map((k) => [k.code, k]))
     for (const [code, description] of Object.entries(FAILURE_KINDS)) expect(byCode[code]?.description).toBe(description)
@@ -45,6 +45,7 @@ describe('the SQLite journal', () => {
     expect(await j.resumePoint!(run)).toEqual([{ table: 'auth_user', lastKey: '[9]', read: 9, written: 6, rejected: 2, dropped: 1, done: false }])
     await j.finishRun(id, { ok: true, report: '{"ok":true}' })
     expect(await j.resumePoint!(run)).toBeUndefined()
+
     await j.close()
 
     const db = new Database(path, { readonly: true })
@@ -67,6 +68,22 @@ describe('the SQLite journal', () => {
     expect(r).toEqual({ ok: 1, report: '{"ok":true}', finished: 1 })
     expect(db.prepare('SELECT count(*) FROM checkpoint').pluck().get()).toBe(1)
     db.close()
+  })
+
+  it('hands back the source states of an interrupted run, and nothing once a later run finished', async () => {
+    const j = openSqliteJournal(tmp.path('j-states.sqlite'))
+    const run = { source: 'sqlite:a.db', target: 'sqlite:b.db', startedAt: '2026-01-01T00:00:00.000Z' }
+    const broken = await j.startRun(run)
+    await j.sourceStates!(broken, [{ table: 'auth_user', state: { rows: 9, maxKey: '["9"]' } }])
+    await j.checkpoint(broken, { table: 'auth_user', lastKey: '[4]', read: 4, written: 4, rejected: 0, dropped: 0, done: false })
+    await j.finishRun(broken, { ok: false, report: '{"ok":false}' })
+    expect(await j.resumePoint!(run)).toEqual([
+      { table: 'auth_user', lastKey: '[4]', read: 4, written: 4, rejected: 0, dropped: 0, done: false, sourceState: { rows: 9, maxKey: '["9"]' } },
+    ])
+    const later = await j.startRun(run)
+    await j.finishRun(later, { ok: true, report: '{"ok":true}' })
+    expect(await j.resumePoint!(run)).toBeUndefined()
+    j.close()
   })
 
   it('keeps earlier runs when opened again', async () => {
