@@ -2,30 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { buildFixture, type Fixture } from '../../fixtures/fixture.js'
+import { buildFixture } from '../../fixtures/fixture.js'
 import { connect } from '../../src/connect.js'
 import { ferry } from '../../src/ferry.js'
 import { harnesses } from '../cross/harness.js'
+import { readingsFixture } from './readings.js'
 import { MYSQL_URL, PG_URL } from '../support/servers.js'
 
 const ROWS = 60_000
 const dir = mkdtempSync(join(tmpdir(), 'dbferry-drop-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const fixture: Fixture = {
-  name: 'drop',
-  tables: [
-    {
-      name: 'readings',
-      columns: [
-        { name: 'id', type: { kind: 'int64' }, nullable: false },
-        { name: 'v', type: { kind: 'text' } },
-      ],
-      primaryKey: ['id'],
-      rows: Array.from({ length: ROWS }, (_, i) => [i + 1, `value ${i + 1}`]),
-    },
-  ],
-}
+const fixture = readingsFixture(ROWS)
 
 /** Kills every other session on the target database, as an operator or a failover would. */
 async function dropConnections(kind: string, database: string): Promise<void> {

@@ -3,32 +3,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { buildFixture, type Fixture } from '../../fixtures/fixture.js'
+import { buildFixture } from '../../fixtures/fixture.js'
 import { connect } from '../../src/connect.js'
 import { SourceChangedError } from '../../src/errors.js'
 import { ferry } from '../../src/ferry.js'
 import { sourceChanges } from '../../src/pipeline/resume.js'
 import type { Checkpoint } from '../../src/journal/journal.js'
 import { harnesses } from '../cross/harness.js'
+import { readingsFixture } from './readings.js'
 
 const ROWS = 12_000
 const dir = mkdtempSync(join(tmpdir(), 'dbferry-source-changed-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const fixture: Fixture = {
-  name: 'changing',
-  tables: [
-    {
-      name: 'readings',
-      columns: [
-        { name: 'id', type: { kind: 'int64' }, nullable: false },
-        { name: 'v', type: { kind: 'text' } },
-      ],
-      primaryKey: ['id'],
-      rows: Array.from({ length: ROWS }, (_, i) => [i + 1, `value ${i + 1}`]),
-    },
-  ],
-}
+const fixture = readingsFixture(ROWS)
 
 /** Runs one statement on a source database through dbferry's own connection. */
 async function run(url: string, sql: string): Promise<void> {
