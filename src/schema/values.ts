@@ -129,8 +129,43 @@ export function canonicalTimestampTz(text: string, precision?: number): string |
   return `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6] ?? '00'}${fraction(m[7], precision)}${offset}`
 }
 
+/**
+ * The digits before and after the point of a decimal string that is already canonical (`-?(0|[1-9]\d*)(\.\d+)?`,
+ * not a negative zero), checked without a regular expression; undefined for anything else. Before the point,
+ * a lone `0` counts as no digit, as in {@link decimalShape}.
+ */
+function canonicalDecimalShape(s: string): [number, number] | undefined {
+  const n = s.length
+  let i = s.charCodeAt(0) === 45 ? 1 : 0
+  const start = i
+  let nonZero = false
+  while (i < n) {
+    const c = s.charCodeAt(i)
+    if (c < 48 || c > 57) break
+    if (c !== 48) nonZero = true
+    i++
+  }
+  const intDigits = i - start
+  // no digits, or a redundant leading zero ('012'): not canonical
+  if (intDigits === 0 || (intDigits > 1 && s.charCodeAt(start) === 48)) return undefined
+  let fracDigits = 0
+  if (i < n) {
+    if (s.charCodeAt(i) !== 46 || i === n - 1) return undefined
+    for (let j = i + 1; j < n; j++) {
+      const c = s.charCodeAt(j)
+      if (c < 48 || c > 57) return undefined
+      if (c !== 48) nonZero = true
+    }
+    fracDigits = n - i - 1
+  }
+  // '-0' and '-0.00' are canonically '0' and '0.00'
+  if (start === 1 && !nonZero) return undefined
+  return [intDigits === 1 && s.charCodeAt(start) === 48 ? 0 : intDigits, fracDigits]
+}
+
 /** Canonical form of an exact decimal string: no leading `+`, no exponent, no redundant zeros before the point. */
 export function canonicalDecimal(text: string): string | undefined {
+  if (canonicalDecimalShape(text) !== undefined) return text
   const t = text.trim()
   if (!DEC_RE.test(t)) return undefined
   if (/[eE]/.test(t)) return expandExponent(t)
@@ -263,6 +298,11 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
       const s = type.scale ?? 0
       return (v) => {
         if (v === null || v === undefined) return null
+        // the common case: text already in canonical form that fits the column, returned as it is
+        if (typeof v === 'string') {
+          const shape = canonicalDecimalShape(v)
+          if (shape !== undefined && (p === undefined || (shape[0] <= p - s && shape[1] <= s))) return v
+        }
         let d: string | undefined
         if (typeof v === 'number') {
           if (!Number.isFinite(v)) return fail(`${v} is not a decimal`)
