@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { describe, expect, it } from 'vitest'
-import { createKeyMap, createKeySet } from '../../src/transforms/key-set.js'
+import { createKeyMap, createKeySet, DEFAULT_MAX_IN_MEMORY } from '../../src/transforms/key-set.js'
 import { foldCaseAndAccents, makeFolding } from '../../src/transforms/normalize.js'
 
 const spillDirs = () => readdirSync(tmpdir()).filter((d) => d.startsWith('dbferry-keys-'))
@@ -40,6 +40,42 @@ describe('key sets and maps', () => {
     let misses = 0
     for (let i = 0; i < 25_000; i++) if (!map.has(`key ${i}`)) misses++
     expect(misses).toBe(0)
+    map.close()
+  })
+})
+
+describe('the spill threshold (maxInMemory)', () => {
+  it('a map of exactly maxInMemory keys stays in memory; the next new key moves it to disk', async () => {
+    const map = await createKeyMap('m', { maxInMemory: 100 })
+    for (let i = 0; i < 100; i++) expect(map.set(`k${i}`, `v${i}`)).toBeUndefined() // no promise: no spill
+    map.set('k5', 'again') // a known key never spills
+    expect([map.spilled, map.size]).toEqual([false, 100])
+    await map.set('k100', 'v100')
+    expect([map.spilled, map.size]).toEqual([true, 101])
+    expect([map.get('k0'), map.get('k5'), map.get('k99'), map.get('k100'), map.get('k101')]).toEqual(['v0', 'again', 'v99', 'v100', undefined])
+    map.close()
+  })
+
+  it('the default is 1 000 000 keys', async () => {
+    expect(DEFAULT_MAX_IN_MEMORY).toBe(1_000_000)
+    const set = await createKeySet('t')
+    for (let i = 0; i < 1000; i++) set.add(`k${i}`)
+    expect(set.spilled).toBe(false)
+    set.close()
+  })
+
+  it('numbers and strings keep their type through a spill (numeric-looking strings stay strings)', async () => {
+    const values: (string | number)[] = [0, 1, -1, 1.5, 2 ** 53 + 2, 1e21, -1e-7, Number.NaN, Infinity, -Infinity, '', '1', 'n1', 's', '{"id":1}', 'é😀']
+    const map = await createKeyMap<string | number>('m', { maxInMemory: 4 })
+    for (const [i, v] of values.entries()) {
+      const p = map.set(`key ${i}`, v)
+      if (p) await p
+    }
+    expect(map.spilled).toBe(true)
+    // after the spill: some values flushed to the file, some pending
+    for (let i = 0; i < 10_000; i++) map.set(`filler ${i}`, i)
+    for (const [i, v] of values.entries()) expect(map.get(`key ${i}`)).toBe(v)
+    expect(map.get('filler 9999')).toBe(9999)
     map.close()
   })
 })

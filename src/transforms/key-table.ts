@@ -1,0 +1,265 @@
+/**
+ * An in-memory hash table from key strings to values, built for millions of keys. A `Map<string, …>` keeps
+ * every key as its own JS string (16–24 bytes of header and padding each), which the garbage collector
+ * then has to copy out of the young generation and trace on every full collection; here the keys' characters
+ * sit back to back in one byte array and the table itself is a typed array of (hash, entry) pairs probed
+ * linearly, so a key costs its characters plus about 25–40 bytes and the collector sees a handful of objects
+ * (measured with `bench/key-store.mjs`).
+ *
+ * Keys are compared by their UTF-16 code units, exactly as `Map` compares strings: a key whose units all fit
+ * in a byte is stored one byte per unit, any other two bytes per unit (the entry remembers which).
+ */
+
+/** Characters the table holds at most before it reports itself full (1 GiB: byte offsets stay 32-bit). */
+export const MAX_TABLE_BYTES = 2 ** 30
+
+const EMPTY = 0
+/** Bit of an entry's end offset that marks a key stored two bytes per code unit. */
+const WIDE = 0x80000000 | 0
+const OFFSET = 0x7fffffff
+
+/** Set by {@link hashOf}: the key's length in code units, negative when one of them does not fit a byte. */
+let hashedUnits = 0
+
+/** 32-bit FNV-1a over the code units, then a murmur3 finaliser; never 0 (0 marks an empty slot). */
+function hashOf(key: string): number {
+  let hash = 0x811c9dc5 | 0
+  let all = 0
+  for (let j = 0; j < key.length; j++) {
+    const c = key.charCodeAt(j)
+    all |= c
+    hash = Math.imul(hash ^ c, 0x01000193)
+  }
+  hash ^= hash >>> 16
+  hash = Math.imul(hash, 0x85ebca6b)
+  hash ^= hash >>> 13
+  hash = Math.imul(hash, 0xc2b2ae35)
+  hash ^= hash >>> 16
+  hashedUnits = all > 0xff ? -key.length : key.length
+  return hash | 1
+}
+
+/** The table; `V` is what a key maps to (strings and numbers; small integers cost no allocation). */
+export class KeyTable<V> {
+  /** Pairs (hash, entry index); a hash of 0 is an empty slot. At most three quarters full. */
+  #slots = new Int32Array(2 * 1024)
+  #mask = 1023
+  /** Entry e's characters end at byte `#ends[e] & OFFSET` (and start where e - 1's end); `WIDE` if two bytes per unit. */
+  #ends = new Int32Array(768)
+  #chars = new Uint8Array(1 << 16)
+  #bytes = 0
+  #values: V[] = []
+  readonly #maxKeys: number
+  readonly #maxBytes: number
+  // the last key probed and where: `get` then `set` of the same key (the usual "seen? else add") probes once
+  #lastKey: string | undefined
+  #lastHash = 0
+  #lastUnits = 0
+  #lastAt = 0
+  // keys given to `prepare`, their hashes and units, and the next one expected
+  #preKeys: readonly string[] = []
+  #preHash = new Int32Array(0)
+  #preUnits = new Int32Array(0)
+  #preNext = 0
+  /** What `prepare` read, kept so the compiler cannot drop the reads. */
+  #touched = 0
+
+  /**
+   * @param maxKeys entries held at most: adding one more makes `set` return false. Default unlimited.
+   * @param maxBytes key bytes held at most (default {@link MAX_TABLE_BYTES}).
+   */
+  constructor(maxKeys = Number.MAX_SAFE_INTEGER, maxBytes = MAX_TABLE_BYTES) {
+    this.#maxKeys = maxKeys
+    this.#maxBytes = Math.min(maxBytes, MAX_TABLE_BYTES)
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.#values.length
+  }
+
+  /** Bytes allocated for the slots, the entries and the keys' characters, and 8 per value (a string value's own bytes aside). */
+  get bytes(): number {
+    return this.#slots.byteLength + this.#ends.byteLength + this.#chars.byteLength + 8 * this.#values.length
+  }
+
+  /**
+   * Hashes a batch of keys before their `get`/`set` calls and reads their slots in one tight loop, so the
+   * memory reads of the batch overlap instead of each waiting for the last (the table is far larger than
+   * the CPU caches). Lookups of those keys, in that order, then skip hashing.
+   */
+  prepare(keys: readonly string[]): void {
+    if (this.#preHash.length < keys.length) {
+      this.#preHash = new Int32Array(keys.length)
+      this.#preUnits = new Int32Array(keys.length)
+    }
+    for (let k = 0; k < keys.length; k++) {
+      this.#preHash[k] = hashOf(keys[k]!)
+      this.#preUnits[k] = hashedUnits
+    }
+    const slots = this.#slots
+    const mask = this.#mask
+    let touched = 0
+    for (let k = 0; k < keys.length; k++) touched |= slots[2 * ((this.#preHash[k]! >>> 1) & mask)]!
+    this.#touched = touched
+    this.#preKeys = keys
+    this.#preNext = 0
+  }
+
+  /** Entry index of `key` (>= 0), or -(free slot) - 1. */
+  #find(key: string): number {
+    if (key === this.#lastKey) return this.#lastAt
+    let hash: number
+    let units: number
+    const k = this.#preNext
+    if (k < this.#preKeys.length && this.#preKeys[k] === key) {
+      hash = this.#preHash[k]!
+      units = this.#preUnits[k]!
+      this.#preNext = k + 1
+    } else {
+      hash = hashOf(key)
+      units = hashedUnits
+    }
+    const slots = this.#slots
+    const mask = this.#mask
+    let i = (hash >>> 1) & mask
+    let at: number
+    for (;;) {
+      const h = slots[2 * i]!
+      if (h === EMPTY) {
+        at = -i - 1
+        break
+      }
+      if (h === hash) {
+        const e = slots[2 * i + 1]!
+        if (this.#same(e, key, units)) {
+          at = e
+          break
+        }
+      }
+      i = (i + 1) & mask
+    }
+    this.#lastKey = key
+    this.#lastHash = hash
+    this.#lastUnits = units
+    this.#lastAt = at
+    return at
+  }
+
+  /** Whether entry e holds `key` (`units`: its length, negative when two bytes each). */
+  #same(e: number, key: string, units: number): boolean {
+    const end = this.#ends[e]!
+    const chars = this.#chars
+    let o = e === 0 ? 0 : this.#ends[e - 1]! & OFFSET
+    const bytes = (end & OFFSET) - o
+    if (units >= 0) {
+      if (end < 0 || bytes !== units) return false
+      for (let j = 0; j < units; j++) if (chars[o + j] !== key.charCodeAt(j)) return false
+      return true
+    }
+    if (end >= 0 || bytes !== -2 * units) return false
+    for (let j = 0; j < -units; j++, o += 2) if ((chars[o]! | (chars[o + 1]! << 8)) !== key.charCodeAt(j)) return false
+    return true
+  }
+
+  get(key: string): V | undefined {
+    const e = this.#find(key)
+    return e >= 0 ? this.#values[e] : undefined
+  }
+
+  has(key: string): boolean {
+    return this.#find(key) >= 0
+  }
+
+  /** Sets `key` to `value`; returns false, changing nothing, when `key` is new and the table is full. */
+  set(key: string, value: V): boolean {
+    const at = this.#find(key)
+    if (at >= 0) {
+      this.#values[at] = value
+      return true
+    }
+    const units = this.#lastUnits
+    const need = units >= 0 ? units : -2 * units
+    const e = this.#values.length
+    if (e >= this.#maxKeys || this.#bytes + need > this.#maxBytes) return false
+    this.#store(e, key, units, need)
+    this.#values.push(value)
+    const slot = -at - 1
+    this.#slots[2 * slot] = this.#lastHash
+    this.#slots[2 * slot + 1] = e
+    this.#lastAt = e
+    if (4 * (e + 1) > 3 * (this.#mask + 1)) this.#grow()
+    return true
+  }
+
+  #store(e: number, key: string, units: number, need: number): void {
+    if (e === this.#ends.length) {
+      const ends = new Int32Array(Math.floor(1.5 * e))
+      ends.set(this.#ends)
+      this.#ends = ends
+    }
+    if (this.#bytes + need > this.#chars.length) {
+      // half again, not double: a smaller last step, for a store sized to hold millions of keys
+      const size = Math.min(Math.max(Math.floor(1.5 * this.#chars.length), this.#bytes + need), MAX_TABLE_BYTES)
+      const chars = new Uint8Array(size)
+      chars.set(this.#chars.subarray(0, this.#bytes))
+      this.#chars = chars
+    }
+    const chars = this.#chars
+    let o = this.#bytes
+    if (units >= 0) {
+      for (let j = 0; j < units; j++) chars[o + j] = key.charCodeAt(j)
+    } else {
+      for (let j = 0; j < -units; j++, o += 2) {
+        const c = key.charCodeAt(j)
+        chars[o] = c & 0xff
+        chars[o + 1] = c >>> 8
+      }
+    }
+    this.#bytes += need
+    this.#ends[e] = units >= 0 ? this.#bytes : this.#bytes | WIDE
+  }
+
+  /** Doubles the slots and re-places every entry by its stored hash (the keys are not read again). */
+  #grow(): void {
+    const old = this.#slots
+    const size = old.length // twice the slot count
+    const slots = new Int32Array(2 * size)
+    const mask = size - 1
+    for (let i = 0; i < old.length; i += 2) {
+      const h = old[i]!
+      if (h === EMPTY) continue
+      let j = (h >>> 1) & mask
+      while (slots[2 * j] !== EMPTY) j = (j + 1) & mask
+      slots[2 * j] = h
+      slots[2 * j + 1] = old[i + 1]!
+    }
+    this.#slots = slots
+    this.#mask = mask
+    this.#lastKey = undefined
+  }
+
+  /** The entries in insertion order, keys decoded back to strings. */
+  *entries(): IterableIterator<[string, V]> {
+    const buf = Buffer.from(this.#chars.buffer, this.#chars.byteOffset, this.#chars.byteLength)
+    let start = 0
+    for (let e = 0; e < this.#values.length; e++) {
+      const end = this.#ends[e]!
+      const stop = end & OFFSET
+      yield [buf.toString(end < 0 ? 'utf16le' : 'latin1', start, stop), this.#values[e]!]
+      start = stop
+    }
+  }
+
+  /** Drops every entry and the memory behind them. */
+  clear(): void {
+    this.#slots = new Int32Array(2 * 1024)
+    this.#mask = 1023
+    this.#ends = new Int32Array(768)
+    this.#chars = new Uint8Array(1 << 16)
+    this.#bytes = 0
+    this.#values = []
+    this.#lastKey = undefined
+    this.#preKeys = []
+  }
+}
