@@ -35,7 +35,10 @@ export interface DedupeOptions {
    * point at the kept row, and journal each merge (`remapped`). Default true.
    */
   remap?: boolean
-  /** Keys held in memory before the key stores spill to a temporary SQLite file. Default 1 000 000. */
+  /**
+   * Keys each of its stores holds in memory; the next new key moves that store to a temporary SQLite file
+   * (slower, a few MB of memory). Default 1 000 000 (about 60 MB of e-mail-like keys).
+   */
   maxInMemory?: number
 }
 
@@ -59,6 +62,9 @@ interface RefList {
   map: SpillingKeyMap
 }
 
+/** A winners entry: a {@link Winner} as JSON, or (compact entries) the kept row's key alone. */
+type WinnerEntry = string | number
+
 interface Incoming {
   child: string
   fk: ForeignKeySchema
@@ -71,12 +77,14 @@ interface RunState {
   pkIdx: number[]
   refLists: RefList[]
   incoming: Incoming[]
-  winners: SpillingKeyMap
+  winners: SpillingKeyMap<WinnerEntry>
   emitted?: SpillingKeyMap
   prepass: boolean
+  /** Streaming with nothing to remap: entries are compact (see `compactEntry`). */
+  compact: boolean
   prepared?: Promise<void>
   parentDone: boolean
-  closers: SpillingKeyMap[]
+  closers: SpillingKeyMap<WinnerEntry>[]
 }
 
 /** Orders two canonical values; NULL is lowest. */
@@ -140,27 +148,27 @@ export function dedupe(options: DedupeOptions): Transform {
     return w
   }
   // compact: streaming with nothing to remap, the entry is just the kept row's key (no JSON on the hot path):
-  // a one-column number or text key as `n…`/`s…`, anything else as the key's JSON after `j`
-  const compact = (s: RunState) => !s.prepass && s.refLists.length === 0
-  const compactEntry = (s: RunState, row: Row): string => {
+  // a one-column number key as the number itself (no allocation), a text key as `s…`, anything else as the
+  // key's JSON after `j`
+  const compactEntry = (s: RunState, row: Row): WinnerEntry => {
     if (s.pkIdx.length === 0) return ''
     if (s.pkIdx.length === 1) {
       const v = row[s.pkIdx[0]!]
-      if (typeof v === 'number') return `n${v}`
+      if (typeof v === 'number') return v
       if (typeof v === 'string') return `s${v}`
     }
     return `j${JSON.stringify(rowKey(s.parent, row, s.pkIdx))}`
   }
-  const compactKey = (s: RunState, text: string): string | undefined => {
-    if (text === '') return undefined
-    if (text[0] === 'j') return text.slice(1)
+  const compactKey = (s: RunState, entry: WinnerEntry): string | undefined => {
+    if (entry === '') return undefined
+    if (typeof entry === 'string' && entry[0] === 'j') return entry.slice(1)
     const name = s.parent.columns[s.pkIdx[0]!]!.name
-    return JSON.stringify({ [name]: text[0] === 'n' ? Number(text.slice(1)) : text.slice(1) })
+    return JSON.stringify({ [name]: typeof entry === 'number' ? entry : entry.slice(1) })
   }
-  const decodeWinner = (s: RunState, text: string): Winner => (compact(s) ? { i: '', k: compactKey(s, text), r: [] } : (JSON.parse(text) as Winner))
+  const decodeWinner = (s: RunState, entry: WinnerEntry): Winner => (s.compact ? { i: '', k: compactKey(s, entry), r: [] } : (JSON.parse(entry as string) as Winner))
   // returns a promise only when the store is spilling, so the hot path awaits nothing
   const setWinner = (s: RunState, nk: string, row: Row): void | Promise<void> =>
-    s.winners.set(nk, compact(s) ? compactEntry(s, row) : JSON.stringify(winnerOf(s, row)))
+    s.winners.set(nk, s.compact ? compactEntry(s, row) : JSON.stringify(winnerOf(s, row)))
   /** Whether `row` beats the current winner `w` under the keep rule (only for pre-passes). */
   const beats = (s: RunState, w: Winner, row: Row): boolean => {
     if (keep === 'first') return false
@@ -181,7 +189,7 @@ export function dedupe(options: DedupeOptions): Transform {
     if (!parent) throw new UsageError(`${name}: no table ${JSON.stringify(options.table)} in this run`)
     const keyIdx = keyCols.map((c) => requireColumn(parent, c, name))
     if (typeof keep === 'object') requireColumn(parent, keep.latest, name)
-    const closers: SpillingKeyMap[] = []
+    const closers: SpillingKeyMap<WinnerEntry>[] = []
     const refLists: RefList[] = []
     const incoming: Incoming[] = []
     if (remapOn) {
@@ -201,9 +209,10 @@ export function dedupe(options: DedupeOptions): Transform {
       }
     }
     const cyclic = ctx.order.deferred.some((d) => d.foreignKey.refTable === parent.name) && incoming.length > 0
-    const winners = await createKeyMap(`${name}:keys`, mapOptions)
+    const winners = await createKeyMap<WinnerEntry>(`${name}:keys`, mapOptions)
     closers.push(winners)
     const pkIdx = keyColumnIndexes(parent)
+    const prepass = keep !== 'first' || cyclic
     run = {
       parent,
       keyIdx,
@@ -211,7 +220,8 @@ export function dedupe(options: DedupeOptions): Transform {
       refLists,
       incoming,
       winners,
-      prepass: keep !== 'first' || cyclic,
+      prepass,
+      compact: !prepass && refLists.length === 0,
       parentDone: false,
       closers,
     }
@@ -230,7 +240,7 @@ export function dedupe(options: DedupeOptions): Transform {
         const nk = normKey(s, row)
         if (nk === undefined) continue
         const cur = s.winners.get(nk)
-        if (cur === undefined || beats(s, JSON.parse(cur) as Winner, row)) {
+        if (cur === undefined || beats(s, JSON.parse(cur as string) as Winner, row)) {
           const p = setWinner(s, nk, row)
           if (p) await p
         }
@@ -261,7 +271,7 @@ export function dedupe(options: DedupeOptions): Transform {
         for (const row of rows) {
           const nk = normKey(s, row)
           if (nk === undefined) continue
-          const w = JSON.parse(s.winners.get(nk)!) as Winner
+          const w = JSON.parse(s.winners.get(nk) as string) as Winner
           if (w.i !== identity(s, row)) {
             const p = noteLoser(s, row, w)
             if (p) await p
@@ -325,8 +335,18 @@ export function dedupe(options: DedupeOptions): Transform {
       const processor: TableTransformer = {
         async batch(rows, out) {
           const kept: Row[] = []
-          for (const row of rows) {
-            const nk = normKey(s, row)
+          // every row's key first, so the store can read the slots of the whole batch at once
+          const keys: (string | undefined)[] = new Array(rows.length)
+          const present: string[] = []
+          for (let r = 0; r < rows.length; r++) {
+            const nk = normKey(s, rows[r]!)
+            keys[r] = nk
+            if (nk !== undefined) present.push(nk)
+          }
+          s.winners.prepare(present)
+          for (let r = 0; r < rows.length; r++) {
+            const row = rows[r]!
+            const nk = keys[r]
             if (nk === undefined) {
               kept.push(row)
               continue

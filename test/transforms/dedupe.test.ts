@@ -199,6 +199,50 @@ describe('dedupe', () => {
     expect(rowsOf(to, 'posts').map((r) => r.user_id)).toEqual([1, 1, 3, 1, null, 5])
   })
 
+  it('streaming with nothing to remap: the kept row is named in every drop, in memory or spilled, for number and text keys', async () => {
+    const tmp2 = tempDir()
+    try {
+      const src = await sqliteSource(tmp2.path('s.db'), [
+        users(USERS),
+        {
+          name: 'tags',
+          columns: [
+            { name: 'code', type: { kind: 'text' }, nullable: false },
+            { name: 'label', type: { kind: 'text' } },
+          ],
+          primaryKey: ['code'],
+          rows: [
+            ['a1', 'Été'],
+            ['b2', 'winter'], // with maxInMemory 1, the store spills here: the drops below read it back from disk
+            ['c3', 'ete'],
+            ['d4', 'ÉTÉ'],
+          ],
+        },
+      ])
+      for (const maxInMemory of [undefined, 1]) {
+        const to = tmp2.path(`d${maxInMemory}.db`)
+        const { report, journal } = await copy(src, to, {
+          transforms: [
+            t.dedupe({ table: 'users', key: 'email', normalize: 'case-insensitive', remap: false, maxInMemory }),
+            t.dedupe({ table: 'tags', key: 'label', normalize: 'case-and-accent-insensitive', maxInMemory }),
+          ],
+        })
+        expect(report.ok).toBe(true)
+        expect(rowsOf(to, 'users').map((r) => r.id)).toEqual([1, 3, 5, 6])
+        expect(rowsOf(to, 'tags', 'code').map((r) => r.code)).toEqual(['a1', 'b2'])
+        const drops = journal.entries.filter((e) => e.action === 'dropped').map((d) => [d.key, d.message])
+        expect(drops).toEqual([
+          ['{"id":2}', 'duplicate of users {"id":1} by email, case-insensitive; {"id":1} was kept'],
+          ['{"id":4}', 'duplicate of users {"id":1} by email, case-insensitive; {"id":1} was kept'],
+          ['{"code":"c3"}', 'duplicate of tags {"code":"a1"} by label, case-and-accent-insensitive; {"code":"a1"} was kept'],
+          ['{"code":"d4"}', 'duplicate of tags {"code":"a1"} by label, case-and-accent-insensitive; {"code":"a1"} was kept'],
+        ])
+      }
+    } finally {
+      tmp2.cleanup()
+    }
+  })
+
   it('dedupeEmails preset trims and folds case', async () => {
     const to = tmp.path('dst.db')
     const { report } = await copy(from, to, { transforms: [t.dedupeEmails('users')] })
