@@ -150,8 +150,57 @@ export interface Connection {
   /** Runs one SQL statement on the target (user-supplied views and functions). Absent for file formats. */
   execute?(sql: string): Promise<void>
 
+  /**
+   * In-process sources (SQLite): visits every row with the values `read` would yield (the array's first
+   * entries; copy what you keep), without building batches; rows that do not convert are returned, not
+   * visited. `verify` uses it instead of `read` when present. Absent: `read`.
+   */
+  scan?(table: TableSchema, visit: (row: Row) => void, options?: ScanOptions): Promise<{ rows: number; rejected: RowError[] }>
+  /**
+   * Servers that hash rows themselves (verify's engine-side hashing, see {@link SegmentHashes}); undefined
+   * when this table's columns cannot be hashed exactly (then verify hashes in Node). Absent: never.
+   */
+  segmentHashes?(table: TableSchema, request: SegmentRequest): Promise<SegmentHashes | undefined>
+  /** With `segmentHashes`: reads, like `read`, only the rows of the `wanted` segments of the same request. */
+  readSegments?(table: TableSchema, request: SegmentRequest, wanted: readonly number[], options: ReadOptions): AsyncIterable<ReadBatch>
+
   /** Ends the snapshot and closes the connection (or releases it when the user owns the pool). */
   close(): Promise<void>
+}
+
+/** Options of {@link Connection.scan}. */
+export interface ScanOptions {
+  signal?: AbortSignal
+  /** Called as each stretch of rows begins, with where it begins (opaque) and how many rows came before. */
+  onStretch?(from: unknown, rowsBefore: number): void
+  /** Start where a stretch began (a `from` of `onStretch`) instead of at the table's start. */
+  from?: unknown
+  /** Stop after this many rows (rejected ones included). Default: the table's end. */
+  limit?: number
+}
+
+/** Which columns {@link Connection.segmentHashes} hashes; a row's segment is taken from its hash. */
+export interface SegmentRequest {
+  /** Indexes into the table's columns, in the order they are hashed. */
+  columns: readonly number[]
+  /** Number of segments, a power of two up to 65 536. */
+  segments: number
+  signal?: AbortSignal
+}
+
+/**
+ * Per-segment row counts and order-independent sums of row hashes, computed by the server over its own text
+ * rendering of the values. Two results compare only when their `renderer`s are equal (same engine, version
+ * and settings, so equal values render equal text) and both hash columns of the same types.
+ */
+export interface SegmentHashes {
+  /** Identifies the rendering: engine, version, encoding. */
+  renderer: string
+  /** Per segment that holds rows: its count and hash sums, as one comparable string. */
+  sums: Map<number, string>
+  /** Segments holding a row the reader would reject: compared row by row, where rejects are counted. */
+  suspect: Set<number>
+  rows: number
 }
 
 /**

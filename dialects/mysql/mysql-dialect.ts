@@ -8,6 +8,8 @@ import type {
   PrepareOptions,
   ReadBatch,
   ReadOptions,
+  SegmentHashes,
+  SegmentRequest,
   SnapshotInfo,
   SourceTableState,
   TableWriter,
@@ -17,7 +19,7 @@ import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
 import { mysqlCollationFolder } from './mysql-collation.js'
 import { introspectMysql } from './mysql-introspector.js'
-import { q, readMysqlTable, type StreamingConnection, type ZeroDatePolicy } from './mysql-reader.js'
+import { q, readMysqlTable, segmentFilterSql, segmentHashSql, type StreamingConnection, type ZeroDatePolicy } from './mysql-reader.js'
 import { mysqlTypeFor } from './mysql-types.js'
 import { columnTypes, finalizeMysql, MysqlTableWriter, prepareMysqlTarget, type MysqlSession } from './mysql-writer.js'
 
@@ -170,6 +172,35 @@ export class MysqlConnection implements Connection {
     const l = this.#snapshot ?? (await this.lease())
     try {
       yield* readMysqlTable(l.raw, table, options, this.#zeroDates)
+    } finally {
+      if (l !== this.#snapshot) l.release()
+    }
+  }
+
+  /** Verify's engine-side hashing: per-segment sums of row md5s computed by the server (see `segmentHashSql`). */
+  async segmentHashes(table: TableSchema, request: SegmentRequest): Promise<SegmentHashes | undefined> {
+    const sql = segmentHashSql(table, request, this.#zeroDates)
+    if (sql === undefined) return undefined
+    // what a value's text depends on: the server's version and platform, the session's time zone, and how
+    // this connection reads zero dates
+    const [r] = await this.#query<{ r: string }>("SELECT CONCAT_WS(' ', VERSION(), @@version_compile_machine, @@session.time_zone) AS r")
+    const rows = await this.#query<{ seg: number | string; sums: string; bad: number | string | null }>(sql)
+    const out: SegmentHashes = { renderer: `${r?.r} zeroDates=${this.#zeroDates}`, sums: new Map(), suspect: new Set(), rows: 0 }
+    for (const row of rows) {
+      const seg = Number(row.seg)
+      out.sums.set(seg, String(row.sums))
+      if (Number(row.bad ?? 0) > 0) out.suspect.add(seg)
+      out.rows += Number(String(row.sums).slice(0, String(row.sums).indexOf(':')))
+    }
+    return out
+  }
+
+  /** The rows of some segments of a `segmentHashes` request. */
+  async *readSegments(table: TableSchema, request: SegmentRequest, wanted: readonly number[], options: ReadOptions): AsyncIterable<ReadBatch> {
+    const where = segmentFilterSql(table, request, wanted)
+    const l = this.#snapshot ?? (await this.lease())
+    try {
+      yield* readMysqlTable(l.raw, table, options, this.#zeroDates, where)
     } finally {
       if (l !== this.#snapshot) l.release()
     }

@@ -8,6 +8,8 @@ import type {
   PrepareOptions,
   ReadBatch,
   ReadOptions,
+  SegmentHashes,
+  SegmentRequest,
   SnapshotInfo,
   SourceTableState,
   TableWriter,
@@ -19,7 +21,7 @@ import type { DatabaseSchema, LogicalType, TableSchema } from '../../src/schema/
 import { openSession, type PostgresTarget, type Session } from './postgres-connection.js'
 import { finalizeTarget, prepareTarget } from './postgres-ddl.js'
 import { introspectPostgres } from './postgres-introspector.js'
-import { quoteIdent, readCopy, readKeyset } from './postgres-reader.js'
+import { quoteIdent, readCopy, readKeyset, readSegments, segmentHashes } from './postgres-reader.js'
 import { postgresNativeType } from './postgres-types.js'
 import { openCopyWriter } from './postgres-writer.js'
 
@@ -114,6 +116,16 @@ export class PostgresConnection implements Connection {
     return options.after && options.after.length > 0
       ? readKeyset(session, table, options, this.description)
       : readCopy(session, table, options, this.description)
+  }
+
+  /** Verify's engine-side hashing: per-segment sums of row hashes computed by the server (see `segmentHashSql`). */
+  segmentHashes(table: TableSchema, request: SegmentRequest): Promise<SegmentHashes | undefined> {
+    return segmentHashes({ ...this.#session, inTransaction: () => this.#inTransaction }, table, request, this.description)
+  }
+
+  /** The rows of some segments of a `segmentHashes` request. */
+  readSegments(table: TableSchema, request: SegmentRequest, wanted: readonly number[], options: ReadOptions): AsyncIterable<ReadBatch> {
+    return readSegments({ ...this.#session, inTransaction: () => this.#inTransaction }, table, request, wanted, options, this.description)
   }
 
   async prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void> {

@@ -7,15 +7,16 @@ import type {
   PrepareOptions,
   ReadBatch,
   ReadOptions,
+  ScanOptions,
   SnapshotInfo,
   SourceTableState,
   TableWriter,
 } from '../../src/dialect.js'
-import { ConnectionError, SchemaError } from '../../src/errors.js'
+import { ConnectionError, SchemaError, type RowError } from '../../src/errors.js'
 import { stateJson } from '../../src/schema/rows.js'
-import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
+import type { DatabaseSchema, Row, TableSchema } from '../../src/schema/types.js'
 import { introspectSqlite } from './sqlite-introspector.js'
-import { readSqliteTable } from './sqlite-reader.js'
+import { readSqliteTable, scanSqliteTable } from './sqlite-reader.js'
 import { quoteIdentifier as q } from './sqlite-sql.js'
 import { finalizeSqliteTarget, openSqliteWriter, prepareSqliteTarget } from './sqlite-writer.js'
 
@@ -95,6 +96,12 @@ export class SqliteConnection implements Connection {
   read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
     const ctx = this.#fallbackEncoding === undefined ? { db: this.db } : { db: this.db, fallbackEncoding: this.#fallbackEncoding }
     return readSqliteTable(ctx, table, options)
+  }
+
+  /** Every row through one SQLite function call instead of batches (see {@link scanSqliteTable}); for verify. */
+  scan(table: TableSchema, visit: (row: Row) => void, options: ScanOptions = {}): Promise<{ rows: number; rejected: RowError[] }> {
+    const ctx = this.#fallbackEncoding === undefined ? { db: this.db } : { db: this.db, fallbackEncoding: this.#fallbackEncoding }
+    return scanSqliteTable(ctx, table, visit, options)
   }
 
   /** Sets the pragmas of a bulk load once, the first time this connection is used as a target. */

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import iconv from 'iconv-lite'
-import type { ReadBatch, ReadOptions } from '../../src/dialect.js'
+import type { ReadBatch, ReadOptions, ScanOptions } from '../../src/dialect.js'
 import { AbortError, RowError, SchemaError } from '../../src/errors.js'
 import { valueToJson } from '../../src/schema/rows.js'
 import type { Row, TableSchema, Value } from '../../src/schema/types.js'
@@ -106,6 +106,124 @@ function keyPlan(table: TableSchema): KeyPlan {
   }
 }
 
+/** What {@link RowConverter.convert} returns for a row whose text needs its stored bytes, which it may not fetch. */
+const NEEDS_BYTES = Symbol('needs bytes')
+
+/**
+ * Converts raw rows (the table's columns, then the key expressions of its {@link KeyPlan}) to canonical values
+ * in place, and keeps the heap accounting a batch is sized by. One per read or scan of a table: the reader
+ * and the scan convert every value the same way.
+ */
+class RowConverter {
+  readonly n: number
+  /** JS heap taken by the rows converted since the last {@link resetSize}, and the bytes of their blobs. */
+  bytes = 0
+  blobBytes = 0
+  fixed: Record<string, number> | undefined
+  readonly #converters: ReturnType<typeof sqliteConverter>[]
+  readonly #kinds: string[]
+  readonly #rawFetch = new Map<number, BetterSqlite3.Statement>()
+
+  constructor(
+    readonly ctx: SqliteReadContext,
+    readonly table: TableSchema,
+    readonly plan: KeyPlan,
+  ) {
+    this.n = table.columns.length
+    this.#converters = table.columns.map(sqliteConverter)
+    this.#kinds = table.columns.map((c) => c.type.kind)
+  }
+
+  resetSize(): void {
+    this.bytes = 0
+    this.blobBytes = 0
+  }
+
+  #fetchRaw(col: number, keyRaw: readonly unknown[]): Buffer | undefined {
+    let st = this.#rawFetch.get(col)
+    if (!st) {
+      const { table, plan } = this
+      st = this.ctx.db.prepare(`SELECT CAST(${q(table.columns[col]!.name)} AS BLOB) FROM ${q(table.name)} WHERE ${plan.equals}`).pluck().safeIntegers(true)
+      this.#rawFetch.set(col, st)
+    }
+    return (st.get(...this.plan.params(keyRaw)) as Buffer | null) ?? undefined
+  }
+
+  /**
+   * Converts `raw[0..n)` in place. Returns the row's error when a value does not convert (the other values
+   * are still converted, so the journal shows the row), or {@link NEEDS_BYTES} when `fetch` is false and a
+   * text value must be checked against its stored bytes (better-sqlite3 turns invalid UTF-8 into U+FFFD).
+   */
+  convert(raw: unknown[], fetch: boolean): RowError | typeof NEEDS_BYTES | undefined {
+    const { n, table } = this
+    const converters = this.#converters
+    let badCol = -1
+    let badKind: 'type_conversion' | 'out_of_range' | 'invalid_encoding' = 'type_conversion'
+    let badReason = ''
+    let badValue: unknown
+    for (let i = 0; i < n; i++) {
+      let v = raw[i]
+      if (v === null) continue
+      if (typeof v === 'bigint') {
+        this.bytes += 16
+        if (v >= MIN_SAFE && v <= MAX_SAFE) v = Number(v)
+      } else if (typeof v === 'string') {
+        this.bytes += 16 + v.length
+        // better-sqlite3 turns invalid UTF-8 into U+FFFD: look at the stored bytes before trusting the text
+        if (v.includes(REPLACEMENT)) {
+          if (!fetch) return NEEDS_BYTES
+          const bytesRaw = this.#fetchRaw(i, raw.slice(n))
+          if (bytesRaw !== undefined) {
+            if (this.#kinds[i] === 'bytes') v = bytesRaw
+            else {
+              try {
+                strictUtf8.decode(bytesRaw)
+              } catch {
+                const fallback = this.ctx.fallbackEncoding
+                if (fallback === undefined) {
+                  if (badCol < 0) {
+                    badCol = i
+                    badKind = 'invalid_encoding'
+                    badReason = 'text is not valid UTF-8 and no fallback encoding is set'
+                    badValue = bytesRaw
+                  }
+                  raw[i] = bytesRaw
+                  continue
+                }
+                v = iconv.decode(bytesRaw, fallback)
+                this.fixed ??= {}
+                this.fixed[table.columns[i]!.name] = (this.fixed[table.columns[i]!.name] ?? 0) + 1
+              }
+            }
+          }
+        }
+      } else if (v instanceof Uint8Array) {
+        this.bytes += 96
+        this.blobBytes += v.byteLength
+      } else this.bytes += 16
+      const out = converters[i]!(v)
+      if (out instanceof ConversionFailure) {
+        if (badCol < 0) {
+          badCol = i
+          badKind = out.kind === 'truncation' ? 'type_conversion' : out.kind
+          badReason = out.reason
+          badValue = raw[i]
+        }
+        raw[i] = v
+        continue
+      }
+      raw[i] = out
+    }
+    return badCol >= 0 ? rowError(table, this.plan, raw, badCol, badKind, badReason, badValue) : undefined
+  }
+}
+
+/** The select list every read of a table uses: its columns, then the key expressions of its plan. */
+function selectHead(table: TableSchema, plan: KeyPlan): string {
+  const cols = table.columns.map((c) => q(c.name)).join(', ')
+  return `SELECT ${cols}${table.columns.length > 0 ? ', ' : ''}${plan.select.join(', ')} FROM ${q(table.name)}`
+}
+
 /**
  * Streams one table in rowid (or, for WITHOUT ROWID tables, primary-key) order by keyset pagination: each
  * batch is one `SELECT … WHERE key > ? ORDER BY key LIMIT n` run to completion, so no statement stays open
@@ -117,23 +235,10 @@ export async function* readSqliteTable(ctx: SqliteReadContext, table: TableSchem
   const { db } = ctx
   const plan = keyPlan(table)
   const n = table.columns.length
-  const cols = table.columns.map((c) => q(c.name)).join(', ')
-  const from = `FROM ${q(table.name)}`
-  const head = `SELECT ${cols}${n > 0 ? ', ' : ''}${plan.select.join(', ')} ${from}`
+  const head = selectHead(table, plan)
   const first = db.prepare(`${head} ORDER BY ${plan.orderBy} LIMIT ?`).raw(true).safeIntegers(true)
   const next = db.prepare(`${head} WHERE ${plan.after} ORDER BY ${plan.orderBy} LIMIT ?`).raw(true).safeIntegers(true)
-  const converters = table.columns.map(sqliteConverter)
-  const kinds = table.columns.map((c) => c.type.kind)
-  const rawFetch = new Map<number, BetterSqlite3.Statement>()
-  const fetchRaw = (col: number, keyRaw: readonly unknown[]): Buffer | undefined => {
-    let st = rawFetch.get(col)
-    if (!st) {
-      st = db.prepare(`SELECT CAST(${q(table.columns[col]!.name)} AS BLOB) ${from} WHERE ${plan.equals}`).pluck().safeIntegers(true)
-      rawFetch.set(col, st)
-    }
-    return (st.get(...plan.params(keyRaw)) as Buffer | null) ?? undefined
-  }
-  const fallback = ctx.fallbackEncoding
+  const conv = new RowConverter(ctx, table, plan)
 
   let lastRaw: unknown[] | undefined = options.after ? keyFromCanonical(options.after, plan) : undefined
   let limit = Math.max(1, Math.min(options.batchRows, PROBE_ROWS))
@@ -144,86 +249,132 @@ export async function* readSqliteTable(ctx: SqliteReadContext, table: TableSchem
     if (raws.length === 0) return
     const rows: Row[] = []
     const rejected: RowError[] = []
-    let fixed: Record<string, number> | undefined
-    // JS heap taken by the batch, and the bytes of its blobs (held outside the heap)
-    let bytes = 0
-    let blobBytes = 0
+    conv.resetSize()
+    conv.fixed = undefined
     const count = raws.length
     for (let r = 0; r < count; r++) {
       const raw = raws[r]!
-      // the first value that does not convert; the others are still converted, so the journal shows the row
-      let badCol = -1
-      let badKind: 'type_conversion' | 'out_of_range' | 'invalid_encoding' = 'type_conversion'
-      let badReason = ''
-      let badValue: unknown
-      for (let i = 0; i < n; i++) {
-        let v = raw[i]
-        if (v === null) continue
-        if (typeof v === 'bigint') {
-          bytes += 16
-          if (v >= MIN_SAFE && v <= MAX_SAFE) v = Number(v)
-        } else if (typeof v === 'string') {
-          bytes += 16 + v.length
-          // better-sqlite3 turns invalid UTF-8 into U+FFFD: look at the stored bytes before trusting the text
-          if (v.includes(REPLACEMENT)) {
-            const bytesRaw = fetchRaw(i, raw.slice(n))
-            if (bytesRaw !== undefined) {
-              if (kinds[i] === 'bytes') v = bytesRaw
-              else {
-                try {
-                  strictUtf8.decode(bytesRaw)
-                } catch {
-                  if (fallback === undefined) {
-                    if (badCol < 0) {
-                      badCol = i
-                      badKind = 'invalid_encoding'
-                      badReason = 'text is not valid UTF-8 and no fallback encoding is set'
-                      badValue = bytesRaw
-                    }
-                    raw[i] = bytesRaw
-                    continue
-                  }
-                  v = iconv.decode(bytesRaw, fallback)
-                  fixed ??= {}
-                  fixed[table.columns[i]!.name] = (fixed[table.columns[i]!.name] ?? 0) + 1
-                }
-              }
-            }
-          }
-        } else if (v instanceof Uint8Array) {
-          bytes += 96
-          blobBytes += v.byteLength
-        } else bytes += 16
-        const out = converters[i]!(v)
-        if (out instanceof ConversionFailure) {
-          if (badCol < 0) {
-            badCol = i
-            badKind = out.kind === 'truncation' ? 'type_conversion' : out.kind
-            badReason = out.reason
-            badValue = raw[i]
-          }
-          raw[i] = v
-          continue
-        }
-        raw[i] = out
-      }
-      if (badCol >= 0) rejected.push(rowError(table, plan, raw, badCol, badKind, badReason, badValue))
+      const error = conv.convert(raw, true) as RowError | undefined
+      if (error) rejected.push(error)
       if (r === count - 1) lastRaw = raw.slice(n)
       raw.length = n
-      if (badCol < 0) rows.push(raw as Value[])
+      if (!error) rows.push(raw as Value[])
     }
     // the row array itself
-    bytes += count * (32 + 8 * n)
+    const bytes = conv.bytes + count * (32 + 8 * n)
     const batch: ReadBatch = { rows, rejected, lastKey: lastKeyOf(plan, lastRaw!, raws[raws.length - 1]!) }
-    if (fixed) batch.fixed = fixed
+    if (conv.fixed) batch.fixed = conv.fixed
     const full = raws.length === limit
     // size the next batch so it stays near batchBytes
     const heapPerRow = Math.max(1, bytes / count)
-    const perRow = Math.max(1, (bytes + blobBytes) / count)
+    const perRow = Math.max(1, (bytes + conv.blobBytes) / count)
     limit = Math.max(1, Math.min(options.batchRows, limit * 8, Math.floor(HEAP_BUDGET / heapPerRow), Math.floor(options.batchBytes / perRow)))
     yield batch
     if (!full) return
   }
+}
+
+/** Options for {@link scanSqliteTable}. */
+export interface SqliteScanOptions extends ScanOptions {
+  /** Rows per statement: a stretch (see `onStretch`); between statements the scan yields to the event loop. Default 4 096. */
+  chunkRows?: number
+}
+
+/** The function each scan statement calls per row, and the visitor it hands rows to (one scan runs at a time). */
+interface ScanHook {
+  current: ((values: unknown[]) => void) | undefined
+}
+const scanHooks = new WeakMap<BetterSqlite3.Database, ScanHook>()
+
+/** Registers `dbferry_scan(...)` on a connection once; it forwards each row to the running scan. */
+function scanHook(db: BetterSqlite3.Database): ScanHook {
+  let hook = scanHooks.get(db)
+  if (!hook) {
+    const h: ScanHook = { current: undefined }
+    db.function('dbferry_scan', { varargs: true, safeIntegers: true, deterministic: false }, (...args: unknown[]) => {
+      h.current!(args)
+      return 1
+    })
+    scanHooks.set(db, h)
+    hook = h
+  }
+  return hook
+}
+
+/**
+ * Visits every row of a table with the values {@link readSqliteTable} would yield, without building batches:
+ * SQLite calls one function per row, which converts the row in an array of its own and passes it to `visit`
+ * (the table's values first, then the key's raw parts; copy what you keep). Rows come in the reader's key
+ * order, in statements of `chunkRows` rows, except that a row whose text holds U+FFFD is converted at the
+ * end of its statement, with its stored bytes, exactly as the reader does. Rows that do not convert are
+ * returned, not visited. Each statement is a stretch: `onStretch` gets where it begins (the raw key it
+ * follows, which keeps text keys that are not valid UTF-8 exact), and a later scan can start there (`from`)
+ * and stop after `limit` rows. Used by verify: about three times faster than reading batches, because no
+ * batch is built and no row outlives its call.
+ */
+export async function scanSqliteTable(
+  ctx: SqliteReadContext,
+  table: TableSchema,
+  visit: (row: Row) => void,
+  options: SqliteScanOptions = {},
+): Promise<{ rows: number; rejected: RowError[] }> {
+  const { db } = ctx
+  const plan = keyPlan(table)
+  const n = table.columns.length
+  const k = plan.select.length
+  const hook = scanHook(db)
+  const args = [...table.columns.map((c) => q(c.name)), ...plan.select].join(', ')
+  const inner = (where: string) => `SELECT dbferry_scan(${args}) AS x FROM ${q(table.name)}${where} ORDER BY ${plan.orderBy} LIMIT ?`
+  const first = db.prepare(`SELECT count(*) FROM (${inner('')}) WHERE x IS NOT NULL`).pluck()
+  const next = db.prepare(`SELECT count(*) FROM (${inner(` WHERE ${plan.after}`)}) WHERE x IS NOT NULL`).pluck()
+  const one = db.prepare(`${selectHead(table, plan)} WHERE ${plan.equals}`).raw(true).safeIntegers(true)
+  const conv = new RowConverter(ctx, table, plan)
+  const chunk = Math.max(1, Math.floor(options.chunkRows ?? 4096))
+  if (options.from !== undefined && !(Array.isArray(options.from) && options.from.length === k)) {
+    throw new SchemaError(`scan of ${table.name}: \`from\` is not a position of this table's scan`, { table: table.name })
+  }
+  let from = options.from as unknown[] | undefined
+  let remaining = options.limit ?? Infinity
+  const lastKey: unknown[] = new Array(k)
+  const rejected: RowError[] = []
+  let deferred: unknown[][] = []
+  let rows = 0
+  // `values`: the row's columns, then its key expressions, in an array of its own
+  const onRow = (values: unknown[]): void => {
+    for (let j = 0; j < k; j++) lastKey[j] = values[n + j]
+    rows++
+    const out = conv.convert(values, false)
+    if (out === NEEDS_BYTES) deferred.push(values.slice(n))
+    else if (out) rejected.push(out)
+    else visit(values as Row)
+  }
+  while (remaining > 0) {
+    if (options.signal?.aborted) throw new AbortError()
+    const size = Math.min(chunk, remaining)
+    options.onStretch?.(from, rows)
+    let seen: number
+    hook.current = onRow
+    try {
+      seen = Number(from === undefined ? first.get(size) : next.get(...plan.params(from), size))
+    } finally {
+      hook.current = undefined
+    }
+    // rows whose text needs its stored bytes, which a statement cannot read while another one runs
+    for (const key of deferred) {
+      const raw = one.get(...plan.params(key)) as unknown[] | undefined
+      if (!raw) continue
+      const error = conv.convert(raw, true) as RowError | undefined
+      if (error) rejected.push(error)
+      else visit(raw as Row)
+    }
+    deferred = []
+    if (seen < size) break
+    remaining -= seen
+    from = lastKey.slice()
+    // lets timers and I/O run between statements (the other side of a comparison may be a server)
+    await new Promise<void>((resolve) => setImmediate(resolve))
+  }
+  return { rows, rejected }
 }
 
 function rowError(

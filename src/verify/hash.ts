@@ -6,6 +6,20 @@
  * only their rows are compared one by one.
  */
 
+import type { Value } from '../schema/types.js'
+
+// type tags of RowHasher.value, outside the range of a UTF-16 code unit so no character mixes the same word
+const TAG_NULL = 0x10001
+const TAG_NAN = 0x10002
+const TAG_NUMBER = 0x10003
+const TAG_STRING = 0x10004
+const TAG_TRUE = 0x10005
+const TAG_FALSE = 0x10006
+const TAG_BIGINT = 0x10007
+const TAG_BYTES = 0x10008
+const F64 = new Float64Array(1)
+const U32 = new Uint32Array(F64.buffer)
+
 /**
  * A 64-bit hash of a string as two 32-bit lanes (cyrb53's mixing, widened). Not cryptographic: it detects
  * accidental differences, which is what verification needs, at a fraction of the cost of a digest per row.
@@ -36,12 +50,63 @@ export class RowHasher {
   lo = 0
   hi = 0
 
-  reset(): void {
-    this.h1 = 0xdeadbeef
-    this.h2 = 0x41c6ce57
+  /** Starts a new hash; a seed keeps hashes of different purposes apart. Default 0. */
+  reset(seed = 0): void {
+    this.h1 = 0xdeadbeef ^ seed
+    this.h2 = 0x41c6ce57 ^ seed
   }
 
-  update(s: string): void {
+  /** Mixes one 32-bit word. */
+  private word(x: number): void {
+    this.h1 = Math.imul(this.h1 ^ x, 2654435761)
+    this.h2 = Math.imul(this.h2 ^ x, 1597334677)
+  }
+
+  /**
+   * Mixes one canonical value as it is, without a token string: a tag for its JS type (so `1`, `'1'` and
+   * `true` differ), then numbers by their 64-bit pattern (`-0` as `0`, every NaN as one), strings and bytes
+   * by length and content, bigints by their digits.
+   */
+  value(v: Value): void {
+    if (v === null) return this.word(TAG_NULL)
+    switch (typeof v) {
+      case 'number': {
+        if (v !== v) return this.word(TAG_NAN)
+        this.word(TAG_NUMBER)
+        F64[0] = v === 0 ? 0 : v
+        this.word(U32[0]!)
+        return this.word(U32[1]!)
+      }
+      case 'string':
+        this.word(TAG_STRING)
+        this.word(v.length)
+        return this.chars(v)
+      case 'boolean':
+        return this.word(v ? TAG_TRUE : TAG_FALSE)
+      case 'bigint': {
+        const t = v.toString()
+        this.word(TAG_BIGINT)
+        this.word(t.length)
+        return this.chars(t)
+      }
+      default: {
+        this.word(TAG_BYTES)
+        this.word(v.byteLength)
+        let h1 = this.h1
+        let h2 = this.h2
+        for (let i = 0; i < v.length; i++) {
+          const b = v[i]!
+          h1 = Math.imul(h1 ^ b, 2654435761)
+          h2 = Math.imul(h2 ^ b, 1597334677)
+        }
+        this.h1 = h1
+        this.h2 = h2
+      }
+    }
+  }
+
+  /** Mixes the UTF-16 code units of a string, one word each (the lanes kept in locals: the hot loop). */
+  private chars(s: string): void {
     let h1 = this.h1
     let h2 = this.h2
     for (let i = 0; i < s.length; i++) {
@@ -49,9 +114,14 @@ export class RowHasher {
       h1 = Math.imul(h1 ^ ch, 2654435761)
       h2 = Math.imul(h2 ^ ch, 1597334677)
     }
-    // the separator keeps ('ab', 'c') apart from ('a', 'bc')
-    this.h1 = Math.imul(h1 ^ 0x1f, 2654435761)
-    this.h2 = Math.imul(h2 ^ 0x1f, 1597334677)
+    this.h1 = h1
+    this.h2 = h2
+  }
+
+  /** Mixes a token string and a separator, which keeps ('ab', 'c') apart from ('a', 'bc'). */
+  update(s: string): void {
+    this.chars(s)
+    this.word(0x1f)
   }
 
   finish(): void {
@@ -64,11 +134,6 @@ export class RowHasher {
     this.lo = h1 >>> 0
     this.hi = h2 >>> 0
   }
-}
-
-/** A 32-bit hash of a key token, choosing its segment. Seeded apart from the row hash. */
-export function keyHash(keyToken: string): number {
-  return hash64(keyToken, 0x9e3779b9)[0]
 }
 
 /** Most segments a table gets: segment numbers fit 16 bits, so the first pass keeps 2 bytes per row. */

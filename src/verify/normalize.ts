@@ -328,3 +328,39 @@ export function columnNormalizer(a: ColumnSchema, b: ColumnSchema, tolerance: Co
     }
   }
 }
+
+/** Kinds whose canonical values two readers of any engines give in the same form when the types are equal. */
+const DIRECT_ANY_ENGINE: ReadonlySet<LogicalKind> = new Set(['boolean', 'int16', 'int32', 'int64', 'float64', 'text', 'bytes', 'date', 'time', 'timestamp'])
+/** Kinds whose form depends on the engine (a decimal's scale, a float32's widening, an offset): same engine only. */
+const DIRECT_SAME_ENGINE: ReadonlySet<LogicalKind> = new Set(['decimal', 'float32', 'timestamptz'])
+
+function sameType(a: ColumnSchema['type'], b: ColumnSchema['type']): boolean {
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined)
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined)
+  if (ka.length !== kb.length) return false
+  return ka.every((k) => JSON.stringify((a as Record<string, unknown>)[k]) === JSON.stringify((b as Record<string, unknown>)[k]))
+}
+
+/**
+ * Whether a column pair's first-pass hash may take the canonical values as they are instead of their tokens.
+ * Always sound — equal values give equal tokens — and fast where the forms agree whenever the values do:
+ * the same logical type on both sides, no tolerance, and a kind whose canonical form is unique (decimals,
+ * float32 and timestamps with offset only between two databases of the same engine). Where forms could
+ * differ for equal values (uuid case, JSON key order, `char(n)` padding), the token is hashed.
+ */
+export function hashesDirectly(a: ColumnSchema, b: ColumnSchema, tolerance: ColumnTolerance, sameEngine: boolean): boolean {
+  if (!isExact(tolerance) || !sameType(a.type, b.type)) return false
+  const kind = a.type.kind
+  if (kind === 'text' && a.type.fixed === true) return false
+  return DIRECT_ANY_ENGINE.has(kind) || (sameEngine && DIRECT_SAME_ENGINE.has(kind))
+}
+
+/** Whether two columns have the same logical type (every field equal). */
+export function sameLogicalType(a: ColumnSchema, b: ColumnSchema): boolean {
+  return sameType(a.type, b.type)
+}
+
+/** Whether a tolerance relaxes anything. */
+export function isExact(tolerance: ColumnTolerance): boolean {
+  return !((tolerance.floatEpsilon ?? 0) > 0) && tolerance.timestampPrecision === undefined && tolerance.trimTrailingSpaces !== true && tolerance.caseInsensitive !== true
+}
