@@ -42,6 +42,11 @@ export interface ReadOptions {
   batchBytes: number
   /** Resume after this key (the last key of a committed checkpoint), in the reader's key order. */
   after?: readonly Value[]
+  /**
+   * The caller reads no more than this many source rows: a reader that streams one query may stop the server
+   * there (MySQL `LIMIT`); paging readers stop when the caller does. Default: the table's end.
+   */
+  limit?: number
   signal?: AbortSignal
 }
 

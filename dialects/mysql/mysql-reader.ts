@@ -165,6 +165,8 @@ export async function* readMysqlTable(
     sql += ` WHERE ${where}`
   }
   if (order.length > 0) sql += ` ORDER BY ${order.map(q).join(', ')}`
+  // a stream stopped early still receives the rest of its result: let the server stop instead
+  if (options.limit !== undefined && Number.isFinite(options.limit)) sql += ` LIMIT ${Math.max(0, Math.floor(options.limit))}`
 
   const stream = conn.query({ sql, values, rowsAsArray: true, typeCast: rawTypeCast(table) }).stream({ highWaterMark: 256 })
   let batch: ReadBatch = { rows: [], rejected: [] }

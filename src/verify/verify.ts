@@ -295,14 +295,15 @@ class Side {
     return { key: this.keyObject(row), tokens: this.plan.keyPos.length === 0 ? [] : this.valueTokens(row) }
   }
 
-  private readOptions(after?: readonly Value[]): ReadOptions {
+  private readOptions(after?: readonly Value[], limit?: number): ReadOptions {
     const options: ReadOptions = { batchRows: this.batchRows, batchBytes: 8 << 20, signal: this.signal }
     if (after !== undefined) options.after = after
+    if (limit !== undefined && Number.isFinite(limit)) options.limit = limit
     return options
   }
 
-  private batches(after?: readonly Value[]): AsyncIterable<ReadBatch> {
-    return this.conn.read(this.table, this.readOptions(after))
+  private batches(after?: readonly Value[], limit?: number): AsyncIterable<ReadBatch> {
+    return this.conn.read(this.table, this.readOptions(after, limit))
   }
 
   /** Between batches: lets timers and I/O run (in-process readers never wait), and honours the signal. */
@@ -392,7 +393,7 @@ class Side {
     }
     for (const run of runs) {
       let seen = 0
-      for await (const batch of this.batches(run.at as readonly Value[] | undefined)) {
+      for await (const batch of this.batches(run.at as readonly Value[] | undefined, run.count)) {
         await this.pause()
         for (const row of batch.rows) keep(row)
         seen += batch.rows.length + batch.rejected.length

@@ -144,7 +144,8 @@ for (const engine of engines) {
     it('names the same changed, missing and extra rows as Node-side hashing', async () => {
       await engine.run(b.url, engine.tamper)
       const byEngine = await verify({ a: a.url, b: b.url, hashing: 'engine' })
-      const byNode = await verify({ a: a.url, b: b.url, hashing: 'node' })
+      // small batches: Node's second pass reads only the batches holding differing rows, each from its key
+      const byNode = await verify({ a: a.url, b: b.url, hashing: 'node', batchRows: 97 })
       expect(table(byEngine).hashing).toBe('engine')
       expect(table(byNode).hashing).toBe('node')
       expect(outcome(table(byEngine))).toEqual(outcome(table(byNode)))
