@@ -156,6 +156,13 @@ export interface Connection {
   execute?(sql: string): Promise<void>
 
   /**
+   * Sources whose column types are not stored (CSV files): take the column types of these tables, which
+   * already exist on the target (modes `truncate` and `append`), instead of inferring them. Called before
+   * `introspect`. Absent: the source's own types are used.
+   */
+  useTargetTables?(tables: readonly TableSchema[]): void
+
+  /**
    * In-process sources (SQLite): visits every row with the values `read` would yield (the array's first
    * entries; copy what you keep), without building batches; rows that do not convert are returned, not
    * visited. `verify` uses it instead of `read` when present. Absent: `read`.

@@ -185,6 +185,8 @@ export async function ferry(options: FerryOptions): Promise<Report> {
 
     emit?.({ type: 'phase', phase: 'introspect' })
     report.snapshot = await source.snapshot()
+    // kept tables (truncate, append, resume) decide the column types of a source that would infer them
+    if (checkpoints || options.mode === 'truncate' || options.mode === 'append') await useExistingTargetTypes(source, target)
     const introspected = await source.introspect()
     const prepared = prepareRun(introspected, target, options)
     report.renames = prepared.renames
@@ -344,6 +346,15 @@ async function carryCheckpoints(journal: Journal, runId: number, checkpoints: re
   for (const { sourceState: _, ...cp } of checkpoints) await journal.checkpoint(runId, cp)
   const states = checkpoints.flatMap((c) => (c.sourceState ? [{ table: c.table, state: c.sourceState }] : []))
   if (states.length > 0) await journal.sourceStates?.(runId, states)
+}
+
+/**
+ * Gives a source that infers its column types (CSV files) the tables that already exist on the target, so a
+ * kept table's types come from there. File targets have no column types to give.
+ */
+export async function useExistingTargetTypes(source: Connection, target: Connection): Promise<void> {
+  if (!source.useTargetTables || target.dialect.capabilities.bulkPath === 'file') return
+  source.useTargetTables((await target.introspect()).tables)
 }
 
 /**

@@ -1,19 +1,20 @@
 import { connect, dialectFor, type ConnectionSpec } from '../connect.js'
 import type { Dialect, SnapshotInfo } from '../dialect.js'
 import { SchemaError, redact } from '../errors.js'
-import { prepareRun, type FerryOptions, type PreparedRun } from '../ferry.js'
+import { prepareRun, useExistingTargetTypes, type FerryOptions, type PreparedRun } from '../ferry.js'
 import type { Rename } from '../schema/identifiers.js'
 import type { DeferredForeignKey } from './order.js'
 import { preflight, type PreflightIssue } from './preflight.js'
 
 /** Options of {@link plan}: the source, the target (only its dialect is needed), and the run's schema options. */
 export interface PlanOptions
-  extends Pick<FerryOptions, 'tables' | 'foreignKeys' | 'types' | 'transforms' | 'identifiers' | 'batchRows' | 'batchBytes' | 'fallbackEncoding' | 'signal'> {
+  extends Pick<FerryOptions, 'tables' | 'foreignKeys' | 'types' | 'transforms' | 'identifiers' | 'batchRows' | 'batchBytes' | 'fallbackEncoding' | 'signal' | 'mode'> {
   /** The source: a URL or an open connection. */
   from: ConnectionSpec
   /**
-   * The target: a URL (it is not connected to: its dialect decides names, types and collations) or an open
-   * connection. Default: the source's own dialect.
+   * The target: a URL (its dialect decides names, types and collations; it is connected to, read only, just
+   * when `mode` keeps existing tables, whose column types a CSV source then takes) or an open connection.
+   * Default: the source's own dialect.
    */
   to?: ConnectionSpec
   /** Scan the rows for the preflight. Default true; false gives order, stages and renames only. */
@@ -67,6 +68,14 @@ export async function plan(options: PlanOptions): Promise<PlanReport> {
     const report: PlanReport = { source: source.description, order: [], stages: [], deferred: [], renames: [], preflight: [], tables: [], ms: 0 }
     if (target !== undefined) report.target = target
     report.snapshot = await source.snapshot()
+    if (options.to && (options.mode === 'truncate' || options.mode === 'append') && source.useTargetTables) {
+      const tgt = await connect(options.to)
+      try {
+        await useExistingTargetTypes(source, tgt.connection)
+      } finally {
+        if (tgt.owned) await tgt.connection.close()
+      }
+    }
     const introspected = await source.introspect()
     let prepared: PreparedRun
     try {

@@ -14,6 +14,8 @@ orphan foreign keys, values the target cannot hold, values that do not convert. 
 Options:
   --config <file>      the same config file as copy (tables, foreign keys, transforms)
   --tables / --exclude / --fk / --fallback-encoding / --lower-case   as for copy
+  --mode <m>           as for copy; truncate or append read the target's tables, whose column types a CSV
+                       source takes (shown under "Source")
   --stages <n>         group the load order into n ordered stages (e.g. files to load one after the other)
   --no-scan            order, stages and renames only; do not read the rows
   --json               print the plan as JSON
@@ -35,6 +37,11 @@ function text(p: PlanReport, stages: string[][]): string {
   stages.forEach((s, i) => lines.push(`  ${i + 1}: ${s.join(', ')}`))
   for (const d of p.deferred) lines.push(`Deferred foreign key: ${d.table}(${d.foreignKey.columns.join(', ')}) → ${d.foreignKey.refTable} (${d.reason})`)
   for (const r of p.renames) lines.push(`Renamed: ${r.kind} ${r.table ? `${r.table}.` : ''}${r.from} → ${r.to} (${r.reason})`)
+  // how the source was read: e.g. where a CSV file's column types came from (target table, schema, sample)
+  if (p.snapshot?.notes && p.snapshot.notes.length > 0) {
+    lines.push('', 'Source:')
+    for (const n of p.snapshot.notes) lines.push(`  ${n}`)
+  }
   if (p.tables.some((t) => t.rows > 0)) {
     lines.push('', 'Rows:')
     for (const t of p.tables) lines.push(`  ${t.name}: ${t.rows}`)

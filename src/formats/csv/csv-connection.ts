@@ -17,6 +17,7 @@ import { ConnectionError, SchemaError, UsageError } from '../../errors.js'
 import type { ColumnSchema, DatabaseSchema, LogicalType, TableSchema } from '../../schema/types.js'
 import { checkCsvOptions, CSV_DEFAULTS, csvOptionsFromQuery, type CsvOptions } from './csv-options.js'
 import { countCsvRecords, readCsvTable, sampleCsv, type CsvTableSource } from './csv-source.js'
+import { fileTypeName } from './csv-format.js'
 import { CsvFileWriter } from './csv-target.js'
 import { inferColumnType } from './infer-types.js'
 
@@ -32,7 +33,10 @@ export interface CsvConnectOptions extends ConnectOptions {
   path: string
   /** CSV dialect options; see {@link CsvOptions} for defaults. */
   csv?: Partial<CsvOptions>
-  /** Column types, keyed `table.column` (or `column` for every table). Default: inferred from a sample. */
+  /**
+   * Column types, keyed `table.column` (or `column` for every table). Default, in this order: `tables`, the
+   * target's table when it exists (modes truncate and append), the sidecar, a sample.
+   */
   types?: Readonly<Record<string, LogicalType>>
   /** Table definitions to use instead of inference (columns by name; keys and foreign keys kept). */
   tables?: readonly TableSchema[]
@@ -41,6 +45,18 @@ export interface CsvConnectOptions extends ConnectOptions {
 }
 
 const FILE_EXT = /\.(csv|tsv|txt)$/i
+
+/** Where a column's type came from, in the order they take precedence. */
+type TypeOrigin = 'given types' | 'the given schema' | 'the target table' | 'the schema file' | 'inferred' | 'text (inference off)'
+
+/** The table of `tables` named `name`, or else the only one named so ignoring case. */
+function byNameOrCase<T extends { name: string }>(items: readonly T[] | undefined, name: string): T | undefined {
+  if (!items) return undefined
+  const exact = items.find((t) => t.name === name)
+  if (exact) return exact
+  const folded = items.filter((t) => t.name.toLowerCase() === name.toLowerCase())
+  return folded.length === 1 ? folded[0] : undefined
+}
 
 /** Splits `csv:./x?a=b` into a path and its query. */
 export function parseFileUrl(url: string, scheme: string): { path: string; query: URLSearchParams } {
@@ -79,6 +95,10 @@ export class CsvConnection implements Connection {
   #sources = new Map<string, CsvTableSource>()
   #started = new Set<string>()
   #schema: DatabaseSchema | undefined
+  #targetTables: readonly TableSchema[] | undefined
+  /** What the report shows about how the files were read: where each table's column types came from. */
+  #snapshot: SnapshotInfo = { guarantee: 'none (file)' }
+  #typeNotes = new Map<string, string>()
 
   constructor(
     readonly dialect: Dialect,
@@ -99,9 +119,9 @@ export class CsvConnection implements Connection {
     return this.isFile ? this.path : join(this.path, `${table}.csv`)
   }
 
+  /** The tables of the sidecar file, by name. */
   async #sidecar(): Promise<Map<string, TableSchema>> {
     const m = new Map<string, TableSchema>()
-    for (const t of this.options.tables ?? []) m.set(t.name, t)
     if (this.options.sidecar === false) return m
     try {
       const parsed = JSON.parse(await readFile(this.#sidecarPath, 'utf8')) as { tables?: TableSchema[] }
@@ -110,6 +130,15 @@ export class CsvConnection implements Connection {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new SchemaError(`cannot read ${this.#sidecarPath}: ${(e as Error).message}`, { cause: e })
     }
     return m
+  }
+
+  /**
+   * Takes the column types of tables that exist on the target: a column the target table has (by name, or
+   * by name ignoring case when that is unambiguous) gets its type instead of one inferred or read from the
+   * sidecar; `types` and `tables` given in the options still win.
+   */
+  useTargetTables(tables: readonly TableSchema[]): void {
+    this.#targetTables = tables
   }
 
   async introspect(options: { tables?: readonly string[] } = {}): Promise<DatabaseSchema> {
@@ -126,29 +155,51 @@ export class CsvConnection implements Connection {
       }
       files = names.filter((n) => FILE_EXT.test(n)).sort().map((n) => join(this.path, n))
     }
-    const given = await this.#sidecar()
+    const sidecar = await this.#sidecar()
     const tables: TableSchema[] = []
     for (const file of files) {
       const name = basename(file, extname(file))
       if (options.tables && !options.tables.includes(name)) continue
       const sample = await sampleCsv(file, this.csv, this.options.fallbackEncoding)
       const size = (await stat(file)).size
-      tables.push(this.#tableFrom(name, sample.header, sample.rows, given.get(name), size))
+      tables.push(this.#tableFrom(name, sample.header, sample.rows, size, sidecar.get(name)))
       this.#sources.set(name, { path: file, file: basename(file), options: this.csv, header: sample.header, fallbackEncoding: this.options.fallbackEncoding })
     }
     return { dialect: this.dialect.name, tables, objects: [] }
   }
 
-  /** Builds a table from a header and sample, with given definitions and type overrides taking precedence. */
-  #tableFrom(name: string, header: string[], rows: (string | null)[][], given: TableSchema | undefined, size: number): TableSchema {
+  /**
+   * Builds a table from a header and sample. A column's type comes from, in order: `types`, `tables`, the
+   * target's existing table, the sidecar, the sample; the note it leaves for the report says which.
+   */
+  #tableFrom(name: string, header: string[], rows: (string | null)[][], size: number, sidecar: TableSchema | undefined): TableSchema {
     const types = this.options.types ?? {}
+    const listed = this.options.tables?.find((t) => t.name === name)
+    const given = listed ?? sidecar
+    const target = byNameOrCase(this.#targetTables, name)
+    const origins: TypeOrigin[] = []
     const columns: ColumnSchema[] = header.map((h, i) => {
       const g = given?.columns.find((c) => c.name === h)
       const override = types[`${name}.${h}`] ?? types[h]
-      if (g) return { ...g, ...(override ? { type: override } : {}) }
-      const type = override ?? (this.csv.inferTypes ? inferColumnType(rows.map((r) => (r.length === header.length ? r[i] ?? null : null))) : { kind: 'text' as const })
-      return { name: h, type, nativeType: '', nullable: true }
+      const t = byNameOrCase(target?.columns, h)
+      let column: ColumnSchema
+      if (g) column = { ...g }
+      else column = { name: h, type: { kind: 'text' }, nativeType: '', nullable: true }
+      if (override) {
+        column.type = override
+        origins.push('given types')
+      } else if (listed && g) origins.push('the given schema')
+      else if (t) {
+        column.type = t.type
+        origins.push('the target table')
+      } else if (g) origins.push('the schema file')
+      else if (this.csv.inferTypes) {
+        column.type = inferColumnType(rows.map((r) => (r.length === header.length ? r[i] ?? null : null)))
+        origins.push('inferred')
+      } else origins.push('text (inference off)')
+      return column
     })
+    this.#noteTypes(name, columns, origins, rows.length)
     const names = new Set(header)
     const keep = (cols: string[]) => cols.every((c) => names.has(c))
     const avg = rows.length > 0 ? rows.reduce((s, r) => s + r.reduce((a, f) => a + (f?.length ?? 0) + 1, 0), 0) / rows.length : 0
@@ -164,8 +215,20 @@ export class CsvConnection implements Connection {
     return t
   }
 
+  /** Records, for the report and `plan`, where the column types of `table` came from. */
+  #noteTypes(table: string, columns: readonly ColumnSchema[], origins: readonly TypeOrigin[], sampled: number): void {
+    const label = (o: TypeOrigin) => (o === 'inferred' ? `inferred from ${sampled} sampled row${sampled === 1 ? '' : 's'}` : `from ${o}`)
+    const list = (idx: number[]) => idx.map((i) => `${columns[i]!.name} ${fileTypeName(columns[i]!.type)}`).join(', ')
+    const groups = new Map<TypeOrigin, number[]>()
+    origins.forEach((o, i) => groups.set(o, [...(groups.get(o) ?? []), i]))
+    const parts = [...groups].map(([o, idx]) => (o.startsWith('text') ? `${o}: ${list(idx)}` : `${label(o)}: ${list(idx)}`))
+    this.#typeNotes.set(table, `${table}: column types ${parts.join('; ')}`)
+    // the snapshot object is the one the report holds: it shows the notes of every table read so far
+    this.#snapshot.notes = [...this.#typeNotes.values()]
+  }
+
   async snapshot(): Promise<SnapshotInfo> {
-    return { guarantee: 'none (file)' }
+    return this.#snapshot
   }
 
   async count(table: TableSchema): Promise<number> {

@@ -52,6 +52,18 @@ export function fieldFormatter(
   }
 }
 
+/** The type name a file format shows for a logical type (no DDL is ever run on a file). */
+export function fileTypeName(type: LogicalType): string {
+  switch (type.kind) {
+    case 'decimal':
+      return type.precision === undefined ? 'decimal' : `decimal(${type.precision},${type.scale ?? 0})`
+    case 'text':
+      return type.length === undefined ? 'text' : `text(${type.length})`
+    default:
+      return type.kind
+  }
+}
+
 /** Renders a header or row as one CSV line, ending with `eol`. */
 export function recordFormatter(
   o: Pick<CsvOptions, 'delimiter' | 'quote' | 'escape' | 'null' | 'eol'>,

@@ -1,6 +1,6 @@
 import type { ConnectOptions, Dialect, DialectCapabilities } from '../../dialect.js'
-import type { LogicalType } from '../../schema/types.js'
 import { openCsv } from './csv-connection.js'
+import { fileTypeName } from './csv-format.js'
 
 /** What a CSV file can hold: any text, any number, no enforced keys. */
 export const FILE_CAPABILITIES: DialectCapabilities = Object.freeze({
@@ -18,17 +18,6 @@ export const FILE_CAPABILITIES: DialectCapabilities = Object.freeze({
   storesAnyValue: true,
 })
 
-/** The type name a file format shows for a logical type (no DDL is ever run on a file). */
-export function fileTypeName(type: LogicalType): string {
-  switch (type.kind) {
-    case 'decimal':
-      return type.precision === undefined ? 'decimal' : `decimal(${type.precision},${type.scale ?? 0})`
-    case 'text':
-      return type.length === undefined ? 'text' : `text(${type.length})`
-    default:
-      return type.kind
-  }
-}
 
 /**
  * CSV files as a source and a target: `csv:./dir` (one file per table, named for the table) or
@@ -45,6 +34,7 @@ export const csv: Dialect = {
 
 export { CsvConnection, SIDECAR_NAME, type CsvConnectOptions } from './csv-connection.js'
 export { CSV_DEFAULTS, type CsvOptions } from './csv-options.js'
+export { fileTypeName }
 export { CsvRecordParser, type CsvItem, type CsvParseOptions } from './csv-parser.js'
 export { inferColumnType } from './infer-types.js'
 export { detectEncoding, isValidUtf8 } from './encoding.js'
