@@ -29,6 +29,11 @@ export interface DialectCapabilities {
   readonly concurrentSnapshotReads: boolean
   /** Columns hold any value whatever their declared type (SQLite's type affinity). */
   readonly storesAnyValue: boolean
+  /**
+   * The target parses CSV itself and implements {@link Connection.loadCsv}, so a CSV table that needs no
+   * change can go to it as bytes (the pass-through path). Default false.
+   */
+  readonly loadsCsv?: boolean
 }
 
 /** How the target treats a table that already exists. Default `create`: refuse to touch existing data. */
@@ -161,6 +166,19 @@ export interface Connection {
    * `introspect`. Absent: the source's own types are used.
    */
   useTargetTables?(tables: readonly TableSchema[]): void
+  /**
+   * Sources that are CSV files: a table's text as bytes, for the pass-through path (see {@link CsvText}), or
+   * the reason it cannot be handed over unparsed (an option the contract cannot express, a header that does
+   * not name the table's columns). Absent: never handed over.
+   */
+  csvText?(table: TableSchema): Promise<CsvText | string>
+  /**
+   * Targets with the `loadsCsv` capability: loads a whole table's CSV text in one transaction and leaves it
+   * open for the caller to commit or roll back (see {@link CsvLoad}). Throws, with nothing left behind, when
+   * the target refuses the text or `text.bytes` throws; returns a reason instead when it cannot take this
+   * table's text at all (nothing was sent).
+   */
+  loadCsv?(table: TableSchema, text: CsvText, options: { signal?: AbortSignal }): Promise<CsvLoad | string>
 
   /**
    * In-process sources (SQLite): visits every row with the values `read` would yield (the array's first
@@ -239,6 +257,54 @@ export interface SnapshotInfo {
    * columns not copied, script statements skipped. Optional; a source may fill it while introspecting.
    */
   notes?: string[]
+}
+
+/**
+ * How the bytes of a {@link CsvText} are written. Every character option is one ASCII character, and the
+ * NULL rule is dbferry's: an unquoted field equal to `null` is NULL; a quoted field never is.
+ */
+export interface CsvTextFormat {
+  delimiter: string
+  quote: string
+  /** The character before a quote (or itself) inside a quoted field; equal to `quote` for doubled quotes. */
+  escape: string
+  null: string
+  /** The first record is a header, to be skipped. */
+  header: boolean
+  /** UTF-8, or ISO-8859-1 (each byte one character); a source transcodes anything else to UTF-8. */
+  encoding: 'utf8' | 'latin1'
+}
+
+/**
+ * A table's CSV text, handed to a target that parses CSV itself (the pass-through path). The source
+ * promises that parsing it as strict CSV gives exactly the rows its own reader would give: iterating
+ * `bytes` checks every record as it goes — strict quoting, no blank lines, the header's field count, and
+ * every field of a typed column in the canonical text of its value (`12`, `12.50`, `2024-01-02 10:00:00.5`,
+ * `\x0a…`, `2024-01-02 10:00:00+02:00`) or in one of these spellings of it: a boolean as any of
+ * `true/false t/f yes/no y/n on/off 1/0` in any case, a float in any decimal or exponent form or
+ * `NaN`/`inf`/`Infinity`, a time with trailing fractional zeros, a UUID in upper case — and throws where a
+ * field is not, so the caller can roll back and take the row path instead. A target with `loadsCsv` must
+ * read all of these as the value dbferry would have written, and refuse (throw) rather than change what it
+ * cannot store.
+ */
+export interface CsvText {
+  format: CsvTextFormat
+  /** The source's column names in the order of the file's fields. */
+  columns: readonly string[]
+  /** The bytes, from the start of the header (or first record), without a byte-order mark. */
+  bytes: AsyncIterable<Buffer>
+  /** Once `bytes` is exhausted: how many records it held (the header not counted). */
+  records(): number
+  /** Once `bytes` is exhausted: the line the last record starts on (the reader's key for checkpoints). */
+  lastLine(): number
+}
+
+/** A table loaded by {@link Connection.loadCsv} and not yet committed. */
+export interface CsvLoad {
+  /** Rows the target loaded, as it counts them. */
+  rows: number
+  commit(): Promise<void>
+  rollback(): Promise<void>
 }
 
 /**

@@ -77,6 +77,12 @@ export interface FerryOptions {
    * Default true.
    */
   backup?: boolean | string
+  /**
+   * Let a CSV table that no transform touches go to a target that parses CSV itself (PostgreSQL) as the
+   * file's bytes, checked and counted on the way, falling back to the row path for anything the check or
+   * the target refuses (`report.tables[].path` says which path a table took). Default true.
+   */
+  passThrough?: boolean
   /** Called with progress events. */
   onProgress?: (event: ProgressEvent) => void
   /** Aborts the run between batches. */
@@ -284,6 +290,7 @@ export async function ferry(options: FerryOptions): Promise<Report> {
           checkpoint: journal ? async (cp) => journal!.checkpoint(runId, cp) : undefined,
           missingKeys: missing?.get(name),
           after: resume?.after,
+          passThrough: options.passThrough,
         },
         pair,
         reports.get(name)!,

@@ -2,6 +2,8 @@ import type {
   ConnectOptions,
   Connection,
   ConstraintProblem,
+  CsvLoad,
+  CsvText,
   Dialect,
   DialectCapabilities,
   FinalizeOptions,
@@ -14,11 +16,12 @@ import type {
   SourceTableState,
   TableWriter,
 } from '../../src/dialect.js'
-import { UsageError } from '../../src/errors.js'
+import { AbortError, UsageError } from '../../src/errors.js'
 import { toDbferryError } from './postgres-errors.js'
 import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, LogicalType, TableSchema } from '../../src/schema/types.js'
 import { openSession, type PostgresTarget, type Session } from './postgres-connection.js'
+import { loadCsvText } from './postgres-csv-load.js'
 import { finalizeTarget, prepareTarget } from './postgres-ddl.js'
 import { introspectPostgres } from './postgres-introspector.js'
 import { quoteIdent, readCopy, readKeyset, readSegments, segmentHashes } from './postgres-reader.js'
@@ -39,6 +42,7 @@ export const POSTGRES_CAPABILITIES: DialectCapabilities = Object.freeze({
   maxTimestampPrecision: 6,
   concurrentSnapshotReads: false,
   storesAnyValue: false,
+  loadsCsv: true,
 })
 
 function wrap(error: unknown, what: string, description: string): Error {
@@ -135,6 +139,21 @@ export class PostgresConnection implements Connection {
 
   async openWriter(table: TableSchema): Promise<TableWriter> {
     return openCopyWriter(this.#session.client, this.schema, table, this.description, () => this.#inTransaction)
+  }
+
+  /** Loads a table's CSV text with one `COPY … (FORMAT csv)` in a transaction left open (see `loadCsvText`). */
+  async loadCsv(table: TableSchema, text: CsvText, options: { signal?: AbortSignal } = {}): Promise<CsvLoad | string> {
+    if (this.#inTransaction) return 'this PostgreSQL connection holds a read snapshot'
+    try {
+      return await loadCsvText(this.#session.client, this.schema, table, text, options.signal)
+    } catch (error) {
+      // the source's own refusal and an abort pass as they are; the server's errors keep where it stopped
+      const e = error as { code?: unknown; where?: unknown }
+      if (error instanceof AbortError || typeof e.code !== 'string') throw error
+      const wrapped = wrap(error, `loading ${table.name} as CSV`, this.description)
+      if (typeof e.where === 'string') wrapped.message += ` (${e.where})`
+      throw wrapped
+    }
   }
 
   async finalize(schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {

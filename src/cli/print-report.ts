@@ -15,7 +15,7 @@ export function formatReport(report: Report): string {
   for (const t of report.tables) {
     const fixed = Object.values(t.fixed).reduce((a, b) => a + b, 0)
     lines.push(
-      `${pad(t.name, w)}  ${pad(t.read, 9, true)}  ${pad(t.written, 9, true)}  ${pad(t.rejected, 9, true)}  ${pad(t.dropped, 9, true)}  ${pad(t.inserted, 6, true)}  ${pad(fixed, 6, true)}  ${pad(t.ms, 7, true)}  ${t.status}${t.error ? `: ${t.error}` : ''}`,
+      `${pad(t.name, w)}  ${pad(t.read, 9, true)}  ${pad(t.written, 9, true)}  ${pad(t.rejected, 9, true)}  ${pad(t.dropped, 9, true)}  ${pad(t.inserted, 6, true)}  ${pad(fixed, 6, true)}  ${pad(t.ms, 7, true)}  ${t.status}${t.path === 'pass-through' ? ' (pass-through)' : ''}${t.error ? `: ${t.error}` : ''}`,
     )
   }
   const s = report.totals
@@ -33,6 +33,11 @@ export function formatReport(report: Report): string {
       const total = t.rejected + t.dropped
       if (total > shown) lines.push(`    … and ${total - shown} more`)
     }
+  }
+  const notes = report.tables.filter((t) => t.pathNote !== undefined)
+  if (notes.length > 0) {
+    lines.push('', 'Loaded row by row instead of passing the CSV through:')
+    for (const t of notes) lines.push(`  ${t.name}: ${t.pathNote}`)
   }
   const fixes = report.tables.filter((t) => Object.keys(t.fixed).length > 0)
   if (fixes.length > 0) {
@@ -87,6 +92,8 @@ export function reportJson(report: Report): string {
         byKind: t.byKind,
         examples: t.examples,
         ms: t.ms,
+        ...(t.path ? { path: t.path } : {}),
+        ...(t.pathNote ? { pathNote: t.pathNote } : {}),
         ...(t.error ? { error: t.error } : {}),
       })),
       totals: report.totals,

@@ -7,6 +7,7 @@ import type { Row, TableSchema, Value } from '../schema/types.js'
 import { confirmedCheckpoint, intentCheckpoint } from './resume.js'
 import type { BatchOutcome, TableTransformer } from '../transforms/transform.js'
 import { makeRowFitter, type FitOptions } from './fit-rows.js'
+import { passThrough } from './pass-through.js'
 import type { ProgressEvent } from './progress.js'
 
 /** A table's source and target shapes. */
@@ -34,6 +35,8 @@ export interface CopyContext {
   after?: readonly Value[]
   /** When set, the keys of rows that will not be on the target are collected here. */
   missingKeys?: string[]
+  /** Let a CSV table that needs no change go to a target that parses CSV as bytes (see pass-through.ts). Default true. */
+  passThrough?: boolean
 }
 
 /** A fresh, empty report for a table. */
@@ -194,6 +197,7 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
   let writtenCounts = committedCounts
   let inflight: Promise<void> | undefined
   try {
+    if (await passThrough(ctx, pair, report, total)) return
     writer = await ctx.target.openWriter(pair.target)
     const confirm = async () => {
       // the journal gets a batch's entries only once the target committed it, so a resume never repeats them

@@ -28,6 +28,7 @@ Options:
   --concurrency <n>        tables copied at once where the plan allows (default 1)
   --fallback-encoding <e>  decode source text that is not UTF-8 with this encoding (e.g. cp1252)
   --strip-nul              remove U+0000 from text for targets that cannot store it (default: reject the row)
+  --no-pass-through        load CSV tables row by row even where the target could parse the file itself
   --lower-case             fold identifiers to lower case on the target (default: preserve)
   --json                   print only the report, as JSON, on stdout
   --quiet                  no progress output
@@ -54,8 +55,8 @@ function int(v: unknown, name: string): number | undefined {
 
 /** Turns `copy` arguments into ferry options (a config file's options first, flags over them). */
 export async function copyOptions(args: string[], io: CliIo): Promise<{ options: FerryOptions; json: boolean; quiet: boolean }> {
-  const { positionals, options: o } = parseArgs(args, ['json', 'no-journal', 'strip-nul', 'lower-case', 'quiet', 'resume'])
-  const known = new Set(['config', 'mode', 'tables', 'exclude', 'fk', 'journal', 'no-journal', 'batch-rows', 'concurrency', 'fallback-encoding', 'strip-nul', 'lower-case', 'json', 'quiet', 'help', 'resume'])
+  const { positionals, options: o } = parseArgs(args, ['json', 'no-journal', 'strip-nul', 'lower-case', 'quiet', 'resume', 'no-pass-through'])
+  const known = new Set(['config', 'mode', 'tables', 'exclude', 'fk', 'journal', 'no-journal', 'batch-rows', 'concurrency', 'fallback-encoding', 'strip-nul', 'lower-case', 'json', 'quiet', 'help', 'resume', 'no-pass-through'])
   for (const k of Object.keys(o)) if (!known.has(k)) throw new UsageError(`unknown option --${k}`)
   let base: Partial<FerryOptions> = {}
   if (typeof o.config === 'string') {
@@ -88,6 +89,7 @@ export async function copyOptions(args: string[], io: CliIo): Promise<{ options:
     fallbackEncoding: typeof o['fallback-encoding'] === 'string' ? o['fallback-encoding'] : base.fallbackEncoding,
     stripNul: o['strip-nul'] === true || base.stripNul,
     resume: o.resume === true || base.resume,
+    passThrough: o['no-pass-through'] === true ? false : base.passThrough,
     identifiers: o['lower-case'] ? { ...base.identifiers, case: 'lower' } : base.identifiers,
   }
   return { options, json: o.json === true, quiet: o.quiet === true }

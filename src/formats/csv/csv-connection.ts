@@ -5,6 +5,7 @@ import type {
   ConnectOptions,
   Connection,
   ConstraintProblem,
+  CsvText,
   Dialect,
   FinalizeOptions,
   PrepareOptions,
@@ -18,6 +19,7 @@ import type { ColumnSchema, DatabaseSchema, LogicalType, TableSchema } from '../
 import { checkCsvOptions, CSV_DEFAULTS, csvOptionsFromQuery, type CsvOptions } from './csv-options.js'
 import { countCsvRecords, readCsvTable, sampleCsv, type CsvTableSource } from './csv-source.js'
 import { fileTypeName } from './csv-format.js'
+import { openCsvText } from './csv-pass-through.js'
 import { CsvFileWriter } from './csv-target.js'
 import { inferColumnType } from './infer-types.js'
 
@@ -246,6 +248,11 @@ export class CsvConnection implements Connection {
 
   async *read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
     yield* readCsvTable(await this.#source(table), table, options)
+  }
+
+  /** The table's file as bytes for a target that parses CSV itself (see `openCsvText`). */
+  async csvText(table: TableSchema): Promise<CsvText | string> {
+    return openCsvText(await this.#source(table), table)
   }
 
   async prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void> {

@@ -10,8 +10,8 @@ import { CsvRecordParser, type CsvItem } from './csv-parser.js'
 import { detectEncoding, textDecoder, type DetectedEncoding } from './encoding.js'
 
 /**
- * Streams a file's decoded text. The first chunk decides the encoding (see `detectEncoding`); a BOM is
- * dropped. `onEncoding` is told what was chosen.
+ * Streams a file's decoded text in chunks of `chunkBytes` (default 1 MiB). The first 64 KiB decide the
+ * encoding (see `detectEncoding`); a BOM is dropped. `onEncoding` is told what was chosen.
  */
 export async function* readText(
   path: string,
@@ -19,8 +19,9 @@ export async function* readText(
   fallbackEncoding?: string,
   onEncoding?: (e: DetectedEncoding) => void,
   state?: TextState,
+  chunkBytes = 1 << 20,
 ): AsyncGenerator<string> {
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 })
+  const stream = createReadStream(path, { highWaterMark: chunkBytes })
   let decoder: ReturnType<typeof textDecoder> | undefined
   let utf8 = false
   let carry: Buffer | undefined
@@ -79,9 +80,9 @@ export function hasReplacement(fields: readonly (string | null)[]): boolean {
 }
 
 /** Streams the parsed items of a CSV file (records, blank lines, malformed records), in arrays per chunk. */
-export async function* readCsvItems(path: string, options: CsvOptions, fallbackEncoding?: string, state?: TextState): AsyncGenerator<CsvItem[]> {
+export async function* readCsvItems(path: string, options: CsvOptions, fallbackEncoding?: string, state?: TextState, chunkBytes?: number): AsyncGenerator<CsvItem[]> {
   const parser = new CsvRecordParser(options)
-  for await (const text of readText(path, options, fallbackEncoding, undefined, state)) {
+  for await (const text of readText(path, options, fallbackEncoding, undefined, state, chunkBytes)) {
     const items = parser.push(text)
     if (items.length > 0) yield items
   }
@@ -103,7 +104,8 @@ export async function sampleCsv(path: string, options: CsvOptions, fallbackEncod
   const rows: (string | null)[][] = []
   let headerProblem: string | undefined
   const want = Math.max(options.sampleRows, 1)
-  outer: for await (const items of readCsvItems(path, options, fallbackEncoding)) {
+  // small chunks: a sample of a thousand rows should not parse the megabyte behind them
+  outer: for await (const items of readCsvItems(path, options, fallbackEncoding, undefined, 1 << 16)) {
     for (const it of items) {
       if (it.kind === 'blank') continue
       if (it.kind === 'malformed') {

@@ -1,0 +1,118 @@
+import type { CsvText } from '../dialect.js'
+import { AbortError, ConnectionError } from '../errors.js'
+import type { TableReport } from '../report.js'
+import type { CopyContext, TablePair } from './copy-table.js'
+import { confirmedCheckpoint, intentCheckpoint } from './resume.js'
+
+/**
+ * The pass-through path: a CSV table that needs no change goes to a target that parses CSV itself as the
+ * file's bytes, in one transaction, instead of being parsed and converted row by row in Node. The source
+ * checks the bytes on the way (strict CSV, canonical text in typed columns) and counts the records; the
+ * table commits only when the target's row count equals that count, so `read = written` is proven. Anything
+ * else — a check that fails, a value or a line the target refuses, a count that differs — rolls the table
+ * back, and the row path loads it, journaling each bad row with its line number: the outcome is the same
+ * as without the pass-through, only slower.
+ */
+
+/**
+ * Why `pair` cannot take the pass-through path between a source that hands over CSV text and a target that
+ * loads it, or undefined when it can try.
+ */
+export function passThroughBlocker(ctx: CopyContext, pair: TablePair, report: TableReport): string | undefined {
+  if (ctx.transformers.length > 0) return `transforms process its rows (${ctx.transformers.map((t) => t.name).join(', ')})`
+  if (ctx.after !== undefined || report.read + report.written + report.rejected + report.dropped > 0) return 'it resumes after rows already loaded'
+  const caps = ctx.target.dialect.capabilities
+  const { source, target } = pair
+  if (target.columns.length !== source.columns.length) return 'the target does not take every column of the file'
+  const used = new Set<string>()
+  for (const c of target.columns) {
+    const from = source.columns.find((s) => s.name === (c.origin ?? c.name))
+    if (!from || used.has(from.name)) return `column ${c.name} is not one column of the file`
+    used.add(from.name)
+    // a changed type means a conversion on the row path
+    if (JSON.stringify(from.type) !== JSON.stringify(c.type)) return `column ${c.name} changes type on the way`
+    const k = c.type.kind
+    if ((k === 'float32' || k === 'float64') && !caps.floatHoldsNonFinite) return `the target cannot hold NaN or Infinity in ${c.name}`
+    if ((k === 'time' || k === 'timestamp' || k === 'timestamptz') && (c.type.precision ?? 6) > caps.maxTimestampPrecision) return `${c.name} has more fractional digits than the target keeps`
+  }
+  return undefined
+}
+
+/**
+ * Tries the pass-through path for one table. Returns true when the table is loaded and committed (the report
+ * holds its counts, status `done`); false when the row path must load it, with `report.pathNote` saying why.
+ * Throws only for what would stop the row path too: an abort, a lost connection, a failed checkpoint.
+ */
+export async function passThrough(ctx: CopyContext, pair: TablePair, report: TableReport, total: number | undefined): Promise<boolean> {
+  report.path = 'rows'
+  // nothing to explain where neither side could (any source but CSV files, a target that does not parse
+  // CSV) or the user turned it off
+  if (ctx.passThrough === false || !ctx.source.csvText || !ctx.target.loadCsv || ctx.target.dialect.capabilities.loadsCsv !== true) return false
+  const blocker = passThroughBlocker(ctx, pair, report)
+  if (blocker !== undefined) {
+    report.pathNote = blocker
+    return false
+  }
+  const text = await ctx.source.csvText(pair.source)
+  if (typeof text === 'string') {
+    report.pathNote = text
+    return false
+  }
+  // the file's fields by the target's names
+  const nameOf = new Map(pair.target.columns.map((c) => [c.origin ?? c.name, c.name]))
+  const started = Date.now()
+  let last = 0
+  const bytes = async function* (): AsyncGenerator<Buffer> {
+    for await (const chunk of text.bytes) {
+      yield chunk
+      if (ctx.onProgress && Date.now() - last > 250) {
+        last = Date.now()
+        ctx.onProgress({ type: 'batch', table: report.name, read: text.records(), written: 0, rejected: 0, dropped: 0, total, elapsedMs: Date.now() - started })
+      }
+    }
+  }
+  const handed: CsvText = {
+    format: text.format,
+    columns: text.columns.map((c) => nameOf.get(c) ?? c),
+    bytes: bytes(),
+    records: text.records,
+    lastLine: text.lastLine,
+  }
+  let load
+  try {
+    load = await ctx.target.loadCsv!(pair.target, handed, { signal: ctx.signal })
+  } catch (error) {
+    if (error instanceof AbortError || error instanceof ConnectionError || ctx.signal?.aborted) throw error
+    report.pathNote = `fell back to the row path: ${error instanceof Error ? error.message : String(error)}`
+    return false
+  }
+  if (typeof load === 'string') {
+    report.pathNote = load
+    return false
+  }
+  const records = text.records()
+  if (load.rows !== records) {
+    await load.rollback()
+    report.pathNote = `fell back to the row path: the target loaded ${load.rows} rows where the file has ${records} records`
+    return false
+  }
+  // intent, commit, confirm (see resume.ts): before the commit the target holds none of the table's rows,
+  // after it all of them, and the intent lets resume tell which
+  const lastKey = [text.lastLine()]
+  report.read = records
+  const none = { read: 0, written: 0, rejected: 0, dropped: 0 }
+  try {
+    await ctx.checkpoint?.(intentCheckpoint(report, undefined, none, lastKey, records))
+  } catch (error) {
+    await load.rollback().catch(() => {})
+    report.read = 0
+    throw error
+  }
+  await load.commit()
+  report.written = records
+  report.path = 'pass-through'
+  delete report.pathNote
+  report.status = 'done'
+  await ctx.checkpoint?.(confirmedCheckpoint(report, lastKey, true))
+  return true
+}
