@@ -77,10 +77,27 @@ export class RowHasher {
         this.word(U32[0]!)
         return this.word(U32[1]!)
       }
-      case 'string':
+      case 'string': {
         this.word(TAG_STRING)
         this.word(v.length)
-        return this.chars(v)
+        // two code units per word: the length before them makes the pairing unambiguous
+        let h1 = this.h1
+        let h2 = this.h2
+        const even = v.length & ~1
+        for (let i = 0; i < even; i += 2) {
+          const w = v.charCodeAt(i) | (v.charCodeAt(i + 1) << 16)
+          h1 = Math.imul(h1 ^ w, 2654435761)
+          h2 = Math.imul(h2 ^ w, 1597334677)
+        }
+        if (even < v.length) {
+          const w = v.charCodeAt(even)
+          h1 = Math.imul(h1 ^ w, 2654435761)
+          h2 = Math.imul(h2 ^ w, 1597334677)
+        }
+        this.h1 = h1
+        this.h2 = h2
+        return
+      }
       case 'boolean':
         return this.word(v ? TAG_TRUE : TAG_FALSE)
       case 'bigint': {

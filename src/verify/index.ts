@@ -1,3 +1,3 @@
-export { verify, type VerifyOptions, type VerifyReport, type TableVerification, type RowKeyObject } from './verify.js'
+export { verify, type VerifyOptions, type VerifyReport, type TableVerification, type RowKeyObject, type VerifyHashing } from './verify.js'
 export { columnNormalizer, toleranceFor, type ColumnTolerance, type Tolerances, type ColumnNormalizer } from './normalize.js'
 export { formatVerifyReport } from './format.js'
