@@ -209,10 +209,12 @@ export interface ScanOptions {
   limit?: number
 }
 
-/** Which columns {@link Connection.segmentHashes} hashes; a row's segment is taken from its hash. */
+/** Which columns {@link Connection.segmentHashes} hashes, and what a row's segment is taken from. */
 export interface SegmentRequest {
   /** Indexes into the table's columns, in the order they are hashed. */
   columns: readonly number[]
+  /** Indexes of the columns whose values pick a row's segment (its key). Default (or empty): the row's hash. */
+  key?: readonly number[]
   /** Number of segments, a power of two up to 65 536. */
   segments: number
   signal?: AbortSignal

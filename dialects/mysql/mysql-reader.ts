@@ -280,9 +280,15 @@ function rowHashSql(table: TableSchema, columns: readonly number[]): string {
   return `MD5(CONCAT(${columns.map((i) => hashedValue(table.columns[i]!)).join(", ',', ")}))`
 }
 
-/** A row's segment: 16 bits of its md5 that the sums do not use, masked to the segment count. */
-function segmentOf(hash: string, segments: number): string {
-  return `(CONV(SUBSTRING(${hash}, 17, 4), 16, 10) & ${segments - 1})`
+/**
+ * A row's segment: the low bits of the CRC-32 of its key's text, or, in a table without a key, 16 bits of its
+ * md5 that the sums do not use. By key, a changed row stays in one segment on both sides, and the second
+ * pass finds its segment's rows from their keys alone (measured 13 times cheaper than the md5 of each row).
+ */
+function segmentSql(table: TableSchema, request: SegmentRequest, rowHash: string): string {
+  const key = request.key ?? []
+  const hash = key.length > 0 ? `CRC32(CONCAT(${key.map((i) => hashedValue(table.columns[i]!)).join(", ',', ")}))` : `CONV(SUBSTRING(${rowHash}, 17, 4), 16, 10)`
+  return `(${hash} & ${request.segments - 1})`
 }
 
 /**
@@ -296,14 +302,17 @@ export function segmentHashSql(table: TableSchema, request: SegmentRequest, zero
   const any = rejectedRowCondition(table, request, (c) => rejectCondition(c, zeroDates))
   if (any === undefined) return undefined
   const bad = any === 'false' ? '0' : `COALESCE(${any}, 0)`
+  // a key's segment is computed from its columns, a keyless row's from its hash once that is computed
+  const keyed = (request.key ?? []).length > 0
   return `SELECT seg, CONCAT(COUNT(*), ':', SUM(w)) AS sums, SUM(bad) AS bad
-FROM (SELECT ${segmentOf('h', request.segments)} AS seg, CAST(CONV(SUBSTRING(h, 1, 16), 16, 10) AS UNSIGNED) AS w, bad
-      FROM (SELECT ${rowHashSql(table, request.columns)} AS h, ${bad} AS bad FROM ${q(table.name)} LIMIT 18446744073709551615) r) s
+FROM (SELECT ${keyed ? 'kseg' : segmentSql(table, request, 'h')} AS seg, CAST(CONV(SUBSTRING(h, 1, 16), 16, 10) AS UNSIGNED) AS w, bad
+      FROM (SELECT ${rowHashSql(table, request.columns)} AS h, ${keyed ? segmentSql(table, request, '') : 'NULL'} AS kseg, ${bad} AS bad
+            FROM ${q(table.name)} LIMIT 18446744073709551615) r) s
 GROUP BY seg`
 }
 
 /** The condition that keeps the rows of the `wanted` segments of a {@link segmentHashSql} request. */
 export function segmentFilterSql(table: TableSchema, request: SegmentRequest, wanted: readonly number[]): string {
   const list = segmentLiterals(request, wanted)
-  return `${segmentOf(rowHashSql(table, request.columns), request.segments)} IN (${list.join(', ')})`
+  return `${segmentSql(table, request, rowHashSql(table, request.columns))} IN (${list.join(', ')})`
 }

@@ -234,9 +234,10 @@ class Side {
     return this.which === 'a' ? this.plan.colsA : this.plan.colsB
   }
 
-  /** The request for engine-side hashing: this side's compared columns, in the plan's order. */
+  /** The request for engine-side hashing: this side's compared columns, in the plan's order, and its key. */
   segmentRequest(segments: number): SegmentRequest {
-    const r: SegmentRequest = { columns: this.cols, segments }
+    const cols = this.cols
+    const r: SegmentRequest = { columns: cols, key: this.plan.keyPos.map((p) => cols[p]!), segments }
     if (this.signal) r.signal = this.signal
     return r
   }
