@@ -1,9 +1,12 @@
-// Verify vs copy: builds a 1M-row SQLite table (DBFERRY_BENCH_ROWS to change it), copies it with ferry(),
-// verifies the copy, changes one value and verifies again. With DBFERRY_BENCH_PG=1 (and the PostgreSQL
-// dialect available) it does the same into PostgreSQL. Runs the TypeScript sources through jiti: no build.
-//   node bench/verify.mjs
+// Verify vs copy: builds a 1M-row SQLite table (DBFERRY_BENCH_ROWS to change it), then per pair of engines
+// copies it with ferry(), verifies the copy, changes one value and verifies again. Same-engine server pairs
+// verify twice each time: hashing in the engine and hashing in Node. Runs the TypeScript sources through jiti:
+// no build.
+//   node bench/verify.mjs                                            # sqlite-sqlite
+//   DBFERRY_BENCH_PAIRS=sqlite-sqlite,sqlite-postgres,postgres-postgres,mysql-mysql node bench/verify.mjs
+//   DBFERRY_BENCH_PG=1 node bench/verify.mjs                         # also sqlite-postgres (as before)
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createJiti } from 'jiti'
 import Database from 'better-sqlite3'
@@ -11,8 +14,15 @@ import Database from 'better-sqlite3'
 const jiti = createJiti(import.meta.url)
 const { ferry } = await jiti.import('../src/ferry.ts')
 const { verify } = await jiti.import('../src/verify/verify.ts')
+const { connect } = await jiti.import('../src/connect.ts')
 
 const ROWS = Number(process.env.DBFERRY_BENCH_ROWS ?? 1_000_000)
+const PAIRS = (process.env.DBFERRY_BENCH_PAIRS ?? (process.env.DBFERRY_BENCH_PG ? 'sqlite-sqlite,sqlite-postgres' : 'sqlite-sqlite'))
+  .split(',')
+  .map((p) => p.trim())
+  .filter(Boolean)
+const KNOWN = new Set(['sqlite-sqlite', 'sqlite-postgres', 'sqlite-mysql', 'postgres-postgres', 'mysql-mysql'])
+for (const p of PAIRS) if (!KNOWN.has(p)) throw new Error(`unknown pair ${p}: one of ${[...KNOWN].join(', ')}`)
 const dir = mkdtempSync(join(tmpdir(), 'dbferry-bench-verify-'))
 const a = join(dir, 'a.db')
 
@@ -33,6 +43,8 @@ function build() {
   db.close()
 }
 
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ')
+
 // wall time, and this process's CPU time: on a shared machine the CPU time is the steadier measure of cost
 async function time(label, fn) {
   const t = process.hrtime.bigint()
@@ -41,47 +53,77 @@ async function time(label, fn) {
   const ms = Number(process.hrtime.bigint() - t) / 1e6
   const used = process.cpuUsage(c)
   const cpu = (used.user + used.system) / 1000
-  console.log(`${label.padEnd(46)} ${(ms / 1000).toFixed(2)} s wall, ${(cpu / 1000).toFixed(2)} s cpu`)
+  console.log(`${label.padEnd(58)} ${(ms / 1000).toFixed(2)} s wall, ${(cpu / 1000).toFixed(2)} s cpu`)
   return { out, ms, cpu }
 }
 
-async function pair(label, target, change) {
-  const copy = await time(`copy  sqlite → ${label}`, () => ferry({ from: `sqlite:${a}`, to: target }))
-  if (!copy.out.ok) throw new Error(`copy failed: ${copy.out.error?.message}`)
-  const equal = await time(`verify sqlite ↔ ${label} (equal)`, () => verify({ a: `sqlite:${a}`, b: target }))
-  if (!equal.out.equal) throw new Error(`verify found differences: ${JSON.stringify(equal.out.tables[0]).slice(0, 500)}`)
-  await change()
-  const diff = await time(`verify sqlite ↔ ${label} (one value changed)`, () => verify({ a: `sqlite:${a}`, b: target }))
-  const t = diff.out.tables[0]
-  console.log(`  found: changed ${JSON.stringify(t.changed)}, missing ${t.missingCount}, extra ${t.extraCount}`)
-  console.log(`  verify/copy wall: ${(equal.ms / copy.ms).toFixed(2)} (equal), ${(diff.ms / copy.ms).toFixed(2)} (one change)`)
-  console.log(`  verify/copy cpu:  ${(equal.cpu / copy.cpu).toFixed(2)} (equal), ${(diff.cpu / copy.cpu).toFixed(2)} (one change)`)
+/** A fresh database of an engine: its URL and how to drop it. */
+async function database(engine, name) {
+  if (engine === 'sqlite') {
+    const file = join(dir, `${name}.db`)
+    return { url: `sqlite:${file}`, drop: async () => rmSync(file, { force: true }) }
+  }
+  const servers = await jiti.import('../test/support/servers.ts')
+  const db = engine === 'postgres' ? await servers.createPostgresDatabase(`bench_verify_${name}`) : await servers.createMysqlDatabase(`bench_verify_${name}`)
+  return { url: db.url, drop: () => db.drop() }
+}
+
+async function run(url, sql) {
+  // as a target: SQLite files open read-only otherwise
+  const { connection, owned } = await connect(url, { create: true })
+  try {
+    await connection.execute(sql(connection.dialect.quoteIdentifier))
+  } finally {
+    if (owned) await connection.close()
+  }
+}
+
+async function pair(name) {
+  const [from, to] = name.split('-')
+  const dbs = []
+  try {
+    let source = `sqlite:${a}`
+    if (from !== 'sqlite') {
+      // the source server's table is loaded from the SQLite file first, untimed
+      const s = await database(from, 'source')
+      dbs.push(s)
+      const r = await ferry({ from: source, to: s.url })
+      if (!r.ok) throw new Error(`loading the source failed: ${r.error?.message}`)
+      source = s.url
+    }
+    const target = await database(to, 'target')
+    dbs.push(target)
+    console.log(`-- ${from} → ${to} (load average ${load()})`)
+    const copy = await time(`copy  ${from} → ${to}`, () => ferry({ from: source, to: target.url }))
+    if (!copy.out.ok) throw new Error(`copy failed: ${copy.out.error?.message}`)
+    const modes = from === to && from !== 'sqlite' ? ['engine', 'node'] : ['auto']
+    const results = []
+    for (const hashing of modes) {
+      const equal = await time(`verify ${from} ↔ ${to} (equal, hashing: ${hashing})`, () => verify({ a: source, b: target.url, hashing }))
+      if (!equal.out.equal) throw new Error(`verify found differences: ${JSON.stringify(equal.out.tables[0]).slice(0, 500)}`)
+      results.push({ hashing: equal.out.tables[0].hashing, kind: 'equal', ...equal })
+    }
+    const id = Math.floor(ROWS * 0.73)
+    await run(target.url, (q) => `UPDATE ${q('orders')} SET ${q('note')} = 'tampered' WHERE ${q('id')} = ${id}`)
+    for (const hashing of modes) {
+      const diff = await time(`verify ${from} ↔ ${to} (one value changed, hashing: ${hashing})`, () => verify({ a: source, b: target.url, hashing }))
+      const t = diff.out.tables[0]
+      console.log(`  found (${t.hashing}): changed ${JSON.stringify(t.changed)}, missing ${t.missingCount}, extra ${t.extraCount}`)
+      results.push({ hashing: t.hashing, kind: 'one change', ...diff })
+    }
+    for (const r of results) {
+      console.log(`  verify/copy (${r.kind}, ${r.hashing}): wall ${(r.ms / copy.ms).toFixed(2)}, cpu ${(r.cpu / copy.cpu).toFixed(2)}`)
+    }
+  } finally {
+    for (const d of dbs.reverse()) await d.drop()
+  }
 }
 
 try {
-  console.log(`rows: ${ROWS}, node ${process.version}`)
+  console.log(`rows: ${ROWS}, node ${process.version}, pairs: ${PAIRS.join(', ')}, load average ${load()}`)
   await time('build source (better-sqlite3 directly)', async () => build())
-  const b = join(dir, 'b.db')
-  await pair('sqlite', `sqlite:${b}`, async () => {
-    const db = new Database(b)
-    db.prepare('UPDATE orders SET note = ? WHERE id = ?').run('tampered', Math.floor(ROWS * 0.73))
-    db.close()
-  })
-  if (process.env.DBFERRY_BENCH_PG) {
-    const { createPostgresDatabase } = await jiti.import('../test/support/servers.ts')
-    const pgdb = await createPostgresDatabase('bench_verify')
-    try {
-      await pair('postgres', pgdb.url, async () => {
-        const pg = (await import('pg')).default
-        const c = new pg.Client({ connectionString: pgdb.url })
-        await c.connect()
-        await c.query('UPDATE orders SET note = $1 WHERE id = $2', ['tampered', Math.floor(ROWS * 0.73)])
-        await c.end()
-      })
-    } finally {
-      await pgdb.drop()
-    }
-  }
+  for (const p of PAIRS) await pair(p)
+  console.log(`load average at the end: ${load()}`)
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

@@ -477,8 +477,8 @@ function expectedKeys(plan: TablePlan, keys: Iterable<string | Record<string, un
 
 /**
  * Segments of engine-side hashing: fewer than in Node, because the servers group by them (MariaDB took 1.3
- * times as long with 65 536 groups as with 4 096, PostgreSQL 1.4 times), and a difference costs only the
- * server-filtered read of its segments (about 250 rows per million per segment).
+ * times as long with 65 536 groups as with 4 096, PostgreSQL 1.2 to 1.4 times), and a difference costs only
+ * the server-filtered read of its segments (about 250 rows per million per segment).
  */
 const ENGINE_SEGMENTS = 4096
 
