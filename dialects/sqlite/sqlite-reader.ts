@@ -310,7 +310,8 @@ function scanHook(db: BetterSqlite3.Database): ScanHook {
  * returned, not visited. Each statement is a stretch: `onStretch` gets where it begins (the raw key it
  * follows, which keeps text keys that are not valid UTF-8 exact), and a later scan can start there (`from`)
  * and stop after `limit` rows. Used by verify: about three times faster than reading batches, because no
- * batch is built and no row outlives its call.
+ * batch is built and no row outlives its call. The function, `dbferry_scan`, stays registered on the
+ * connection (a caller's too), where it does nothing outside a scan.
  */
 export async function scanSqliteTable(
   ctx: SqliteReadContext,
