@@ -2,10 +2,13 @@
 //
 // Writes a CSV file of BENCH_ROWS rows (default 1 000 000; 7 columns: integer key, integer, email, float,
 // text with embedded newlines, quotes, commas and accents, timestamp, boolean — NULLs as unquoted empty
-// fields), then loads it into PostgreSQL two ways, BENCH_RUNS times each (default 3), and prints the median
-// seconds, the ratio and dbferry's peak RSS:
+// fields), then loads it into PostgreSQL three ways, BENCH_RUNS times each (default 3), and prints the median
+// seconds, the ratios and dbferry's peak RSS:
 // - dbferry: `dbferry copy csv:people.csv <url>` (the built CLI: `npm run build` first), which samples the file
-//   to infer column types, creates the table, converts every value and loads through COPY;
+//   to infer column types, creates the table and — the pass-through path — streams the file's bytes into
+//   `COPY … (FORMAT csv)`, checking every record and typed field on the way and the row count at the end;
+// - dbferry --no-pass-through: the row path, which parses and converts every value in Node and writes
+//   COPY text batch by batch (BENCH_ROW_PATH=0 skips it);
 // - psql: `\copy people FROM people.csv CSV HEADER` into a table created beforehand with the same types.
 //
 //   npm run build && node bench/csv-to-postgres.mjs
@@ -89,17 +92,19 @@ function check(res, what) {
   }
 }
 
-async function runDbferry() {
+async function runDbferry(extra = []) {
   return withDatabase(async (url) => {
     const started = process.hrtime.bigint()
-    const res = spawnSync('/usr/bin/time', ['-v', process.execPath, CLI, 'copy', `csv:${file}`, url, '--no-journal', '--quiet'], { maxBuffer: 64 << 20 })
+    const res = spawnSync('/usr/bin/time', ['-v', process.execPath, CLI, 'copy', `csv:${file}`, url, '--no-journal', '--json', ...extra], { maxBuffer: 64 << 20 })
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     check(res, 'dbferry')
     const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr.toString())
     const n = await count(url)
     if (n !== ROWS) throw new Error(`dbferry loaded ${n} rows, expected ${ROWS}`)
+    // which path the table took, from the report (--json)
+    const path = JSON.parse(res.stdout.toString()).tables[0]?.path ?? '?'
     const types = (await query(url, `SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_name = '${TABLE}' ORDER BY ordinal_position`)).rows
-    return { seconds, rssMb: rss ? Number(rss[1]) / 1024 : NaN, types }
+    return { seconds, rssMb: rss ? Number(rss[1]) / 1024 : NaN, types, path }
   })
 }
 
@@ -129,22 +134,35 @@ function median(xs) {
 
 console.log(`writing ${ROWS.toLocaleString('en')} rows to ${file} …`)
 await build()
-const results = { dbferry: [], psql: [] }
+const ROW_PATH = process.env.BENCH_ROW_PATH !== '0'
+const results = { dbferry: [], rows: [], psql: [] }
 let rss = 0
+let rowsRss = 0
 let types
 for (let run = 1; run <= RUNS; run++) {
   const d = await runDbferry()
   results.dbferry.push(d.seconds)
   rss = Math.max(rss, d.rssMb)
   types = d.types
+  let line = `run ${run}: dbferry ${d.seconds.toFixed(2)} s (${d.path}, peak RSS ${d.rssMb.toFixed(0)} MB)`
+  if (ROW_PATH) {
+    const r = await runDbferry(['--no-pass-through'])
+    results.rows.push(r.seconds)
+    rowsRss = Math.max(rowsRss, r.rssMb)
+    line += `, --no-pass-through ${r.seconds.toFixed(2)} s (${r.path})`
+  }
   const p = await runPsql()
   results.psql.push(p.seconds)
-  console.log(`run ${run}: dbferry ${d.seconds.toFixed(2)} s (peak RSS ${d.rssMb.toFixed(0)} MB), psql \\copy ${p.seconds.toFixed(2)} s`)
+  console.log(`${line}, psql \\copy ${p.seconds.toFixed(2)} s`)
 }
 const md = median(results.dbferry)
 const mp = median(results.psql)
 console.log(`\ndbferry's inferred table: ${types.map((r) => `${r.c} ${r.t}`).join(', ')}`)
 console.log(`median of ${RUNS} run(s), ${ROWS.toLocaleString('en')} rows:`)
-console.log(`  dbferry      ${md.toFixed(2)} s   ${(md / mp).toFixed(2)}× psql \\copy   peak RSS ${rss.toFixed(0)} MB`)
-console.log(`  psql \\copy   ${mp.toFixed(2)} s   1.00×`)
+console.log(`  dbferry                     ${md.toFixed(2)} s   ${(md / mp).toFixed(2)}× psql \\copy   peak RSS ${rss.toFixed(0)} MB`)
+if (ROW_PATH) {
+  const mr = median(results.rows)
+  console.log(`  dbferry --no-pass-through   ${mr.toFixed(2)} s   ${(mr / mp).toFixed(2)}× psql \\copy   peak RSS ${rowsRss.toFixed(0)} MB`)
+}
+console.log(`  psql \\copy                  ${mp.toFixed(2)} s   1.00×`)
 rmSync(dir, { recursive: true, force: true })
