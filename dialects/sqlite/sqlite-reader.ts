@@ -292,7 +292,7 @@ function scanHook(db: BetterSqlite3.Database): ScanHook {
   if (!hook) {
     const h: ScanHook = { current: undefined }
     db.function('dbferry_scan', { varargs: true, safeIntegers: true, deterministic: false }, (...args: unknown[]) => {
-      h.current!(args)
+      h.current?.(args)
       return 1
     })
     scanHooks.set(db, h)
