@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs'
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,13 +16,17 @@ import { createPostgresDatabase, serverUp, type TestDatabase } from '../support/
 
 const pgUp = await serverUp('postgres')
 
+const dirs: string[] = []
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'dbferry-csv-pt-live-'))
+  const dir = mkdtempSync(join(tmpdir(), 'dbferry-csv-pt-live-'))
+  dirs.push(dir)
+  return dir
 }
 
 const dbs: TestDatabase[] = []
 afterAll(async () => {
   for (const d of dbs) await d.drop().catch(() => {})
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
 async function database(): Promise<TestDatabase> {

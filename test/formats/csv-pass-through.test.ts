@@ -1,15 +1,21 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { connect } from '../../src/connect.js'
 import type { CsvText } from '../../src/dialect.js'
 import { byteCheck, CsvTextMismatch, CsvTextScanner, textCheck, type ScannerOptions } from '../../src/formats/csv/csv-pass-through.js'
 import type { LogicalType, TableSchema } from '../../src/schema/types.js'
 
+const dirs: string[] = []
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'dbferry-csv-pt-'))
+  const dir = mkdtempSync(join(tmpdir(), 'dbferry-csv-pt-'))
+  dirs.push(dir)
+  return dir
 }
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
 
 const TYPES: LogicalType[] = [
   { kind: 'boolean' },
