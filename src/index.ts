@@ -57,5 +57,5 @@ export { multicsv, type MultiCsvConnectOptions } from './formats/multicsv/index.
 export { mysqldump, rewriteDump, type RewriteDumpOptions, type RewriteDumpResult } from './formats/mysqldump/index.js'
 export { sqlscript, type SqlScriptConnectOptions } from './formats/sqlscript/index.js'
 export { tsql, type SkippedStatement } from './formats/tsql/index.js'
-export { verify, formatVerifyReport, type VerifyOptions, type VerifyReport, type TableVerification, type RowKeyObject, type Tolerances, type ColumnTolerance } from './verify/index.js'
+export { verify, formatVerifyReport, type VerifyOptions, type VerifyReport, type TableVerification, type RowKeyObject, type Tolerances, type ColumnTolerance, type VerifyHashing } from './verify/index.js'
 export { backup, restore, type BackupOptions, type BackupResult } from './backup.js'

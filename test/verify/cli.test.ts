@@ -70,6 +70,21 @@ describe('dbferry verify', () => {
     expect((JSON.parse(onlyEvents.stdout) as { tables: unknown[] }).tables).toHaveLength(2)
   })
 
+  it('takes --hashing: SQLite pairs hash in this process whatever is asked, with the same result', async () => {
+    for (const mode of ['auto', 'engine', 'node']) {
+      const r = await runCli(['verify', a, other, '--json', '--hashing', mode])
+      expect(r.code).toBe(1)
+      const report = JSON.parse(r.stdout) as { tables: { name: string; hashing: string; changed: unknown[] }[] }
+      expect(report.tables.map((t) => [t.name, t.hashing, t.changed.length])).toEqual([
+        ['events', 'node', 1],
+        ['tags', 'node', 1],
+      ])
+    }
+    const bad = await runCli(['verify', a, other, '--hashing', 'gpu'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--hashing must be auto, engine or node')
+  })
+
   it('exits 2 on usage errors and on a database that cannot be opened', async () => {
     expect((await runCli(['verify', a])).code).toBe(2)
     expect((await runCli(['verify', a, same, '--frobnicate'])).code).toBe(2)

@@ -3,7 +3,7 @@ import { formatVerifyReport } from '../../verify/format.js'
 import { verify } from '../../verify/verify.js'
 import { parseArgs, type CliCommand } from '../command.js'
 
-const HELP = `dbferry verify <a> <b> [--tables t1,t2] [--json] [--limit n]
+const HELP = `dbferry verify <a> <b> [--tables t1,t2] [--hashing auto|engine|node] [--json] [--limit n]
 
 Compares two databases table by table, whatever their engines: row counts, then every value normalised to
 one canonical form (numbers by value, decimals by scale, timestamps in UTC at one precision, JSON by value),
@@ -12,6 +12,9 @@ the columns that differ).
 
   <a>, <b>        connection URLs: sqlite:./x.db, postgres://…, mysql://…, mssql://…
   --tables list   tables of <a> to compare (comma-separated or repeated). Default: all
+  --hashing mode  where rows are hashed: node (in this process), or engine/auto: the servers hash and
+                  sum their own rows where that is exact (two PostgreSQL or two MySQL/MariaDB databases,
+                  same column types, no tolerance) and node for every other table. Default auto
   --json          print the report as JSON
   --limit n       rows listed per table and kind. Default 20 (100 in --json)
 
@@ -32,7 +35,7 @@ export const verifyCommand: CliCommand = {
     let parsed: ReturnType<typeof parseArgs>
     try {
       parsed = parseArgs(args, ['json', 'help'])
-      const known = new Set(['json', 'help', 'tables', 'limit'])
+      const known = new Set(['json', 'help', 'tables', 'limit', 'hashing'])
       const unknown = Object.keys(parsed.options).filter((k) => !known.has(k))
       if (unknown.length > 0) throw new UsageError(`unknown option --${unknown[0]}`)
     } catch (error) {
@@ -55,8 +58,13 @@ export const verifyCommand: CliCommand = {
       io.stderr.write(`--limit must be a whole number\n`)
       return 2
     }
+    const hashing = options.hashing ?? 'auto'
+    if (hashing !== 'auto' && hashing !== 'engine' && hashing !== 'node') {
+      io.stderr.write(`--hashing must be auto, engine or node\n`)
+      return 2
+    }
     try {
-      const report = await verify({ a: positionals[0]!, b: positionals[1]!, tables: list(options.tables), maxDiffs: limit })
+      const report = await verify({ a: positionals[0]!, b: positionals[1]!, tables: list(options.tables), maxDiffs: limit, hashing })
       io.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatVerifyReport(report, { limit })}\n`)
       return report.equal ? 0 : 1
     } catch (error) {
