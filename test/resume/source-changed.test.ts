@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -134,6 +134,19 @@ describe('resume refuses a source that changed since the interrupted run', () =>
       }
     }, 120_000)
   }
+
+  it('a CSV folder: the edited table file is named', async () => {
+    const folder = join(dir, 'csv')
+    mkdirSync(folder)
+    writeFileSync(join(folder, 'readings.csv'), `id,v\n${Array.from({ length: 3_000 }, (_, i) => `${i + 1},value ${i + 1}`).join('\n')}\n`)
+    const target = join(dir, 'target-csv.db')
+    const journal = join(dir, 'journal-csv.sqlite')
+    await interruptedCopy(`csv:${folder}`, `sqlite:${target}`, journal)
+    appendFileSync(join(folder, 'readings.csv'), '3001,appended\n')
+    const refused = await ferry({ from: `csv:${folder}`, to: `sqlite:${target}`, journal, batchRows: 1_000, resume: true })
+    expect(refused.error?.code).toBe('source_changed')
+    expect(refused.error?.message).toMatch(/readings: bytes \d+ → \d+, modified/)
+  }, 60_000)
 
   it('a file source: an edited dump is reported by size and time; the original file resumes', async () => {
     const dump = join(dir, 'dump.sql')

@@ -12,9 +12,11 @@ import type {
   ReadBatch,
   ReadOptions,
   SnapshotInfo,
+  SourceTableState,
   TableWriter,
 } from '../../dialect.js'
 import { ConnectionError, SchemaError, UsageError } from '../../errors.js'
+import { fileState } from '../file-state.js'
 import type { ColumnSchema, DatabaseSchema, LogicalType, TableSchema } from '../../schema/types.js'
 import { checkCsvOptions, CSV_DEFAULTS, csvOptionsFromQuery, type CsvOptions } from './csv-options.js'
 import { countCsvRecords, readCsvTable, sampleCsv, type CsvTableSource } from './csv-source.js'
@@ -231,6 +233,11 @@ export class CsvConnection implements Connection {
 
   async snapshot(): Promise<SnapshotInfo> {
     return this.#snapshot
+  }
+
+  /** The table's file's size and modification time: what resume compares. */
+  async tableState(table: TableSchema): Promise<SourceTableState> {
+    return fileState((await this.#source(table)).path)
   }
 
   async count(table: TableSchema): Promise<number> {
