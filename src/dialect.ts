@@ -34,6 +34,12 @@ export interface DialectCapabilities {
    * change can go to it as bytes (the pass-through path). Default false.
    */
   readonly loadsCsv?: boolean
+  /**
+   * As a target, writers of several tables may be open and writing at once without sharing a transaction
+   * (a connection each, or statements that run to completion). Absent or false: the engine copies one table
+   * at a time into it whatever `concurrency` asks, so each table's batches commit on their own.
+   */
+  readonly concurrentWrites?: boolean
 }
 
 /** How the target treats a table that already exists. Default `create`: refuse to touch existing data. */

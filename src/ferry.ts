@@ -42,7 +42,10 @@ export interface FerryOptions {
   batchRows?: number
   /** Approximate bytes per batch. Default 8 MiB. */
   batchBytes?: number
-  /** Tables copied at once when the plan and the source allow it. Default 1. */
+  /**
+   * Tables copied at once when the plan allows it, the source can read tables concurrently in one snapshot
+   * and the target can write them without sharing a transaction (`concurrentWrites`). Default 1.
+   */
   concurrency?: number
   /** A journal file path (SQLite), a {@link Journal}, or false. Default: none (the report keeps examples). */
   journal?: string | Journal | false
@@ -254,7 +257,8 @@ export async function ferry(options: FerryOptions): Promise<Report> {
 
     emit?.({ type: 'phase', phase: 'copy' })
     const fit: FitOptions = { stripNul: options.stripNul }
-    const concurrency = source.dialect.capabilities.concurrentSnapshotReads ? Math.max(1, options.concurrency ?? 1) : 1
+    const parallel = source.dialect.capabilities.concurrentSnapshotReads && target.dialect.capabilities.concurrentWrites === true
+    const concurrency = parallel ? Math.max(1, options.concurrency ?? 1) : 1
     await runScheduled(prepared.order, concurrency, async (name) => {
       const pair = pairByName.get(name)!
       const resume = resumeAt.get(name)

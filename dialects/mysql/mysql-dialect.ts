@@ -317,6 +317,8 @@ export const mysql: Dialect = {
     floatHoldsNonFinite: false,
     maxTimestampPrecision: 6,
     concurrentSnapshotReads: false,
+    // every writer leases its own connection from the pool
+    concurrentWrites: true,
     storesAnyValue: false,
   },
   nativeType: (type) => mysqlTypeFor(type),

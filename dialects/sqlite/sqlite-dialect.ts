@@ -104,6 +104,8 @@ export const sqlite: Dialect = {
     maxTimestampPrecision: 9,
     // one connection, statements run to completion: interleaved reads all see the same read transaction
     concurrentSnapshotReads: true,
+    // each batch is one synchronous transaction: batches of two tables cannot interleave inside one
+    concurrentWrites: true,
     storesAnyValue: true,
   }),
   nativeType: sqliteType,

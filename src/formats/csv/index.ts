@@ -15,6 +15,8 @@ export const FILE_CAPABILITIES: DialectCapabilities = Object.freeze({
   floatHoldsNonFinite: true,
   maxTimestampPrecision: 6,
   concurrentSnapshotReads: true,
+  // one file per table
+  concurrentWrites: true,
   storesAnyValue: true,
 })
 
