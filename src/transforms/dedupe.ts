@@ -87,6 +87,9 @@ interface RunState {
   closers: SpillingKeyMap<WinnerEntry>[]
 }
 
+/** Rows whose keys are hashed and looked up together (see `KeyTable.prepare`). */
+const PREPARED = 512
+
 /** Orders two canonical values; NULL is lowest. */
 export function compareValues(a: Value, b: Value): number {
   if (a === null || a === undefined) return b === null || b === undefined ? 0 : -1
@@ -209,7 +212,9 @@ export function dedupe(options: DedupeOptions): Transform {
       }
     }
     const cyclic = ctx.order.deferred.some((d) => d.foreignKey.refTable === parent.name) && incoming.length > 0
-    const winners = await createKeyMap<WinnerEntry>(`${name}:keys`, mapOptions)
+    // one key per row at most: the table's size (capped at maxInMemory) lets the store skip its doublings
+    const rows = findTable(ctx.sourceSchema, parent.origin ?? parent.name)?.rowCountEstimate
+    const winners = await createKeyMap<WinnerEntry>(`${name}:keys`, { ...mapOptions, expectedKeys: rows })
     closers.push(winners)
     const pkIdx = keyColumnIndexes(parent)
     const prepass = keep !== 'first' || cyclic
@@ -335,48 +340,53 @@ export function dedupe(options: DedupeOptions): Transform {
       const processor: TableTransformer = {
         async batch(rows, out) {
           const kept: Row[] = []
-          // every row's key first, so the store can read the slots of the whole batch at once
           const keys: (string | undefined)[] = new Array(rows.length)
           const present: string[] = []
-          for (let r = 0; r < rows.length; r++) {
-            const nk = normKey(s, rows[r]!)
-            keys[r] = nk
-            if (nk !== undefined) present.push(nk)
-          }
-          s.winners.prepare(present)
-          for (let r = 0; r < rows.length; r++) {
-            const row = rows[r]!
-            const nk = keys[r]
-            if (nk === undefined) {
-              kept.push(row)
-              continue
+          // a chunk's keys first, so the store reads their slots in one go (overlapping the waits for memory)
+          // while they still sit in the CPU's caches when the chunk's rows look them up
+          for (let start = 0; start < rows.length; start += PREPARED) {
+            const stop = Math.min(rows.length, start + PREPARED)
+            present.length = 0
+            for (let r = start; r < stop; r++) {
+              const nk = normKey(s, rows[r]!)
+              keys[r] = nk
+              if (nk !== undefined) present.push(nk)
             }
-            const cur = s.winners.get(nk)
-            if (cur === undefined) {
-              // streaming (keep first), or a row the pre-pass did not see: it is the first of its group
-              const p = setWinner(s, nk, row)
-              if (p) await p
-              if (!s.prepass) {
+            s.winners.prepare(present)
+            for (let r = start; r < stop; r++) {
+              const row = rows[r]!
+              const nk = keys[r]
+              if (nk === undefined) {
                 kept.push(row)
                 continue
               }
-            }
-            const w = cur === undefined ? winnerOf(s, row) : decodeWinner(s, cur)
-            const id = s.prepass ? identity(s, row) : undefined
-            if (s.prepass && w.i === id && !(s.emitted && s.emitted.has(id))) {
-              if (s.emitted) {
-                const p = s.emitted.set(id!, '')
+              const cur = s.winners.get(nk)
+              if (cur === undefined) {
+                // streaming (keep first), or a row the pre-pass did not see: it is the first of its group
+                const p = setWinner(s, nk, row)
                 if (p) await p
+                if (!s.prepass) {
+                  kept.push(row)
+                  continue
+                }
               }
-              kept.push(row)
-              continue
-            }
-            const from = rowKey(s.parent, row, s.pkIdx)
-            out.drop(row, 'duplicate_dropped', `duplicate of ${s.parent.name} ${w.k ?? '(an earlier row)'} by ${how}; ${w.k ?? 'that row'} was kept`)
-            const p = noteLoser(s, row, w)
-            if (p) await p
-            if (remapOn && from !== undefined && w.k !== undefined) {
-              out.remap?.(from, JSON.parse(w.k), `${s.parent.name} ${JSON.stringify(from)} merged into ${w.k} (${how})`)
+              const w = cur === undefined ? winnerOf(s, row) : decodeWinner(s, cur)
+              const id = s.prepass ? identity(s, row) : undefined
+              if (s.prepass && w.i === id && !(s.emitted && s.emitted.has(id))) {
+                if (s.emitted) {
+                  const p = s.emitted.set(id!, '')
+                  if (p) await p
+                }
+                kept.push(row)
+                continue
+              }
+              const from = rowKey(s.parent, row, s.pkIdx)
+              out.drop(row, 'duplicate_dropped', `duplicate of ${s.parent.name} ${w.k ?? '(an earlier row)'} by ${how}; ${w.k ?? 'that row'} was kept`)
+              const p = noteLoser(s, row, w)
+              if (p) await p
+              if (remapOn && from !== undefined && w.k !== undefined) {
+                out.remap?.(from, JSON.parse(w.k), `${s.parent.name} ${JSON.stringify(from)} merged into ${w.k} (${how})`)
+              }
             }
           }
           return selfRemap ? selfRemap(kept, out) : kept

@@ -17,6 +17,8 @@ export interface KeySetOptions {
    * (about 60 MB of e-mail-like keys).
    */
   maxInMemory?: number
+  /** Keys expected (e.g. the table's row count), so the in-memory table is sized once; only a hint. Default 0. */
+  expectedKeys?: number
 }
 
 /** The default of {@link KeySetOptions.maxInMemory}. */
@@ -126,7 +128,7 @@ export class SpillingKeyMap<V extends KeyValue = string> implements KeyMap<V> {
 
   constructor(options: KeySetOptions = {}) {
     this.#max = Math.max(1, options.maxInMemory ?? DEFAULT_MAX_IN_MEMORY)
-    this.#memory = new KeyTable<V>(this.#max)
+    this.#memory = new KeyTable<V>(this.#max, undefined, options.expectedKeys)
   }
 
   get spilled(): boolean {

@@ -123,6 +123,22 @@ describe('KeyTable', () => {
     expect(table.size).toBe(map.size)
   })
 
+  it('sized ahead (expectedKeys) it answers the same, below, at and past the expected count', () => {
+    for (const expected of [1000, 20_000, 100_000]) {
+      const table = new KeyTable<number>(Number.MAX_SAFE_INTEGER, undefined, expected)
+      const map = new Map<string, number>()
+      const next = random(expected)
+      for (let i = 0; i < 30_000; i++) {
+        // short keys first, longer and wider ones later: the character store's first guess is too small
+        const k = i < 5000 ? `k${i}` : `${randomKey(next)}${'Ł'.repeat(i % 7)}${i}`
+        table.set(k, i)
+        map.set(k, i)
+      }
+      expect(table.size).toBe(map.size)
+      expect([...table.entries()]).toEqual([...map.entries()])
+    }
+  })
+
   it('clear() empties it', () => {
     const table = new KeyTable<number>()
     for (let i = 0; i < 5000; i++) table.set(`k${i}`, i)
