@@ -49,7 +49,7 @@ export {
   type StubFunction,
   type StubInfo,
 } from './fix-dangling-foreign-keys.js'
-export { createKeyMap, createKeySet, DEFAULT_MAX_IN_MEMORY, MemoryKeySet, SpillingKeyMap, SpillingKeySet, type KeyMap, type KeySetOptions } from './key-set.js'
+export { createKeyMap, createKeySet, DEFAULT_MAX_IN_MEMORY, MemoryKeySet, SpillingKeyMap, SpillingKeySet, type KeyMap, type KeySetOptions, type KeyValue } from './key-set.js'
 export { mapColumn, type MapColumnOptions } from './map-column.js'
 export { foldCase, foldCaseAndAccents, makeFolding, nfkc, trimText, type Folding, type NormalizeOption } from './normalize.js'
 export { overrideType, type OverrideTypeOptions } from './override-type.js'
