@@ -10,6 +10,7 @@ import { quoteIdentifier as q } from './sqlite-sql.js'
 
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+const MAX_SAFE_NUMBER = Number.MAX_SAFE_INTEGER
 const REPLACEMENT = '\uFFFD'
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 /**
@@ -73,7 +74,8 @@ function keyPlan(table: TableSchema): KeyPlan {
       after: `${rid} > ?`,
       equals: `${rid} = ?`,
       orderBy: rid,
-      params: (raw) => [raw[0]],
+      // a rowid read as a number (see readSqliteTable) binds as the integer it is
+      params: (raw) => [typeof raw[0] === 'number' ? BigInt(raw[0]) : raw[0]],
       describe: (raw, row) => (pkIdx.length > 0 && !pkIdx.includes(-1) ? describeByPk(row) : { rowid: valueToJson(narrow(raw[0])) }),
     }
   }
@@ -108,6 +110,8 @@ function keyPlan(table: TableSchema): KeyPlan {
 
 /** What {@link RowConverter.convert} returns for a row whose text needs its stored bytes, which it may not fetch. */
 const NEEDS_BYTES = Symbol('needs bytes')
+/** What {@link RowConverter.convert} returns, when integers were read as numbers, for a number past 2^53 - 1. */
+const INEXACT = Symbol('inexact')
 
 /**
  * Converts raw rows (the table's columns, then the key expressions of its {@link KeyPlan}) to canonical values
@@ -120,6 +124,11 @@ class RowConverter {
   bytes = 0
   blobBytes = 0
   fixed: Record<string, number> | undefined
+  /**
+   * Whether the rows were read with integers as numbers: an integer past 2^53 - 1 then arrives rounded, and
+   * {@link convert} answers {@link INEXACT} for any number that large, so the rows are read again as bigints.
+   */
+  numbers = false
   readonly #converters: ReturnType<typeof sqliteConverter>[]
   readonly #kinds: string[]
   readonly #rawFetch = new Map<number, BetterSqlite3.Statement>()
@@ -154,7 +163,7 @@ class RowConverter {
    * are still converted, so the journal shows the row), or {@link NEEDS_BYTES} when `fetch` is false and a
    * text value must be checked against its stored bytes (better-sqlite3 turns invalid UTF-8 into U+FFFD).
    */
-  convert(raw: unknown[], fetch: boolean): RowError | typeof NEEDS_BYTES | undefined {
+  convert(raw: unknown[], fetch: boolean): RowError | typeof NEEDS_BYTES | typeof INEXACT | undefined {
     const { n, table } = this
     const converters = this.#converters
     let badCol = -1
@@ -197,6 +206,10 @@ class RowConverter {
             }
           }
         }
+      } else if (typeof v === 'number') {
+        this.bytes += 16
+        // a rounded integer is at least 2^53 in magnitude (a real that large is refused too, and read again)
+        if (this.numbers && (v > MAX_SAFE_NUMBER || v < -MAX_SAFE_NUMBER)) return INEXACT
       } else if (v instanceof Uint8Array) {
         this.bytes += 96
         this.blobBytes += v.byteLength
@@ -227,17 +240,24 @@ function selectHead(table: TableSchema, plan: KeyPlan): string {
 /**
  * Streams one table in rowid (or, for WITHOUT ROWID tables, primary-key) order by keyset pagination: each
  * batch is one `SELECT … WHERE key > ? ORDER BY key LIMIT n` run to completion, so no statement stays open
- * between batches and reads of several tables can interleave. Integers come as bigint (exact past 2^53) and
- * are narrowed to numbers where safe; each value is checked against its column's logical type, and a row
- * with a value that does not convert is returned in `rejected` while the rest of the batch moves on.
+ * between batches and reads of several tables can interleave. Integers come as numbers, or as bigints past
+ * 2^53 - 1 (a batch that holds one is read again with bigints); each value is checked against its column's
+ * logical type, and a row with a value that does not convert is returned in `rejected` while the rest of the
+ * batch moves on.
  */
 export async function* readSqliteTable(ctx: SqliteReadContext, table: TableSchema, options: ReadOptions): AsyncGenerator<ReadBatch> {
   const { db } = ctx
   const plan = keyPlan(table)
   const n = table.columns.length
   const head = selectHead(table, plan)
-  const first = db.prepare(`${head} ORDER BY ${plan.orderBy} LIMIT ?`).raw(true).safeIntegers(true)
-  const next = db.prepare(`${head} WHERE ${plan.after} ORDER BY ${plan.orderBy} LIMIT ?`).raw(true).safeIntegers(true)
+  const firstSql = `${head} ORDER BY ${plan.orderBy} LIMIT ?`
+  const nextSql = `${head} WHERE ${plan.after} ORDER BY ${plan.orderBy} LIMIT ?`
+  const exactSt = { first: db.prepare(firstSql).raw(true).safeIntegers(true), next: db.prepare(nextSql).raw(true).safeIntegers(true) }
+  // integers as numbers first: a bigint per integer, narrowed again, costs a tenth of the copy's time. A batch
+  // holding any number past 2^53 - 1 (where an integer may have been rounded) is read again with bigints.
+  // Only for tables read by rowid: a primary-key part read as a number could not be bound back as the
+  // integer or the real it was.
+  const fastSt = plan.columns ? undefined : { first: db.prepare(firstSql).raw(true).safeIntegers(false), next: db.prepare(nextSql).raw(true).safeIntegers(false) }
   const conv = new RowConverter(ctx, table, plan)
 
   let lastRaw: unknown[] | undefined = options.after ? keyFromCanonical(options.after, plan) : undefined
@@ -245,24 +265,45 @@ export async function* readSqliteTable(ctx: SqliteReadContext, table: TableSchem
   for (;;) {
     // stopping quietly would look like the end of the table
     if (options.signal?.aborted) throw new AbortError()
-    const raws = (lastRaw === undefined ? first.all(limit) : next.all(...plan.params(lastRaw), limit)) as unknown[][]
-    if (raws.length === 0) return
-    const rows: Row[] = []
-    const rejected: RowError[] = []
-    conv.resetSize()
-    conv.fixed = undefined
-    const count = raws.length
-    for (let r = 0; r < count; r++) {
-      const raw = raws[r]!
-      const error = conv.convert(raw, true) as RowError | undefined
-      if (error) rejected.push(error)
-      if (r === count - 1) lastRaw = raw.slice(n)
-      raw.length = n
-      if (!error) rows.push(raw as Value[])
+    let exact = fastSt === undefined
+    let raws: unknown[][]
+    let rows: Row[]
+    let rejected: RowError[]
+    let keyRaw: unknown[] | undefined
+    for (;;) {
+      const st = exact ? exactSt : fastSt!
+      raws = (lastRaw === undefined ? st.first.all(limit) : st.next.all(...plan.params(lastRaw), limit)) as unknown[][]
+      rows = []
+      rejected = []
+      conv.resetSize()
+      conv.fixed = undefined
+      conv.numbers = !exact
+      const count = raws.length
+      let inexact = false
+      for (let r = 0; r < count; r++) {
+        const raw = raws[r]!
+        // the rowid first: with a rounded one, even fetching the row's stored bytes would miss
+        const rowid = raw[n]
+        if (!exact && typeof rowid === 'number' && (rowid > MAX_SAFE_NUMBER || rowid < -MAX_SAFE_NUMBER)) inexact = true
+        const error = inexact ? INEXACT : conv.convert(raw, true)
+        if (error === INEXACT) {
+          inexact = true
+          break
+        }
+        if (error) rejected.push(error as RowError)
+        if (r === count - 1) keyRaw = raw.slice(n)
+        raw.length = n
+        if (!error) rows.push(raw as Value[])
+      }
+      if (!inexact) break
+      exact = true
     }
+    if (raws.length === 0) return
+    lastRaw = keyRaw!
+    const count = raws.length
     // the row array itself
     const bytes = conv.bytes + count * (32 + 8 * n)
-    const batch: ReadBatch = { rows, rejected, lastKey: lastKeyOf(plan, lastRaw!, raws[raws.length - 1]!) }
+    const batch: ReadBatch = { rows, rejected, lastKey: lastKeyOf(plan, lastRaw, raws[raws.length - 1]!) }
     if (conv.fixed) batch.fixed = conv.fixed
     const full = raws.length === limit
     // size the next batch so it stays near batchBytes
@@ -344,7 +385,8 @@ export async function scanSqliteTable(
   const onRow = (values: unknown[]): void => {
     for (let j = 0; j < k; j++) lastKey[j] = values[n + j]
     rows++
-    const out = conv.convert(values, false)
+    // the scan reads integers as bigints: never INEXACT
+    const out = conv.convert(values, false) as RowError | typeof NEEDS_BYTES | undefined
     if (out === NEEDS_BYTES) deferred.push(values.slice(n))
     else if (out) rejected.push(out)
     else visit(values as Row)
