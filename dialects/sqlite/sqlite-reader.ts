@@ -24,6 +24,12 @@ const PROBE_ROWS = 8
  * 10 000-row batches peaked at 260 MB RSS, 5 000-row batches at 166 MB, with the same speed.
  */
 const HEAP_BUDGET = 1 << 20
+/**
+ * Rows per statement within a batch. Between statements the event loop runs, so a writer streams the previous
+ * batch to its server while this one is read. SQLite → PostgreSQL, 1M rows: 3.6 s with one statement per
+ * batch (about 3 000 rows), 3.1 s with 256-row statements, for 0.2 s more CPU; 128 rows gained nothing more.
+ */
+const PAGE_ROWS = 256
 
 /** Options for {@link readSqliteTable}. */
 export interface SqliteReadContext {
@@ -299,50 +305,77 @@ export async function* readSqliteTable(ctx: SqliteReadContext, table: TableSchem
 
   let lastRaw: unknown[] | undefined = options.after ? keyFromCanonical(options.after, plan) : undefined
   let limit = Math.max(1, Math.min(options.batchRows, PROBE_ROWS))
-  for (;;) {
-    // stopping quietly would look like the end of the table
-    if (options.signal?.aborted) throw new AbortError()
-    let exact = fastSt === undefined
-    let raws: unknown[][]
-    let rows: Row[]
-    let rejected: RowError[]
-    let keyRaw: unknown[] | undefined
-    for (;;) {
+  let rows: Row[] = []
+  let rejected: RowError[] = []
+  /**
+   * Reads and converts up to `want` rows after `lastRaw` into `rows`/`rejected`; returns how many it read.
+   * Integers come as numbers first; a page holding a number past 2^53 - 1 is read again with bigints.
+   */
+  const readPage = (want: number): number => {
+    const rowsAt = rows.length
+    const rejectedAt = rejected.length
+    const bytesAt = conv.bytes
+    const blobBytesAt = conv.blobBytes
+    const fixedAt = conv.fixed && { ...conv.fixed }
+    for (let exact = fastSt === undefined; ; exact = true) {
       const st = exact ? exactSt : fastSt!
-      raws = (lastRaw === undefined ? st.first.all(limit) : st.next.all(...plan.params(lastRaw), limit)) as unknown[][]
-      rows = []
-      rejected = []
-      conv.resetSize()
-      conv.fixed = undefined
+      const raws = (lastRaw === undefined ? st.first.all(want) : st.next.all(...plan.params(lastRaw), want)) as unknown[][]
       conv.numbers = !exact
       const count = raws.length
-      let inexact = false
-      for (let r = 0; r < count; r++) {
+      let keyRaw: unknown[] | undefined
+      let r = 0
+      for (; r < count; r++) {
         const raw = raws[r]!
         // the rowid first: with a rounded one, even fetching the row's stored bytes would miss
         const rowid = raw[n]
-        if (!exact && typeof rowid === 'number' && (rowid > MAX_SAFE_NUMBER || rowid < -MAX_SAFE_NUMBER)) inexact = true
-        const error = inexact ? INEXACT : conv.convert(raw, true)
-        if (error === INEXACT) {
-          inexact = true
-          break
-        }
+        if (!exact && typeof rowid === 'number' && (rowid > MAX_SAFE_NUMBER || rowid < -MAX_SAFE_NUMBER)) break
+        const error = conv.convert(raw, true)
+        if (error === INEXACT) break
         if (error) rejected.push(error as RowError)
         if (r === count - 1) keyRaw = raw.slice(n)
         raw.length = n
         if (!error) rows.push(raw as Value[])
       }
-      if (!inexact) break
-      exact = true
+      if (r === count) {
+        if (count > 0) {
+          lastRaw = keyRaw!
+          lastRow = raws[count - 1]!
+        }
+        return count
+      }
+      rows.length = rowsAt
+      rejected.length = rejectedAt
+      conv.bytes = bytesAt
+      conv.blobBytes = blobBytesAt
+      conv.fixed = fixedAt
     }
-    if (raws.length === 0) return
-    lastRaw = keyRaw!
-    const count = raws.length
+  }
+  let lastRow: unknown[] | undefined
+  for (;;) {
+    // stopping quietly would look like the end of the table
+    if (options.signal?.aborted) throw new AbortError()
+    rows = []
+    rejected = []
+    conv.resetSize()
+    conv.fixed = undefined
+    let count = 0
+    let full = true
+    while (count < limit) {
+      // between pages, the event loop runs: the writer streams the previous batch to its server meanwhile
+      if (count > 0) await new Promise<void>((resolve) => setImmediate(resolve))
+      const want = Math.min(limit - count, PAGE_ROWS)
+      const got = readPage(want)
+      count += got
+      if (got < want) {
+        full = false
+        break
+      }
+    }
+    if (count === 0) return
     // the row array itself
     const bytes = conv.bytes + count * (32 + 8 * n)
-    const batch: ReadBatch = { rows, rejected, lastKey: lastKeyOf(plan, lastRaw, raws[raws.length - 1]!) }
+    const batch: ReadBatch = { rows, rejected, lastKey: lastKeyOf(plan, lastRaw!, lastRow!) }
     if (conv.fixed) batch.fixed = conv.fixed
-    const full = raws.length === limit
     // size the next batch so it stays near batchBytes
     const heapPerRow = Math.max(1, bytes / count)
     const perRow = Math.max(1, (bytes + conv.blobBytes) / count)
