@@ -21,13 +21,15 @@ const PROBE_ROWS = 8
 /**
  * Estimated JS heap per batch, whatever `batchBytes` allows. Batches that fit V8's young generation die
  * young; larger ones are promoted and pile up until a full collection: measured on a 1M-row, 7-column copy,
- * 10 000-row batches peaked at 260 MB RSS, 5 000-row batches at 166 MB, with the same speed.
+ * 10 000-row batches peaked at 260 MB RSS, 5 000-row batches at 166 MB, with the same speed. Since batches are
+ * read in pages and integers as numbers, 2 MiB (about 6 000 rows of that table): SQLite → PostgreSQL 2.85 s
+ * and 150 MB against 2.93 s and 140 MB with 1 MiB; SQLite → SQLite peaks at 164 MB.
  */
-const HEAP_BUDGET = 1 << 20
+const HEAP_BUDGET = 2 << 20
 /**
  * Rows per statement within a batch. Between statements the event loop runs, so a writer streams the previous
- * batch to its server while this one is read. SQLite → PostgreSQL, 1M rows: 3.6 s with one statement per
- * batch (about 3 000 rows), 3.1 s with 256-row statements, for 0.2 s more CPU; 128 rows gained nothing more.
+ * batch to its server while this one is read. SQLite → PostgreSQL, 1M rows, 1 MiB batches: 3.75 s with one
+ * statement per batch, 2.93 s with 256-row statements (with 2 MiB batches, 2.9 s either way).
  */
 const PAGE_ROWS = 256
 
@@ -243,42 +245,6 @@ function selectHead(table: TableSchema, plan: KeyPlan): string {
   return `SELECT ${cols}${table.columns.length > 0 ? ', ' : ''}${plan.select.join(', ')} FROM ${q(table.name)}`
 }
 
-/** The function each scan statement calls per row, and the visitor it hands rows to (one scan runs at a time). */
-interface ScanHook {
-  current: ((values: unknown[]) => void) | undefined
-}
-/** Per connection, the registered row functions: `dbferry_scan` (integers as bigints) and `dbferry_rows` (as numbers). */
-const scanHooks = new WeakMap<BetterSqlite3.Database, Map<string, ScanHook>>()
-
-/** Registers a row function on a connection once; it forwards each row to the running scan. */
-function scanHook(db: BetterSqlite3.Database, name: 'dbferry_scan' | 'dbferry_rows'): ScanHook {
-  let hooks = scanHooks.get(db)
-  if (!hooks) {
-    hooks = new Map()
-    scanHooks.set(db, hooks)
-  }
-  let hook = hooks.get(name)
-  if (!hook) {
-    const h: ScanHook = { current: undefined }
-    db.function(name, { varargs: true, safeIntegers: name === 'dbferry_scan', deterministic: false }, (...args: unknown[]) => {
-      h.current?.(args)
-      return 1
-    })
-    hooks.set(name, h)
-    hook = h
-  }
-  return hook
-}
-
-/**
- * The statement a scan runs: `fn` called once per row (its columns, then its key expressions), in key order,
- * for at most `LIMIT ?` rows after `where`; it returns how many rows it saw.
- */
-function scanSql(table: TableSchema, plan: KeyPlan, fn: string, where: string): string {
-  const args = [...table.columns.map((c) => q(c.name)), ...plan.select].join(', ')
-  return `SELECT count(*) FROM (SELECT ${fn}(${args}) AS x FROM ${q(table.name)}${where} ORDER BY ${plan.orderBy} LIMIT ?) WHERE x IS NOT NULL`
-}
-
 /**
  * Streams one table in rowid (or, for WITHOUT ROWID tables, primary-key) order by keyset pagination: each
  * batch is one `SELECT … WHERE key > ? ORDER BY key LIMIT n` run to completion, so no statement stays open
@@ -295,12 +261,11 @@ export async function* readSqliteTable(ctx: SqliteReadContext, table: TableSchem
   const firstSql = `${head} ORDER BY ${plan.orderBy} LIMIT ?`
   const nextSql = `${head} WHERE ${plan.after} ORDER BY ${plan.orderBy} LIMIT ?`
   const exactSt = { first: db.prepare(firstSql).raw(true).safeIntegers(true), next: db.prepare(nextSql).raw(true).safeIntegers(true) }
-  // integers as numbers first: a bigint per integer, narrowed again, costs a tenth of the copy's time. A batch
+  // integers as numbers first: a bigint per integer, narrowed again, costs a tenth of the copy's time. A page
   // holding any number past 2^53 - 1 (where an integer may have been rounded) is read again with bigints.
   // Only for tables read by rowid: a primary-key part read as a number could not be bound back as the
-  // integer or the real it was. The rows come through a row function, as in the scan: half the time of
-  // `all()` building them (1M rows of 8 values: 0.51 s against 1.0 s).
-  const fastSt = plan.columns ? undefined : fastStatements(db, table, plan)
+  // integer or the real it was.
+  const fastSt = plan.columns ? undefined : { first: db.prepare(firstSql).raw(true).safeIntegers(false), next: db.prepare(nextSql).raw(true).safeIntegers(false) }
   const conv = new RowConverter(ctx, table, plan)
 
   let lastRaw: unknown[] | undefined = options.after ? keyFromCanonical(options.after, plan) : undefined
@@ -385,33 +350,31 @@ export async function* readSqliteTable(ctx: SqliteReadContext, table: TableSchem
   }
 }
 
-/** Statements with `all()` like better-sqlite3's, that collect the rows a row function sees (integers as numbers). */
-function fastStatements(db: BetterSqlite3.Database, table: TableSchema, plan: KeyPlan): Record<'first' | 'next', { all(...params: unknown[]): unknown[][] }> {
-  const hook = scanHook(db, 'dbferry_rows')
-  const run = (st: BetterSqlite3.Statement) => ({
-    all(...params: unknown[]): unknown[][] {
-      const rows: unknown[][] = []
-      hook.current = (values) => {
-        rows.push(values)
-      }
-      try {
-        st.get(...params)
-      } finally {
-        hook.current = undefined
-      }
-      return rows
-    },
-  })
-  return {
-    first: run(db.prepare(scanSql(table, plan, 'dbferry_rows', '')).pluck()),
-    next: run(db.prepare(scanSql(table, plan, 'dbferry_rows', ` WHERE ${plan.after}`)).pluck()),
-  }
-}
-
 /** Options for {@link scanSqliteTable}. */
 export interface SqliteScanOptions extends ScanOptions {
   /** Rows per statement: a stretch (see `onStretch`); between statements the scan yields to the event loop. Default 4 096. */
   chunkRows?: number
+}
+
+/** The function each scan statement calls per row, and the visitor it hands rows to (one scan runs at a time). */
+interface ScanHook {
+  current: ((values: unknown[]) => void) | undefined
+}
+const scanHooks = new WeakMap<BetterSqlite3.Database, ScanHook>()
+
+/** Registers `dbferry_scan(...)` on a connection once; it forwards each row to the running scan. */
+function scanHook(db: BetterSqlite3.Database): ScanHook {
+  let hook = scanHooks.get(db)
+  if (!hook) {
+    const h: ScanHook = { current: undefined }
+    db.function('dbferry_scan', { varargs: true, safeIntegers: true, deterministic: false }, (...args: unknown[]) => {
+      h.current?.(args)
+      return 1
+    })
+    scanHooks.set(db, h)
+    hook = h
+  }
+  return hook
 }
 
 /**
@@ -436,9 +399,11 @@ export async function scanSqliteTable(
   const plan = keyPlan(table)
   const n = table.columns.length
   const k = plan.select.length
-  const hook = scanHook(db, 'dbferry_scan')
-  const first = db.prepare(scanSql(table, plan, 'dbferry_scan', '')).pluck()
-  const next = db.prepare(scanSql(table, plan, 'dbferry_scan', ` WHERE ${plan.after}`)).pluck()
+  const hook = scanHook(db)
+  const args = [...table.columns.map((c) => q(c.name)), ...plan.select].join(', ')
+  const inner = (where: string) => `SELECT dbferry_scan(${args}) AS x FROM ${q(table.name)}${where} ORDER BY ${plan.orderBy} LIMIT ?`
+  const first = db.prepare(`SELECT count(*) FROM (${inner('')}) WHERE x IS NOT NULL`).pluck()
+  const next = db.prepare(`SELECT count(*) FROM (${inner(` WHERE ${plan.after}`)}) WHERE x IS NOT NULL`).pluck()
   const one = db.prepare(`${selectHead(table, plan)} WHERE ${plan.equals}`).raw(true).safeIntegers(true)
   const conv = new RowConverter(ctx, table, plan)
   const chunk = Math.max(1, Math.floor(options.chunkRows ?? 4096))
