@@ -59,6 +59,25 @@ describe('collapseMultiline', () => {
     expect(JSON.parse(fixes[1]!.row!).body).toBe('one\r\ntwo\rthree\nfour')
   })
 
+  it('matches the regular-expression definition on every arrangement of breaks', async () => {
+    const texts = ['\n\r', '\r\r\n\n', 'end\n', 'end\r', 'end\r\n', '\r\nstart', 'a\n\rb', 'x'.repeat(300) + '\r\n' + 'é'.repeat(300), '😀\r😀\n😀']
+    const src = await sqliteSource(tmp.path('breaks.db'), [
+      {
+        name: 'b',
+        columns: [
+          { name: 'id', type: { kind: 'int32' }, nullable: false },
+          { name: 'v', type: { kind: 'text' } },
+        ],
+        primaryKey: ['id'],
+        rows: texts.map((v, i) => [i + 1, v]),
+      },
+    ])
+    const to = tmp.path('breaks-out.db')
+    const { report } = await copy(src, to, { transforms: [t.collapseMultiline({ replacement: '|' })] })
+    expect(rowsOf(to, 'b').map((r) => r.v)).toEqual(texts.map((v) => v.replace(/\r\n|\r|\n/g, '|')))
+    expect(tableReport(report, 'b').fixed).toEqual({ v: texts.length })
+  })
+
   it('columns and replacement', async () => {
     const to = tmp.path('d.db')
     const { report } = await copy(from, to, { transforms: [t.collapseMultiline({ columns: ['body'], replacement: ' / ' })] })
