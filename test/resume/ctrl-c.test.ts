@@ -13,7 +13,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 /** The CLI from the sources, in its own process; resolves with its exit code and output. */
 function cli(args: string[], onStart?: (child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['--import', 'jiti/register', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  // from the project's folder, where `jiti/register` resolves; every path in args is absolute
+  const child = spawn(process.execPath, ['--import', 'jiti/register', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
@@ -62,8 +63,8 @@ describe('Ctrl-C', () => {
       }, 10)
       child.on('close', () => clearInterval(poll))
     })
-    expect(sentAt).toBeDefined()
-    expect(first.code).toBe(130)
+    expect(sentAt, first.out).toBeDefined()
+    expect(first.code, first.out).toBe(130)
     expect(first.out).toContain('aborted')
     const stopped = checkpoint(journal)!
     expect(stopped.done).toBe(0)
