@@ -507,25 +507,7 @@ async function compareTable(
   const batchRows = options.batchRows ?? 2000
   const sideA = new Side(a, plan, 'a', batchRows, options.signal)
   const sideB = new Side(b, plan, 'b', batchRows, options.signal)
-  const out: TableVerification = {
-    name: plan.a.name,
-    equal: false,
-    rowsA: 0,
-    rowsB: 0,
-    key: plan.keyPos.map((p) => plan.names[p]!),
-    missing: [],
-    extra: [],
-    changed: [],
-    missingCount: 0,
-    extraCount: 0,
-    changedCount: 0,
-    expectedDropped: 0,
-    unreadableA: 0,
-    unreadableB: 0,
-    problems: [...plan.problems],
-    hashing: 'node',
-    ms: 0,
-  }
+  const out: TableVerification = { ...emptyVerification(plan.a.name, 0, 0, plan.problems), key: plan.keyPos.map((p) => plan.names[p]!) }
   if (plan.b.name !== plan.a.name) out.nameB = plan.b.name
 
   // a fixed segment count: row-count estimates can be 0 on a freshly loaded server table, and an exact
@@ -614,7 +596,8 @@ async function compareTable(
   return out
 }
 
-function emptyVerification(name: string, rowsA: number, rowsB: number, problem: string): TableVerification {
+/** A table's verification before any row is compared: not equal, nothing found yet. */
+function emptyVerification(name: string, rowsA: number, rowsB: number, problems: readonly string[]): TableVerification {
   return {
     name,
     equal: false,
@@ -630,7 +613,7 @@ function emptyVerification(name: string, rowsA: number, rowsB: number, problem: 
     expectedDropped: 0,
     unreadableA: 0,
     unreadableB: 0,
-    problems: [problem],
+    problems: [...problems],
     hashing: 'node',
     ms: 0,
   }
@@ -675,7 +658,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       while (tableRename.has(nameB) && tableRename.get(nameB) !== nameB) nameB = tableRename.get(nameB)!
       const tb = bIndex.exact.get(nameB) ?? bIndex.folded.get(nameB.toLowerCase())
       if (!tb) {
-        report.tables.push(emptyVerification(ta.name, await a.count(ta), 0, 'table is missing on b'))
+        report.tables.push(emptyVerification(ta.name, await a.count(ta), 0, ['table is missing on b']))
         continue
       }
       usedB.add(tb)
@@ -683,7 +666,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     }
     if (!options.tables) {
       for (const tb of schemaB.tables) {
-        if (!usedB.has(tb)) report.tables.push(emptyVerification(tb.name, 0, await b.count(tb), 'table exists only on b'))
+        if (!usedB.has(tb)) report.tables.push(emptyVerification(tb.name, 0, await b.count(tb), ['table exists only on b']))
       }
     }
     report.equal = report.tables.every((t) => t.equal)

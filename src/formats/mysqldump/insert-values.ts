@@ -109,24 +109,7 @@ export function parseInsertHead(b: Buffer): InsertHead | undefined {
   i = skipSpaceAndComments(b, i)
   let columns: string[] | undefined
   if (b[i] === 0x28) {
-    columns = []
-    i++
-    for (;;) {
-      i = skipSpaceAndComments(b, i)
-      let c: string
-      ;[c, i] = readIdent(b, i)
-      columns.push(c)
-      i = skipSpaceAndComments(b, i)
-      if (b[i] === 0x2c) {
-        i++
-        continue
-      }
-      if (b[i] === 0x29) {
-        i++
-        break
-      }
-      throw new ValuesSyntaxError('bad column list', i)
-    }
+    ;[columns, i] = readList(b, i + 1, readIdent, false, 'bad column list')
     i = skipSpaceAndComments(b, i)
   }
   let v: string
@@ -241,6 +224,25 @@ function readValue(b: Buffer, i: number): [RawValue, number] {
 }
 
 /**
+ * Reads `item, item, …)` from just after an opening parenthesis up to and past the closing one; `empty`
+ * allows `()`. Spaces and comments may stand between the parts.
+ */
+function readList<T>(b: Buffer, i: number, read: (b: Buffer, i: number) => [T, number], empty: boolean, error: string): [T[], number] {
+  const items: T[] = []
+  i = skipSpaceAndComments(b, i)
+  if (empty && b[i] === 0x29) return [items, i + 1]
+  for (;;) {
+    let item: T
+    ;[item, i] = read(b, skipSpaceAndComments(b, i))
+    items.push(item)
+    i = skipSpaceAndComments(b, i)
+    if (b[i] === 0x29) return [items, i + 1]
+    if (b[i] !== 0x2c) throw new ValuesSyntaxError(error, i)
+    i++
+  }
+}
+
+/**
  * Iterates the rows of a VALUES list starting at `from`. Each row is its raw values; a syntax error ends the
  * statement (the reader records one malformed reject for the rest of it).
  */
@@ -252,28 +254,8 @@ export function* valuesRows(b: Buffer, from: number): Generator<RawValue[]> {
       if (isWordByte(b[i])) return
       throw new ValuesSyntaxError(`expected ( at the start of a row`, i)
     }
-    i++
-    const row: RawValue[] = []
-    for (;;) {
-      i = skipSpaceAndComments(b, i)
-      if (b[i] === 0x29 && row.length === 0) {
-        i++
-        break
-      }
-      let v: RawValue
-      ;[v, i] = readValue(b, i)
-      row.push(v)
-      i = skipSpaceAndComments(b, i)
-      if (b[i] === 0x2c) {
-        i++
-        continue
-      }
-      if (b[i] === 0x29) {
-        i++
-        break
-      }
-      throw new ValuesSyntaxError(`expected , or ) after a value`, i)
-    }
+    let row: RawValue[]
+    ;[row, i] = readList(b, i + 1, readValue, true, 'expected , or ) after a value')
     yield row
     i = skipSpaceAndComments(b, i)
     if (b[i] === 0x2c) i = skipSpaceAndComments(b, i + 1)
