@@ -8,6 +8,7 @@ import { DEFAULT_COLLATION } from './mysql-collation.js'
 import { UTC_COMMENT } from './mysql-introspector.js'
 import { q } from './mysql-reader.js'
 import { isUtf8mb3, logicalFromMysql, MAX_KEY_BYTES, mysqlTypeFor, ROW_SIZE_BUDGET, sqlLiteral, UTF8MB4_BYTES, varLengthBytes } from './mysql-types.js'
+import { civilFromDays, daysFromCivil } from '../../src/schema/civil-days.js'
 
 /** The part of a mysql2/promise connection the writer uses. */
 export interface MysqlSession {
@@ -281,28 +282,6 @@ export function utcTimestamp(v: string): string {
   const [yy, mm, dd] = civilFromDays(days)
   const p2 = (n: number) => String(n).padStart(2, '0')
   return `${String(yy).padStart(4, '0')}-${p2(mm)}-${p2(dd)} ${p2(Math.floor(minutes / 60))}:${p2(minutes % 60)}:${se}${frac}`
-}
-
-// days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm), and back
-function daysFromCivil(y: number, m: number, d: number): number {
-  y -= m <= 2 ? 1 : 0
-  const era = Math.floor(y / 400)
-  const yoe = y - era * 400
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-}
-
-function civilFromDays(z: number): [number, number, number] {
-  z += 719468
-  const era = Math.floor(z / 146097)
-  const doe = z - era * 146097
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365)
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
-  const mp = Math.floor((5 * doy + 2) / 153)
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1
-  const m = mp + (mp < 10 ? 3 : -9)
-  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d]
 }
 
 /** Failure kind of a server error or warning code. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { canonicalDecimal } from '../schema/values.js'
 import type { ColumnSchema, LogicalKind, Value } from '../schema/types.js'
+import { daysFromCivil } from '../schema/civil-days.js'
 
 /**
  * Engine-independent normalisation of canonical values for comparison. Two engines that hold the same data
@@ -125,16 +126,6 @@ function bytesToken(v: Uint8Array): string {
   // a digest keeps tokens small for large blobs; equal length and md5 is equality for verification
   const h = createHash('md5').update(v).digest('base64')
   return `x${v.byteLength}:${h}`
-}
-
-/** Days since 1970-01-01 of a proleptic Gregorian date (no JS Date: years 0–9999 and offsets stay exact). */
-function daysFromCivil(y: number, m: number, d: number): number {
-  y -= m <= 2 ? 1 : 0
-  const era = Math.floor(y / 400)
-  const yoe = y - era * 400
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
 }
 
 const TS_RE = /^(-?\d{4,})-(\d{2})-(\d{2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i
