@@ -11,4 +11,5 @@ export const postgres = postgresDialect()
 export { postgresDialect, PostgresConnection, POSTGRES_CAPABILITIES, type PostgresDialectOptions } from './postgres-dialect.js'
 export type { PoolLike, PostgresTarget } from './postgres-connection.js'
 export { postgresNativeType, columnDdlType } from './postgres-types.js'
-export { encodeValue as encodeCopyValue, escapeCopy } from './postgres-writer.js'
+export { encodeValue as encodeCopyValue } from './postgres-writer.js'
+export { escapeCopyText as escapeCopy } from './postgres-copy-text.js'

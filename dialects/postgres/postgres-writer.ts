@@ -16,11 +16,6 @@ import { CopyTextBuffer, escapeCopyText } from './postgres-copy-text.js'
  * and committed with it.
  */
 
-/** Escapes a string for a COPY text-format field. */
-export function escapeCopy(s: string): string {
-  return escapeCopyText(s)
-}
-
 /** Encodes one canonical value as a COPY text-format field (`\N` for NULL). */
 export function encodeValue(v: Value): string {
   switch (typeof v) {
@@ -38,7 +33,7 @@ export function encodeValue(v: Value): string {
       // bytea hex input is `\x…`; the backslash itself is escaped for COPY
       return `\\\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`
     default:
-      return escapeCopy(String(v))
+      return escapeCopyText(String(v))
   }
 }
 
@@ -64,7 +59,7 @@ type Encoder = (v: Value) => string
 
 function encoderFor(column: ColumnSchema): Encoder {
   if (columnDdlType(column).endsWith('[]')) {
-    return (v) => (v === null ? '\\N' : escapeCopy(jsonToArrayLiteral(String(v))))
+    return (v) => (v === null ? '\\N' : escapeCopyText(jsonToArrayLiteral(String(v))))
   }
   return encodeValue
 }

@@ -16,7 +16,7 @@ import { ConnectionError, SchemaError, type RowError } from '../../src/errors.js
 import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, Row, TableSchema } from '../../src/schema/types.js'
 import { introspectSqlite } from './sqlite-introspector.js'
-import { readSqliteTable, scanSqliteTable } from './sqlite-reader.js'
+import { readSqliteTable, rowidName, scanSqliteTable } from './sqlite-reader.js'
 import { quoteIdentifier as q } from './sqlite-sql.js'
 import { finalizeSqliteTarget, openSqliteWriter, prepareSqliteTarget } from './sqlite-writer.js'
 
@@ -85,8 +85,7 @@ export class SqliteConnection implements Connection {
   async tableState(table: TableSchema): Promise<SourceTableState> {
     const rows = await this.count(table)
     const keys = table.primaryKey?.columns ?? []
-    const taken = new Set(table.columns.map((c) => c.name.toLowerCase()))
-    const rowid = table.rowid === false ? undefined : ['rowid', '_rowid_', 'oid'].find((n) => !taken.has(n))
+    const rowid = table.rowid === false ? undefined : rowidName(table)
     const order = rowid ? [rowid] : keys.map(q)
     if (order.length === 0) return { rows }
     const last = this.db.prepare(`SELECT ${order.join(', ')} FROM ${q(table.name)} ORDER BY ${order.map((o) => `${o} DESC`).join(', ')} LIMIT 1`).raw(true).safeIntegers(true).get() as unknown[] | undefined

@@ -62,7 +62,8 @@ function narrow(v: unknown): unknown {
   return typeof v === 'bigint' && v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v
 }
 
-function rowidName(table: TableSchema): string | undefined {
+/** The name that reaches a table's rowid (`rowid`, `_rowid_` or `oid`, whichever no column shadows). */
+export function rowidName(table: TableSchema): string | undefined {
   const taken = new Set(table.columns.map((c) => c.name.toLowerCase()))
   return ['rowid', '_rowid_', 'oid'].find((n) => !taken.has(n))
 }
