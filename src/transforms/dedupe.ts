@@ -360,7 +360,16 @@ export function dedupe(options: DedupeOptions): Transform {
                 kept.push(row)
                 continue
               }
-              const cur = s.winners.get(nk)
+              let cur: WinnerEntry | undefined
+              if (s.compact) {
+                // streaming with nothing to remap: "seen? else add" in one probe of the store
+                const found = s.winners.add(nk, compactEntry(s, row))
+                cur = typeof found === 'object' ? await found : found
+                if (cur === undefined) {
+                  kept.push(row)
+                  continue
+                }
+              } else cur = s.winners.get(nk)
               if (cur === undefined) {
                 // streaming (keep first), or a row the pre-pass did not see: it is the first of its group
                 const p = setWinner(s, nk, row)

@@ -1,4 +1,4 @@
-import { KeyTable } from './key-table.js'
+import { FULL, KeyTable } from './key-table.js'
 import type { KeySet } from './transform.js'
 
 /**
@@ -155,6 +155,21 @@ export class SpillingKeyMap<V extends KeyValue = string> implements KeyMap<V> {
     this.#bloom!.add(key)
     this.#pending.set(key, value)
     if (this.#pending.size >= 10_000) this.#flush()
+  }
+
+  /**
+   * The value of `key` if it is there (left unchanged); otherwise sets `key` to `value` and returns undefined.
+   * Returns a promise only when it moves the map to disk.
+   */
+  add(key: string, value: V): V | undefined | Promise<V | undefined> {
+    if (this.#memory) {
+      const found = this.#memory.add(key, value)
+      if (found !== FULL) return found
+      return this.#spill().then(() => this.add(key, value))
+    }
+    const found = this.get(key)
+    if (found === undefined) this.set(key, value)
+    return found
   }
 
   /** Hints the keys about to be looked up, in order (see {@link KeyTable.prepare}); only speeds things up. */

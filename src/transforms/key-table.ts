@@ -30,14 +30,24 @@ function hashOf(key: string): number {
     all |= c
     hash = Math.imul(hash ^ c, 0x01000193)
   }
+  hashedUnits = all > 0xff ? -key.length : key.length
+  return finish(hash)
+}
+
+/** The murmur3 finaliser of {@link hashOf}; never 0. */
+function finish(hash: number): number {
   hash ^= hash >>> 16
   hash = Math.imul(hash, 0x85ebca6b)
   hash ^= hash >>> 13
   hash = Math.imul(hash, 0xc2b2ae35)
   hash ^= hash >>> 16
-  hashedUnits = all > 0xff ? -key.length : key.length
   return hash | 1
 }
+
+/** What {@link KeyTable.add} returns when the key is new and the table is full. */
+export const FULL: unique symbol = Symbol('full')
+
+const NO_KEYS: readonly string[] = []
 
 /** The table; `V` is what a key maps to (strings and numbers; small integers cost no allocation). */
 export class KeyTable<V> {
@@ -61,7 +71,11 @@ export class KeyTable<V> {
   #preKeys: readonly string[] = []
   #preHash = new Int32Array(0)
   #preUnits = new Int32Array(0)
+  /** Where `prepare` copied each one-byte key's characters (past `#bytes`), or -1. */
+  #preAt = new Int32Array(0)
   #preNext = 0
+  /** The staged characters of the key `#find` last took from the prepared ones, or -1. */
+  #lastStaged = -1
   /** What `prepare` read, kept so the compiler cannot drop the reads. */
   #touched = 0
 
@@ -99,15 +113,43 @@ export class KeyTable<V> {
    * Hashes some keys before their `get`/`set` calls and reads their slots in one tight loop, so those memory
    * reads overlap instead of each waiting for the last (a table of millions of keys is far larger than the
    * CPU caches). Lookups of those keys, in that order, then skip hashing and find their slots cached — if
-   * they come soon: a few hundred keys at a time (dedupe prepares 512). Only saves time; answers never change.
+   * they come soon: a few hundred keys at a time (dedupe prepares 512). The same loop copies each one-byte
+   * key's characters to the free space after the stored ones, in order, so that adding keys that are all new
+   * (the usual case) moves no character again. Only saves time; answers never change.
    */
   prepare(keys: readonly string[]): void {
     if (this.#preHash.length < keys.length) {
       this.#preHash = new Int32Array(keys.length)
       this.#preUnits = new Int32Array(keys.length)
+      this.#preAt = new Int32Array(keys.length)
     }
+    let total = 0
+    for (let k = 0; k < keys.length; k++) total += keys[k]!.length
+    const staging = this.#reserve(total)
+    const chars = this.#chars
+    let at = this.#bytes
     for (let k = 0; k < keys.length; k++) {
-      this.#preHash[k] = hashOf(keys[k]!)
+      const key = keys[k]!
+      let hash: number
+      if (staging) {
+        // hashOf, copying each unit as it goes (a unit past a byte is cut, and then the key is not staged)
+        hash = 0x811c9dc5 | 0
+        let all = 0
+        for (let j = 0; j < key.length; j++) {
+          const c = key.charCodeAt(j)
+          all |= c
+          chars[at + j] = c
+          hash = Math.imul(hash ^ c, 0x01000193)
+        }
+        hash = finish(hash)
+        hashedUnits = all > 0xff ? -key.length : key.length
+        this.#preAt[k] = all > 0xff ? -1 : at
+        if (all <= 0xff) at += key.length
+      } else {
+        hash = hashOf(key)
+        this.#preAt[k] = -1
+      }
+      this.#preHash[k] = hash
       this.#preUnits[k] = hashedUnits
     }
     const slots = this.#slots
@@ -128,10 +170,12 @@ export class KeyTable<V> {
     if (k < this.#preKeys.length && this.#preKeys[k] === key) {
       hash = this.#preHash[k]!
       units = this.#preUnits[k]!
+      this.#lastStaged = this.#preAt[k]!
       this.#preNext = k + 1
     } else {
       hash = hashOf(key)
       units = hashedUnits
+      this.#lastStaged = -1
     }
     const slots = this.#slots
     const mask = this.#mask
@@ -191,6 +235,21 @@ export class KeyTable<V> {
       this.#values[at] = value
       return true
     }
+    return this.#insert(key, value, at)
+  }
+
+  /**
+   * The value of `key` if it is there (left unchanged); otherwise adds `key` with `value` and returns
+   * undefined, or {@link FULL} (changing nothing) when the table is full. "Seen? else add" in one probe.
+   */
+  add(key: string, value: V): V | undefined | typeof FULL {
+    const at = this.#find(key)
+    if (at >= 0) return this.#values[at]
+    return this.#insert(key, value, at) ? undefined : FULL
+  }
+
+  /** Adds a key `#find` just missed (`at`: minus its free slot, minus one). */
+  #insert(key: string, value: V, at: number): boolean {
     const units = this.#lastUnits
     const need = units >= 0 ? units : -2 * units
     const e = this.#values.length
@@ -205,30 +264,50 @@ export class KeyTable<V> {
     return true
   }
 
+  /**
+   * Makes room for `more` bytes after the stored ones; false (nothing changed) past {@link MAX_TABLE_BYTES}.
+   * Growing copies only the stored characters, not what `prepare` staged: `prepare` grows before it stages,
+   * and a store that grows has already dropped the staged keys.
+   */
+  #reserve(more: number): boolean {
+    if (this.#bytes + more <= this.#chars.length) return true
+    if (this.#bytes + more > MAX_TABLE_BYTES) return false
+    // half again, not double: a smaller last step, for a store sized to hold millions of keys; with a
+    // count of keys expected, straight to the size the keys so far predict (one copy instead of a dozen)
+    const e = this.#values.length
+    const predicted = e > 0 && this.#expected > e ? Math.ceil((1.1 * this.#bytes * this.#expected) / e) : 0
+    const size = Math.min(Math.max(Math.floor(1.5 * this.#chars.length), this.#bytes + more, predicted), MAX_TABLE_BYTES)
+    const chars = new Uint8Array(size)
+    chars.set(this.#chars.subarray(0, this.#bytes))
+    this.#chars = chars
+    return true
+  }
+
   #store(e: number, key: string, units: number, need: number): void {
     if (e === this.#ends.length) {
       const ends = new Int32Array(Math.floor(1.5 * e))
       ends.set(this.#ends)
       this.#ends = ends
     }
-    if (this.#bytes + need > this.#chars.length) {
-      // half again, not double: a smaller last step, for a store sized to hold millions of keys; with a
-      // count of keys expected, straight to the size the keys so far predict (one copy instead of a dozen)
-      const predicted = e > 0 && this.#expected > e ? Math.ceil((1.1 * this.#bytes * this.#expected) / e) : 0
-      const size = Math.min(Math.max(Math.floor(1.5 * this.#chars.length), this.#bytes + need, predicted), MAX_TABLE_BYTES)
-      const chars = new Uint8Array(size)
-      chars.set(this.#chars.subarray(0, this.#bytes))
-      this.#chars = chars
-    }
-    const chars = this.#chars
-    let o = this.#bytes
-    if (units >= 0) {
-      for (let j = 0; j < units; j++) chars[o + j] = key.charCodeAt(j)
+    const o = this.#bytes
+    const staged = this.#lastStaged
+    this.#lastStaged = -1
+    if (staged >= 0) {
+      // staged by prepare at or after `o` (every store since then was of an earlier prepared key, in order)
+      if (staged !== o) this.#chars.copyWithin(o, staged, staged + need)
     } else {
-      for (let j = 0; j < -units; j++, o += 2) {
-        const c = key.charCodeAt(j)
-        chars[o] = c & 0xff
-        chars[o + 1] = c >>> 8
+      // written over whatever prepare staged from here on: its later keys must not use it
+      this.#preKeys = NO_KEYS
+      this.#reserve(need)
+      const chars = this.#chars
+      if (units >= 0) {
+        for (let j = 0; j < units; j++) chars[o + j] = key.charCodeAt(j)
+      } else {
+        for (let j = 0, b = o; j < -units; j++, b += 2) {
+          const c = key.charCodeAt(j)
+          chars[b] = c & 0xff
+          chars[b + 1] = c >>> 8
+        }
       }
     }
     this.#bytes += need
@@ -275,6 +354,7 @@ export class KeyTable<V> {
     this.#bytes = 0
     this.#values = []
     this.#lastKey = undefined
-    this.#preKeys = []
+    this.#preKeys = NO_KEYS
+    this.#lastStaged = -1
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { KeyTable } from '../../src/transforms/key-table.js'
+import { FULL, KeyTable } from '../../src/transforms/key-table.js'
 
 // a seeded generator, so a failure repeats
 function random(seed: number): () => number {
@@ -121,6 +121,51 @@ describe('KeyTable', () => {
       for (let i = batch.length - 1; i >= 0; i -= 3) expect(table.get(batch[i]!)).toBe(map.get(batch[i]!))
     }
     expect(table.size).toBe(map.size)
+  })
+
+  it('keys copied ahead by prepare are stored exactly: with gaps, strays written in between and growth', () => {
+    const table = new KeyTable<number>()
+    const map = new Map<string, number>()
+    const next = random(11)
+    for (let round = 0; round < 40; round++) {
+      // long keys now and then, so the character store grows inside prepare and inside a stray's store
+      const batch = Array.from({ length: 700 }, (_, i) => (next() < 0.2 ? `dup${Math.floor(next() * 300)}` : next() < 0.02 ? 'x'.repeat(5000 + i) : randomKey(next)))
+      table.prepare(batch)
+      for (let i = 0; i < batch.length; i++) {
+        const k = batch[i]!
+        const r = next()
+        if (r < 0.1) continue // never looked up: its staged characters are a gap
+        if (r < 0.15) {
+          // a key that was not prepared, written between prepared ones
+          const stray = `stray${round}.${i}${'Ł'.repeat(i % 3)}`
+          table.set(stray, -i)
+          map.set(stray, -i)
+        }
+        if (r < 0.6) {
+          const had = map.get(k)
+          if (had === undefined) map.set(k, i)
+          expect(table.add(k, i)).toBe(had)
+        } else {
+          expect(table.get(k)).toBe(map.get(k))
+          if (r < 0.8) {
+            table.set(k, i)
+            map.set(k, i)
+          }
+        }
+      }
+    }
+    expect(table.size).toBe(map.size)
+    expect([...table.entries()]).toEqual([...map.entries()])
+    for (const [k, v] of map) expect(table.get(k)).toBe(v)
+  })
+
+  it('add returns the value already there (unchanged), undefined when it added, FULL when it could not', () => {
+    const table = new KeyTable<number>(2)
+    expect(table.add('a', 1)).toBeUndefined()
+    expect(table.add('a', 2)).toBe(1)
+    expect(table.add('b', 3)).toBeUndefined()
+    expect(table.add('c', 4)).toBe(FULL)
+    expect([table.get('a'), table.get('b'), table.has('c'), table.size]).toEqual([1, 3, false, 2])
   })
 
   it('sized ahead (expectedKeys) it answers the same, below, at and past the expected count', () => {
