@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The transform chain's cost: a 1M-row SQLite → SQLite copy with each config in bench/transforms/, three times
+# The transform chain's cost: a 1M-row copy from SQLite with each config in bench/transforms/, three times
 # each (BENCH_RUNS), wall and CPU seconds and peak RSS from /usr/bin/time, then the medians.
 # Runs the built CLI (`npm run build` first), or the one BENCH_CLI names.
+# BENCH_TARGET: sqlite (the default: SQLite → SQLite, the fastest copy, so the chain's largest share) or
+# mysql (SQLite → MariaDB/MySQL, the seed's own migration; a fresh database per run on DBFERRY_MYSQL_URL,
+# default mysql://root@127.0.0.1:3306/test, dropped afterwards). CPU and RSS are dbferry's process only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${BENCH_ROWS:-1000000}
@@ -9,18 +12,47 @@ runs=${BENCH_RUNS:-3}
 cli=${BENCH_CLI:-dist/cli/main.js}
 [ -f "$cli" ] || { echo "$cli is missing: run \`npm run build\` first" >&2; exit 2; }
 configs=${BENCH_CONFIGS:-empty collapse fk no-dedupe seed-transforms seed-spilled}
+target=${BENCH_TARGET:-sqlite}
+mysql_url=${DBFERRY_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
 dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+db=""
+mysql_admin() {
+  # host, port and user from the URL; no password (the local test server's)
+  local rest=${mysql_url#mysql://} user host port
+  user=${rest%%@*}; rest=${rest#*@}; rest=${rest%%/*}
+  host=${rest%%:*}; port=${rest#*:}; [ "$port" = "$rest" ] && port=3306
+  mysql -h "$host" -P "$port" -u "$user" -e "$1"
+}
+cleanup() {
+  [ -n "$db" ] && mysql_admin "DROP DATABASE IF EXISTS \`$db\`"
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+case $target in
+  sqlite | mysql) ;;
+  *) echo "BENCH_TARGET is sqlite or mysql, not $target" >&2; exit 2 ;;
+esac
 node bench/make-people.mjs "$dir/people.db" "$rows"
 # the configs run from the temporary directory: inside this checkout, Node would resolve their
 # `import … from 'dbferry'` to the checkout's own dist/ rather than to the CLI being measured
 cp bench/transforms/*.config.mjs "$dir/"
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "SQLite → $target; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for run in $(seq "$runs"); do
   for c in $configs; do
     rm -f "$dir"/out.db*
+    out="sqlite:$dir/out.db"
+    if [ "$target" = mysql ]; then
+      db="dbferry_bench_$$_${run}_$c"
+      db=${db//-/_}
+      mysql_admin "DROP DATABASE IF EXISTS \`$db\`; CREATE DATABASE \`$db\` CHARACTER SET utf8mb4"
+      out="${mysql_url%/*}/$db"
+    fi
     /usr/bin/time -o "$dir/time" -f "%e %U %S %M" \
-      node "$cli" copy "sqlite:$dir/people.db" "sqlite:$dir/out.db" --config "$dir/$c.config.mjs" --no-journal --quiet >/dev/null
+      node "$cli" copy "sqlite:$dir/people.db" "$out" --config "$dir/$c.config.mjs" --no-journal --quiet >/dev/null
+    if [ "$target" = mysql ]; then
+      mysql_admin "DROP DATABASE \`$db\`"
+      db=""
+    fi
     read -r wall user sys rss <"$dir/time"
     echo "$c run $run: $wall s wall, $user s user, $sys s sys, $((rss / 1024)) MB peak RSS"
     echo "$c $wall $user $sys $rss" >>"$dir/results"
