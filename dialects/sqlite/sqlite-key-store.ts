@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { SpillStore } from '../../src/transforms/key-set.js'
 
+/** Rows an insert statement carries. */
+const CHUNK = 128
+
 /**
  * Opens a temporary SQLite file holding key → value strings, for key sets and maps that outgrow memory.
  * The file lives in the OS temp directory and is deleted on `close()`. No journal and no fsync: the file is
@@ -17,9 +20,22 @@ export function openKeyStore(): SpillStore {
   db.pragma('cache_size = -16000') // 16 MB page cache
   db.exec('CREATE TABLE k (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID')
   const insert = db.prepare('INSERT OR REPLACE INTO k (k, v) VALUES (?, ?)')
+  // most of a flush goes in statements of CHUNK rows: a statement run costs about as much as the row it inserts
+  const insertMany = db.prepare(`INSERT OR REPLACE INTO k (k, v) VALUES ${Array(CHUNK).fill('(?, ?)').join(', ')}`)
+  const params: string[] = new Array(2 * CHUNK)
   const select = db.prepare('SELECT v FROM k WHERE k = ?').pluck()
+  // rows of one statement are written in order, so a key given twice keeps its last value, as row by row
   const putAll = db.transaction((entries: Iterable<[string, string]>) => {
-    for (const [k, v] of entries) insert.run(k, v)
+    let n = 0
+    for (const [k, v] of entries) {
+      params[2 * n] = k
+      params[2 * n + 1] = v
+      if (++n === CHUNK) {
+        insertMany.run(params)
+        n = 0
+      }
+    }
+    for (let i = 0; i < n; i++) insert.run(params[2 * i], params[2 * i + 1])
   })
   let open = true
   return {

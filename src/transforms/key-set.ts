@@ -7,7 +7,7 @@ import type { KeySet } from './transform.js'
  * e-mail-like keys mapped to row numbers take about 600 MB there (63 bytes a key, 5.6 s to fill), against
  * 830 MB of heap (87 bytes a key, 1.3 GB RSS, 14 s) in a JS `Map`, which also stops at 2^24 (16.7 million)
  * entries. So past `maxInMemory` keys the store moves to a temporary SQLite file (better-sqlite3, loaded only
- * then) behind a 16 MB Bloom filter: the same 10 million keys then peak at 178 MB RSS (20 s to fill).
+ * then) behind a Bloom filter of 16–64 MB: the same 10 million keys then peak at 213 MB RSS (16 s to fill).
  */
 
 /** Options of {@link createKeySet} and {@link createKeyMap}. */
@@ -53,16 +53,35 @@ async function openSpillStore(): Promise<SpillStore> {
   return openKeyStore()
 }
 
+/** Bytes of a spilled store's Bloom filter: 10 bits a key expected, at least 16 MB and at most 64 MB. */
+export function bloomBytes(expectedKeys: number): number {
+  let bytes = 16 << 20
+  while (bytes < 64 << 20 && bytes * 8 < 10 * expectedKeys) bytes *= 2
+  return bytes
+}
+
 /**
- * A Bloom filter over the keys of a spilled store (16 MB, 4 probes), so that looking up a key the store does
- * not hold — most lookups when keys are mostly distinct — costs a hash instead of an SQLite query. About 1%
- * false positives at 10 million keys; past that it slowly loses its use but never its correctness.
+ * A Bloom filter over the keys of a spilled store (see {@link bloomBytes}; 4 probes), so that looking up a
+ * key the store does not hold — most lookups when keys are mostly distinct — costs a hash instead of an
+ * SQLite query. About 1 % false positives up to its expected keys; past them it slowly loses its use (at
+ * 16 MB: about 12 % at 30 million keys) but never its correctness.
  */
 class BloomFilter {
-  readonly #bits = new Uint32Array((16 << 20) / 4)
-  readonly #mask = (16 << 20) * 8 - 1
+  readonly #bits: Uint32Array
+  readonly #mask: number
+  // the last key hashed and its two hashes: `add` after a `mayHave` of the same key (a miss, then the
+  // insert) hashes once
+  #key: string | undefined
+  #a = 0
+  #b = 0
 
-  static #hashes(key: string): [number, number] {
+  constructor(bytes: number) {
+    this.#bits = new Uint32Array(bytes / 4)
+    this.#mask = bytes * 8 - 1
+  }
+
+  #hash(key: string): void {
+    if (key === this.#key) return
     let h1 = 0x811c9dc5
     let h2 = 0x9747b28c
     for (let i = 0; i < key.length; i++) {
@@ -71,21 +90,23 @@ class BloomFilter {
       h2 = Math.imul(h2 ^ c, 0x5bd1e995)
       h2 ^= h2 >>> 15
     }
-    return [h1 >>> 0, (h2 | 1) >>> 0]
+    this.#key = key
+    this.#a = h1 >>> 0
+    this.#b = (h2 | 1) >>> 0
   }
 
   add(key: string): void {
-    const [a, b] = BloomFilter.#hashes(key)
+    this.#hash(key)
     for (let i = 0; i < 4; i++) {
-      const bit = (a + Math.imul(i, b)) & this.#mask
+      const bit = (this.#a + Math.imul(i, this.#b)) & this.#mask
       this.#bits[bit >>> 5]! |= 1 << (bit & 31)
     }
   }
 
   mayHave(key: string): boolean {
-    const [a, b] = BloomFilter.#hashes(key)
+    this.#hash(key)
     for (let i = 0; i < 4; i++) {
-      const bit = (a + Math.imul(i, b)) & this.#mask
+      const bit = (this.#a + Math.imul(i, this.#b)) & this.#mask
       if ((this.#bits[bit >>> 5]! & (1 << (bit & 31))) === 0) return false
     }
     return true
@@ -125,9 +146,11 @@ export class SpillingKeyMap<V extends KeyValue = string> implements KeyMap<V> {
   #pending = new Map<string, V>()
   #size = 0
   readonly #max: number
+  readonly #expected: number
 
   constructor(options: KeySetOptions = {}) {
     this.#max = Math.max(1, options.maxInMemory ?? DEFAULT_MAX_IN_MEMORY)
+    this.#expected = options.expectedKeys ?? 0
     this.#memory = new KeyTable<V>(this.#max, undefined, options.expectedKeys)
   }
 
@@ -202,7 +225,8 @@ export class SpillingKeyMap<V extends KeyValue = string> implements KeyMap<V> {
   async #spill(): Promise<void> {
     const memory = this.#memory!
     const store = await openSpillStore()
-    const bloom = new BloomFilter()
+    // a store that spills holds more than maxInMemory keys: without a count expected, guess twice that
+    const bloom = new BloomFilter(bloomBytes(Math.max(this.#expected, 2 * memory.size)))
     store.put(spilledEntries(memory.entries(), bloom))
     this.#bloom = bloom
     this.#size = memory.size

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { describe, expect, it } from 'vitest'
-import { createKeyMap, createKeySet, DEFAULT_MAX_IN_MEMORY } from '../../src/transforms/key-set.js'
+import { openKeyStore } from '../../dialects/sqlite/sqlite-key-store.js'
+import { bloomBytes, createKeyMap, createKeySet, DEFAULT_MAX_IN_MEMORY, SpillingKeyMap } from '../../src/transforms/key-set.js'
 import { foldCaseAndAccents, makeFolding } from '../../src/transforms/normalize.js'
 
 const spillDirs = () => readdirSync(tmpdir()).filter((d) => d.startsWith('dbferry-keys-'))
@@ -41,6 +42,45 @@ describe('key sets and maps', () => {
     for (let i = 0; i < 25_000; i++) if (!map.has(`key ${i}`)) misses++
     expect(misses).toBe(0)
     map.close()
+  })
+})
+
+describe('the spill file and its filter', () => {
+  it('stores every entry of a put, in statements of many rows and one by one, the last value of a key winning', () => {
+    const store = openKeyStore()
+    try {
+      // 1000 entries: whole statements and a remainder; `dup` once in the first statement, once in the remainder
+      const entries: [string, string][] = Array.from({ length: 1000 }, (_, i) => [`k${i}`, `v${i}`])
+      entries[5] = ['dup', 'first']
+      entries[990] = ['dup', 'last']
+      store.put(entries)
+      for (const i of [0, 4, 6, 127, 128, 255, 256, 895, 896, 989, 991, 999]) expect(store.get(`k${i}`)).toBe(`v${i}`)
+      expect([store.get('k5'), store.get('k990'), store.get('dup'), store.has('k1000')]).toEqual([undefined, undefined, 'last', false])
+      store.put([['k0', 'again']])
+      expect(store.get('k0')).toBe('again')
+    } finally {
+      store.close()
+    }
+  })
+
+  it('add answers as get-then-set does, before and after the spill, with keys seen and new', async () => {
+    const map = new SpillingKeyMap<number>({ maxInMemory: 100 })
+    const model = new Map<string, number>()
+    for (let i = 0; i < 30_000; i++) {
+      // a third of the keys seen before
+      const k = i % 3 === 0 && i > 0 ? `key ${Math.floor(i / 7)}` : `key ${i}`
+      const had = model.get(k)
+      if (had === undefined) model.set(k, i)
+      const found = map.add(k, i)
+      expect(typeof found === 'object' ? await found : found).toBe(had)
+    }
+    expect(map.spilled).toBe(true)
+    for (const [k, v] of model) expect(map.get(k)).toBe(v)
+    map.close()
+  })
+
+  it('the Bloom filter takes 10 bits a key expected, between 16 and 64 MB', () => {
+    expect([bloomBytes(0), bloomBytes(2_000_000), bloomBytes(13_421_772), bloomBytes(13_421_773), bloomBytes(100_000_000)].map((b) => b / 2 ** 20)).toEqual([16, 16, 16, 32, 64])
   })
 })
 
