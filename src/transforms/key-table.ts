@@ -58,7 +58,9 @@ export class KeyTable<V> {
   #ends = new Int32Array(768)
   #chars = new Uint8Array(1 << 16)
   #bytes = 0
+  /** Values by entry; sized ahead when a count of keys is expected (no copies as it grows), so `#count` says how many are set. */
   #values: V[] = []
+  #count = 0
   readonly #maxKeys: number
   readonly #maxBytes: number
   readonly #expected: number
@@ -96,12 +98,13 @@ export class KeyTable<V> {
       this.#slots = new Int32Array(2 * slots)
       this.#mask = slots - 1
       this.#ends = new Int32Array(expected + 1)
+      this.#values = new Array(expected + 1)
     }
   }
 
   /** Entries held. */
   get size(): number {
-    return this.#values.length
+    return this.#count
   }
 
   /** Bytes allocated for the slots, the entries and the keys' characters, and 8 per value (a string value's own bytes aside). */
@@ -252,10 +255,12 @@ export class KeyTable<V> {
   #insert(key: string, value: V, at: number): boolean {
     const units = this.#lastUnits
     const need = units >= 0 ? units : -2 * units
-    const e = this.#values.length
+    const e = this.#count
     if (e >= this.#maxKeys || this.#bytes + need > this.#maxBytes) return false
     this.#store(e, key, units, need)
-    this.#values.push(value)
+    if (e < this.#values.length) this.#values[e] = value
+    else this.#values.push(value)
+    this.#count = e + 1
     const slot = -at - 1
     this.#slots[2 * slot] = this.#lastHash
     this.#slots[2 * slot + 1] = e
@@ -274,7 +279,7 @@ export class KeyTable<V> {
     if (this.#bytes + more > MAX_TABLE_BYTES) return false
     // half again, not double: a smaller last step, for a store sized to hold millions of keys; with a
     // count of keys expected, straight to the size the keys so far predict (one copy instead of a dozen)
-    const e = this.#values.length
+    const e = this.#count
     const predicted = e > 0 && this.#expected > e ? Math.ceil((1.1 * this.#bytes * this.#expected) / e) : 0
     const size = Math.min(Math.max(Math.floor(1.5 * this.#chars.length), this.#bytes + more, predicted), MAX_TABLE_BYTES)
     const chars = new Uint8Array(size)
@@ -337,7 +342,7 @@ export class KeyTable<V> {
   *entries(): IterableIterator<[string, V]> {
     const buf = Buffer.from(this.#chars.buffer, this.#chars.byteOffset, this.#chars.byteLength)
     let start = 0
-    for (let e = 0; e < this.#values.length; e++) {
+    for (let e = 0; e < this.#count; e++) {
       const end = this.#ends[e]!
       const stop = end & OFFSET
       yield [buf.toString(end < 0 ? 'utf16le' : 'latin1', start, stop), this.#values[e]!]
@@ -353,6 +358,7 @@ export class KeyTable<V> {
     this.#chars = new Uint8Array(1 << 16)
     this.#bytes = 0
     this.#values = []
+    this.#count = 0
     this.#lastKey = undefined
     this.#preKeys = NO_KEYS
     this.#lastStaged = -1
