@@ -55,19 +55,24 @@ for run in $(seq "$runs"); do
     fi
     read -r wall user sys rss <"$dir/time"
     echo "$c run $run: $wall s wall, $user s user, $sys s sys, $((rss / 1024)) MB peak RSS"
-    echo "$c $wall $user $sys $rss" >>"$dir/results"
+    echo "$c $wall $user $sys $rss $run" >>"$dir/results"
   done
 done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
+# ratio: of the medians; paired: the median of each run's ratio to the first config's wall time in that same
+# run, which a slow spell of this shared machine moves less (it tends to slow a run's configs alike)
 echo "medians of $runs runs ($rows rows):"
-printf '%-16s %8s %8s %6s %10s\n' config wall cpu ratio 'peak RSS'
+printf '%-16s %8s %8s %6s %7s %10s\n' config wall cpu ratio paired 'peak RSS'
+first=${configs%% *}
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 base=""
 for c in $configs; do
-  med() { grep "^$c " "$dir/results" | awk "{ print $1 }" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+  med() { grep "^$c " "$dir/results" | awk "{ print $1 }" | median; }
   wall=$(med '$2')
   cpu=$(med '$3 + $4')
   rss=$(med '$5')
+  paired=$(awk -v c="$c" -v f="$first" '$1 == f { b[$6] = $2 } $1 == c { w[$6] = $2 } END { for (r in w) print w[r] / b[r] }' "$dir/results" | median)
   [ -z "$base" ] && base=$wall
-  printf '%-16s %7.2fs %7.2fs %5.2f× %7d MB\n' "$c" "$wall" "$cpu" "$(echo "$wall / $base" | bc -l)" "$((${rss%.*} / 1024))"
+  printf '%-16s %7.2fs %7.2fs %5.2f× %6.2f× %7d MB\n' "$c" "$wall" "$cpu" "$(echo "$wall / $base" | bc -l)" "$paired" "$((${rss%.*} / 1024))"
 done
