@@ -67,6 +67,7 @@ export interface ReadOptions {
  * source row in this batch (for checkpoints).
  */
 export interface ReadBatch {
+  /** Handed over: transforms may change these arrays in place, so a reader must not keep or reuse them. */
   rows: Row[]
   rejected: RowError[]
   /** Rows repaired on the way in (e.g. decoded with a fallback encoding), by column name. */

@@ -1,5 +1,4 @@
 import type { TableMatcher } from '../schema/select.js'
-import type { Row } from '../schema/types.js'
 import { columnMatches, tableSelected } from './match.js'
 import type { Transform } from './transform.js'
 
@@ -71,22 +70,32 @@ export function collapseMultiline(options: CollapseMultilineOptions = {}): Trans
         idx.push(i)
       })
       if (idx.length === 0) return undefined
+      const names = idx.map((i) => table.columns[i]!.name)
+      // one row's changes, applied once each is journaled with the row as it was
+      const at: number[] = []
+      const to: string[] = []
+      const breaks: number[] = []
       return {
+        // in place (the rows are the chain's): copying each changed row cost about 0.1 s a million rows
         batch(rows, out) {
-          return rows.map((row) => {
-            let copy: Row | undefined
-            for (const i of idx) {
-              const v = row[i]
+          for (const row of rows) {
+            let changes = 0
+            for (let x = 0; x < idx.length; x++) {
+              const v = row[idx[x]!]
               if (typeof v !== 'string') continue
               const collapsed = collapseBreaks(v, replacement)
               if (collapsed === undefined) continue
-              copy ??= row.slice()
-              copy[i] = collapsed
-              const n = replaced
-              out.fix(table.columns[i]!.name, row, (messages[n] ??= `${n} line break${n === 1 ? '' : 's'} replaced by ${shown}`))
+              at[changes] = x
+              to[changes] = collapsed
+              breaks[changes++] = replaced
             }
-            return copy ?? row
-          })
+            for (let c = 0; c < changes; c++) {
+              const n = breaks[c]!
+              out.fix(names[at[c]!]!, row, (messages[n] ??= `${n} line break${n === 1 ? '' : 's'} replaced by ${shown}`))
+            }
+            for (let c = 0; c < changes; c++) row[idx[at[c]!]!] = to[c]!
+          }
+          return rows
         },
       }
     },
