@@ -337,11 +337,13 @@ export function dedupe(options: DedupeOptions): Transform {
         else if (s.winners.size === 0) await chooseWinners(s, ctx)
       }
       const selfRemap = fks.length > 0 ? remapChild(s, table, fks) : undefined
+      // one chunk's keys, and those of them that are not NULL; reused from chunk to chunk
+      const keys: (string | undefined)[] = []
+      const present: string[] = []
       const processor: TableTransformer = {
         async batch(rows, out) {
-          const kept: Row[] = []
-          const keys: (string | undefined)[] = new Array(rows.length)
-          const present: string[] = []
+          // the rows that go on: `rows` itself until one is dropped (the usual batch drops none)
+          let kept: Row[] | undefined
           // a chunk's keys first, so the store reads their slots in one go (overlapping the waits for memory)
           // while they still sit in the CPU's caches when the chunk's rows look them up
           for (let start = 0; start < rows.length; start += PREPARED) {
@@ -349,15 +351,15 @@ export function dedupe(options: DedupeOptions): Transform {
             present.length = 0
             for (let r = start; r < stop; r++) {
               const nk = normKey(s, rows[r]!)
-              keys[r] = nk
+              keys[r - start] = nk
               if (nk !== undefined) present.push(nk)
             }
             s.winners.prepare(present)
             for (let r = start; r < stop; r++) {
               const row = rows[r]!
-              const nk = keys[r]
+              const nk = keys[r - start]
               if (nk === undefined) {
-                kept.push(row)
+                kept?.push(row)
                 continue
               }
               let cur: WinnerEntry | undefined
@@ -366,7 +368,7 @@ export function dedupe(options: DedupeOptions): Transform {
                 const found = s.winners.add(nk, compactEntry(s, row))
                 cur = typeof found === 'object' ? await found : found
                 if (cur === undefined) {
-                  kept.push(row)
+                  kept?.push(row)
                   continue
                 }
               } else cur = s.winners.get(nk)
@@ -375,7 +377,7 @@ export function dedupe(options: DedupeOptions): Transform {
                 const p = setWinner(s, nk, row)
                 if (p) await p
                 if (!s.prepass) {
-                  kept.push(row)
+                  kept?.push(row)
                   continue
                 }
               }
@@ -386,9 +388,10 @@ export function dedupe(options: DedupeOptions): Transform {
                   const p = s.emitted.set(id!, '')
                   if (p) await p
                 }
-                kept.push(row)
+                kept?.push(row)
                 continue
               }
+              kept ??= rows.slice(0, r)
               const from = rowKey(s.parent, row, s.pkIdx)
               out.drop(row, 'duplicate_dropped', `duplicate of ${s.parent.name} ${w.k ?? '(an earlier row)'} by ${how}; ${w.k ?? 'that row'} was kept`)
               const p = noteLoser(s, row, w)
@@ -398,7 +401,7 @@ export function dedupe(options: DedupeOptions): Transform {
               }
             }
           }
-          return selfRemap ? selfRemap(kept, out) : kept
+          return selfRemap ? selfRemap(kept ?? rows, out) : (kept ?? rows)
         },
         end() {
           s.parentDone = true
