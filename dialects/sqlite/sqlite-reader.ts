@@ -269,7 +269,7 @@ export async function* readSqliteTable(ctx: SqliteReadContext, table: TableSchem
   const fastSt = plan.columns ? undefined : { first: db.prepare(firstSql).raw(true).safeIntegers(false), next: db.prepare(nextSql).raw(true).safeIntegers(false) }
   const conv = new RowConverter(ctx, table, plan)
 
-  let lastRaw: unknown[] | undefined = options.after ? keyFromCanonical(options.after, plan) : undefined
+  let lastRaw: unknown[] | undefined = options.after ? keyFromCanonical(options.after, plan, table) : undefined
   let limit = Math.max(1, Math.min(options.batchRows, PROBE_ROWS))
   let rows: Row[] = []
   let rejected: RowError[] = []
@@ -476,18 +476,30 @@ function rowError(
   })
 }
 
-/** The checkpoint key of the last row: the rowid, or the primary-key values as read. */
+/**
+ * The checkpoint key of the last row: the rowid, or the primary-key values as read — except a text key part
+ * whose stored bytes are not its text's UTF-8 (invalid UTF-8 read through a fallback encoding), which is kept
+ * as those bytes: its text would seek elsewhere in byte order, repeating or skipping rows on resume.
+ */
 function lastKeyOf(plan: KeyPlan, keyRaw: readonly unknown[], lastRow: readonly unknown[]): Value[] {
   if (!plan.columns) {
     const v = keyRaw[0]
     return [typeof v === 'bigint' && v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : (v as Value)]
   }
-  return plan.columns.map((c) => lastRow[c] as Value)
+  return plan.columns.map((c, j) => {
+    const v = lastRow[c] as Value
+    const stored = keyRaw[2 * j]
+    return stored instanceof Uint8Array && typeof v === 'string' && !Buffer.from(v).equals(stored) ? new Uint8Array(stored) : v
+  })
 }
 
 /** Turns a checkpoint key back into the raw parameters the keyset query takes. */
-function keyFromCanonical(after: readonly Value[], plan: KeyPlan): unknown[] {
+function keyFromCanonical(after: readonly Value[], plan: KeyPlan, table: TableSchema): unknown[] {
   if (!plan.columns) return [typeof after[0] === 'number' ? BigInt(after[0]) : after[0]]
-  // pairs of (raw text bytes, value) as the keyset query selects them; canonical values bind as they are
-  return after.flatMap((v) => [null, typeof v === 'boolean' ? (v ? 1 : 0) : v])
+  // pairs of (raw text bytes, value) as the keyset query selects them; canonical values bind as they are,
+  // and bytes in a column that is not a bytes column are a text key's stored bytes (see lastKeyOf)
+  return after.flatMap((v, j) => {
+    if (v instanceof Uint8Array && table.columns[plan.columns![j]!]!.type.kind !== 'bytes') return [v, null]
+    return [null, typeof v === 'boolean' ? (v ? 1 : 0) : v]
+  })
 }

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { sqlite } from '../../dialects/sqlite/index.js'
 import { AbortError, RowError } from '../../src/errors.js'
+import { decodeKey, encodeKey } from '../../src/journal/keys.js'
 import { buildDb, readAll, tableOf, tempDir } from './helpers.js'
 
 const tmp = tempDir()
@@ -137,6 +138,28 @@ describe('keyset order and snapshots', () => {
     const db = new Database(out, { readonly: true })
     expect(db.prepare("SELECT wr FROM pragma_table_list WHERE name = 'k'").pluck().get()).toBe(1)
     db.close()
+  })
+
+  it('resumes exactly after a key holding invalid UTF-8, its checkpoint keeping the stored bytes', async () => {
+    const file = tmp.path('bad-key.db')
+    buildDb(file, `CREATE TABLE k (a TEXT NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;`, (db) => {
+      // 'b\xff' reads as 'bÿ' through latin1, whose UTF-8 (62 c3 bf) sorts before the stored 62 ff; 'b\x80'
+      // reads as U+0080 (62 c2 80), which sorts after the stored 62 80 and before 'b\xc3'
+      db.exec(`INSERT INTO k VALUES ('b', 1), (CAST(X'6280' AS TEXT), 1), (CAST(X'6280' AS TEXT), 2), ('bé', 1), (CAST(X'62ff' AS TEXT), 1), (CAST(X'62ff' AS TEXT), 2), ('c', 1)`)
+    })
+    const conn = await sqlite.connect(`sqlite:${file}`, { fallbackEncoding: 'latin1' })
+    const t = tableOf((await conn.introspect()).tables, 'k')
+    const all = (await readAll(conn, t, 100)).flatMap((b) => b.rows).map((r) => `${r[0]}${r[1]}`)
+    expect(all).toEqual(['b1', 'b\u00801', 'b\u00802', 'bé1', 'bÿ1', 'bÿ2', 'c1'])
+    // stop after each row in turn, keep the key as a checkpoint does (encoded, decoded), resume from it
+    for (let stop = 1; stop < all.length; stop++) {
+      const first = await readAll(conn, t, stop)
+      const key = decodeKey(encodeKey(first[0]!.lastKey))
+      const rest: string[] = []
+      for await (const b of conn.read(t, { batchRows: 100, batchBytes: 1 << 20, after: key })) rest.push(...b.rows.map((r) => `${r[0]}${r[1]}`))
+      expect([...first[0]!.rows.map((r) => `${r[0]}${r[1]}`), ...rest]).toEqual(all)
+    }
+    await conn.close()
   })
 
   it('resumes after a checkpoint key', async () => {
