@@ -94,6 +94,9 @@ CREATE TABLE IF NOT EXISTS source_state (
 );
 `
 
+/** Entries an insert statement carries. */
+const ENTRY_CHUNK = 64
+
 /** The journal as an SQLite file. Created by {@link openSqliteJournal}. */
 export class SqliteJournal implements Journal {
   readonly location: string
@@ -105,17 +108,36 @@ export class SqliteJournal implements Journal {
   constructor(db: BetterSqlite3.Database, location: string) {
     this.#db = db
     this.location = location
-    const insert = db.prepare(
-      'INSERT INTO entry (run_id, table_name, action, kind, key, column_name, message, row_json, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    )
+    const insertSql = (rows: number) =>
+      `INSERT INTO entry (run_id, table_name, action, kind, key, column_name, message, row_json, source, created_at) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`
+    const insert = db.prepare(insertSql(1))
+    // most entries go in statements of ENTRY_CHUNK rows: a statement run costs about as much as the row it adds
+    const insertMany = db.prepare(insertSql(ENTRY_CHUNK))
+    const params: unknown[] = new Array(10 * ENTRY_CHUNK)
     const ensureKind = db.prepare("INSERT OR IGNORE INTO failure_kind (code, name, description) VALUES (?, 'unknown', 'a kind this version of dbferry does not list')")
     // one transaction per batch of entries: the engine records once per batch
     this.#insertEntries = db.transaction((runId: number, entries: readonly JournalEntry[]) => {
       const now = new Date().toISOString()
+      let n = 0
       for (const e of entries) {
         if (!(e.kind in FAILURE_KINDS) && !(e.kind in EVENT_KINDS)) ensureKind.run(e.kind)
-        insert.run(runId, e.table, e.action, e.kind, e.key ?? null, e.column ?? null, e.message, e.row ?? null, e.source, now)
+        const p = 10 * n
+        params[p] = runId
+        params[p + 1] = e.table
+        params[p + 2] = e.action
+        params[p + 3] = e.kind
+        params[p + 4] = e.key ?? null
+        params[p + 5] = e.column ?? null
+        params[p + 6] = e.message
+        params[p + 7] = e.row ?? null
+        params[p + 8] = e.source
+        params[p + 9] = now
+        if (++n === ENTRY_CHUNK) {
+          insertMany.run(params)
+          n = 0
+        }
       }
+      for (let i = 0; i < n; i++) insert.run(params.slice(10 * i, 10 * i + 10))
     })
     this.#upsertCheckpoint = db.prepare(
       `INSERT INTO checkpoint (run_id, table_name, last_key, read, written, rejected, dropped, done, updated_at)

@@ -13,7 +13,10 @@ export interface JournalEntry {
   key?: string
   column?: string
   message: string
-  /** The source row as JSON (bigint as string, bytes as `\\x…` hex). */
+  /**
+   * The source row as JSON (bigint as string, bytes as `\\x…` hex); for `fixed`, only the changed column with
+   * its value as it was (`{"bio": "line one\nline two"}`).
+   */
   row?: string
   /** Who did it: a transform's name, the reader, or the target. */
   source: string

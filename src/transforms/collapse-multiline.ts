@@ -42,7 +42,7 @@ function collapseBreaks(text: string, replacement: string): string | undefined {
 /**
  * Replaces line breaks (CRLF, CR, LF) inside text values with `replacement` (a space by default), for
  * targets and tools that read one record per line. Counts changed values per column (`report.fixed`) and
- * journals each change with the row as it was; every other value stays byte-identical.
+ * journals each change with the row's key and the value as it was; every other value stays byte-identical.
  *
  * @example
  * t.collapseMultiline({ tables: ['or_organisation', 'gis_layer_js'] })
@@ -71,7 +71,7 @@ export function collapseMultiline(options: CollapseMultilineOptions = {}): Trans
       })
       if (idx.length === 0) return undefined
       const names = idx.map((i) => table.columns[i]!.name)
-      // one row's changes, applied once each is journaled with the row as it was
+      // one row's changes, applied once all are journaled, so each entry has the row's key as it was
       const at: number[] = []
       const to: string[] = []
       const breaks: number[] = []

@@ -14,7 +14,7 @@ export interface MapColumnOptions {
   column: string
   /** The new value, from the old one and the whole row (by column name). */
   map: (value: Value, row: RowObject) => Value
-  /** Journal each changed value (with the row as it was). Default false: only counted per column. */
+  /** Journal each changed value (its key and the value as it was). Default false: only counted per column. */
   journal?: boolean
 }
 

@@ -34,9 +34,9 @@ export interface SchemaContext {
 export interface TableTransformer {
   /**
    * Returns the rows that go on: the rows given, changed in place or not, or new ones. Others must be
-   * reported to `out`. The rows given belong to the chain: a processor may change them in place (after it
-   * has reported a change with the row as it was), and must copy any row it keeps once it has returned, since
-   * a later transform may change it.
+   * reported to `out`. The rows given belong to the chain: a processor may change them in place (after
+   * reporting the change: `out.fix` reads the row's key and the value at once), and must copy any row it keeps
+   * once it has returned, since a later transform may change it.
    */
   batch(rows: Row[], out: BatchOutcome): Row[] | Promise<Row[]>
   /** After the last batch: rows held back until now (e.g. `keep: 'last'`), reported like `batch`. */

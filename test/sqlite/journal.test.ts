@@ -28,6 +28,30 @@ describe('the SQLite journal', () => {
     db.close()
   })
 
+  it('records every entry of a large batch in order, in statements of many rows and one by one', () => {
+    const path = tmp.path('j-many.sqlite')
+    const j = openSqliteJournal(path)
+    const id = j.startRun({ source: 'sqlite:a.db', target: 'sqlite:b.db', startedAt: '2026-01-01T00:00:00.000Z' })
+    // 200 entries: whole statements and a remainder, a kind the catalogue lacks inside one, NULLs and text alike
+    const entries = Array.from({ length: 200 }, (_, i) => ({
+      table: 't',
+      action: 'fixed' as const,
+      kind: (i === 70 ? 'some_new_kind' : 'fixed') as 'fixed',
+      key: `{"id":${i}}`,
+      column: i % 2 === 0 ? 'bio' : undefined,
+      message: `m${i}`,
+      row: i % 3 === 0 ? undefined : `{"bio":"v${i}"}`,
+      source: 'collapseMultiline(t)',
+    }))
+    j.record(id, entries)
+    j.close()
+    const db = new Database(path, { readonly: true })
+    const rows = db.prepare('SELECT run_id, key, kind, column_name, message, row_json FROM entry ORDER BY id').all() as Record<string, unknown>[]
+    expect(rows).toEqual(entries.map((e) => ({ run_id: id, key: e.key, kind: e.kind, column_name: e.column ?? null, message: e.message, row_json: e.row ?? null })))
+    expect(db.prepare("SELECT name FROM failure_kind WHERE code = 'some_new_kind'").pluck().get()).toBe('unknown')
+    db.close()
+  })
+
   it('records runs, entries and checkpoints, and answers "how many of each kind since X" in plain SQL', async () => {
     const path = tmp.path('j2.sqlite')
     const j = await openJournal(path)

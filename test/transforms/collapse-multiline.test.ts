@@ -55,11 +55,8 @@ describe('collapseMultiline', () => {
       ['{"id":1}', 'body', '3 line breaks replaced by a space'],
       ['{"id":3}', 'body', '2 line breaks replaced by a space'],
     ])
-    // the journal keeps the row as it was: both of row 1's entries show both of its values unchanged
-    expect(fixes.slice(0, 2).map((f) => JSON.parse(f.row!)).map((r) => [r.title, r.body])).toEqual([
-      ['a\nb', 'one\r\ntwo\rthree\nfour'],
-      ['a\nb', 'one\r\ntwo\rthree\nfour'],
-    ])
+    // the journal keeps each value as it was
+    expect(fixes.map((f) => JSON.parse(f.row!))).toEqual([{ title: 'a\nb' }, { body: 'one\r\ntwo\rthree\nfour' }, { body: '\n\nlead' }])
   })
 
   it('matches the regular-expression definition on every arrangement of breaks', async () => {
@@ -79,6 +76,28 @@ describe('collapseMultiline', () => {
     const { report } = await copy(src, to, { transforms: [t.collapseMultiline({ replacement: '|' })] })
     expect(rowsOf(to, 'b').map((r) => r.v)).toEqual(texts.map((v) => v.replace(/\r\n|\r|\n/g, '|')))
     expect(tableReport(report, 'b').fixed).toEqual({ v: texts.length })
+  })
+
+  it('journals every change of a row under the key the row had, when the key itself is collapsed', async () => {
+    const src = await sqliteSource(tmp.path('text-key.db'), [
+      {
+        name: 'tag',
+        columns: [
+          { name: 'code', type: { kind: 'text' }, nullable: false },
+          { name: 'label', type: { kind: 'text' } },
+        ],
+        primaryKey: ['code'],
+        rows: [['a\nb', 'x\ny']],
+      },
+    ])
+    const to = tmp.path('text-key-out.db')
+    const { journal } = await copy(src, to, { transforms: [t.collapseMultiline()] })
+    expect(rowsOf(to, 'tag')).toEqual([{ code: 'a b', label: 'x y' }])
+    const fixes = journal.entries.filter((e) => e.action === 'fixed')
+    expect(fixes.map((f) => [f.key, f.column, JSON.parse(f.row!)])).toEqual([
+      ['{"code":"a\\nb"}', 'code', { code: 'a\nb' }],
+      ['{"code":"a\\nb"}', 'label', { label: 'x\ny' }],
+    ])
   })
 
   it('columns and replacement', async () => {
