@@ -5,6 +5,8 @@
 # BENCH_TARGET: sqlite (the default: SQLite → SQLite, the fastest copy, so the chain's largest share) or
 # mysql (SQLite → MariaDB/MySQL, the seed's own migration; a fresh database per run on DBFERRY_MYSQL_URL,
 # default mysql://root@127.0.0.1:3306/test, dropped afterwards). CPU and RSS are dbferry's process only.
+# BENCH_JOURNAL=1 keeps the journal (a fresh file per run; its size is printed), as the CLI does by default;
+# otherwise the runs use --no-journal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${BENCH_ROWS:-1000000}
@@ -47,8 +49,14 @@ for run in $(seq "$runs"); do
       mysql_admin "DROP DATABASE IF EXISTS \`$db\`; CREATE DATABASE \`$db\` CHARACTER SET utf8mb4"
       out="${mysql_url%/*}/$db"
     fi
+    journal=(--no-journal)
+    if [ "${BENCH_JOURNAL:-}" = 1 ]; then
+      rm -f "$dir"/journal.sqlite*
+      journal=(--journal "$dir/journal.sqlite")
+    fi
     /usr/bin/time -o "$dir/time" -f "%e %U %S %M" \
-      node "$cli" copy "sqlite:$dir/people.db" "$out" --config "$dir/$c.config.mjs" --no-journal --quiet >/dev/null
+      node "$cli" copy "sqlite:$dir/people.db" "$out" --config "$dir/$c.config.mjs" "${journal[@]}" --quiet >/dev/null
+    [ "${BENCH_JOURNAL:-}" = 1 ] && echo "$c run $run: journal $(($(stat -c %s "$dir/journal.sqlite") / 1048576)) MB"
     if [ "$target" = mysql ]; then
       mysql_admin "DROP DATABASE \`$db\`"
       db=""
