@@ -126,6 +126,9 @@ export class KeyTable<V> {
       this.#preUnits = new Int32Array(keys.length)
       this.#preAt = new Int32Array(keys.length)
     }
+    // a key looked up before keeps no staged characters: they are about to be written over
+    this.#lastKey = undefined
+    this.#lastStaged = -1
     let total = 0
     for (let k = 0; k < keys.length; k++) total += keys[k]!.length
     const staging = this.#reserve(total)

@@ -159,6 +159,16 @@ describe('KeyTable', () => {
     for (const [k, v] of map) expect(table.get(k)).toBe(v)
   })
 
+  it('a key looked up, then other keys prepared, then the key added: stored as it is', () => {
+    const table = new KeyTable<number>()
+    table.prepare(['first', 'second'])
+    expect(table.get('first')).toBeUndefined()
+    // staged over the characters 'first' was given by the prepare before
+    table.prepare(['other', 'again'])
+    table.set('first', 1)
+    expect([...table.entries()]).toEqual([['first', 1]])
+  })
+
   it('add returns the value already there (unchanged), undefined when it added, FULL when it could not', () => {
     const table = new KeyTable<number>(2)
     expect(table.add('a', 1)).toBeUndefined()
