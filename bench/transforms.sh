@@ -39,8 +39,19 @@ node bench/make-people.mjs "$dir/people.db" "$rows"
 # `import … from 'dbferry'` to the checkout's own dist/ rather than to the CLI being measured
 cp bench/transforms/*.config.mjs "$dir/"
 echo "SQLite → $target; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+# BENCH_CLI_OTHER: another build (e.g. of an earlier commit) run right after the measured one on every config
+# but the first, as `config@other`, so the two are compared under the same conditions, run by run
+first=${configs%% *}
+labels=""
+for c in $configs; do
+  labels="$labels $c"
+  [ -n "${BENCH_CLI_OTHER:-}" ] && [ "$c" != "$first" ] && labels="$labels $c@other"
+done
 for run in $(seq "$runs"); do
-  for c in $configs; do
+  for label in $labels; do
+    c=${label%@other}
+    run_cli=$cli
+    [ "$label" != "$c" ] && run_cli=$BENCH_CLI_OTHER
     rm -f "$dir"/out.db*
     out="sqlite:$dir/out.db"
     if [ "$target" = mysql ]; then
@@ -55,15 +66,15 @@ for run in $(seq "$runs"); do
       journal=(--journal "$dir/journal.sqlite")
     fi
     /usr/bin/time -o "$dir/time" -f "%e %U %S %M" \
-      node "$cli" copy "sqlite:$dir/people.db" "$out" --config "$dir/$c.config.mjs" "${journal[@]}" --quiet >/dev/null
-    [ "${BENCH_JOURNAL:-}" = 1 ] && echo "$c run $run: journal $(($(stat -c %s "$dir/journal.sqlite") / 1048576)) MB"
+      node "$run_cli" copy "sqlite:$dir/people.db" "$out" --config "$dir/$c.config.mjs" "${journal[@]}" --quiet >/dev/null
+    [ "${BENCH_JOURNAL:-}" = 1 ] && echo "$label run $run: journal $(($(stat -c %s "$dir/journal.sqlite") / 1048576)) MB"
     if [ "$target" = mysql ]; then
       mysql_admin "DROP DATABASE \`$db\`"
       db=""
     fi
     read -r wall user sys rss <"$dir/time"
-    echo "$c run $run: $wall s wall, $user s user, $sys s sys, $((rss / 1024)) MB peak RSS"
-    echo "$c $wall $user $sys $rss $run" >>"$dir/results"
+    echo "$label run $run: $wall s wall, $user s user, $sys s sys, $((rss / 1024)) MB peak RSS"
+    echo "$label $wall $user $sys $rss $run" >>"$dir/results"
   done
 done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -71,16 +82,15 @@ echo
 # ratio: of the medians; paired: the median of each run's ratio to the first config's wall time in that same
 # run, which a slow spell of this shared machine moves less (it tends to slow a run's configs alike)
 echo "medians of $runs runs ($rows rows):"
-printf '%-16s %8s %8s %6s %7s %10s\n' config wall cpu ratio paired 'peak RSS'
-first=${configs%% *}
+printf '%-22s %8s %8s %6s %7s %10s\n' config wall cpu ratio paired 'peak RSS'
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 base=""
-for c in $configs; do
+for c in $labels; do
   med() { grep "^$c " "$dir/results" | awk "{ print $1 }" | median; }
   wall=$(med '$2')
   cpu=$(med '$3 + $4')
   rss=$(med '$5')
   paired=$(awk -v c="$c" -v f="$first" '$1 == f { b[$6] = $2 } $1 == c { w[$6] = $2 } END { for (r in w) print w[r] / b[r] }' "$dir/results" | median)
   [ -z "$base" ] && base=$wall
-  printf '%-16s %7.2fs %7.2fs %5.2f× %6.2f× %7d MB\n' "$c" "$wall" "$cpu" "$(echo "$wall / $base" | bc -l)" "$paired" "$((${rss%.*} / 1024))"
+  printf '%-22s %7.2fs %7.2fs %5.2f× %6.2f× %7d MB\n' "$c" "$wall" "$cpu" "$(echo "$wall / $base" | bc -l)" "$paired" "$((${rss%.*} / 1024))"
 done
