@@ -119,6 +119,17 @@ describe.skipIf(!pgUp)('csv pass-through into PostgreSQL', () => {
     }
   })
 
+  it('passes a file with blank lines and line endings that change between LF and CRLF through, as the row path reads it', async () => {
+    const dir = tmp()
+    // as a CSV edited by hand ends up: CRLF header, LF and CRLF records, blank lines between and at the end
+    writeFileSync(join(dir, 'edited.csv'), 'id,name,n\r\n1,a,10\n\n2,"two\nlines",20\r\n\r\n3,,30\n4,"x\r\ny",40\r\n\n\n')
+    const { fast, rows } = await bothPaths(`csv:${dir}`)
+    expect(table(fast.report)).toMatchObject({ path: 'pass-through', read: 4, written: 4, rejected: 0, status: 'done' })
+    expect(table(rows.report)).toMatchObject({ path: 'rows', read: 4, written: 4 })
+    expect(await rowsOf(fast.db.url, 'edited')).toEqual(await rowsOf(rows.db.url, 'edited'))
+    expect((await sql<{ name: string | null }>(fast.db.url, 'SELECT name FROM edited ORDER BY id')).map((r) => r.name)).toEqual(['a', 'two\nlines', null, 'x\r\ny'])
+  })
+
   // each file holds a problem past the sampled rows; the outcome must be the row path's, row for row
   const broken: [string, string, RegExp][] = [
     ['a value that does not convert', 'id,n,note\n1,10,a\n2,20,b\n3,x,c\n4,40,d\n', /line 4: n "x"/],

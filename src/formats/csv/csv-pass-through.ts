@@ -14,9 +14,11 @@ import { detectEncoding, textDecoder, type TextChunkDecoder } from './encoding.j
  * by row, where each problem becomes a journaled reject with its line number.
  *
  * Strict CSV is what both parsers agree on: a field is either unquoted (no quote character in it) or quoted
- * from its first to its last character; records end with LF or CRLF, the same all through the file; no blank
- * lines (dbferry skips them, a COPY would read a row of NULLs or fail). The field of a typed column must be
- * the value's canonical text, so the target reads it as the very value the row path would send it.
+ * from its first to its last character; records end with LF or CRLF. The field of a typed column must be the
+ * value's canonical text, so the target reads it as the very value the row path would send it. Two things
+ * the reader takes and a COPY does not are mended in the bytes sent: blank lines after the header are left
+ * out (the reader skips them; a COPY would read a row of NULLs or fail), and every record ends as the header
+ * does (a COPY refuses line endings that change between LF and CRLF). Files without either go as they are.
  */
 
 /** Why a file's text cannot go to the target unparsed; thrown while its bytes are read. */
@@ -26,6 +28,8 @@ export class CsvTextMismatch extends Error {
 
 const LF = 10
 const CR = 13
+const CR_BYTE = Buffer.from([CR])
+const NO_BYTES = Buffer.alloc(0)
 const LATIN1_NAMES = new Set(['latin1', 'iso88591', 'l1', 'isolatin1', 'binary'])
 
 /** A fast check of a field's bytes; false means "not proven", and the text check decides. */
@@ -238,6 +242,10 @@ export class CsvTextScanner {
   #headerPending: boolean
   /** the line ending of the first record: 1 LF, 2 CRLF */
   #eol = 0
+  // the bytes to send from the buffer being scanned: `#parts` holds what comes before `#from` once anything
+  // was left out or added, and stays empty for a file that needs no mending
+  #parts: Buffer[] = []
+  #from = 0
   readonly #o: ScannerOptions
   /** every byte above these is plain data (outside quotes; inside quotes): one comparison skips it */
   readonly #plainAbove: number
@@ -263,17 +271,21 @@ export class CsvTextScanner {
     return this.#lastLine
   }
 
-  /** Checks the next bytes; a record cut off at the end waits for the next push. */
-  push(chunk: Buffer): void {
-    this.#run(this.#tail ? Buffer.concat([this.#tail, chunk]) : chunk, false)
+  /**
+   * Checks the next bytes and returns those of its whole records to send on (the same bytes unless they
+   * needed mending); a record cut off at the end waits for the next push.
+   */
+  push(chunk: Buffer): Buffer {
+    return this.#run(this.#tail ? Buffer.concat([this.#tail, chunk]) : chunk, false)
   }
 
-  /** Ends the input: the last record needs no line ending. */
-  end(): void {
-    if (this.#tail) this.#run(this.#tail, true)
+  /** Ends the input (the last record needs no line ending) and returns the last bytes to send. */
+  end(): Buffer {
+    return this.#tail ? this.#run(this.#tail, true) : NO_BYTES
   }
 
-  #run(buf: Buffer, final: boolean): void {
+  #run(buf: Buffer, final: boolean): Buffer {
+    this.#from = 0
     let pos = 0
     while (pos < buf.length) {
       const end = this.#record(buf, pos, final)
@@ -282,6 +294,19 @@ export class CsvTextScanner {
     }
     this.#tail = pos < buf.length ? buf.subarray(pos) : undefined
     if (this.#tail && this.#tail.length > this.#o.maxRecordBytes) this.#fail('a record longer than maxRecordChars (or an unbalanced quote)')
+    const rest = buf.subarray(this.#from, pos)
+    if (this.#parts.length === 0) return rest
+    const parts = this.#parts
+    this.#parts = []
+    parts.push(rest)
+    return Buffer.concat(parts)
+  }
+
+  /** Sends `insert` (or nothing) instead of the bytes from `start` to `end` of the buffer being scanned. */
+  #mend(buf: Buffer, start: number, end: number, insert?: Buffer): void {
+    this.#parts.push(buf.subarray(this.#from, start))
+    if (insert) this.#parts.push(insert)
+    this.#from = end
   }
 
   #fail(reason: string): never {
@@ -300,7 +325,19 @@ export class CsvTextScanner {
     const typed = this.#typed
     const header = this.#headerPending
     const first = b[start]
-    if (first === LF || first === CR) this.#fail('a blank line')
+    if (first === LF || first === CR) {
+      if (header) this.#fail('a blank line before the header')
+      // a blank line: the reader skips it, so it is not sent
+      let end = start + 1
+      if (first === CR) {
+        if (end >= n && !final) return -1
+        if (b[end] !== LF) this.#fail('a carriage return that is not part of a CRLF line ending')
+        end++
+      }
+      this.#mend(b, start, end)
+      this.#line++
+      return end
+    }
     let i = start
     let field = 0
     let lines = 0
@@ -380,20 +417,18 @@ export class CsvTextScanner {
         continue
       }
       if (c === LF) {
-        this.#lineEnding(1)
+        // sent with the first record's line ending
+        if (this.#eol === 0) this.#eol = 1
+        else if (this.#eol === 2) this.#mend(b, i, i, CR_BYTE)
         return this.#endRecord(start, i + 1, field, lines + 1, header)
       }
       // CR: only as part of CRLF
       if (i + 1 >= n && !final) return -1
       if (b[i + 1] !== LF) this.#fail('a carriage return that is not part of a CRLF line ending')
-      this.#lineEnding(2)
+      if (this.#eol === 0) this.#eol = 2
+      else if (this.#eol === 1) this.#mend(b, i, i + 1)
       return this.#endRecord(start, i + 2, field, lines + 1, header)
     }
-  }
-
-  #lineEnding(kind: number): void {
-    if (this.#eol === 0) this.#eol = kind
-    else if (this.#eol !== kind) this.#fail('line endings that change between LF and CRLF')
   }
 
   #endRecord(start: number, end: number, fields: number, lines: number, header: boolean): number {
@@ -514,18 +549,19 @@ export async function openCsvText(src: CsvTableSource, table: TableSchema): Prom
         else if (first && encoding === 'utf8' && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) b = b.subarray(3)
         first = false
         if (b.length === 0) continue
-        scanner.push(b)
-        yield b
+        const send = scanner.push(b)
+        if (send.length > 0) yield send
       }
       if (decoder) {
         const rest = Buffer.from(decoder.end(), 'utf8')
         decoder = undefined
         if (rest.length > 0) {
-          scanner.push(rest)
-          yield rest
+          const send = scanner.push(rest)
+          if (send.length > 0) yield send
         }
       }
-      scanner.end()
+      const last = scanner.end()
+      if (last.length > 0) yield last
     } finally {
       stream.destroy()
     }
