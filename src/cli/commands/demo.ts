@@ -66,7 +66,7 @@ export const demoCommand: CliCommand = {
           '\n',
       )
       io.stdout.write(
-        `\nEvery rejected, dropped, changed, stubbed and remapped row is in the journal with its source row.\n` +
+        `\nEvery rejected, dropped, changed, stubbed and remapped row is in the journal: the source row, or the changed value as it was.\n` +
           `Try: npx dbferry rejects ${relative(io.cwd, journal) || journal}\n`,
       )
     }
