@@ -2,13 +2,23 @@ import Database from 'better-sqlite3'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { SpillStore } from '../../src/transforms/key-set.js'
+import type { KeyValue, SpillStore } from '../../src/transforms/key-set.js'
 
 /** Rows an insert statement carries. */
 const CHUNK = 128
 
+// a number SQLite cannot keep as a REAL (NaN would become NULL) is stored as a blob of its text; strings and
+// other numbers keep their own storage class in the untyped value column, so they need no tag
+function encodeValue(v: KeyValue): KeyValue | Buffer {
+  return typeof v === 'number' && !Number.isFinite(v) ? Buffer.from(String(v)) : v
+}
+
+function decodeValue(v: unknown): KeyValue | undefined {
+  return v instanceof Uint8Array ? Number(Buffer.from(v).toString()) : (v as KeyValue | undefined)
+}
+
 /**
- * Opens a temporary SQLite file holding key → value strings, for key sets and maps that outgrow memory.
+ * Opens a temporary SQLite file holding key → value (string or number), for key sets and maps that outgrow memory.
  * The file lives in the OS temp directory and is deleted on `close()`. No journal and no fsync: the file is
  * scratch space, rebuilt by the next run if this one dies.
  */
@@ -18,32 +28,33 @@ export function openKeyStore(): SpillStore {
   db.pragma('journal_mode = OFF')
   db.pragma('synchronous = OFF')
   db.pragma('cache_size = -16000') // 16 MB page cache
-  db.exec('CREATE TABLE k (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID')
+  // `v` has no type, so no affinity: a string stays TEXT and a number REAL, as they were bound
+  db.exec('CREATE TABLE k (k TEXT PRIMARY KEY, v NOT NULL) WITHOUT ROWID')
   const insert = db.prepare('INSERT OR REPLACE INTO k (k, v) VALUES (?, ?)')
   // most of a flush goes in statements of CHUNK rows: a statement run costs about as much as the row it inserts
   const insertMany = db.prepare(`INSERT OR REPLACE INTO k (k, v) VALUES ${Array(CHUNK).fill('(?, ?)').join(', ')}`)
-  const params: string[] = new Array(2 * CHUNK)
+  const params: unknown[] = new Array(2 * CHUNK)
   const select = db.prepare('SELECT v FROM k WHERE k = ?').pluck()
   // rows of one statement are written in order, so a key given twice keeps its last value, as row by row
-  const putAll = db.transaction((entries: Iterable<[string, string]>) => {
+  const putAll = db.transaction((each: (entry: (key: string, value: KeyValue) => void) => void) => {
     let n = 0
-    for (const [k, v] of entries) {
+    each((k, v) => {
       params[2 * n] = k
-      params[2 * n + 1] = v
+      params[2 * n + 1] = encodeValue(v)
       if (++n === CHUNK) {
         insertMany.run(params)
         n = 0
       }
-    }
+    })
     for (let i = 0; i < n; i++) insert.run(params[2 * i], params[2 * i + 1])
   })
   let open = true
   return {
-    put(entries) {
-      putAll(entries)
+    put(each) {
+      putAll(each)
     },
     get(key) {
-      return select.get(key) as string | undefined
+      return decodeValue(select.get(key))
     },
     has(key) {
       return select.get(key) !== undefined

@@ -41,8 +41,10 @@ export interface KeyMap<V extends string | number = string> {
 
 /** The SQLite-backed store a key set or map spills into (see dialects/sqlite/sqlite-key-store.ts). */
 export interface SpillStore {
-  put(entries: Iterable<[string, string]>): void
-  get(key: string): string | undefined
+  /** Stores each entry `each` hands to its callback; a key stored again takes the later value. */
+  put(each: (entry: (key: string, value: KeyValue) => void) => void): void
+  /** The value as it was stored: strings as strings, numbers as numbers (`-0` as `0`). */
+  get(key: string): KeyValue | undefined
   has(key: string): boolean
   close(): void
 }
@@ -205,8 +207,7 @@ export class SpillingKeyMap<V extends KeyValue = string> implements KeyMap<V> {
     if (!this.#bloom!.mayHave(key)) return undefined
     const v = this.#pending.get(key)
     if (v !== undefined) return v
-    const stored = this.#store!.get(key)
-    return stored === undefined ? undefined : (decodeSpilled(stored) as V)
+    return this.#store!.get(key) as V | undefined
   }
 
   has(key: string): boolean {
@@ -227,7 +228,12 @@ export class SpillingKeyMap<V extends KeyValue = string> implements KeyMap<V> {
     const store = await openSpillStore()
     // a store that spills holds more than maxInMemory keys: without a count expected, guess twice that
     const bloom = new BloomFilter(bloomBytes(Math.max(this.#expected, 2 * memory.size)))
-    store.put(spilledEntries(memory.entries(), bloom))
+    store.put((entry) => {
+      for (const [k, v] of memory.entries()) {
+        bloom.add(k)
+        entry(k, v)
+      }
+    })
     this.#bloom = bloom
     this.#size = memory.size
     this.#store = store
@@ -237,21 +243,10 @@ export class SpillingKeyMap<V extends KeyValue = string> implements KeyMap<V> {
 
   #flush(): void {
     if (this.#pending.size === 0) return
-    this.#store!.put(spilledEntries(this.#pending.entries()))
+    // forEach, not entries(): no pair array per entry
+    this.#store!.put((entry) => this.#pending.forEach((v, k) => entry(k, v)))
     this.#pending.clear()
   }
-}
-
-// the spill file's values are text: a tag keeps numbers apart from strings that look like numbers
-function* spilledEntries(entries: Iterable<[string, KeyValue]>, bloom?: BloomFilter): Iterable<[string, string]> {
-  for (const [k, v] of entries) {
-    bloom?.add(k)
-    yield [k, typeof v === 'number' ? `n${v}` : `s${v}`]
-  }
-}
-
-function decodeSpilled(text: string): KeyValue {
-  return text.charCodeAt(0) === 0x6e /* n */ ? Number(text.slice(1)) : text.slice(1)
 }
 
 /** A key set on top of {@link SpillingKeyMap}: memory first, then a temporary SQLite file. */

@@ -53,10 +53,10 @@ describe('the spill file and its filter', () => {
       const entries: [string, string][] = Array.from({ length: 1000 }, (_, i) => [`k${i}`, `v${i}`])
       entries[5] = ['dup', 'first']
       entries[990] = ['dup', 'last']
-      store.put(entries)
+      store.put((entry) => entries.forEach(([k, v]) => entry(k, v)))
       for (const i of [0, 4, 6, 127, 128, 255, 256, 895, 896, 989, 991, 999]) expect(store.get(`k${i}`)).toBe(`v${i}`)
       expect([store.get('k5'), store.get('k990'), store.get('dup'), store.has('k1000')]).toEqual([undefined, undefined, 'last', false])
-      store.put([['k0', 'again']])
+      store.put((entry) => entry('k0', 'again'))
       expect(store.get('k0')).toBe('again')
     } finally {
       store.close()
