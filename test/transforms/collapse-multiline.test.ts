@@ -100,6 +100,14 @@ describe('collapseMultiline', () => {
     ])
   })
 
+  it('journal: false counts the changes without journaling them', async () => {
+    const to = tmp.path('quiet.db')
+    const { report, journal } = await copy(from, to, { transforms: [t.collapseMultiline({ tables: ['note'], journal: false })] })
+    expect(rowsOf(to, 'note')[0]!.body).toBe('one two three four')
+    expect(tableReport(report, 'note').fixed).toEqual({ title: 1, body: 2 })
+    expect(journal.entries.filter((e) => e.action === 'fixed')).toEqual([])
+  })
+
   it('columns and replacement', async () => {
     const to = tmp.path('d.db')
     const { report } = await copy(from, to, { transforms: [t.collapseMultiline({ columns: ['body'], replacement: ' / ' })] })
