@@ -5,6 +5,7 @@ import type BetterSqlite3 from 'better-sqlite3'
 import { ConnectionError, FAILURE_KINDS, type FailureKind } from '../../src/errors.js'
 import type { SourceTableState } from '../../src/dialect.js'
 import type { Checkpoint, Journal, JournalEntry, JournalRun } from '../../src/journal/journal.js'
+import { chunkedInsert } from './sqlite-chunked-insert.js'
 
 /** The error class that carries each failure-kind code (the journal's `failure_kind.name`); a code missing here is listed as `DbferryError`. */
 export const FAILURE_KIND_CLASSES: Readonly<Partial<Record<FailureKind, string>>> = {
@@ -94,9 +95,6 @@ CREATE TABLE IF NOT EXISTS source_state (
 );
 `
 
-/** Entries an insert statement carries. */
-const ENTRY_CHUNK = 64
-
 /** The journal as an SQLite file. Created by {@link openSqliteJournal}. */
 export class SqliteJournal implements Journal {
   readonly location: string
@@ -108,36 +106,25 @@ export class SqliteJournal implements Journal {
   constructor(db: BetterSqlite3.Database, location: string) {
     this.#db = db
     this.location = location
-    const insertSql = (rows: number) =>
-      `INSERT INTO entry (run_id, table_name, action, kind, key, column_name, message, row_json, source, created_at) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`
-    const insert = db.prepare(insertSql(1))
-    // most entries go in statements of ENTRY_CHUNK rows: a statement run costs about as much as the row it adds
-    const insertMany = db.prepare(insertSql(ENTRY_CHUNK))
-    const params: unknown[] = new Array(10 * ENTRY_CHUNK)
+    const insert = chunkedInsert(db, 'INSERT INTO entry (run_id, table_name, action, kind, key, column_name, message, row_json, source, created_at)', 10, 64)
     const ensureKind = db.prepare("INSERT OR IGNORE INTO failure_kind (code, name, description) VALUES (?, 'unknown', 'a kind this version of dbferry does not list')")
     // one transaction per batch of entries: the engine records once per batch
     this.#insertEntries = db.transaction((runId: number, entries: readonly JournalEntry[]) => {
       const now = new Date().toISOString()
-      let n = 0
       for (const e of entries) {
         if (!(e.kind in FAILURE_KINDS) && !(e.kind in EVENT_KINDS)) ensureKind.run(e.kind)
-        const p = 10 * n
-        params[p] = runId
-        params[p + 1] = e.table
-        params[p + 2] = e.action
-        params[p + 3] = e.kind
-        params[p + 4] = e.key ?? null
-        params[p + 5] = e.column ?? null
-        params[p + 6] = e.message
-        params[p + 7] = e.row ?? null
-        params[p + 8] = e.source
-        params[p + 9] = now
-        if (++n === ENTRY_CHUNK) {
-          insertMany.run(params)
-          n = 0
-        }
+        insert.value(runId)
+        insert.value(e.table)
+        insert.value(e.action)
+        insert.value(e.kind)
+        insert.value(e.key ?? null)
+        insert.value(e.column ?? null)
+        insert.value(e.message)
+        insert.value(e.row ?? null)
+        insert.value(e.source)
+        insert.value(now)
       }
-      for (let i = 0; i < n; i++) insert.run(params.slice(10 * i, 10 * i + 10))
+      insert.finish()
     })
     this.#upsertCheckpoint = db.prepare(
       `INSERT INTO checkpoint (run_id, table_name, last_key, read, written, rejected, dropped, done, updated_at)

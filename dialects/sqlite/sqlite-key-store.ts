@@ -3,9 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { KeyValue, SpillStore } from '../../src/transforms/key-set.js'
-
-/** Rows an insert statement carries. */
-const CHUNK = 128
+import { chunkedInsert } from './sqlite-chunked-insert.js'
 
 // a number SQLite cannot keep as a REAL (NaN would become NULL) is stored as a blob of its text; strings and
 // other numbers keep their own storage class in the untyped value column, so they need no tag
@@ -30,23 +28,14 @@ export function openKeyStore(): SpillStore {
   db.pragma('cache_size = -16000') // 16 MB page cache
   // `v` has no type, so no affinity: a string stays TEXT and a number REAL, as they were bound
   db.exec('CREATE TABLE k (k TEXT PRIMARY KEY, v NOT NULL) WITHOUT ROWID')
-  const insert = db.prepare('INSERT OR REPLACE INTO k (k, v) VALUES (?, ?)')
-  // most of a flush goes in statements of CHUNK rows: a statement run costs about as much as the row it inserts
-  const insertMany = db.prepare(`INSERT OR REPLACE INTO k (k, v) VALUES ${Array(CHUNK).fill('(?, ?)').join(', ')}`)
-  const params: unknown[] = new Array(2 * CHUNK)
+  const insert = chunkedInsert(db, 'INSERT OR REPLACE INTO k (k, v)', 2, 128)
   const select = db.prepare('SELECT v FROM k WHERE k = ?').pluck()
-  // rows of one statement are written in order, so a key given twice keeps its last value, as row by row
   const putAll = db.transaction((each: (entry: (key: string, value: KeyValue) => void) => void) => {
-    let n = 0
     each((k, v) => {
-      params[2 * n] = k
-      params[2 * n + 1] = encodeValue(v)
-      if (++n === CHUNK) {
-        insertMany.run(params)
-        n = 0
-      }
+      insert.value(k)
+      insert.value(encodeValue(v))
     })
-    for (let i = 0; i < n; i++) insert.run(params[2 * i], params[2 * i + 1])
+    insert.finish()
   })
   let open = true
   return {
