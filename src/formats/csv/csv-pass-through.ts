@@ -538,9 +538,10 @@ export async function openCsvText(src: CsvTableSource, table: TableSchema): Prom
     maxRecordBytes: o.maxRecordChars,
   })
   const path = src.path
-  async function* bytes(): AsyncGenerator<Buffer> {
+  /** The file's text as UTF-8 (or latin1) chunks: transcoded, or without its BOM. */
+  async function* text(): AsyncGenerator<Buffer> {
     const stream = createReadStream(path, { highWaterMark: 1 << 20 })
-    let decoder: TextChunkDecoder | undefined = transcode ? textDecoder(detected.encoding) : undefined
+    const decoder: TextChunkDecoder | undefined = transcode ? textDecoder(detected.encoding) : undefined
     let first = true
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -548,23 +549,22 @@ export async function openCsvText(src: CsvTableSource, table: TableSchema): Prom
         if (decoder) b = Buffer.from(decoder.write(chunk), 'utf8')
         else if (first && encoding === 'utf8' && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) b = b.subarray(3)
         first = false
-        if (b.length === 0) continue
-        const send = scanner.push(b)
-        if (send.length > 0) yield send
+        yield b
       }
-      if (decoder) {
-        const rest = Buffer.from(decoder.end(), 'utf8')
-        decoder = undefined
-        if (rest.length > 0) {
-          const send = scanner.push(rest)
-          if (send.length > 0) yield send
-        }
-      }
-      const last = scanner.end()
-      if (last.length > 0) yield last
+      if (decoder) yield Buffer.from(decoder.end(), 'utf8')
     } finally {
       stream.destroy()
     }
+  }
+  /** What goes to the target: each chunk's whole records as the scanner passes them on. */
+  async function* bytes(): AsyncGenerator<Buffer> {
+    for await (const b of text()) {
+      if (b.length === 0) continue
+      const send = scanner.push(b)
+      if (send.length > 0) yield send
+    }
+    const last = scanner.end()
+    if (last.length > 0) yield last
   }
   return {
     format,
