@@ -1,29 +1,8 @@
-import type { ConnectOptions, Connection, Dialect } from './dialect.js'
+import type { BaseDialect, ConnectOptions, Connection } from './dialect.js'
 import { UsageError, redact } from './errors.js'
+import { engineAccepting, knownSchemes, loaderFor } from './registry.js'
 
-/**
- * How a URL's scheme finds its dialect. Loaders import the dialect's folder lazily, so the core never loads a
- * driver the run does not use. A user can register more (`registerDialect`).
- */
-const loaders = new Map<string, () => Promise<Dialect>>([
-  ['sqlite', async () => (await import('../dialects/sqlite/index.js')).sqlite],
-  ['postgres', async () => (await import('../dialects/postgres/index.js')).postgres],
-  ['postgresql', async () => (await import('../dialects/postgres/index.js')).postgres],
-  ['mysql', async () => (await import('../dialects/mysql/index.js')).mysql],
-  ['mariadb', async () => (await import('../dialects/mysql/index.js')).mysql],
-  ['mssql', async () => (await import('../dialects/mssql/index.js')).mssql],
-  ['sqlserver', async () => (await import('../dialects/mssql/index.js')).mssql],
-  ['csv', async () => (await import('./formats/csv/index.js')).csv],
-  ['multicsv', async () => (await import('./formats/multicsv/index.js')).multicsv],
-  ['mysqldump', async () => (await import('./formats/mysqldump/index.js')).mysqldump],
-  ['sqlscript', async () => (await import('./formats/sqlscript/index.js')).sqlscript],
-  ['tsql', async () => (await import('./formats/tsql/index.js')).tsql],
-])
-
-/** Makes `scheme:` URLs open with `dialect` (e.g. a file format or a fifth engine). */
-export function registerDialect(scheme: string, load: Dialect | (() => Promise<Dialect>)): void {
-  loaders.set(scheme.toLowerCase(), typeof load === 'function' ? load : async () => load)
-}
+export { registerDialect } from './registry.js'
 
 /** The scheme of a connection URL (`sqlite:./x.db` → `sqlite`), or undefined. */
 export function schemeOf(url: string): string | undefined {
@@ -31,25 +10,47 @@ export function schemeOf(url: string): string | undefined {
   return m?.[1]!.toLowerCase()
 }
 
-/** Finds the dialect for a URL. Throws a `UsageError` for an unknown scheme. */
-export async function dialectFor(url: string): Promise<Dialect> {
+/** Finds the dialect for a URL through the registry. Throws a `UsageError` for an unknown scheme. */
+export async function dialectFor(url: string): Promise<BaseDialect> {
   const scheme = schemeOf(url)
-  const load = scheme === undefined ? undefined : loaders.get(scheme)
+  const load = scheme === undefined ? undefined : loaderFor(scheme)
   if (!load) {
     throw new UsageError(
       `cannot tell which database ${JSON.stringify(redact(url))} is: use sqlite:./file.db, postgres://…, mysql://…, mssql://…` +
-        ` or another registered scheme (${[...loaders.keys()].join(', ')})`,
+        ` or another registered scheme (${knownSchemes().join(', ')})`,
     )
   }
   return load()
 }
 
-/** What `from`/`to` accept: a URL, or a connection the caller opened (and will close). */
-export type ConnectionSpec = string | Connection
+/**
+ * What `from`/`to` accept: a URL; a dbferry {@link Connection}; or a driver object the caller already holds
+ * (a `pg` Pool or Client, a `mysql2` pool or connection, a better-sqlite3 Database, an `mssql` ConnectionPool,
+ * a DuckDB connection). dbferry never closes what it did not open.
+ */
+export type ConnectionSpec = string | Connection | object
 
-/** Opens a connection from a URL, or returns the caller's connection as it is. */
+function isConnection(spec: object): spec is Connection {
+  const c = spec as Partial<Connection>
+  return typeof c.introspect === 'function' && typeof c.openWriter === 'function' && typeof c.close === 'function' && c.dialect !== undefined
+}
+
+/**
+ * Opens a connection from a URL; returns the caller's dbferry connection as it is; or wraps a driver object
+ * the caller holds in the engine that recognises it (`owned: false` either way: the caller closes it).
+ */
 export async function connect(spec: ConnectionSpec, options: ConnectOptions = {}): Promise<{ connection: Connection; owned: boolean }> {
-  if (typeof spec !== 'string') return { connection: spec, owned: false }
-  const dialect = await dialectFor(spec)
-  return { connection: await dialect.connect(spec, options), owned: true }
+  if (typeof spec === 'string') {
+    const dialect = await dialectFor(spec)
+    return { connection: await dialect.connect(spec, options), owned: true }
+  }
+  if (isConnection(spec)) return { connection: spec, owned: false }
+  const engine = await engineAccepting(spec)
+  if (!engine) {
+    throw new UsageError(
+      'from/to: not a URL, a dbferry connection, or a driver object dbferry recognises (a pg Pool or Client, a mysql2 pool or connection, a better-sqlite3 Database, an mssql ConnectionPool)',
+    )
+  }
+  // the engine's connection over the caller's object: closing it releases what it took, never the object
+  return { connection: await engine.connect(spec, options), owned: true }
 }

@@ -1,5 +1,5 @@
-import type { DatabaseSchema, LogicalType, Row, TableSchema, Value } from './schema/types.js'
-import type { RowError } from './errors.js'
+import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, IndexSchema, LogicalType, Row, TableSchema, Value } from './schema/types.js'
+import type { DbferryError, DriverFields, FailureKind, RowError, UsageError } from './errors.js'
 
 /**
  * What an engine can do. The core branches on these flags, never on a dialect's name.
@@ -139,7 +139,7 @@ export interface FinalizeOptions {
  * and `finalize`. A file format that is only a source throws a `UsageError` from the target methods.
  */
 export interface Connection {
-  readonly dialect: Dialect
+  readonly dialect: BaseDialect
   /** A display form of what it is connected to, with no password. */
   readonly description: string
 
@@ -322,22 +322,160 @@ export interface CsvLoad {
  */
 export type CollationFolder = (value: string) => string
 
-/** An engine: a factory of connections and its rules. One per folder under `dialects/`. */
-export interface Dialect {
-  /** `sqlite`, `postgres`, `mysql`, `mssql`, or a file format name. */
+/**
+ * What every entry of the registry is — an engine (a folder under `dialects/`) or a file format (under
+ * `src/formats/`): a name, capabilities and a way to open connections. Engines are {@link Dialect}s, which add
+ * the type map, the SQL builder and the error map.
+ */
+export interface BaseDialect {
+  /** `sqlite`, `postgres`, `mysql`, `mssql`, `duckdb`, or a file format name (`csv`, `tsql`, …). */
   readonly name: string
   readonly capabilities: DialectCapabilities
-  /** The DDL type for a logical type (the dialect's type map). */
-  nativeType(type: LogicalType): string
-  /** Quotes an identifier. */
-  quoteIdentifier(name: string): string
+  /** Engines: the type map. File formats: absent. */
+  readonly types?: DialectTypes
+  /** Engines: statements as this engine writes them. File formats: absent. */
+  readonly sql?: DialectSql
+  /** Engines: what a driver error means. File formats: absent. */
+  readonly errors?: DialectErrors
   /**
    * The folding a unique key on this target applies to text, given the column's collation (or the default).
    * Absent or returning undefined: binary comparison.
    */
   collationFolder?(collation: string | undefined): CollationFolder | undefined
-  /** Opens a connection from a URL (`sqlite:./x.db`, `postgres://…`) or dialect-specific options. */
+  /**
+   * Opens a connection from a URL (`sqlite:./x.db`, `postgres://…`), dialect-specific options, or a driver
+   * object the caller holds (a `pg` Pool, a `mysql2` pool, a better-sqlite3 Database, …; see {@link Dialect.accepts}).
+   * A connection opened on the caller's object never closes that object.
+   */
   connect(target: string | object, options?: ConnectOptions): Promise<Connection>
+}
+
+/**
+ * An engine: a factory of connections and everything it knows about its SQL. One per folder under
+ * `dialects/`, as `<d>-dialect.ts`; the registry (`src/registry.ts`) names it. `<d>-dialect.ts`,
+ * `<d>-types.ts`, `<d>-sql.ts` and `<d>-errors.ts` never load the driver (file formats use the type map and
+ * the SQL builder without it); `connect` loads it lazily and, when it is missing, throws a `not_available`
+ * {@link UsageError} naming the package (see `src/drivers.ts`).
+ */
+export interface Dialect extends BaseDialect {
+  readonly types: DialectTypes
+  readonly sql: DialectSql
+  readonly errors: DialectErrors
+  /** The npm packages `connect` needs (e.g. `['pg', 'pg-copy-streams']`). */
+  readonly drivers: readonly string[]
+  /**
+   * Whether `target` is a connection object of this engine's driver that the caller holds (a pool, a client,
+   * a database handle): `connect` then uses it and never closes it. Duck-typed; never loads the driver.
+   */
+  accepts(target: unknown): boolean
+  /**
+   * Engines whose database is one local file: the file a URL names (`sqlite:./x.db` → `./x.db`), or undefined
+   * for an in-memory database. Absent: the engine is a server.
+   */
+  localFile?(url: string): string | undefined
+}
+
+/**
+ * A type as an engine spells it, mapped to nothing: `toLogical` returns this for a type it cannot carry (a
+ * spatial type, `hierarchyid`), with the reason; a column of it is reported, not guessed at.
+ */
+export interface TypeRejection {
+  reject: string
+}
+
+/**
+ * An engine's type map, both directions. Each dialect keeps the map as data (tables keyed by type name) and
+ * these two functions read it. A single column's type is overridden with the `overrideType` transform.
+ */
+export interface DialectTypes {
+  /** The DDL type for a logical type (`{ kind: 'decimal', precision: 10, scale: 2 }` → `numeric(10,2)`). */
+  toNative(type: LogicalType): string
+  /**
+   * A type as this engine declares it in DDL (`decimal(10,2)`, `nvarchar(max)`, `int unsigned`,
+   * `enum('a','b')`, `timestamp with time zone`; case-insensitive) → its logical type, or why it has none.
+   */
+  toLogical(declared: string): LogicalType | TypeRejection
+}
+
+/** Options of {@link DialectSql.createTable}. */
+export interface CreateTableOptions {
+  /** The engine the table was read from: a same-engine copy keeps native types (`nativeType`) where it can. */
+  sourceDialect?: string
+  /** The schema (namespace) to create it in, on engines that have schemas. Default: the table's, else the default. */
+  schema?: string
+}
+
+/**
+ * How a SQL script for this engine is framed (the `sqlscript:` target writes one): statements before and after
+ * everything, and around one table's INSERTs.
+ */
+export interface ScriptFrame {
+  /** Statements before anything else (client encoding, `BEGIN`, checks off). */
+  readonly header: readonly string[]
+  /** Statements at the very end (`COMMIT`, checks on). */
+  readonly footer: readonly string[]
+  /** Statements before and after one table's INSERTs (SQL Server's `IDENTITY_INSERT`). Absent: none. */
+  aroundInserts?(table: TableSchema): [string[], string[]]
+  /** Rows per INSERT statement for a table of `columns` columns. */
+  rowsPerInsert(columns: number): number
+}
+
+/**
+ * Statements as one engine writes them. Identifiers are always quoted; values go as parameters or through the
+ * bulk path, except in {@link DialectSql.literal}, which a script target needs. No driver is loaded.
+ */
+export interface DialectSql {
+  /** Quotes one identifier (`"a""b"`, `` `a``b` ``, `[a]]b]`). */
+  quoteIdentifier(name: string): string
+  /** A table's name as statements write it: schema-qualified on engines with schemas when one is known. */
+  tableName(table: { name: string; schema?: string }, defaultSchema?: string): string
+  /** CREATE TABLE with columns, defaults, identity, the primary key and unique keys (no foreign keys). */
+  createTable(table: TableSchema, options?: CreateTableOptions): string
+  /** DROP TABLE if it exists. */
+  dropTable(table: TableSchema): string
+  /** CREATE INDEX, or undefined when the engine cannot express this index (an expression index). */
+  createIndex(table: TableSchema, index: IndexSchema): string | undefined
+  /**
+   * ALTER TABLE … ADD FOREIGN KEY, or undefined where foreign keys can only be declared in CREATE TABLE
+   * (SQLite, DuckDB): those engines' `createTable` declares them instead when `foreignKeysInCreate` is set.
+   */
+  addForeignKey(table: TableSchema, fk: ForeignKeySchema): string | undefined
+  /** Whether `createTable` declares the table's foreign keys (engines that cannot add them later). */
+  readonly foreignKeysInCreate: boolean
+  /** Statements after the data that move identity/sequence positions past the loaded keys. */
+  resetIdentity(table: TableSchema): string[]
+  /** A literal for a canonical value in a column (escaping by this engine's rules). */
+  literal(value: Value, column: ColumnSchema): string
+  /** How a script for this engine is framed. */
+  readonly script: ScriptFrame
+}
+
+/**
+ * A driver error's own fields, as the driver gave them (credentials redacted): `code` (PostgreSQL SQLSTATE,
+ * mysql2 `ER_…`, SQLite `SQLITE_CONSTRAINT_UNIQUE`, SQL Server's number as text, DuckDB's error type),
+ * `sqlState`, `errno`, `constraint`, `table`, `column`, `detail`, `message`. Kept on {@link DbferryError.driver}.
+ */
+export type DriverErrorFields = DriverFields
+
+/** A driver error read by {@link DialectErrors.classify}. */
+export interface ClassifiedError {
+  /**
+   * The failure kind: `not_null`, `duplicate_key`, `foreign_key_violation`, `check_violation`, `truncation`,
+   * `out_of_range`, `invalid_encoding`, `serialization_failure`, `connection`, or `target_rejected` for an
+   * error of the engine that none of these names.
+   */
+  kind: FailureKind
+  driver: DriverErrorFields
+  /** The connection is gone: the run stops with a resumable `ConnectionError`. */
+  connectionLost: boolean
+  /** Running the statement again may succeed (deadlock, serialization failure). */
+  retryable: boolean
+}
+
+/** What a driver's errors mean, the same way for every engine. */
+export interface DialectErrors {
+  /** Reads a driver error; undefined when `error` is not one of this engine's driver (a bug, a TypeError). */
+  classify(error: unknown): ClassifiedError | undefined
 }
 
 /** Options common to every `connect`. */

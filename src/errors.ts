@@ -26,6 +26,9 @@ export const FAILURE_KINDS = {
   truncation: 'A value is longer than the target column allows.',
   not_null: 'NULL in a column the target declares NOT NULL.',
   duplicate_key: 'The row collides with an earlier row on a primary or unique key.',
+  foreign_key_violation: 'The target refused the row because a foreign key it enforces points at no row.',
+  check_violation: 'The target refused the row because of a CHECK constraint.',
+  serialization_failure: 'A deadlock or serialization failure; running the statement again may succeed.',
   zero_date: 'A MySQL zero date (0000-00-00) was found.',
   dangling_foreign_key: 'A foreign key value points at a parent row that does not exist.',
   duplicate_dropped: 'A duplicate row was dropped by dedupe.',
@@ -52,6 +55,31 @@ export function redact(text: string): string {
   return text.replace(URL_PASSWORD, '$1***@').replace(KV_PASSWORD, '$1=***')
 }
 
+/**
+ * A driver error's own fields (SQLSTATE, errno, constraint, detail…), as a dialect's error map read them; see
+ * `DriverErrorFields` in the dialect contract. Credentials are redacted.
+ */
+export interface DriverFields {
+  code?: string
+  sqlState?: string
+  errno?: number
+  constraint?: string
+  table?: string
+  column?: string
+  detail?: string
+  message: string
+}
+
+/** The driver's fields with every string redacted (a URL or `password=` in a message or detail). */
+export function redactDriverFields(fields: DriverFields): DriverFields {
+  const out: DriverFields = { message: redact(fields.message) }
+  for (const [k, v] of Object.entries(fields) as [keyof DriverFields, unknown][]) {
+    if (k === 'message' || v === undefined) continue
+    ;(out as unknown as Record<string, unknown>)[k] = typeof v === 'string' ? redact(v) : v
+  }
+  return out
+}
+
 /** The base class of every error dbferry throws or records. */
 export class DbferryError extends Error {
   /** The failure-kind code. */
@@ -59,14 +87,17 @@ export class DbferryError extends Error {
   readonly table?: string
   readonly key?: Record<string, unknown> | string
   readonly column?: string
+  /** The driver's own fields when a driver error is behind this one (credentials redacted). Default: absent. */
+  readonly driver?: DriverFields
 
-  constructor(code: FailureKind, message: string, options: ErrorLocation & { cause?: unknown } = {}) {
+  constructor(code: FailureKind, message: string, options: ErrorLocation & { cause?: unknown; driver?: DriverFields } = {}) {
     super(redact(message), options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.code = code
     if (options.table !== undefined) this.table = options.table
     if (options.key !== undefined) this.key = options.key
     if (options.column !== undefined) this.column = options.column
+    if (options.driver !== undefined) this.driver = redactDriverFields(options.driver)
   }
 }
 
@@ -94,7 +125,7 @@ export class SourceChangedError extends DbferryError {
 
 /** A database could not be reached, or the connection dropped. Keeps the driver's error as `cause`. */
 export class ConnectionError extends DbferryError {
-  constructor(message: string, options: ErrorLocation & { cause?: unknown } = {}) {
+  constructor(message: string, options: ErrorLocation & { cause?: unknown; driver?: DriverFields } = {}) {
     super('connection', message, options)
   }
 }
@@ -103,7 +134,7 @@ export class ConnectionError extends DbferryError {
 export class SchemaError extends DbferryError {
   constructor(
     message: string,
-    options: ErrorLocation & { cause?: unknown; code?: 'schema' | 'target_exists' | 'constraint_creation' } = {},
+    options: ErrorLocation & { cause?: unknown; driver?: DriverFields; code?: 'schema' | 'target_exists' | 'constraint_creation' } = {},
   ) {
     super(options.code ?? 'schema', message, options)
   }
@@ -158,6 +189,9 @@ export type RowFailureKind = Extract<
   | 'truncation'
   | 'not_null'
   | 'duplicate_key'
+  | 'foreign_key_violation'
+  | 'check_violation'
+  | 'serialization_failure'
   | 'zero_date'
   | 'dangling_foreign_key'
   | 'duplicate_dropped'
@@ -181,7 +215,7 @@ export class RowError extends DbferryError {
   constructor(
     code: RowFailureKind,
     message: string,
-    options: ErrorLocation & { cause?: unknown; value?: unknown; row?: readonly unknown[] } = {},
+    options: ErrorLocation & { cause?: unknown; driver?: DriverFields; value?: unknown; row?: readonly unknown[] } = {},
   ) {
     super(code, message, options)
     if ('value' in options) this.value = options.value

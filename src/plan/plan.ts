@@ -1,5 +1,5 @@
 import { connect, dialectFor, type ConnectionSpec } from '../connect.js'
-import type { Dialect, SnapshotInfo } from '../dialect.js'
+import type { BaseDialect, SnapshotInfo } from '../dialect.js'
 import { SchemaError, redact } from '../errors.js'
 import { prepareRun, useExistingTargetTypes, type FerryOptions, type PreparedRun } from '../ferry.js'
 import type { Rename } from '../schema/identifiers.js'
@@ -56,7 +56,7 @@ export async function plan(options: PlanOptions): Promise<PlanReport> {
   const src = await connect(options.from, options.fallbackEncoding ? { fallbackEncoding: options.fallbackEncoding } : {})
   try {
     const source = src.connection
-    let dialect: Dialect = source.dialect
+    let dialect: BaseDialect = source.dialect
     let target: string | undefined
     if (typeof options.to === 'string') {
       dialect = await dialectFor(options.to)

@@ -1,4 +1,4 @@
-import type { CollationFolder, Connection, Dialect } from '../dialect.js'
+import type { CollationFolder, Connection, BaseDialect } from '../dialect.js'
 import { AbortError, type RowError } from '../errors.js'
 import type { PreparedRun } from '../ferry.js'
 import { makeRowFitter } from '../pipeline/fit-rows.js'
@@ -73,7 +73,7 @@ interface KeyCheck {
 
 const TEXTUAL = new Set(['text', 'uuid', 'json'])
 
-function folderFor(dialect: Dialect, column: ColumnSchema): CollationFolder | undefined {
+function folderFor(dialect: BaseDialect, column: ColumnSchema): CollationFolder | undefined {
   if (!TEXTUAL.has(column.type.kind)) return undefined
   return dialect.collationFolder?.(column.collation)
 }

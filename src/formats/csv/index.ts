@@ -1,4 +1,4 @@
-import type { ConnectOptions, Dialect, DialectCapabilities } from '../../dialect.js'
+import type { ConnectOptions, BaseDialect, DialectCapabilities } from '../../dialect.js'
 import { openCsv } from './csv-connection.js'
 import { fileTypeName } from './csv-format.js'
 
@@ -26,11 +26,9 @@ export const FILE_CAPABILITIES: DialectCapabilities = Object.freeze({
  * `csv:./table.csv`. Options go in the query (`?delimiter=;&null=\N&encoding=cp1252&header=false`) or in
  * {@link CsvConnectOptions}; see {@link CsvOptions} for every default.
  */
-export const csv: Dialect = {
+export const csv: BaseDialect = {
   name: 'csv',
   capabilities: FILE_CAPABILITIES,
-  nativeType: fileTypeName,
-  quoteIdentifier: (name) => JSON.stringify(name),
   connect: (target: string | object, options?: ConnectOptions) => openCsv(csv, target, options),
 }
 

@@ -1,4 +1,4 @@
-import type { ConnectOptions, Dialect } from '../../dialect.js'
+import type { ConnectOptions, BaseDialect } from '../../dialect.js'
 import { FILE_CAPABILITIES, fileTypeName } from '../csv/index.js'
 import { openMultiCsv } from './multicsv-connection.js'
 
@@ -8,11 +8,9 @@ import { openMultiCsv } from './multicsv-connection.js'
  * `<NULL>`, lines end with CRLF and booleans are `True`/`False`, as web2py writes them; a table's `id`
  * column is its primary key. Options as for `csv:` in the query.
  */
-export const multicsv: Dialect = {
+export const multicsv: BaseDialect = {
   name: 'multicsv',
   capabilities: FILE_CAPABILITIES,
-  nativeType: fileTypeName,
-  quoteIdentifier: (name) => JSON.stringify(name),
   connect: (target: string | object, options?: ConnectOptions) => openMultiCsv(multicsv, target, options),
 }
 

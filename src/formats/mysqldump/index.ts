@@ -1,4 +1,4 @@
-import type { ConnectOptions, Dialect } from '../../dialect.js'
+import type { ConnectOptions, BaseDialect } from '../../dialect.js'
 import { FILE_CAPABILITIES, fileTypeName } from '../csv/index.js'
 import { openMysqldump } from './mysqldump-connection.js'
 
@@ -8,11 +8,9 @@ import { openMysqldump } from './mysqldump-connection.js'
  * extended `INSERT`s give the rows with MySQL's string escapes. Text is decoded in the dump's `SET NAMES`
  * charset (utf8mb4 when absent); `fallbackEncoding` decodes bytes that are not valid in it.
  */
-export const mysqldump: Dialect = {
+export const mysqldump: BaseDialect = {
   name: 'mysqldump',
   capabilities: { ...FILE_CAPABILITIES, concurrentSnapshotReads: true },
-  nativeType: fileTypeName,
-  quoteIdentifier: (name) => '`' + name.replace(/`/g, '``') + '`',
   connect: (target: string | object, options?: ConnectOptions) => openMysqldump(mysqldump, target, options),
 }
 

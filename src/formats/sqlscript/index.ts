@@ -1,4 +1,4 @@
-import type { ConnectOptions, Dialect } from '../../dialect.js'
+import type { ConnectOptions, BaseDialect } from '../../dialect.js'
 import { FILE_CAPABILITIES, fileTypeName } from '../csv/index.js'
 import { openSqlScript } from './sqlscript-connection.js'
 
@@ -9,11 +9,9 @@ import { openSqlScript } from './sqlscript-connection.js'
  * keys and identity positions. Rows are fitted to the engine's limits (NUL in text, NaN) before they are
  * written, so the script loads without errors.
  */
-export const sqlscript: Dialect = {
+export const sqlscript: BaseDialect = {
   name: 'sqlscript',
   capabilities: FILE_CAPABILITIES,
-  nativeType: fileTypeName,
-  quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
   connect: (target: string | object, options?: ConnectOptions) => openSqlScript(sqlscript, target, options),
 }
 

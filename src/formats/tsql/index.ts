@@ -1,6 +1,5 @@
-import type { Dialect } from '../../dialect.js'
+import type { BaseDialect } from '../../dialect.js'
 import { UsageError } from '../../errors.js'
-import { mssqlNativeType } from '../../../dialects/mssql/mssql-types.js'
 import { TsqlSource, scriptPath } from './tsql-source.js'
 
 export { TsqlSource, detectEncoding, scriptStatements, columnTypeOf, type SkippedStatement } from './tsql-source.js'
@@ -9,7 +8,7 @@ export { TsqlSource, detectEncoding, scriptStatements, columnTypeOf, type Skippe
  * T-SQL scripts ("Generate Scripts" output with data) as a read-only source: `tsql:./script.sql`. UTF-8 or
  * UTF-16 (LE/BE), with or without BOM, any size (streamed). Writing to a script is not supported.
  */
-export const tsql: Dialect = {
+export const tsql: BaseDialect = {
   name: 'tsql',
   capabilities: {
     transactionalDdl: false,
@@ -25,8 +24,6 @@ export const tsql: Dialect = {
     concurrentSnapshotReads: false,
     storesAnyValue: false,
   },
-  nativeType: mssqlNativeType,
-  quoteIdentifier: (name) => `[${name.replace(/]/g, ']]')}]`,
   async connect(target) {
     if (typeof target !== 'string') throw new UsageError('tsql: takes a file URL, e.g. tsql:./dump.sql')
     return new TsqlSource(tsql, scriptPath(target))
