@@ -1,13 +1,12 @@
 import { defineConfig } from 'tsup'
+import { ENGINE_NAMES } from './src/registry.js'
 
-// one entry per subpath export; drivers stay external (they are optional peer dependencies)
+// one entry per subpath export (`dbferry/<engine>` for every engine in the registry); drivers stay external
+// (they are optional peer dependencies)
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
-    sqlite: 'dialects/sqlite/index.ts',
-    postgres: 'dialects/postgres/index.ts',
-    mysql: 'dialects/mysql/index.ts',
-    mssql: 'dialects/mssql/index.ts',
+    ...Object.fromEntries(ENGINE_NAMES.map((d) => [d, `dialects/${d}/index.ts`])),
     testing: 'src/testing/index.ts',
     'cli/main': 'src/cli/main.ts',
   },
@@ -18,5 +17,5 @@ export default defineConfig({
   splitting: true,
   target: 'node20',
   shims: true,
-  external: ['better-sqlite3', 'pg', 'pg-copy-streams', 'mysql2', 'mssql', 'tedious'],
+  external: ['better-sqlite3', 'pg', 'pg-copy-streams', 'mysql2', 'mssql', 'tedious', '@duckdb/node-api'],
 })

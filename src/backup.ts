@@ -1,6 +1,14 @@
-import type { BackupOptions, BackupResult } from '../dialects/sqlite/sqlite-backup.js'
+import { loadEngine } from './registry.js'
+import * as store from './store/backup.js'
+import type { BackupOptions, BackupResult } from './store/backup.js'
 
 export type { BackupOptions, BackupResult }
+
+/** The file an `sqlite:` URL names, as the SQLite dialect reads it; a bare path as it is. */
+async function fileOf(url: string): Promise<string> {
+  const sqlite = await loadEngine('sqlite')
+  return sqlite.localFile?.(url) ?? ':memory:'
+}
 
 /**
  * Copies a live SQLite database (`./x.db` or `sqlite:./x.db`) to `dest` with SQLite's online backup API,
@@ -11,8 +19,7 @@ export type { BackupOptions, BackupResult }
  * await backup('./storage.db', './storage.db.bak.gz')
  */
 export async function backup(file: string, dest: string, options: BackupOptions = {}): Promise<BackupResult> {
-  const m = await import('../dialects/sqlite/sqlite-backup.js')
-  return m.backup(file, dest, options)
+  return store.backup(await fileOf(file), await fileOf(dest), options)
 }
 
 /**
@@ -23,6 +30,5 @@ export async function backup(file: string, dest: string, options: BackupOptions 
  * await restore('./storage.db.bak.gz', './storage.db')
  */
 export async function restore(backupFile: string, file: string): Promise<BackupResult> {
-  const m = await import('../dialects/sqlite/sqlite-backup.js')
-  return m.restore(backupFile, file)
+  return store.restore(await fileOf(backupFile), await fileOf(file))
 }

@@ -40,6 +40,11 @@ export interface DialectCapabilities {
    * at a time into it whatever `concurrency` asks, so each table's batches commit on their own.
    */
   readonly concurrentWrites?: boolean
+  /**
+   * The database is one SQLite file ({@link Dialect.localFile}) that `backup()` can copy online before a run
+   * changes it (modes truncate, append, recreate, resume). Default false.
+   */
+  readonly onlineBackup?: boolean
 }
 
 /** How the target treats a table that already exists. Default `create`: refuse to touch existing data. */
@@ -348,6 +353,11 @@ export interface BaseDialect {
    * A connection opened on the caller's object never closes that object.
    */
   connect(target: string | object, options?: ConnectOptions): Promise<Connection>
+  /**
+   * Engines whose database is one local file: the file a URL names (`sqlite:./x.db` → `./x.db`), or undefined
+   * for an in-memory database. Absent: the engine is a server.
+   */
+  localFile?(url: string): string | undefined
 }
 
 /**
@@ -368,11 +378,6 @@ export interface Dialect extends BaseDialect {
    * a database handle): `connect` then uses it and never closes it. Duck-typed; never loads the driver.
    */
   accepts(target: unknown): boolean
-  /**
-   * Engines whose database is one local file: the file a URL names (`sqlite:./x.db` → `./x.db`), or undefined
-   * for an in-memory database. Absent: the engine is a server.
-   */
-  localFile?(url: string): string | undefined
 }
 
 /**
@@ -395,6 +400,11 @@ export interface DialectTypes {
    * `enum('a','b')`, `timestamp with time zone`; case-insensitive) → its logical type, or why it has none.
    */
   toLogical(declared: string): LogicalType | TypeRejection
+  /**
+   * Whether a text column of this engine holds only characters up to U+FFFF (MySQL's 3-byte `utf8mb3`
+   * character set), so that the preflight can list text it cannot store. Absent: every character fits.
+   */
+  bmpOnly?(column: ColumnSchema): boolean
 }
 
 /** Options of {@link DialectSql.createTable}. */
@@ -418,6 +428,11 @@ export interface ScriptFrame {
   aroundInserts?(table: TableSchema): [string[], string[]]
   /** Rows per INSERT statement for a table of `columns` columns. */
   rowsPerInsert(columns: number): number
+  /**
+   * Where a script holds less than the live engine (SQLite's literals cannot carry U+0000: `textHoldsNul:
+   * false`). Default: the engine's own capabilities.
+   */
+  readonly capabilities?: Partial<Pick<DialectCapabilities, 'textHoldsNul' | 'floatHoldsNonFinite' | 'maxTimestampPrecision'>>
 }
 
 /**

@@ -1,61 +1,103 @@
 /**
- * dbferry: move whole databases — schema and rows — among SQLite, SQL Server, MySQL/MariaDB and PostgreSQL.
+ * dbferry: move whole databases — schema and rows — among SQLite, SQL Server, MySQL/MariaDB, PostgreSQL and
+ * DuckDB. This entry is what a user writes: `ferry`, `plan`, `verify`, the transforms, `defineConfig`, the
+ * error classes, and the report and option types. Each engine has its own subpath (`dbferry/postgres`, …) and
+ * the helpers for testing a migration are in `dbferry/testing`.
  *
  * @example
  * import { ferry } from 'dbferry'
  * const report = await ferry({ from: 'sqlite:./app.db', to: 'postgres://postgres@127.0.0.1/app' })
  */
-export { ferry, prepareRun, type FerryOptions, type PreparedRun } from './ferry.js'
-export { connect, dialectFor, registerDialect, schemeOf, type ConnectionSpec } from './connect.js'
+export { ferry } from './ferry.js'
+export type { FerryOptions } from './options.js'
+export { plan, type PlanOptions, type PlanReport, type PreflightIssue, type PreflightKind, type PreflightExample } from './plan/plan.js'
+export { verify, formatVerifyReport, type VerifyOptions, type VerifyReport, type TableVerification, type RowKeyObject, type Tolerances, type ColumnTolerance, type VerifyHashing } from './verify/index.js'
+export { exitCodeOf, type Report, type RowProblem, type TableReport, type Totals } from './report.js'
+export type { ProgressEvent } from './pipeline/progress.js'
+export type { LoadOrder, DeferredForeignKey } from './plan/order.js'
+export type { Rename, IdentifierPolicy } from './schema/identifiers.js'
+export type { DeclaredForeignKey, TableMatcher, TableSelection } from './schema/select.js'
+
+// transforms: one namespace object, and the types of their options and of a transform of your own
+export { transforms } from './transforms/index.js'
 export type {
+  CollapseMultilineOptions,
+  ConvertEncodingOptions,
+  DedupeOptions,
+  KeepRule,
+  RowObject,
+  FilterRowsOptions,
+  DanglingRow,
+  DanglingStrategy,
+  FixDanglingForeignKeysOptions,
+  ForeignKeyStrategy,
+  StubFunction,
+  StubInfo,
+  KeyValue,
+  MapColumnOptions,
+  Folding,
+  NormalizeOption,
+  OverrideTypeOptions,
+  RenameOptions,
+  RewriteCharsetOptions,
+  RewriteEngineOptions,
+  TablesOptions,
+  BatchOutcome,
+  KeySet,
+  SchemaContext,
+  TableTransformer,
+  Transform,
+  TransformContext,
+} from './transforms/index.js'
+export { DanglingForeignKeyError } from './transforms/index.js'
+
+export { defineConfig, type FerryConfig } from './config/define-config.js'
+export { loadConfig, type LoadedConfig } from './config/load-config.js'
+
+// errors: the classes a caller catches, the failure kinds, and the redaction every message goes through
+export * from './errors.js'
+
+// journals: a file (`journal: './x.sqlite'`), or one of your own
+export { MemoryJournal, type Checkpoint, type Journal, type JournalAction, type JournalEntry, type JournalRun } from './journal/journal.js'
+export { openJournal } from './journal/open.js'
+
+// connections: URLs, open connections, or driver objects the caller holds; engines and formats of your own
+export { connect, type ConnectionSpec } from './connect.js'
+export { registerDialect } from './registry.js'
+export type {
+  BaseDialect,
+  ClassifiedError,
+  CollationFolder,
   ConnectOptions,
   Connection,
   ConstraintProblem,
+  CreateTableOptions,
   Dialect,
   DialectCapabilities,
+  DialectErrors,
+  DialectSql,
+  DialectTypes,
+  DriverErrorFields,
   FinalizeOptions,
   PrepareOptions,
   ReadBatch,
   ReadOptions,
+  ScriptFrame,
   SnapshotInfo,
   SourceTableState,
   TableWriter,
   TargetMode,
+  TypeRejection,
   WriteResult,
-  CollationFolder,
 } from './dialect.js'
-export * from './errors.js'
 export type * from './schema/types.js'
-export { fitIdentifiers, shortenIdentifier, type IdentifierPolicy, type Rename } from './schema/identifiers.js'
-export { isSelected, type DeclaredForeignKey, type TableMatcher, type TableSelection } from './schema/select.js'
-export {
-  ConversionFailure,
-  canonicalDate,
-  canonicalDecimal,
-  canonicalTime,
-  canonicalTimestamp,
-  canonicalTimestampTz,
-  makeConverter,
-  type Converter,
-} from './schema/values.js'
-export { rowKey, rowToJson, valueToJson } from './schema/rows.js'
-export { groupStages, orderTables, type DeferredForeignKey, type LoadOrder } from './plan/order.js'
-export type { ProgressEvent } from './pipeline/progress.js'
-export { exitCodeOf, type Report, type RowProblem, type TableReport, type Totals } from './report.js'
-export { MemoryJournal, type Checkpoint, type Journal, type JournalAction, type JournalEntry, type JournalRun } from './journal/journal.js'
-export { openJournal } from './journal/open.js'
-export type { BatchOutcome, KeySet, SchemaContext, TableTransformer, Transform, TransformContext } from './transforms/transform.js'
-export { plan, type PlanOptions, type PlanReport, type PreflightIssue, type PreflightKind, type PreflightExample } from './plan/plan.js'
-export { transforms } from './transforms/index.js'
-export * from './transforms/index.js'
-export { defineConfig, type FerryConfig } from './config/define-config.js'
-export { loadConfig, type LoadedConfig } from './config/load-config.js'
-export { orderObjects, runObjects, objectsFromFolder, type ObjectOutcome } from './pipeline/objects.js'
+
+// file formats' options, SQL Server → PostgreSQL objects, backups and dump rewriting
+export type { CsvConnectOptions, CsvOptions } from './formats/csv/index.js'
+export type { MultiCsvConnectOptions } from './formats/multicsv/index.js'
+export { rewriteDump, type RewriteDumpOptions, type RewriteDumpResult } from './formats/mysqldump/index.js'
+export type { SqlScriptConnectOptions } from './formats/sqlscript/index.js'
+export type { SkippedStatement } from './formats/tsql/index.js'
+export { objectsFromFolder, type ObjectOutcome } from './finish/objects.js'
 export { installCompat, type CompatPack, type InstallCompatOptions, type InstallCompatResult } from './compat/install.js'
-export { csv, type CsvConnectOptions, type CsvOptions } from './formats/csv/index.js'
-export { multicsv, type MultiCsvConnectOptions } from './formats/multicsv/index.js'
-export { mysqldump, rewriteDump, type RewriteDumpOptions, type RewriteDumpResult } from './formats/mysqldump/index.js'
-export { sqlscript, type SqlScriptConnectOptions } from './formats/sqlscript/index.js'
-export { tsql, type SkippedStatement } from './formats/tsql/index.js'
-export { verify, formatVerifyReport, type VerifyOptions, type VerifyReport, type TableVerification, type RowKeyObject, type Tolerances, type ColumnTolerance, type VerifyHashing } from './verify/index.js'
 export { backup, restore, type BackupOptions, type BackupResult } from './backup.js'

@@ -26,6 +26,7 @@ export const REGISTRY: readonly RegistryEntry[] = Object.freeze([
   engine('postgres', ['postgresql'], async () => (await import('../dialects/postgres/postgres-dialect.js')).postgresDialect),
   engine('mysql', ['mariadb'], async () => (await import('../dialects/mysql/mysql-dialect.js')).mysqlDialect),
   engine('mssql', ['sqlserver'], async () => (await import('../dialects/mssql/mssql-dialect.js')).mssqlDialect),
+  engine('duckdb', [], async () => (await import('../dialects/duckdb/duckdb-dialect.js')).duckdbDialect),
   format('csv', async () => (await import('./formats/csv/index.js')).csv),
   format('multicsv', async () => (await import('./formats/multicsv/index.js')).multicsv),
   format('mysqldump', async () => (await import('./formats/mysqldump/index.js')).mysqldump),

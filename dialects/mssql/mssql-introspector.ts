@@ -1,7 +1,8 @@
-import type sql from 'mssql'
 import { SchemaError } from '../../src/errors.js'
-import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, IndexSchema, KeySchema, ObjectSchema, TableSchema } from '../../src/schema/types.js'
-import { mssqlToLogical, type MssqlColumnMapping } from './mssql-types.js'
+import type { DatabaseSchema, ForeignKeySchema, IndexSchema, KeySchema, ObjectSchema, TableSchema } from '../../src/schema/types.js'
+import type { MssqlSession } from './mssql-connection.js'
+import { mssqlSql } from './mssql-sql.js'
+import { mssqlTypes, type MssqlColumnMapping } from './mssql-types.js'
 
 /** What the reader needs per column beyond the schema: the select expression and the code page to decode. */
 export interface MssqlReadPlan {
@@ -97,24 +98,14 @@ interface ColumnRow {
   computed_definition: string | null
 }
 
-/** A default's definition as SQL Server stores it, `((0))` or `(getdate())`, as a column default. */
-export function defaultOf(definition: string): ColumnSchema['default'] {
-  const inner = definition.replace(/^\((.*)\)$/s, '$1').replace(/^\((.*)\)$/s, '$1').trim()
-  if (/^(getdate|sysdatetime|current_timestamp|getutcdate|sysutcdatetime)(\(\))?$/i.test(inner)) return { kind: 'now' }
-  if (/^-?\d+(\.\d+)?$/.test(inner)) return { kind: 'value', value: inner }
-  const str = /^N?'((?:[^']|'')*)'$/s.exec(inner)
-  if (str) return { kind: 'value', value: str[1]!.replace(/''/g, "'") }
-  return { kind: 'expression', sql: definition, dialect: 'mssql' }
-}
-
 /**
  * Reads the schema of one SQL Server schema (default `dbo`) from `sys.*`: tables, columns with exact types,
  * identity and computed columns, keys, indexes, foreign keys, views/functions/procedures and their
  * dependencies. Unknown types are rejected with a `SchemaError` naming the column.
  */
-export async function introspectMssql(request: () => sql.Request, schemaName: string, only?: ReadonlySet<string>): Promise<MssqlIntrospection> {
+export async function introspectMssql(session: MssqlSession, schemaName: string, only?: ReadonlySet<string>): Promise<MssqlIntrospection> {
   const run = async <T>(text: string): Promise<T[]> => {
-    const r = request()
+    const r = session.request()
     r.input('schema', schemaName)
     const res = await r.query(text)
     return res.recordset as unknown as T[]
@@ -156,7 +147,7 @@ export async function introspectMssql(request: () => sql.Request, schemaName: st
       notes.push(`${table.name}.${c.name}: computed column AS ${c.computed_definition ?? '?'} is not copied`)
       continue
     }
-    const mapped = mssqlToLogical({ typeName: c.type_name, maxLength: c.max_length, precision: c.precision, scale: c.scale, ...(c.code_page !== null ? { codePage: c.code_page } : {}) })
+    const mapped = mssqlTypes.columnMapping({ typeName: c.type_name, maxLength: c.max_length, precision: c.precision, scale: c.scale, ...(c.code_page !== null ? { codePage: c.code_page } : {}) })
     if ('rejected' in mapped) throw new SchemaError(`${table.name}.${c.name}: ${mapped.rejected}`, { table: table.name, column: c.name })
     const m: MssqlColumnMapping = mapped
     if (m.note) notes.push(`${table.name}.${c.name}: ${m.note}`)
@@ -167,7 +158,7 @@ export async function introspectMssql(request: () => sql.Request, schemaName: st
       nullable: c.is_nullable,
       ...(c.is_identity ? { autoIncrement: true } : {}),
       ...(c.collation_name ? { collation: c.collation_name } : {}),
-      ...(c.default_definition ? { default: defaultOf(c.default_definition) } : {}),
+      ...(c.default_definition ? { default: mssqlSql.columnDefault(c.default_definition) } : {}),
     })
     plan.selects.push(m.select)
     plan.codePages.push(m.decodeCodePage)

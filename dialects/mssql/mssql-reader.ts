@@ -1,31 +1,19 @@
-import iconv from 'iconv-lite'
 import type { ReadBatch, ReadOptions } from '../../src/dialect.js'
-import { ConnectionError, RowError } from '../../src/errors.js'
+import { ConnectionError, RowError, SchemaError } from '../../src/errors.js'
 import type { Row, TableSchema, Value } from '../../src/schema/types.js'
 import { ConversionFailure, makeConverter, valueSize, type Converter } from '../../src/schema/values.js'
-import { driverType, type sql } from './mssql-driver.js'
+import type { MssqlSession } from './mssql-connection.js'
+import { mssqlErrors } from './mssql-errors.js'
 import type { MssqlReadPlan } from './mssql-introspector.js'
-import { insertParameter, qualified, quoteId } from './mssql-sql.js'
+import { mssqlSql } from './mssql-sql.js'
+import { mssqlTypes } from './mssql-types.js'
 
-/** The SELECT a table is read with: server-side conversions per column, key order, and a resume condition. */
-export function selectSql(table: TableSchema, plan: MssqlReadPlan, defaultSchema: string, afterParams: string[] | undefined): string {
-  const cols = table.columns.map((c, i) => `${(plan.selects[i] ?? '{col}').replaceAll('{col}', quoteId(c.name))} AS ${quoteId(`c${i}`)}`)
-  const key = table.primaryKey?.columns ?? []
-  let where = ''
-  if (afterParams && key.length > 0) {
-    // (k1, k2) > (a1, a2) spelled out: SQL Server has no row-value comparison
-    const ors = key.map((k, i) => [...key.slice(0, i).map((p, j) => `${quoteId(p)} = ${afterParams[j]}`), `${quoteId(k)} > ${afterParams[i]}`].join(' AND '))
-    where = ` WHERE (${ors.map((o) => `(${o})`).join(' OR ')})`
-  }
-  const order = key.length > 0 ? ` ORDER BY ${key.map(quoteId).join(', ')}` : ''
-  return `SELECT ${cols.join(', ')} FROM ${qualified(table, defaultSchema)}${where}${order}`
-}
-
-/** Decodes char/varchar bytes from a Windows code page (the seeds' Arabic cp1256 and Danish cp1252 text). */
-export function decodeCodePage(bytes: Uint8Array, codePage: number): string {
-  const name = `cp${codePage}`
-  if (!iconv.encodingExists(name)) throw new Error(`code page ${codePage} is not supported`)
-  return iconv.decode(Buffer.from(bytes), name)
+/** A failed read: the connection's loss as a `ConnectionError`, else what the server refused, with its fields. */
+function readFailure(failure: unknown, table: TableSchema): Error {
+  const c = mssqlErrors.classify(failure)
+  const options = { table: table.name, cause: failure, ...(c ? { driver: c.driver } : {}) }
+  const message = `reading ${table.name}: ${(failure as Error).message}`
+  return c && !c.connectionLost ? new SchemaError(message, options) : new ConnectionError(message, options)
 }
 
 /**
@@ -33,16 +21,16 @@ export function decodeCodePage(bytes: Uint8Array, codePage: number): string {
  * until the consumer has taken a batch (bounded memory). Temporal columns arrive as text, varchar in legacy
  * code pages as bytes decoded here; every value then passes the column's canonical converter.
  */
-export async function* readMssql(newRequest: () => sql.Request, table: TableSchema, plan: MssqlReadPlan, options: ReadOptions, defaultSchema: string): AsyncGenerator<ReadBatch> {
-  const request = newRequest()
+export async function* readMssqlTable(session: MssqlSession, table: TableSchema, plan: MssqlReadPlan, options: ReadOptions, defaultSchema: string): AsyncGenerator<ReadBatch> {
+  const request = session.request()
   let afterParams: string[] | undefined
   const key = table.primaryKey?.columns ?? []
   const keyIdx = key.map((k) => table.columns.findIndex((c) => c.name === k))
   if (options.after && key.length > 0) {
     afterParams = key.map((k, i) => {
       const col = table.columns[keyIdx[i]!]!
-      const p = insertParameter(options.after![i] ?? null, col.type)
-      request.input(`a${i}`, driverType(p.type), p.value)
+      const p = mssqlSql.insertParameter(options.after![i] ?? null, col.type)
+      session.input(request, `a${i}`, p.type, p.value)
       return p.sql.replaceAll('@p', `@a${i}`)
     })
   }
@@ -71,7 +59,7 @@ export async function* readMssql(newRequest: () => sql.Request, table: TableSche
     done = true
     notify()
   })
-  request.query(selectSql(table, plan, defaultSchema, afterParams))
+  request.query(mssqlSql.selectTable(table, plan.selects, defaultSchema, afterParams))
   const onAbort = () => request.cancel()
   options.signal?.addEventListener('abort', onAbort, { once: true })
   try {
@@ -81,7 +69,7 @@ export async function* readMssql(newRequest: () => sql.Request, table: TableSche
         await new Promise<void>((r) => (wake = r))
         continue
       }
-      if (failure !== undefined) throw new ConnectionError(`reading ${table.name}: ${(failure as Error).message}`, { table: table.name, cause: failure })
+      if (failure !== undefined) throw readFailure(failure, table)
       const rows: Row[] = []
       const rejected: RowError[] = []
       let bytes = 0
@@ -96,7 +84,7 @@ export async function* readMssql(newRequest: () => sql.Request, table: TableSche
           const cp = plan.codePages[i]
           if (cp !== undefined && v instanceof Uint8Array) {
             try {
-              v = decodeCodePage(v, cp)
+              v = mssqlTypes.decodeCodePage(v, cp)
             } catch (e) {
               error = new RowError('invalid_encoding', `${table.columns[i]!.name}: ${(e as Error).message}`, { table: table.name, column: table.columns[i]!.name, cause: e })
               break

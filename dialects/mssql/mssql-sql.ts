@@ -1,31 +1,33 @@
-import type { ColumnSchema, ForeignKeySchema, IndexSchema, KeySchema, LogicalType, TableSchema, Value } from '../../src/schema/types.js'
-import { bulkColumnType, mssqlNativeType } from './mssql-types.js'
+import type { CreateTableOptions, DialectSql, ScriptFrame } from '../../src/dialect.js'
+import type { ColumnDefault, ColumnSchema, ForeignKeySchema, IndexSchema, KeySchema, LogicalType, Row, TableSchema, Value } from '../../src/schema/types.js'
+import { mssqlTypes, type BulkColumnType } from './mssql-types.js'
 
 /**
- * SQL Server SQL text generation: quoting, DDL, default literals, and the value encodings of the two write
- * paths. Pure (no driver), so every piece is tested offline.
+ * SQL Server SQL text: quoting, DDL, literals, and the value encodings of the two write paths (bulk load and
+ * parameterised INSERT). Pure (no driver), so every piece is tested offline; the writer and the reader bind
+ * what it builds to the driver.
  */
 
 /** SQL Server's identifier limit, in characters. */
-export const MSSQL_MAX_IDENTIFIER = 128
+const MAX_IDENTIFIER = 128
 
 /** Quotes an identifier in brackets, doubling `]`: `a]b` → `[a]]b]`. */
-export function quoteId(name: string): string {
+function quoteId(name: string): string {
   return `[${name.replace(/]/g, ']]')}]`
 }
 
-/** `[schema].[table]`; the schema defaults to `dbo`. */
-export function qualified(table: { name: string; schema?: string }, defaultSchema = 'dbo'): string {
+/** `[schema].[table]`: the table's schema, else `defaultSchema`, else `dbo`. */
+function qualified(table: { name: string; schema?: string }, defaultSchema = 'dbo'): string {
   return `${quoteId(table.schema ?? defaultSchema)}.${quoteId(table.name)}`
 }
 
 /** An N'…' literal (single quotes doubled). */
-export function nstring(text: string): string {
+function nstring(text: string): string {
   return `N'${text.replace(/'/g, "''")}'`
 }
 
-/** Lowercase hex of bytes, as a `0x…` literal. */
-export function hexLiteral(bytes: Uint8Array): string {
+/** Bytes as a `0x…` literal (upper-case hex). */
+function hexLiteral(bytes: Uint8Array): string {
   return bytes.length === 0 ? '0x' : `0x${Buffer.from(bytes).toString('hex').toUpperCase()}`
 }
 
@@ -34,11 +36,11 @@ function isoWithT(ts: string): string {
 }
 
 /**
- * A T-SQL literal for a canonical value of a logical type. Used only where SQL Server takes no parameter
- * (column DEFAULT clauses in DDL); rows always go through the bulk protocol or parameters. Temporal values
- * use ISO 8601 with `T`, which SQL Server reads the same whatever the session's DATEFORMAT or language.
+ * A T-SQL literal for a canonical value of a logical type. Rows go through the bulk protocol or parameters;
+ * literals serve DDL defaults and scripts. Temporal values use ISO 8601 with `T`, which SQL Server reads the
+ * same whatever the session's DATEFORMAT or language.
  */
-export function mssqlLiteral(value: Value, type: LogicalType): string {
+function literalOf(value: Value, type: LogicalType): string {
   if (value === null) return 'NULL'
   switch (type.kind) {
     case 'boolean':
@@ -60,11 +62,11 @@ export function mssqlLiteral(value: Value, type: LogicalType): string {
     case 'date':
       return `CONVERT(date, ${nstring(String(value))}, 23)`
     case 'time':
-      return `CAST(${nstring(String(value))} AS ${mssqlNativeType(type)})`
+      return `CAST(${nstring(String(value))} AS ${mssqlTypes.toNative(type)})`
     case 'timestamp':
-      return `CONVERT(${mssqlNativeType(type)}, ${nstring(isoWithT(String(value)))}, 126)`
+      return `CONVERT(${mssqlTypes.toNative(type)}, ${nstring(isoWithT(String(value)))}, 126)`
     case 'timestamptz':
-      return `CONVERT(${mssqlNativeType(type)}, ${nstring(isoWithT(String(value)))}, 127)`
+      return `CONVERT(${mssqlTypes.toNative(type)}, ${nstring(isoWithT(String(value)))}, 127)`
     case 'uuid':
       return `CONVERT(uniqueidentifier, ${nstring(String(value))})`
     default:
@@ -72,16 +74,9 @@ export function mssqlLiteral(value: Value, type: LogicalType): string {
   }
 }
 
-function columnDdl(c: ColumnSchema, sourceDialect: string | undefined): string {
-  let ddl = `${quoteId(c.name)} ${sourceDialect === 'mssql' && c.nativeType && !c.generated && sameEngineType(c) ? c.nativeType : mssqlNativeType(c.type)}`
-  if (c.autoIncrement && (c.type.kind === 'int16' || c.type.kind === 'int32' || c.type.kind === 'int64' || c.type.kind === 'decimal')) ddl += ' IDENTITY(1,1)'
-  ddl += c.nullable ? ' NULL' : ' NOT NULL'
-  if (c.default) {
-    if (c.default.kind === 'now') ddl += ' DEFAULT SYSDATETIME()'
-    else if (c.default.kind === 'value') ddl += ` DEFAULT ${mssqlLiteral(c.default.value, c.type)}`
-    else if (c.default.dialect === 'mssql') ddl += ` DEFAULT ${c.default.sql}`
-  }
-  return ddl
+/** Whether the table has a column SQL Server creates as IDENTITY (an auto-increment integer or decimal). */
+function hasIdentity(table: TableSchema): boolean {
+  return table.columns.some((c) => c.autoIncrement && !c.generated && /^(int16|int32|int64|decimal)$/.test(c.type.kind))
 }
 
 // native types a same-engine copy may reproduce as they were (rowversion cannot take inserted values)
@@ -89,45 +84,32 @@ function sameEngineType(c: ColumnSchema): boolean {
   return !/^(rowversion|timestamp|hierarchyid|geography|geometry|sql_variant|xml)$/i.test(c.nativeType)
 }
 
+function columnDdl(c: ColumnSchema, sourceDialect: string | undefined): string {
+  let ddl = `${quoteId(c.name)} ${sourceDialect === 'mssql' && c.nativeType && !c.generated && sameEngineType(c) ? c.nativeType : mssqlTypes.toNative(c.type)}`
+  if (c.autoIncrement && (c.type.kind === 'int16' || c.type.kind === 'int32' || c.type.kind === 'int64' || c.type.kind === 'decimal')) ddl += ' IDENTITY(1,1)'
+  ddl += c.nullable ? ' NULL' : ' NOT NULL'
+  if (c.default) {
+    if (c.default.kind === 'now') ddl += ' DEFAULT SYSDATETIME()'
+    else if (c.default.kind === 'value') ddl += ` DEFAULT ${literalOf(c.default.value, c.type)}`
+    else if (c.default.dialect === 'mssql') ddl += ` DEFAULT ${c.default.sql}`
+  }
+  return ddl
+}
+
 function keyName(table: TableSchema, prefix: string, cols: readonly string[], given?: string): string {
   if (given) return given
   const raw = `${prefix}_${table.name}_${cols.join('_')}`
-  return raw.length <= MSSQL_MAX_IDENTIFIER ? raw : raw.slice(0, MSSQL_MAX_IDENTIFIER)
-}
-
-/**
- * `CREATE TABLE` with the primary key and unique constraints; no foreign keys and no secondary indexes
- * (those come after the data). Text columns are nvarchar.
- *
- * @param sourceDialect when `mssql`, columns keep their native declarations (a same-engine copy).
- */
-export function createTableSql(table: TableSchema, defaultSchema = 'dbo', sourceDialect?: string): string {
-  const parts = table.columns.map((c) => columnDdl(c, sourceDialect))
-  if (table.primaryKey && table.primaryKey.columns.length > 0) {
-    parts.push(`CONSTRAINT ${quoteId(keyName(table, 'PK', table.primaryKey.columns, table.primaryKey.name))} PRIMARY KEY (${table.primaryKey.columns.map(quoteId).join(', ')})`)
-  }
-  for (const u of table.uniques) parts.push(uniqueClause(table, u))
-  return `CREATE TABLE ${qualified(table, defaultSchema)} (\n  ${parts.join(',\n  ')}\n)`
+  return raw.length <= MAX_IDENTIFIER ? raw : raw.slice(0, MAX_IDENTIFIER)
 }
 
 function uniqueClause(table: TableSchema, u: KeySchema): string {
   return `CONSTRAINT ${quoteId(keyName(table, 'UQ', u.columns, u.name))} UNIQUE (${u.columns.map(quoteId).join(', ')})`
 }
 
-/** `CREATE [UNIQUE] INDEX` for a secondary index (expression indexes only when they came from SQL Server). */
-export function createIndexSql(table: TableSchema, index: IndexSchema, defaultSchema = 'dbo'): string | undefined {
-  if (index.expression && index.dialect !== 'mssql') return undefined
-  const where = index.where && index.dialect === 'mssql' ? ` WHERE ${index.where}` : ''
-  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${quoteId(index.name)} ON ${qualified(table, defaultSchema)} (${index.columns.map(quoteId).join(', ')})${where}`
-}
-
 const REFERENTIAL = /^(NO ACTION|CASCADE|SET NULL|SET DEFAULT)$/i
 
-/**
- * `ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY`. With `check: false` the key is created `WITH NOCHECK`
- * (existing orphans are not validated; the key is marked untrusted).
- */
-export function foreignKeySql(table: TableSchema, fk: ForeignKeySchema, options: { check: boolean; defaultSchema?: string; refSchema?: string }): string {
+/** `ALTER TABLE … WITH CHECK|NOCHECK ADD CONSTRAINT … FOREIGN KEY`. */
+function foreignKey(table: TableSchema, fk: ForeignKeySchema, options: { check: boolean; defaultSchema?: string; refSchema?: string }): string {
   const schema = options.defaultSchema ?? 'dbo'
   const name = keyName(table, 'FK', fk.columns, fk.name)
   const ref = qualified({ name: fk.refTable, schema: options.refSchema ?? table.schema ?? schema }, schema)
@@ -137,35 +119,25 @@ export function foreignKeySql(table: TableSchema, fk: ForeignKeySchema, options:
   return sql
 }
 
-/** The query for a table's largest primary key (resume's source check); undefined without a primary key. */
-export function maxKeySql(table: TableSchema, defaultSchema = 'dbo'): string | undefined {
-  const keys = (table.primaryKey?.columns ?? []).map(quoteId)
-  if (keys.length === 0) return undefined
-  return `SELECT TOP (1) ${keys.map((k, i) => `${k} AS ${quoteId(`k${i}`)}`).join(', ')} FROM ${qualified(table, defaultSchema)} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')}`
-}
-
-/** Moves an identity column's next value past the largest one loaded. */
-export function reseedSql(table: TableSchema, defaultSchema = 'dbo'): string {
-  // DBCC CHECKIDENT with RESEED and no value sets the seed to the column's current maximum
-  const name = qualified(table, defaultSchema).replace(/'/g, "''")
-  return `DBCC CHECKIDENT (N'${name}', RESEED) WITH NO_INFOMSGS`
-}
-
 /** `SET IDENTITY_INSERT [s].[t] ON|OFF`. */
-export function identityInsertSql(table: TableSchema, on: boolean, defaultSchema = 'dbo'): string {
+function identityInsert(table: TableSchema, on: boolean, defaultSchema = 'dbo'): string {
   return `SET IDENTITY_INSERT ${qualified(table, defaultSchema)} ${on ? 'ON' : 'OFF'}`
 }
 
+/**
+ * `DBCC CHECKIDENT (…, RESEED)`: with no value it moves the identity's next value past the column's largest.
+ * The name is an N'…' literal unless `plainAscii` is set and the name is ASCII: the Babelfish stand-in reads
+ * an N'…' table name in DBCC with its quote, and for ASCII text the two literals are the same to SQL Server.
+ */
+function reseed(table: TableSchema, defaultSchema = 'dbo', options: { plainAscii?: boolean } = {}): string {
+  const name = qualified(table, defaultSchema).replace(/'/g, "''")
+  // eslint-disable-next-line no-control-regex
+  const literal = options.plainAscii && /^[\x20-\x7e]*$/.test(name) ? `'${name}'` : `N'${name}'`
+  return `DBCC CHECKIDENT (${literal}, RESEED) WITH NO_INFOMSGS`
+}
+
 /** Splits a canonical temporal string into a UTC `Date` (milliseconds) and the rest, in seconds. */
-function utcParts(
-  y: number,
-  mo: number,
-  d: number,
-  h: number,
-  mi: number,
-  s: number,
-  frac: string | undefined,
-): Date & { nanosecondDelta?: number } {
+function utcParts(y: number, mo: number, d: number, h: number, mi: number, s: number, frac: string | undefined): Date & { nanosecondDelta?: number } {
   const digits = (frac ?? '').padEnd(7, '0').slice(0, 7)
   const ms = Number(digits.slice(0, 3))
   const rest = Number(digits.slice(3)) // units of 100 ns beyond the millisecond
@@ -185,9 +157,9 @@ const TZ = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([+-])(\
  * The value tedious's bulk load takes for a canonical value. Dates and times become UTC `Date`s carrying
  * tedious's `nanosecondDelta` for digits past the millisecond (the connection runs with `useUTC: true`), so
  * the seventh fractional digit survives; int64 stays a string or bigint; decimals become numbers (only for
- * columns {@link bulkExact} accepts); bytes become Buffers.
+ * columns `bulkExact` accepts); bytes become Buffers.
  */
-export function bulkValue(value: Value, type: LogicalType): unknown {
+function bulkValue(value: Value, type: LogicalType): unknown {
   if (value === null) return null
   switch (type.kind) {
     case 'boolean':
@@ -195,7 +167,7 @@ export function bulkValue(value: Value, type: LogicalType): unknown {
     case 'int64':
       return typeof value === 'bigint' ? value.toString() : value
     case 'decimal':
-      return typeof value === 'string' ? Number(value) : Number(value)
+      return Number(value)
     case 'bytes':
       return Buffer.isBuffer(value) ? value : Buffer.from(value as Uint8Array)
     case 'date':
@@ -223,10 +195,10 @@ export function bulkValue(value: Value, type: LogicalType): unknown {
   }
 }
 
-/** How one value goes into a parameterised INSERT: the parameter's type, its value and the SQL around it. */
+/** How one value goes into a parameterised statement: the parameter's type, its value and the SQL around it. */
 export interface InsertParameter {
   /** An `mssql` type name with arguments, as for bulk columns. */
-  type: { name: string; length?: number | 'max'; precision?: number; scale?: number }
+  type: BulkColumnType
   value: unknown
   /** The expression placed in VALUES, `@p` standing for the parameter's name. */
   sql: string
@@ -237,8 +209,8 @@ export interface InsertParameter {
  * `Date` are sent as text and converted by the server with a fixed style (121/126/127 are independent of
  * DATEFORMAT and language), so decimals keep every digit and times all seven fractional digits.
  */
-export function insertParameter(value: Value, type: LogicalType): InsertParameter {
-  const native = mssqlNativeType(type)
+function insertParameter(value: Value, type: LogicalType): InsertParameter {
+  const native = mssqlTypes.toNative(type)
   const text = (sql: string): InsertParameter => ({ type: { name: 'NVarChar', length: 100 }, value: value === null ? null : String(value), sql })
   switch (type.kind) {
     case 'decimal':
@@ -257,14 +229,187 @@ export function insertParameter(value: Value, type: LogicalType): InsertParamete
       return { type: { name: 'UniqueIdentifier' }, value, sql: '@p' }
     case 'boolean':
       return { type: { name: 'Bit' }, value: value === null ? null : value === true || value === 1, sql: '@p' }
-    default: {
-      const t = bulkColumnType(type)
-      return { type: t, value: bulkValue(value, type), sql: '@p' }
-    }
+    default:
+      return { type: mssqlTypes.bulkColumnType(type), value: bulkValue(value, type), sql: '@p' }
   }
 }
 
 /** Rows per INSERT statement: SQL Server takes at most 2 100 parameters and 1 000 rows per VALUES list. */
-export function rowsPerInsert(columnCount: number): number {
+function rowsPerInsert(columnCount: number): number {
   return Math.max(1, Math.min(1000, Math.floor(2000 / Math.max(1, columnCount))))
 }
+
+/** Columns that receive data: computed columns are not written. */
+function writtenColumns(table: TableSchema): { column: ColumnSchema; index: number }[] {
+  return table.columns.map((column, index) => ({ column, index })).filter((c) => !c.column.generated)
+}
+
+/** One parameterised statement: its text and its parameters, named `p0`, `p1`, … in the text. */
+export interface ParameterisedStatement {
+  sql: string
+  params: { name: string; type: BulkColumnType; value: unknown }[]
+}
+
+/** One multi-row INSERT for `rows`, with IDENTITY_INSERT around it when the table has an identity. */
+function insertStatement(table: TableSchema, rows: readonly Row[], defaultSchema = 'dbo'): ParameterisedStatement {
+  const cols = writtenColumns(table)
+  const params: ParameterisedStatement['params'] = []
+  const tuples = rows.map((r) => {
+    const parts = cols.map(({ column, index }) => {
+      const p = insertParameter(r[index] ?? null, column.type)
+      const name = `p${params.length}`
+      params.push({ name, type: p.type, value: p.value })
+      return p.sql.replaceAll('@p', `@${name}`)
+    })
+    return `(${parts.join(', ')})`
+  })
+  const insert = `INSERT INTO ${qualified(table, defaultSchema)} (${cols.map(({ column }) => quoteId(column.name)).join(', ')}) VALUES ${tuples.join(', ')}`
+  if (!hasIdentity(table)) return { sql: insert, params }
+  return { sql: `${identityInsert(table, true, defaultSchema)};\n${insert};\n${identityInsert(table, false, defaultSchema)};`, params }
+}
+
+/**
+ * Whether a table's batches go through TDS bulk load. tedious's bulk load has no KEEP_IDENTITY option and
+ * encodes decimals through JS numbers, and `mssql`'s Table cannot name a table containing `]`; such tables use
+ * the parameterised multi-row INSERT path (with SET IDENTITY_INSERT), which is exact.
+ */
+function usesBulk(table: TableSchema): boolean {
+  if (hasIdentity(table)) return false
+  if (/[\]\[.]/.test(table.name) || /[\]\[.]/.test(table.schema ?? '')) return false
+  return writtenColumns(table).every(({ column }) => mssqlTypes.bulkExact(column.type))
+}
+
+/** The bulk-load columns of a table: written columns with `]` doubled (as `mssql` wants) and exact declarations. */
+function bulkColumns(table: TableSchema): { name: string; index: number; type: BulkColumnType; logical: LogicalType }[] {
+  return writtenColumns(table).map(({ column, index }) => ({ name: column.name.replace(/]/g, ']]'), index, type: mssqlTypes.bulkColumnType(column.type), logical: column.type }))
+}
+
+/** The query for a table's largest primary key (resume's source check); undefined without a primary key. */
+function maxKey(table: TableSchema, defaultSchema = 'dbo'): string | undefined {
+  const keys = (table.primaryKey?.columns ?? []).map(quoteId)
+  if (keys.length === 0) return undefined
+  return `SELECT TOP (1) ${keys.map((k, i) => `${k} AS ${quoteId(`k${i}`)}`).join(', ')} FROM ${qualified(table, defaultSchema)} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')}`
+}
+
+/**
+ * The SELECT a table is read with: a server-side conversion per column (`{col}` standing for the column),
+ * key order, and `(k1, k2) > (a1, a2)` spelled out for a resume (SQL Server has no row-value comparison).
+ */
+function selectTable(table: TableSchema, selects: readonly string[], defaultSchema: string, afterParams: readonly string[] | undefined): string {
+  const cols = table.columns.map((c, i) => `${(selects[i] ?? '{col}').replaceAll('{col}', quoteId(c.name))} AS ${quoteId(`c${i}`)}`)
+  const key = table.primaryKey?.columns ?? []
+  let where = ''
+  if (afterParams && key.length > 0) {
+    const ors = key.map((k, i) => [...key.slice(0, i).map((p, j) => `${quoteId(p)} = ${afterParams[j]}`), `${quoteId(k)} > ${afterParams[i]}`].join(' AND '))
+    where = ` WHERE (${ors.map((o) => `(${o})`).join(' OR ')})`
+  }
+  const order = key.length > 0 ? ` ORDER BY ${key.map(quoteId).join(', ')}` : ''
+  return `SELECT ${cols.join(', ')} FROM ${qualified(table, defaultSchema)}${where}${order}`
+}
+
+/** A default's definition as SQL Server stores it, `((0))` or `(getdate())`, as a column default. */
+function columnDefault(definition: string): ColumnDefault {
+  const inner = definition.replace(/^\((.*)\)$/s, '$1').replace(/^\((.*)\)$/s, '$1').trim()
+  if (/^(getdate|sysdatetime|current_timestamp|getutcdate|sysutcdatetime)(\(\))?$/i.test(inner)) return { kind: 'now' }
+  if (/^-?\d+(\.\d+)?$/.test(inner)) return { kind: 'value', value: inner }
+  const str = /^N?'((?:[^']|'')*)'$/s.exec(inner)
+  if (str) return { kind: 'value', value: str[1]!.replace(/''/g, "'") }
+  return { kind: 'expression', sql: definition, dialect: 'mssql' }
+}
+
+/**
+ * The statement that creates schema `@s` when it is missing. EXEC (…) takes only literals and variables, so the
+ * statement is built into a variable first.
+ */
+const ENSURE_SCHEMA = `IF SCHEMA_ID(@s) IS NULL
+BEGIN
+  DECLARE @create nvarchar(300) = N'CREATE SCHEMA ' + QUOTENAME(@s);
+  EXEC (@create);
+END`
+
+/** What SQL Server's connection, reader and writer use beyond {@link DialectSql}. */
+export interface MssqlSql extends DialectSql {
+  /** SQL Server's identifier limit: 128 characters. */
+  readonly maxIdentifier: number
+  /** `[schema].[table]`, the table's schema else `defaultSchema` (default `dbo`). */
+  qualified(table: { name: string; schema?: string }, defaultSchema?: string): string
+  /** ALTER TABLE … ADD FOREIGN KEY, validated (`check: true`) or WITH NOCHECK. Default schema `dbo`. */
+  foreignKey(table: TableSchema, fk: ForeignKeySchema, options: { check: boolean; defaultSchema?: string; refSchema?: string }): string
+  /** DBCC CHECKIDENT RESEED for the table (see `resetIdentity`); `plainAscii` for servers that misread N'…' there. */
+  reseed(table: TableSchema, defaultSchema?: string, options?: { plainAscii?: boolean }): string
+  /** Whether the table has an IDENTITY column. */
+  hasIdentity(table: TableSchema): boolean
+  /** Whether the writer bulk-loads this table (else parameterised INSERTs). */
+  usesBulk(table: TableSchema): boolean
+  /** The bulk-load column declarations of a table, in write order, with each column's index in a row. */
+  bulkColumns(table: TableSchema): { name: string; index: number; type: BulkColumnType; logical: LogicalType }[]
+  /** A canonical value as tedious's bulk load takes it. */
+  bulkValue(value: Value, type: LogicalType): unknown
+  /** A canonical value as a typed parameter and the SQL that converts it. */
+  insertParameter(value: Value, type: LogicalType): InsertParameter
+  /** The parameterised multi-row INSERT of some rows (with IDENTITY_INSERT when needed). Default schema `dbo`. */
+  insertStatement(table: TableSchema, rows: readonly Row[], defaultSchema?: string): ParameterisedStatement
+  /** The largest-primary-key query of resume's source check; undefined without a primary key. */
+  maxKey(table: TableSchema, defaultSchema?: string): string | undefined
+  /** The reader's SELECT (see the reader). */
+  selectTable(table: TableSchema, selects: readonly string[], defaultSchema: string, afterParams: readonly string[] | undefined): string
+  /** A stored default definition (`((0))`, `(getdate())`) as a column default. */
+  columnDefault(definition: string): ColumnDefault
+  /** Creates schema `@s` (an nvarchar parameter) when it is missing. */
+  readonly ensureSchema: string
+}
+
+const script: ScriptFrame = Object.freeze({
+  header: Object.freeze(['SET NOCOUNT ON', 'SET XACT_ABORT ON', 'BEGIN TRANSACTION']),
+  footer: Object.freeze(['COMMIT']),
+  aroundInserts: (t: TableSchema): [string[], string[]] => (hasIdentity(t) ? [[identityInsert(t, true)], [identityInsert(t, false)]] : [[], []]),
+  rowsPerInsert,
+})
+
+/**
+ * SQL Server statements: `[bracket]` quoting, tables in `dbo` unless they or the options name a schema, text
+ * as nvarchar, identity as IDENTITY(1,1), foreign keys added after the data (validated), identities reseeded
+ * with DBCC CHECKIDENT. Scripts run in one transaction with XACT_ABORT, inserting with IDENTITY_INSERT.
+ */
+export const mssqlSql: MssqlSql = Object.freeze({
+  maxIdentifier: MAX_IDENTIFIER,
+  quoteIdentifier: quoteId,
+  tableName: (table: { name: string; schema?: string }, defaultSchema?: string) => qualified(table, defaultSchema),
+  qualified,
+  createTable(table: TableSchema, options: CreateTableOptions = {}): string {
+    const schema = options.schema ?? table.schema ?? 'dbo'
+    const parts = table.columns.map((c) => columnDdl(c, options.sourceDialect))
+    if (table.primaryKey && table.primaryKey.columns.length > 0) {
+      parts.push(`CONSTRAINT ${quoteId(keyName(table, 'PK', table.primaryKey.columns, table.primaryKey.name))} PRIMARY KEY (${table.primaryKey.columns.map(quoteId).join(', ')})`)
+    }
+    for (const u of table.uniques) parts.push(uniqueClause(table, u))
+    return `CREATE TABLE ${qualified({ name: table.name, schema })} (\n  ${parts.join(',\n  ')}\n)`
+  },
+  dropTable(table: TableSchema): string {
+    const name = qualified(table)
+    return `IF OBJECT_ID(${nstring(name)}, N'U') IS NOT NULL DROP TABLE ${name}`
+  },
+  createIndex(table: TableSchema, index: IndexSchema): string | undefined {
+    // expression and filtered indexes are recreated only from SQL Server itself
+    if (index.expression && index.dialect !== 'mssql') return undefined
+    const where = index.where && index.dialect === 'mssql' ? ` WHERE ${index.where}` : ''
+    return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${quoteId(index.name)} ON ${qualified(table)} (${index.columns.map(quoteId).join(', ')})${where}`
+  },
+  addForeignKey: (table: TableSchema, fk: ForeignKeySchema) => foreignKey(table, fk, { check: true }),
+  foreignKeysInCreate: false,
+  resetIdentity: (table: TableSchema) => (hasIdentity(table) ? [reseed(table)] : []),
+  literal: (value: Value, column: ColumnSchema) => literalOf(value, column.type),
+  script,
+  foreignKey,
+  reseed,
+  hasIdentity,
+  usesBulk,
+  bulkColumns,
+  bulkValue,
+  insertParameter,
+  insertStatement,
+  maxKey,
+  selectTable,
+  columnDefault,
+  ensureSchema: ENSURE_SCHEMA,
+})

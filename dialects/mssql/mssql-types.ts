@@ -1,3 +1,5 @@
+import iconv from 'iconv-lite'
+import type { DialectTypes, TypeRejection } from '../../src/dialect.js'
 import type { LogicalType } from '../../src/schema/types.js'
 
 /**
@@ -44,6 +46,18 @@ export interface MssqlRejectedType {
   rejected: string
 }
 
+/**
+ * One bulk-load column declaration: the `mssql` type constructor's name and its arguments. Temporal types
+ * always carry an explicit scale (DESIGN §6).
+ */
+export interface BulkColumnType {
+  /** A key of the `mssql` module's type table: `NVarChar`, `DateTime2`, `Decimal`, … */
+  name: string
+  length?: number | 'max'
+  precision?: number
+  scale?: number
+}
+
 const TEMPORAL_SCALE = (s: number) => Math.max(0, Math.min(7, s))
 
 function lengthOf(bytes: number, perChar: number): number | undefined {
@@ -51,10 +65,21 @@ function lengthOf(bytes: number, perChar: number): number | undefined {
 }
 
 /**
- * Maps a SQL Server column to the logical model. Types with no faithful logical form are mapped explicitly
- * (with a `note`) or rejected — never silently.
+ * Types a live source reads through a conversion of its own (`.ToString()`, `.STAsText()`, `CONVERT`): there is
+ * a text form on the server, but no logical type that means the same, so a declared type alone is rejected.
  */
-export function mssqlToLogical(col: MssqlColumnInfo): MssqlColumnMapping | MssqlRejectedType {
+const CONVERTED_ONLY: Readonly<Record<string, string>> = {
+  hierarchyid: 'hierarchyid has no logical type (a live SQL Server source reads it as its path text)',
+  geography: 'geography has no logical type (a live SQL Server source reads it as WKT text)',
+  geometry: 'geometry has no logical type (a live SQL Server source reads it as WKT text)',
+  sql_variant: 'sql_variant has no logical type: each value has its own base type',
+}
+
+/**
+ * Maps a SQL Server column to the logical model with how to read it. Types with no faithful logical form are
+ * mapped explicitly (with a `note` and a server-side conversion) or rejected — never silently.
+ */
+function columnMapping(col: MssqlColumnInfo): MssqlColumnMapping | MssqlRejectedType {
   const t = col.typeName.toLowerCase()
   const plain = (type: LogicalType, nativeType: string, note?: string): MssqlColumnMapping => ({
     type,
@@ -148,8 +173,49 @@ export function mssqlToLogical(col: MssqlColumnInfo): MssqlColumnMapping | Mssql
   }
 }
 
+/** Spellings T-SQL accepts for a type, as the system type they name. `sysname` is nvarchar(128). */
+const SYNONYMS: Readonly<Record<string, string>> = {
+  integer: 'int',
+  dec: 'decimal',
+  'double precision': 'float',
+  character: 'char',
+  'char varying': 'varchar',
+  'character varying': 'varchar',
+  'national char': 'nchar',
+  'national character': 'nchar',
+  'national char varying': 'nvarchar',
+  'national character varying': 'nvarchar',
+  'national text': 'ntext',
+  'binary varying': 'varbinary',
+}
+
+const DECLARED = /^\[?([a-z_][a-z0-9_ ]*?)\]?\s*(?:\(\s*(max|-?\d+)\s*(?:,\s*(\d+)\s*)?\))?$/
+
+/**
+ * A type as T-SQL declares it (`nvarchar(50)`, `decimal(18,2)`, `datetime2`, `float(24)`, `sysname`) as the
+ * column facts `sys.columns` would show for it, with T-SQL's defaults for omitted arguments: length 1 for
+ * char/binary types, `decimal` (18,0), `float` 53, 7 fractional digits for datetime2/time/datetimeoffset.
+ */
+function declaredInfo(declared: string): MssqlColumnInfo | undefined {
+  const m = DECLARED.exec(declared.trim().toLowerCase().replace(/\s+/g, ' '))
+  if (!m) return undefined
+  const word = m[1]!.trim()
+  if (word === 'sysname') return { typeName: 'nvarchar', maxLength: 256, precision: 0, scale: 0 }
+  const t = SYNONYMS[word] ?? word
+  const a = m[2] === undefined ? undefined : m[2] === 'max' ? -1 : Number(m[2])
+  const b = m[3] === undefined ? undefined : Number(m[3])
+  if (/^(n?char|n?varchar|binary|varbinary)$/.test(t)) {
+    const perChar = t.startsWith('n') ? 2 : 1
+    return { typeName: t, maxLength: a === undefined ? perChar : a < 0 ? -1 : a * perChar, precision: 0, scale: 0 }
+  }
+  if (t === 'datetime2' || t === 'time' || t === 'datetimeoffset') return { typeName: t, maxLength: 8, precision: 0, scale: a ?? 7 }
+  if (t === 'float') return { typeName: t, maxLength: 8, precision: a ?? 53, scale: 0 }
+  if (t === 'decimal' || t === 'numeric') return { typeName: t, maxLength: 17, precision: a ?? 18, scale: b ?? 0 }
+  return { typeName: t, maxLength: -1, precision: 0, scale: 0 }
+}
+
 /** The SQL Server DDL type for a logical type (DESIGN §3). Text is always Unicode (nvarchar). */
-export function mssqlNativeType(type: LogicalType): string {
+function toNative(type: LogicalType): string {
   switch (type.kind) {
     case 'boolean':
       return 'bit'
@@ -190,20 +256,8 @@ export function mssqlNativeType(type: LogicalType): string {
   }
 }
 
-/**
- * One bulk-load column declaration: the `mssql` type constructor's name and its arguments. Temporal types
- * always carry an explicit scale (DESIGN §6).
- */
-export interface BulkColumnType {
-  /** A key of the `mssql` module's type table: `NVarChar`, `DateTime2`, `Decimal`, … */
-  name: string
-  length?: number | 'max'
-  precision?: number
-  scale?: number
-}
-
 /** The bulk (`sql.Table`) column type for a logical type. */
-export function bulkColumnType(type: LogicalType): BulkColumnType {
+function bulkColumnType(type: LogicalType): BulkColumnType {
   switch (type.kind) {
     case 'boolean':
       return { name: 'Bit' }
@@ -214,7 +268,7 @@ export function bulkColumnType(type: LogicalType): BulkColumnType {
     case 'int64':
       return type.unsigned ? { name: 'Decimal', precision: 20, scale: 0 } : { name: 'BigInt' }
     case 'decimal': {
-      const native = /^decimal\((\d+),(\d+)\)$/.exec(mssqlNativeType(type))!
+      const native = /^decimal\((\d+),(\d+)\)$/.exec(toNative(type))!
       return { name: 'Decimal', precision: Number(native[1]), scale: Number(native[2]) }
     }
     case 'float32':
@@ -242,13 +296,51 @@ export function bulkColumnType(type: LogicalType): BulkColumnType {
   }
 }
 
-/**
- * Whether tedious can bulk-load a column's values exactly. tedious encodes decimals through a JS number, so
- * a decimal with more than 15 significant digits goes through the INSERT path (where it is sent as text and
- * converted by the server).
- */
-export function bulkExact(type: LogicalType): boolean {
-  if (type.kind === 'decimal') return (type.precision ?? 38) <= 15
-  if (type.kind === 'int64' && type.unsigned) return false
-  return true
+/** The SQL Server type map with what the SQL Server connection needs beyond the interface. */
+export interface MssqlTypes extends DialectTypes {
+  /**
+   * A live column (its `sys.columns` facts) → its logical type, native declaration and how the reader selects
+   * it. Unlike {@link DialectTypes.toLogical}, hierarchyid, geography/geometry and sql_variant map to text
+   * through a server-side conversion (with a note); unknown types are rejected.
+   */
+  columnMapping(col: MssqlColumnInfo): MssqlColumnMapping | MssqlRejectedType
+  /** The bulk-load column declaration for a logical type, always with an explicit temporal scale. */
+  bulkColumnType(type: LogicalType): BulkColumnType
+  /**
+   * Whether tedious can bulk-load a column's values exactly. tedious encodes decimals through a JS number, so
+   * a decimal with more than 15 significant digits goes through the INSERT path (sent as text, converted by
+   * the server); so does an unsigned 64-bit integer.
+   */
+  bulkExact(type: LogicalType): boolean
+  /** Decodes char/varchar bytes from a Windows code page (`1256` Arabic, `1252` Western); throws for an unknown one. */
+  decodeCodePage(bytes: Uint8Array, codePage: number): string
 }
+
+/**
+ * SQL Server's type map. `toNative`: text is always nvarchar, timestamps datetime2 (7 digits unless the type
+ * says fewer), decimals without precision decimal(38,10). `toLogical` takes a declaration as T-SQL writes it
+ * and rejects hierarchyid, geography, geometry and sql_variant, which have no logical type.
+ */
+export const mssqlTypes: MssqlTypes = Object.freeze({
+  toNative,
+  toLogical(declared: string): LogicalType | TypeRejection {
+    const info = declaredInfo(declared)
+    if (!info) return { reject: `${JSON.stringify(declared)} is not a SQL Server type declaration` }
+    const converted = CONVERTED_ONLY[info.typeName]
+    if (converted) return { reject: converted }
+    const m = columnMapping(info)
+    return 'rejected' in m ? { reject: m.rejected } : m.type
+  },
+  columnMapping,
+  bulkColumnType,
+  bulkExact(type: LogicalType): boolean {
+    if (type.kind === 'decimal') return (type.precision ?? 38) <= 15
+    if (type.kind === 'int64' && type.unsigned) return false
+    return true
+  },
+  decodeCodePage(bytes: Uint8Array, codePage: number): string {
+    const name = `cp${codePage}`
+    if (!iconv.encodingExists(name)) throw new Error(`code page ${codePage} is not supported`)
+    return iconv.decode(Buffer.from(bytes), name)
+  },
+})

@@ -1,14 +1,19 @@
 import { Readable } from 'node:stream'
-import type { ConstraintProblem, FinalizeOptions, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
-import { RowError, SchemaError, type RowFailureKind } from '../../src/errors.js'
+import type { ClassifiedError, ConstraintProblem, FinalizeOptions, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
+import { ConnectionError, RowError, SchemaError, type RowFailureKind } from '../../src/errors.js'
 import { rowKey } from '../../src/schema/rows.js'
 import type { ColumnSchema, DatabaseSchema, LogicalType, Row, TableSchema, Value } from '../../src/schema/types.js'
-import { shortenIdentifier } from '../../src/schema/identifiers.js'
-import { DEFAULT_COLLATION } from './mysql-collation.js'
-import { UTC_COMMENT } from './mysql-introspector.js'
-import { q } from './mysql-reader.js'
-import { isUtf8mb3, logicalFromMysql, MAX_KEY_BYTES, mysqlTypeFor, ROW_SIZE_BUDGET, sqlLiteral, UTF8MB4_BYTES, varLengthBytes } from './mysql-types.js'
-import { civilFromDays, daysFromCivil } from '../../src/schema/civil-days.js'
+import { mysqlErrors, type MysqlWarning } from './mysql-errors.js'
+import { mysqlSql, type ServerCharsets } from './mysql-sql.js'
+import { mysqlTypes } from './mysql-types.js'
+
+/**
+ * The MySQL/MariaDB target: creating the tables, the bulk path (`LOAD DATA LOCAL INFILE` from a stream, with
+ * an exact INSERT fallback that isolates each refused row), and secondary indexes, foreign keys and
+ * `auto_increment` positions after the data.
+ */
+
+const q = mysqlSql.quoteIdentifier
 
 /** The part of a mysql2/promise connection the writer uses. */
 export interface MysqlSession {
@@ -21,24 +26,13 @@ interface Header {
   warningStatus: number
 }
 
-interface Warning {
-  Level: string
-  Code: number
-  Message: string
-}
-
 async function rows<T>(s: MysqlSession, sql: string, values?: unknown[]): Promise<T[]> {
   const [r] = await s.query(sql, values)
   return r as T[]
 }
 
 /** The server's collations and character sets, so only names it knows reach DDL. */
-export interface ServerCharsets {
-  collations: Map<string, string>
-  charsets: Set<string>
-}
-
-export async function serverCharsets(s: MysqlSession): Promise<ServerCharsets> {
+async function serverCharsets(s: MysqlSession): Promise<ServerCharsets> {
   const list = await rows<{ COLLATION_NAME: string; CHARACTER_SET_NAME: string | null }>(
     s,
     'SELECT COLLATION_NAME, CHARACTER_SET_NAME FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY',
@@ -55,143 +49,6 @@ export async function serverCharsets(s: MysqlSession): Promise<ServerCharsets> {
   return { collations, charsets }
 }
 
-/** Parses a MySQL `COLUMN_TYPE` back into facts, to check that a native type still means the column's logical type. */
-function nativeLogical(native: string): LogicalType | undefined {
-  const m = /^(\w+)(?:\((\d+)(?:,(\d+))?\))?/.exec(native.trim().toLowerCase())
-  if (!m) return undefined
-  const [, dataType, a, b] = m
-  const n = a === undefined ? null : Number(a)
-  const charTypes = new Set(['char', 'varchar', 'binary', 'varbinary'])
-  return logicalFromMysql({
-    dataType: dataType!,
-    columnType: native.toLowerCase(),
-    charMaxLength: charTypes.has(dataType!) ? n : null,
-    numericPrecision: dataType === 'decimal' || dataType === 'numeric' ? n : null,
-    numericScale: dataType === 'decimal' || dataType === 'numeric' ? (b === undefined ? 0 : Number(b)) : null,
-    datetimePrecision: ['datetime', 'timestamp', 'time'].includes(dataType!) ? (n ?? 0) : null,
-  })
-}
-
-/**
- * The DDL type of a column. A table that came from MySQL (it has an `engine`) keeps its native type as long as
- * that type still means the column's logical type (a type override or transform clears or changes it).
- */
-export function columnDdlType(table: TableSchema, column: ColumnSchema, varcharAllowed: boolean): string {
-  if (table.engine !== undefined && column.nativeType) {
-    const l = nativeLogical(column.nativeType)
-    if (l && JSON.stringify(l) === JSON.stringify(column.type)) return column.nativeType
-  }
-  return mysqlTypeFor(column.type, varcharAllowed)
-}
-
-function defaultSql(column: ColumnSchema, ddlType: string): string | undefined {
-  const d = column.default
-  if (!d) return undefined
-  const blobLike = /^(tiny|medium|long)?(text|blob)$|^json$/i.test(ddlType)
-  const wrap = (s: string) => (blobLike ? `(${s})` : s)
-  if (d.kind === 'now') {
-    if (column.type.kind !== 'timestamp' && column.type.kind !== 'timestamptz') return undefined
-    const p = /\((\d)\)/.exec(ddlType)?.[1]
-    return p && p !== '0' ? `CURRENT_TIMESTAMP(${p})` : 'CURRENT_TIMESTAMP'
-  }
-  if (d.kind === 'expression') return d.dialect === 'mysql' ? `(${d.sql})` : undefined
-  const v = d.value
-  if (v === null) return 'NULL'
-  if (typeof v === 'boolean') return v ? '1' : '0'
-  if (typeof v === 'number') return Number.isFinite(v) ? wrap(String(v)) : undefined
-  if (typeof v === 'bigint') return wrap(v.toString())
-  if (v instanceof Uint8Array) return wrap(`X'${Buffer.from(v).toString('hex')}'`)
-  if (column.type.kind === 'timestamptz') return wrap(sqlLiteral(utcTimestamp(v)))
-  return wrap(sqlLiteral(v))
-}
-
-const TEXTUAL = new Set<LogicalType['kind']>(['text', 'json', 'uuid'])
-
-/** Builds `CREATE TABLE` for one table: columns, primary key and unique keys (secondary indexes come later). */
-export function createTableSql(table: TableSchema, server: ServerCharsets): string {
-  const columns = table.columns.filter((c) => !c.generated)
-  const keyCols = new Set([...(table.primaryKey?.columns ?? []), ...table.uniques.flatMap((u) => u.columns)])
-  // text and bytes columns in keys must fit InnoDB's 3072-byte key: unbounded or long ones become varchar(n)
-  const keyLimit = new Map<string, number>()
-  for (const key of [table.primaryKey, ...table.uniques]) {
-    if (!key) continue
-    const varCols = key.columns.filter((c) => {
-      const col = columns.find((x) => x.name === c)
-      return col && (col.type.kind === 'text' || col.type.kind === 'bytes') && !(col.type.kind === 'text' && col.type.values)
-    })
-    if (varCols.length === 0) continue
-    const share = Math.floor(MAX_KEY_BYTES / varCols.length)
-    for (const c of varCols) keyLimit.set(c, Math.min(keyLimit.get(c) ?? Infinity, share))
-  }
-  let budget = ROW_SIZE_BUDGET
-  const defs: string[] = []
-  const typeOf = new Map<string, string>()
-  for (const c of columns) {
-    const limit = keyLimit.get(c.name)
-    let type: string
-    if (limit !== undefined && (c.type.kind === 'text' || c.type.kind === 'bytes')) {
-      const unit = c.type.kind === 'text' ? UTF8MB4_BYTES : 1
-      const native = columnDdlType(table, c, true)
-      const fitsNative = /^(var)?(char|binary)\((\d+)\)/i.exec(native)
-      const maxLen = Math.floor(limit / unit)
-      if (fitsNative && Number(fitsNative[3]) <= maxLen) type = native
-      else {
-        const n = Math.min(c.type.length ?? maxLen, maxLen)
-        type = c.type.kind === 'text' ? `varchar(${n})` : `varbinary(${n})`
-      }
-      budget -= declaredBytes(type, unit)
-    } else type = ''
-    typeOf.set(c.name, type)
-  }
-  for (const c of columns) {
-    let type = typeOf.get(c.name)!
-    if (type === '') {
-      const need = varLengthBytes(c.type)
-      const allowed = need > 0 && need <= budget && (keyCols.has(c.name) || need <= 16_383 * UTF8MB4_BYTES)
-      type = columnDdlType(table, c, allowed)
-      if (/^var(char|binary)\(/i.test(type)) budget -= need
-    }
-    let def = `${q(c.name)} ${type}`
-    if (TEXTUAL.has(c.type.kind) && c.type.kind !== 'json') {
-      const coll = c.collation?.toLowerCase()
-      const cs = coll ? server.collations.get(coll) : undefined
-      if (coll && cs) def += ` CHARACTER SET ${cs} COLLATE ${coll}`
-    }
-    def += c.nullable && !(table.primaryKey?.columns.includes(c.name)) ? ' NULL' : ' NOT NULL'
-    const d = defaultSql(c, type)
-    if (d !== undefined) def += ` DEFAULT ${d}`
-    if (c.type.kind === 'timestamptz' && /^datetime/i.test(type)) def += ` COMMENT ${sqlLiteral(UTC_COMMENT)}`
-    if (c.autoIncrement && /int/i.test(type) && (table.primaryKey?.columns[0] === c.name || table.uniques.some((u) => u.columns[0] === c.name))) {
-      def += ' AUTO_INCREMENT'
-    }
-    defs.push(def)
-  }
-  if (table.primaryKey && table.primaryKey.columns.length > 0) defs.push(`PRIMARY KEY (${table.primaryKey.columns.map(q).join(', ')})`)
-  const used = new Set<string>()
-  for (const u of table.uniques) {
-    const name = uniqueName(table, u.name ?? `${table.name}_${u.columns.join('_')}_key`, used)
-    defs.push(`UNIQUE KEY ${q(name)} (${u.columns.map(q).join(', ')})`)
-  }
-  const engine = table.engine && /^\w+$/.test(table.engine) ? table.engine : 'InnoDB'
-  const coll = table.collation?.toLowerCase()
-  const cs = coll ? server.collations.get(coll) : undefined
-  const tableCharset = coll && cs ? `DEFAULT CHARSET=${cs} COLLATE=${coll}` : `DEFAULT CHARSET=utf8mb4 COLLATE=${DEFAULT_COLLATION}`
-  return `CREATE TABLE ${q(table.name)} (\n  ${defs.join(',\n  ')}\n) ENGINE=${engine} ${tableCharset}`
-}
-
-function declaredBytes(type: string, unit: number): number {
-  const m = /\((\d+)\)/.exec(type)
-  return m ? Number(m[1]) * unit + 2 : 0
-}
-
-function uniqueName(table: TableSchema, name: string, used: Set<string>): string {
-  let n = shortenIdentifier(name === 'PRIMARY' ? `${table.name}_pkey` : name, 64)
-  let i = 2
-  while (used.has(n.toLowerCase())) n = shortenIdentifier(`${name}_${i++}`, 64)
-  used.add(n.toLowerCase())
-  return n
-}
-
 const INT_RANK = { int16: 1, int32: 2, int64: 3 } as const
 type IntKind = keyof typeof INT_RANK
 
@@ -199,7 +56,7 @@ type IntKind = keyof typeof INT_RANK
  * MySQL refuses a foreign key whose columns differ in integer size or sign from the key they reference
  * (a SQLite `INTEGER PRIMARY KEY` is 64-bit, the `INT` pointing at it 32-bit): both sides get the wider type.
  */
-export function alignForeignKeyTypes(tables: readonly TableSchema[]): TableSchema[] {
+function alignForeignKeyTypes(tables: readonly TableSchema[]): TableSchema[] {
   const wanted = new Map<string, LogicalType>()
   const byName = new Map(tables.map((t) => [t.name, t]))
   const col = (t: TableSchema, c: string) => t.columns.find((x) => x.name === c)
@@ -258,60 +115,14 @@ export async function prepareMysqlTarget(s: MysqlSession, schema: DatabaseSchema
           continue
         }
         if (exists && options.mode === 'append') continue
-        if (exists && options.mode === 'recreate') await s.query(`DROP TABLE ${q(t.name)}`)
-        await s.query(createTableSql(t, server))
+        if (exists && options.mode === 'recreate') await s.query(mysqlSql.dropTable(t))
+        await s.query(mysqlSql.createTableOn(t, server))
       } catch (error) {
         throw new SchemaError(`cannot create ${t.name} on the target: ${(error as Error).message}`, { table: t.name, cause: error })
       }
     }
   } finally {
     await s.query('SET foreign_key_checks = 1')
-  }
-}
-
-/** A timestamp with offset converted to UTC (`YYYY-MM-DD HH:MM:SS[.ffffff]`), by calendar arithmetic. */
-export function utcTimestamp(v: string): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d+)?([+-])(\d{2}):(\d{2})$/.exec(v)
-  if (!m) return v
-  const [, y, mo, d, h, mi, se, frac = '', sign, oh, om] = m
-  const offset = (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om))
-  if (offset === 0) return `${y}-${mo}-${d} ${h}:${mi}:${se}${frac}`
-  let minutes = daysFromCivil(Number(y), Number(mo), Number(d)) * 1440 + Number(h) * 60 + Number(mi) - offset
-  const days = Math.floor(minutes / 1440)
-  minutes -= days * 1440
-  const [yy, mm, dd] = civilFromDays(days)
-  const p2 = (n: number) => String(n).padStart(2, '0')
-  return `${String(yy).padStart(4, '0')}-${p2(mm)}-${p2(dd)} ${p2(Math.floor(minutes / 60))}:${p2(minutes % 60)}:${se}${frac}`
-}
-
-/** Failure kind of a server error or warning code. */
-export function kindOfCode(code: number, message: string): RowFailureKind {
-  switch (code) {
-    case 1062:
-    case 1586:
-      return 'duplicate_key'
-    case 1048:
-    case 1263:
-    case 1364:
-      return 'not_null'
-    case 1264:
-    case 1690:
-      return 'out_of_range'
-    case 1265:
-    case 1406:
-      return 'truncation'
-    case 1366:
-    case 1300:
-      return /string value/i.test(message) ? 'invalid_encoding' : 'type_conversion'
-    case 1292:
-    case 1367:
-    case 1411:
-    case 3140:
-    case 4025:
-    case 3819:
-      return 'type_conversion'
-    default:
-      return 'target_rejected'
   }
 }
 
@@ -336,7 +147,7 @@ const ESC_RE = /[\\\t\n\r\0\x1a]/g
 const ESC_TEST = /[\\\t\n\r\0\x1a]/
 const ESC: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', '\x1a': '\\Z' }
 /** Escapes text for LOAD DATA … FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n'. */
-export function escapeField(s: string): string {
+function escapeField(s: string): string {
   // most values need no escaping: test first, replace only when needed
   return ESC_TEST.test(s) ? s.replace(ESC_RE, (c) => ESC[c]!) : s
 }
@@ -348,7 +159,7 @@ function codecFor(column: ColumnSchema, index: number, ddlType: string): ColumnC
     if (typeof v === 'boolean') return v ? '1' : '0'
     if (typeof v === 'number' || typeof v === 'bigint') return String(v)
     if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8')
-    return kind === 'timestamptz' ? utcTimestamp(v) : v
+    return kind === 'timestamptz' ? mysqlSql.utcTimestamp(v) : v
   }
   if (kind === 'bytes' || (ddlType !== '' && /(binary|blob)/i.test(ddlType) && !bit)) {
     const bytes = (v: Exclude<Value, null>) => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(scalar(v), 'utf8'))
@@ -359,7 +170,7 @@ function codecFor(column: ColumnSchema, index: number, ddlType: string): ColumnC
     column,
     index,
     field: (v) => escapeField(scalar(v)),
-    param: (v) => (typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'string' && kind === 'timestamptz' ? utcTimestamp(v) : v),
+    param: (v) => (typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'string' && kind === 'timestamptz' ? mysqlSql.utcTimestamp(v) : v),
   }
 }
 
@@ -380,7 +191,7 @@ const MAX_INSERT_BYTES = 4 * 1024 * 1024
  * neighbours and no value is changed without a trace. Without `local_infile`, batches take the INSERT path
  * directly. Non-transactional engines (MyISAM) cannot roll back: their rows are inserted one at a time.
  */
-export class MysqlTableWriter implements TableWriter {
+class MysqlTableWriter implements TableWriter {
   readonly #s: MysqlSession
   readonly #table: TableSchema
   readonly #codecs: ColumnCodec[]
@@ -409,7 +220,7 @@ export class MysqlTableWriter implements TableWriter {
     this.#loadData = options.loadData
     this.#transactional = options.transactional
     this.#codecs = table.columns.flatMap((c, i) => (c.generated ? [] : [codecFor(c, i, options.ddlTypes.get(c.name) ?? '')]))
-    this.#utf8mb3 = this.#codecs.map((c) => TEXTUAL.has(c.column.type.kind) && isUtf8mb3(c.column))
+    this.#utf8mb3 = this.#codecs.map((c) => TEXTUAL.has(c.column.type.kind) && mysqlTypes.isUtf8mb3(c.column))
     const targets: string[] = []
     const sets: string[] = []
     this.#codecs.forEach((c, i) => {
@@ -694,7 +505,7 @@ function approxRowBytes(row: Row): number {
 }
 
 /** The DDL types of a table's columns as the writer created them (from `information_schema`). */
-export async function columnTypes(s: MysqlSession, table: string): Promise<{ types: Map<string, string>; engine: string | undefined }> {
+async function columnTypes(s: MysqlSession, table: string): Promise<{ types: Map<string, string>; engine: string | undefined }> {
   const cols = await rows<{ COLUMN_NAME: string; COLUMN_TYPE: string }>(
     s,
     'SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
@@ -708,7 +519,7 @@ export async function columnTypes(s: MysqlSession, table: string): Promise<{ typ
  * Secondary indexes, foreign keys and auto_increment positions, after the data. A foreign key whose child rows
  * point nowhere is created with `foreign_key_checks = 0` and reported `unvalidated` with the orphan count.
  */
-export async function finalizeMysql(s: MysqlSession, schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
+export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
   const problems: ConstraintProblem[] = []
   const engines = new Map(
     (await rows<{ TABLE_NAME: string; ENGINE: string | null; AUTO_INCREMENT: number | string | null }>(
@@ -767,7 +578,7 @@ export async function finalizeMysql(s: MysqlSession, schema: DatabaseSchema, opt
     const used = new Set<string>()
     for (const fk of t.foreignKeys) {
       if (options.signal?.aborted) break
-      const name = uniqueName(t, fk.name ?? `${t.name}_${fk.columns.join('_')}_fkey`, used)
+      const name = mysqlSql.keyName(t, fk.name ?? `${t.name}_${fk.columns.join('_')}_fkey`, used)
       const engine = engines.get(t.name.toLowerCase())?.ENGINE ?? 'InnoDB'
       if (!/^innodb$/i.test(engine)) {
         problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: `${t.name} uses the ${engine} engine, which does not keep foreign keys (rewrite it to InnoDB)` })

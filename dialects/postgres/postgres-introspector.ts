@@ -11,7 +11,10 @@ import type {
   ObjectSchema,
   TableSchema,
 } from '../../src/schema/types.js'
-import { FROM_POSTGRES, TEXT_LIKE } from './postgres-types.js'
+import { postgresTypes } from './postgres-types.js'
+
+const FROM_POSTGRES = postgresTypes.catalog
+const TEXT_LIKE = postgresTypes.textLike
 
 /** Reads one schema's tables, columns, keys, indexes and views from pg_catalog. */
 
@@ -92,7 +95,7 @@ function mapColumn(r: ColumnRow, unsupported: string[], table: string): ColumnSc
 }
 
 /** A default expression as a value where it is one, `now` where it is the current time, else an expression. */
-export function parseDefault(sql: string, type: LogicalType): ColumnDefault {
+function parseDefault(sql: string, type: LogicalType): ColumnDefault {
   const s = sql.trim()
   if (/^(now\(\)|CURRENT_TIMESTAMP|CURRENT_DATE|LOCALTIMESTAMP|statement_timestamp\(\)|transaction_timestamp\(\))$/i.test(s)) return { kind: 'now' }
   if (/^NULL(::[\w ]+)?$/i.test(s)) return { kind: 'value', value: null }

@@ -1,3 +1,4 @@
+import type { DialectTypes, TypeRejection } from '../../src/dialect.js'
 import type { ColumnSchema, LogicalType } from '../../src/schema/types.js'
 
 /**
@@ -6,12 +7,12 @@ import type { ColumnSchema, LogicalType } from '../../src/schema/types.js'
  */
 
 /** How one catalogue type reads into the logical model. `typmod` is `atttypmod` (-1 when absent). */
-type FromNative = (typmod: number) => LogicalType
+export type FromNative = (typmod: number) => LogicalType
 
 const precisionOf = (typmod: number): number | undefined => (typmod >= 0 ? typmod : undefined)
 
 /** Catalogue type name (`typname`) → logical type. Types missing here read as text, or are listed as rejected. */
-export const FROM_POSTGRES: Readonly<Record<string, FromNative>> = {
+const FROM_POSTGRES: Readonly<Record<string, FromNative>> = {
   bool: () => ({ kind: 'boolean' }),
   int2: () => ({ kind: 'int16' }),
   int4: () => ({ kind: 'int32' }),
@@ -47,14 +48,14 @@ function withPrecision(kind: 'time' | 'timestamp' | 'timestamptz', typmod: numbe
  * Catalogue types with no logical counterpart that still read exactly as text (their output form is what
  * another database can store, and a PostgreSQL target reads it back into the native type).
  */
-export const TEXT_LIKE = new Set([
+const TEXT_LIKE = new Set([
   'timetz', 'interval', 'inet', 'cidr', 'macaddr', 'macaddr8', 'xml', 'bit', 'varbit', 'tsvector', 'tsquery',
   'point', 'line', 'lseg', 'box', 'path', 'polygon', 'circle', 'int4range', 'int8range', 'numrange', 'tsrange',
   'tstzrange', 'daterange', 'pg_lsn', 'txid_snapshot', 'pg_snapshot', 'regclass', 'regtype', 'ltree', 'hstore',
 ])
 
 /** Native types whose values the reader selects through a cast, by catalogue type name. */
-export const READ_CAST: Readonly<Record<string, string>> = {
+const READ_CAST: Readonly<Record<string, string>> = {
   money: 'numeric',
 }
 
@@ -67,7 +68,7 @@ function fsp(p: number | undefined): string {
 const MAX_VARCHAR = 10_485_760
 
 /** The DDL type for a logical type. */
-export function postgresNativeType(type: LogicalType): string {
+function postgresNativeType(type: LogicalType): string {
   switch (type.kind) {
     case 'boolean':
       return 'boolean'
@@ -108,7 +109,7 @@ export function postgresNativeType(type: LogicalType): string {
  * Parses a `format_type()` spelling (what this dialect's introspector records as `nativeType`) back into a
  * catalogue name and typmod, for the types of {@link FROM_POSTGRES}; undefined for anything else.
  */
-export function parseNativeType(native: string): { typname: string; typmod: number } | undefined {
+function parseNativeType(native: string): { typname: string; typmod: number } | undefined {
   const t = native.trim()
   const simple: Record<string, string> = {
     boolean: 'bool', smallint: 'int2', integer: 'int4', bigint: 'int8', real: 'float4', 'double precision': 'float8',
@@ -140,7 +141,7 @@ function sameType(a: LogicalType, b: LogicalType): boolean {
  * stays as it is), and PostgreSQL-only types (interval, inet, arrays…) are kept when the column's logical type
  * is still the one they were read as. Everything else goes through {@link postgresNativeType}.
  */
-export function columnDdlType(column: ColumnSchema): string {
+function columnDdlType(column: ColumnSchema): string {
   const native = column.nativeType
   if (native) {
     const parsed = parseNativeType(native)
@@ -154,3 +155,93 @@ export function columnDdlType(column: ColumnSchema): string {
   }
   return postgresNativeType(column.type)
 }
+
+/** Whether a column's native type is a PostgreSQL array (read as JSON). */
+function isArray(column: ColumnSchema): boolean {
+  return column.nativeDialect === 'postgres' && column.nativeType.endsWith('[]')
+}
+
+/**
+ * Whether the reader decodes a column from the text PostgreSQL renders for its own native type; false when a
+ * transform overrode the logical type (the text is then converted like any loosely typed value).
+ */
+function readsOwnText(column: ColumnSchema): boolean {
+  return (
+    column.nativeDialect === 'postgres' &&
+    column.nativeType !== '' &&
+    (parseNativeType(column.nativeType) !== undefined || isArray(column) || column.nativeType === 'money' || column.type.kind === 'text')
+  )
+}
+
+/** Spellings PostgreSQL accepts in DDL for the catalogue names of {@link FROM_POSTGRES} (and a few text-like ones). */
+const DECLARED_NAMES: Readonly<Record<string, string>> = {
+  bool: 'bool', boolean: 'bool',
+  int2: 'int2', smallint: 'int2', smallserial: 'int2', serial2: 'int2',
+  int4: 'int4', int: 'int4', integer: 'int4', serial: 'int4', serial4: 'int4',
+  int8: 'int8', bigint: 'int8', bigserial: 'int8', serial8: 'int8', oid: 'oid',
+  numeric: 'numeric', decimal: 'numeric', money: 'money',
+  float4: 'float4', real: 'float4', float8: 'float8', 'double precision': 'float8', float: 'float8',
+  text: 'text', citext: 'citext', name: 'name',
+  varchar: 'varchar', 'character varying': 'varchar', 'char varying': 'varchar',
+  bpchar: 'bpchar', char: 'bpchar', character: 'bpchar', '"char"': 'char',
+  bytea: 'bytea', date: 'date', uuid: 'uuid', json: 'json', jsonb: 'jsonb',
+  time: 'time', 'time without time zone': 'time', timetz: 'timetz', 'time with time zone': 'timetz',
+  timestamp: 'timestamp', 'timestamp without time zone': 'timestamp',
+  timestamptz: 'timestamptz', 'timestamp with time zone': 'timestamptz',
+  'bit varying': 'varbit',
+}
+
+/** The `atttypmod` PostgreSQL stores for a catalogue type declared with `args` (`numeric(10,2)` → 655366). */
+function typmodOf(typname: string, args: number[]): number {
+  if (args.length === 0) return typname === 'bpchar' ? 5 : -1
+  if (typname === 'numeric') return ((args[0]! << 16) | (args[1] ?? 0)) + 4
+  if (typname === 'varchar' || typname === 'bpchar') return args[0]! + 4
+  return args[0]!
+}
+
+/**
+ * A type as declared in DDL (`numeric(10,2)`, `character varying(20)`, `timestamp(3) with time zone`,
+ * `int8`, `text[]`; any case) → its logical type, read through the same catalogue map as the introspector.
+ * Arrays read as JSON; the text-like types (interval, inet, …) as text; anything else is rejected.
+ */
+function toLogical(declared: string): LogicalType | TypeRejection {
+  const t = declared.trim().toLowerCase().replace(/\s+/g, ' ')
+  if (t.endsWith('[]') || / array(\[\d*\])?$/.test(t)) return { kind: 'json' }
+  // the arguments sit after the first word(s) and before `with(out) time zone`: `timestamp(3) with time zone`
+  const m = /^([^(]*?) ?\(([\d ,]+)\)(.*)$/.exec(t)
+  const base = m ? `${m[1]}${m[3]}`.trim() : t
+  const args = m ? m[2]!.split(',').map((a) => Number(a.trim())) : []
+  let typname = DECLARED_NAMES[base] ?? base
+  // float(p): single precision up to 24 binary digits (PostgreSQL's rule)
+  if (base === 'float' && args.length === 1) return args[0]! <= 24 ? { kind: 'float32' } : { kind: 'float64' }
+  if (base.startsWith('interval')) typname = 'interval'
+  const from = FROM_POSTGRES[typname]
+  if (from) return from(typmodOf(typname, args))
+  if (TEXT_LIKE.has(typname)) return { kind: 'text' }
+  return { reject: `PostgreSQL type ${declared} has no logical type (not a built-in type dbferry maps)` }
+}
+
+/**
+ * PostgreSQL's type map (see {@link DialectTypes}), with what the other files of this dialect read from it:
+ * the catalogue map (`catalog`: `pg_type.typname` → logical type given `atttypmod`), the catalogue types that
+ * read exactly as text (`textLike`), the types the reader selects through a cast (`readCast`), `parseNative`
+ * (a `format_type()` spelling → catalogue name and typmod), `columnType` (a column's DDL type on a PostgreSQL
+ * target, keeping a PostgreSQL source's spelling where it still fits) and `readsOwnText` (see there).
+ */
+export const postgresTypes: DialectTypes & {
+  readonly catalog: Readonly<Record<string, FromNative>>
+  readonly textLike: ReadonlySet<string>
+  readonly readCast: Readonly<Record<string, string>>
+  parseNative(native: string): { typname: string; typmod: number } | undefined
+  columnType(column: ColumnSchema): string
+  readsOwnText(column: ColumnSchema): boolean
+} = Object.freeze({
+  toNative: postgresNativeType,
+  toLogical,
+  catalog: FROM_POSTGRES,
+  textLike: TEXT_LIKE,
+  readCast: READ_CAST,
+  parseNative: parseNativeType,
+  columnType: columnDdlType,
+  readsOwnText,
+})

@@ -1,44 +1,218 @@
 import type pg from 'pg'
 import copyStreams from 'pg-copy-streams'
-import type { TableWriter, WriteResult } from '../../src/dialect.js'
-import { RowError } from '../../src/errors.js'
-import { toDbferryError } from './postgres-errors.js'
+import type { ConstraintProblem, CsvLoad, CsvText, FinalizeOptions, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
+import { AbortError, RowError, SchemaError, type FailureKind, type RowFailureKind } from '../../src/errors.js'
+import { shortenIdentifier } from '../../src/schema/identifiers.js'
 import { keyColumnIndexes, rowKey } from '../../src/schema/rows.js'
-import type { ColumnSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
-import { quoteIdent } from './postgres-reader.js'
-import { columnDdlType } from './postgres-types.js'
-import { CopyTextBuffer, escapeCopyText } from './postgres-copy-text.js'
+import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, IndexSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
+import { postgresErrors } from './postgres-errors.js'
+import { postgresSql, type CopyTextBuffer } from './postgres-sql.js'
+import { postgresTypes } from './postgres-types.js'
 
 /**
- * Writing a table with `COPY … FROM STDIN` (text format). Each batch is one transaction and each COPY runs
- * under a savepoint, so a refused COPY leaves nothing behind; the offending row is found from the server's
- * `line N` (or by bisecting when the server names none), rejected alone, and the rest of the batch is loaded
- * and committed with it.
+ * Writing to a PostgreSQL target: the tables with their keys before the data (prepare), the rows of each table
+ * with `COPY … FROM STDIN` (text format), a CSV file handed over whole (`COPY … (FORMAT csv)`, the
+ * pass-through path), and indexes, foreign keys and identity positions after the data (finalize).
+ *
+ * Each batch is one transaction and each COPY runs under a savepoint, so a refused COPY leaves nothing
+ * behind; the offending row is found from the server's `line N` (or by bisecting when the server names
+ * none), rejected alone with the kind its SQLSTATE names, and the rest of the batch is loaded and committed
+ * with it.
  */
 
-/** Encodes one canonical value as a COPY text-format field (`\N` for NULL). */
-export function encodeValue(v: Value): string {
-  switch (typeof v) {
-    case 'string':
-      return escapeCopyText(v)
-    case 'number':
-      if (Number.isFinite(v)) return v === 0 && 1 / v < 0 ? '-0' : String(v)
-      return v !== v ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'
-    case 'bigint':
-      return v.toString()
-    case 'boolean':
-      return v ? 't' : 'f'
-    case 'object':
-      if (v === null) return '\\N'
-      // bytea hex input is `\x…`; the backslash itself is escaped for COPY
-      return `\\\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`
-    default:
-      return escapeCopyText(String(v))
+type Client = pg.Client | pg.PoolClient
+
+const q = postgresSql.quoteIdentifier
+const copyText = postgresSql.copyText
+
+/** A table's writer, which can also take the table's CSV text whole (see {@link loadCsvText}). */
+export interface PostgresTableWriter extends TableWriter {
+  /** Loads the table's CSV text in one transaction left open, or says why it cannot (nothing sent). */
+  loadCsv(text: CsvText, signal?: AbortSignal): Promise<CsvLoad | string>
+}
+
+/** Kinds a refused row can carry (classify's kinds that are about the row). */
+const ROW_KINDS: ReadonlySet<FailureKind> = new Set<FailureKind>([
+  'not_null', 'duplicate_key', 'foreign_key_violation', 'check_violation', 'truncation', 'out_of_range', 'invalid_encoding', 'target_rejected',
+])
+
+// ---------------------------------------------------------------------------------------------------------
+// prepare and finalize
+
+const INTEGER_KINDS = new Set(['int16', 'int32', 'int64'])
+
+async function existingRelations(client: Client, schemaName: string, names: string[]): Promise<Set<string>> {
+  const r = await client.query<{ relname: string }>(
+    `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`,
+    [schemaName, names],
+  )
+  return new Set(r.rows.map((x) => x.relname))
+}
+
+/**
+ * Creates, truncates or recreates the tables of `schema` in `schemaName` as the mode says, in one transaction:
+ * primary and unique keys now, everything else in {@link finalizePostgresTarget}.
+ */
+export async function preparePostgresTarget(client: Client, schemaName: string, schema: DatabaseSchema, options: PrepareOptions, description: string): Promise<void> {
+  const names = schema.tables.map((t) => t.name)
+  const existing = await existingRelations(client, schemaName, names)
+  const mode = options.mode
+  if (mode === 'create' && existing.size > 0) {
+    throw new SchemaError(
+      `${existing.size} table(s) already exist on ${description}: ${[...existing].join(', ')} (mode "create" never touches existing data; use truncate, append or recreate)`,
+      { code: 'target_exists' },
+    )
+  }
+  const used = new Set<string>()
+  await client.query('BEGIN')
+  try {
+    if (mode === 'recreate' && existing.size > 0) {
+      await client.query(`DROP TABLE IF EXISTS ${[...existing].map((n) => `${q(schemaName)}.${q(n)}`).join(', ')} CASCADE`)
+      existing.clear()
+    }
+    if (mode === 'truncate' && existing.size > 0) {
+      await client.query(`TRUNCATE ${[...existing].map((n) => `${q(schemaName)}.${q(n)}`).join(', ')}`)
+    }
+    for (const t of schema.tables) {
+      if (existing.has(t.name)) continue
+      if (options.signal?.aborted) throw new SchemaError('aborted while creating tables')
+      await client.query(postgresSql.createTableIn(schemaName, t, used))
+    }
+    await client.query('COMMIT')
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {})
+    if (error instanceof SchemaError) throw error
+    throw new SchemaError(`could not prepare the target tables on ${description}: ${(error as Error).message}`, { cause: error })
   }
 }
 
+function problem(t: TableSchema, name: string, kind: ConstraintProblem['kind'], message: string, outcome: ConstraintProblem['outcome'] = 'failed'): ConstraintProblem {
+  return { table: t.name, name, kind, outcome, message }
+}
+
+async function createIndex(client: Client, schemaName: string, t: TableSchema, ix: IndexSchema): Promise<ConstraintProblem | undefined> {
+  if ((ix.expression !== undefined || ix.where !== undefined) && ix.dialect !== 'postgres') {
+    return problem(t, ix.name, 'index', `index ${ix.name} uses a ${ix.dialect ?? 'foreign'} expression or predicate; not recreated on PostgreSQL`)
+  }
+  const table = postgresSql.tableName({ name: t.name }, schemaName)
+  // an index with this name on this table already (truncate/append): nothing to do
+  const found = await client.query<{ same: boolean }>(
+    `SELECT i.indrelid = $3::regclass AS same FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_index i ON i.indexrelid = c.oid WHERE n.nspname = $1 AND c.relname = $2`,
+    [schemaName, ix.name, table],
+  )
+  let name = ix.name
+  if (found.rows[0]?.same) return undefined
+  if (found.rows.length > 0) name = shortenIdentifier(`${t.name}_${ix.name}`, 63, 'bytes')
+  const sql = postgresSql.createIndexIn(schemaName, t, ix, name)
+  try {
+    await client.query(sql)
+  } catch (error) {
+    return problem(t, ix.name, ix.unique ? 'unique' : 'index', `index ${ix.name} on ${t.name}: ${(error as Error).message}`)
+  }
+  return undefined
+}
+
+/** Counts child rows whose (non-null) key matches no parent row. */
+async function countOrphans(client: Client, schemaName: string, t: TableSchema, fk: ForeignKeySchema): Promise<number> {
+  const notNull = fk.columns.map((c) => `c.${q(c)} IS NOT NULL`).join(' AND ')
+  const match = fk.columns.map((c, i) => `p.${q(fk.refColumns[i]!)} = c.${q(c)}`).join(' AND ')
+  const r = await client.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM ${q(schemaName)}.${q(t.name)} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${q(schemaName)}.${q(fk.refTable)} p WHERE ${match})`,
+  )
+  return Number(r.rows[0]?.n ?? 0)
+}
+
+async function createForeignKey(client: Client, schemaName: string, t: TableSchema, fk: ForeignKeySchema, known: FinalizeOptions['orphanedForeignKeys']): Promise<ConstraintProblem | undefined> {
+  const label = fk.name ?? `${t.name}(${fk.columns.join(', ')}) → ${fk.refTable}`
+  const exists = await client.query(
+    `SELECT 1 FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = $1::regclass AND c.confrelid = $2::regclass
+        AND ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o) = $3::text[]`,
+    [`${q(schemaName)}.${q(t.name)}`, `${q(schemaName)}.${q(fk.refTable)}`, fk.columns],
+  ).catch(() => ({ rowCount: 0 }))
+  if (exists.rowCount) return undefined
+  let name = fk.name
+  const knownOrphans = fk.name ? known?.get(fk.name) ?? known?.get(`${t.name}.${fk.name}`) : undefined
+  const attempt = async (notValid: boolean): Promise<void> => {
+    try {
+      await client.query(postgresSql.addForeignKeyIn(schemaName, t, fk, name, notValid))
+    } catch (error) {
+      // 42710: the name is taken on this table; let PostgreSQL choose one
+      if ((error as { code?: string }).code === '42710' && name !== undefined) {
+        name = undefined
+        await client.query(postgresSql.addForeignKeyIn(schemaName, t, fk, name, notValid))
+      } else throw error
+    }
+  }
+  try {
+    if (knownOrphans === undefined || knownOrphans === 0) {
+      await attempt(false)
+      return undefined
+    }
+  } catch (error) {
+    if ((error as { code?: string }).code !== '23503') {
+      return problem(t, label, 'foreign_key', `foreign key ${label}: ${(error as Error).message}`)
+    }
+  }
+  try {
+    const orphans = await countOrphans(client, schemaName, t, fk)
+    await attempt(true)
+    return {
+      ...problem(t, label, 'foreign_key', `foreign key ${label} created NOT VALID: ${orphans} row(s) of ${t.name} point at no ${fk.refTable} row`, 'unvalidated'),
+      orphans,
+    }
+  } catch (error) {
+    return problem(t, label, 'foreign_key', `foreign key ${label}: ${(error as Error).message}`)
+  }
+}
+
+async function setIdentity(client: Client, schemaName: string, t: TableSchema, c: ColumnSchema): Promise<ConstraintProblem | undefined> {
+  if (!INTEGER_KINDS.has(c.type.kind)) return undefined
+  const table = `${q(schemaName)}.${q(t.name)}`
+  try {
+    const seq = await client.query<{ s: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS s', [table, c.name])
+    const s = seq.rows[0]?.s
+    if (!s) return undefined
+    await client.query(`SELECT setval($1::regclass, GREATEST(COALESCE(MAX(${q(c.name)}), 0) + 1, 1), false) FROM ${table}`, [s])
+  } catch (error) {
+    return problem(t, `${t.name}.${c.name}`, 'sequence', `identity of ${t.name}.${c.name}: ${(error as Error).message}`)
+  }
+  return undefined
+}
+
+/**
+ * After the data: secondary indexes, foreign keys (NOT VALID, with their orphans counted, where rows point
+ * nowhere) and identity positions. Returns what could not be done, or was done unvalidated.
+ */
+export async function finalizePostgresTarget(client: Client, schemaName: string, schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
+  const problems: ConstraintProblem[] = []
+  const push = (p: ConstraintProblem | undefined) => {
+    if (p) problems.push(p)
+  }
+  for (const t of schema.tables) {
+    for (const ix of t.indexes) {
+      if (options.signal?.aborted) return problems
+      push(await createIndex(client, schemaName, t, ix))
+    }
+  }
+  for (const t of schema.tables) {
+    for (const fk of t.foreignKeys) {
+      if (options.signal?.aborted) return problems
+      push(await createForeignKey(client, schemaName, t, fk, options.orphanedForeignKeys))
+    }
+  }
+  for (const t of schema.tables) {
+    for (const c of t.columns) if (c.autoIncrement) push(await setIdentity(client, schemaName, t, c))
+  }
+  return problems
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// rows through COPY text
+
 /** A JSON array (as read from a PostgreSQL array column) as a PostgreSQL array literal. */
-export function jsonToArrayLiteral(json: string): string {
+function jsonToArrayLiteral(json: string): string {
   const value: unknown = JSON.parse(json)
   if (!Array.isArray(value)) throw new TypeError('not a JSON array')
   const element = (e: unknown): string => {
@@ -51,17 +225,17 @@ export function jsonToArrayLiteral(json: string): string {
 }
 
 /** Whether a column is written at all: stored generated columns from PostgreSQL are computed by the target. */
-export function isComputedOnTarget(c: ColumnSchema): boolean {
+function isComputedOnTarget(c: ColumnSchema): boolean {
   return c.generated === true && c.default?.kind === 'expression' && c.default.dialect === 'postgres'
 }
 
 type Encoder = (v: Value) => string
 
 function encoderFor(column: ColumnSchema): Encoder {
-  if (columnDdlType(column).endsWith('[]')) {
-    return (v) => (v === null ? '\\N' : escapeCopyText(jsonToArrayLiteral(String(v))))
+  if (postgresTypes.columnType(column).endsWith('[]')) {
+    return (v) => (v === null ? '\\N' : copyText.escape(jsonToArrayLiteral(String(v))))
   }
-  return encodeValue
+  return copyText.encode
 }
 
 /** SQLSTATE classes that are about the data of a row rather than the table or the connection. */
@@ -71,39 +245,32 @@ function isRowError(error: unknown): boolean {
   return code.startsWith('22') || code.startsWith('23') || code === '54000' || code === '42804' || code === '2200N'
 }
 
-/** The 1-based line of a COPY into `relname` that an error names (`COPY t, line 12, column x: …`), if any. */
-export function copyLineOf(error: unknown, relname: string): number | undefined {
-  const where = (error as { where?: unknown }).where
-  if (typeof where !== 'string') return undefined
-  // the context is `COPY <relname>, line <n>`: anchor on the known name, since a name may contain ", line"
-  const at = where.indexOf(`COPY ${relname}, line `)
-  if (at < 0) return undefined
-  const m = /^\d+/.exec(where.slice(at + relname.length + 12))
-  return m ? Number(m[0]) : undefined
-}
-
 /**
  * Bytes per COPY data message while streaming a batch; the server starts on the first while the rest encode.
  * Smaller chunks start it sooner: 64 KiB copied 300 000 rows from SQLite in 1.30 s against 1.44 s with 256 KiB.
  */
 const CHUNK_BYTES = 64 * 1024
 
-/** Opens the COPY writer of one table. */
-export function openCopyWriter(
-  client: pg.Client | pg.PoolClient,
+/**
+ * Opens the COPY writer of one table in `schema`. `inTransaction` says whether the session already holds a
+ * transaction (then each batch runs under a savepoint of it instead of its own transaction); default: never.
+ */
+export function openPostgresWriter(
+  client: Client,
   schema: string,
   table: TableSchema,
   description: string,
   inTransaction: () => boolean = () => false,
-): TableWriter {
+): PostgresTableWriter {
   const written = table.columns.map((c, i) => (isComputedOnTarget(c) ? -1 : i)).filter((i) => i >= 0)
   const encoders = table.columns.map(encoderFor)
-  const target = `${quoteIdent(schema)}.${quoteIdent(table.name)}`
-  const sql = `COPY ${target} (${written.map((i) => quoteIdent(table.columns[i]!.name)).join(', ')}) FROM STDIN`
+  const target = postgresSql.tableName({ name: table.name }, schema)
+  const sql = `COPY ${target} (${written.map((i) => q(table.columns[i]!.name)).join(', ')}) FROM STDIN`
   const keyIdx = keyColumnIndexes(table)
   const last = written.length - 1
-  const plain = encoders.every((e) => e === encodeValue)
-  let buffer: Buffer = Buffer.allocUnsafe(1 << 20)
+  const plain = encoders.every((e) => e === copyText.encode)
+  // allocated by the first batch: a writer opened only to load CSV text never needs it
+  let buffer: Buffer | undefined
 
   /** Appends one row to the batch as a COPY line; throws (and leaves the batch as it was) when a value cannot be encoded. */
   const encodeRow = (batch: CopyTextBuffer, row: Row): void => {
@@ -112,7 +279,7 @@ export function openCopyWriter(
       for (let j = 0; j <= last; j++) {
         const i = written[j]!
         const v = row[i]
-        if (plain || v === null || v === undefined || encoders[i] === encodeValue) batch.value(v)
+        if (plain || v === null || v === undefined || encoders[i] === copyText.encode) batch.value(v)
         else batch.rawField(encoders[i]!(v))
       }
     } catch (error) {
@@ -153,19 +320,21 @@ export function openCopyWriter(
     }
   }
 
+  /** The row the server refused, as a RowError of the kind its SQLSTATE names, with the server's fields. */
   const reject = (row: Row, error: unknown): RowError => {
-    const e = error as { code?: string; message?: string; detail?: string; column?: string }
+    const read = postgresErrors.classify(error)
+    const e = error as { message?: string; detail?: string; column?: string }
     const key = rowKey(table, row, keyIdx)
     const where = key ? ` (row ${JSON.stringify(key)})` : ''
-    if (e.code === '23505') {
-      return new RowError('duplicate_key', `${table.name}: ${e.message}${e.detail ? ` — ${e.detail}` : ''}${where}`, { table: table.name, key, row, cause: error })
-    }
+    // only errors about a row's data get here (isRowError): their kinds are row kinds
+    const kind: RowFailureKind = read && ROW_KINDS.has(read.kind) ? (read.kind as RowFailureKind) : 'target_rejected'
     const opts: ConstructorParameters<typeof RowError>[2] = { table: table.name, key, row, cause: error }
+    if (read) opts.driver = read.driver
     if (e.column) opts.column = e.column
-    return new RowError('target_rejected', `${table.name}: ${e.message ?? String(error)}${e.detail ? ` — ${e.detail}` : ''}${where}`, opts)
+    return new RowError(kind, `${table.name}: ${e.message ?? String(error)}${e.detail ? ` — ${e.detail}` : ''}${where}`, opts)
   }
 
-  const fail = (error: unknown): Error => toDbferryError(error, `writing ${table.name} on ${description}`, { table: table.name })
+  const fail = (error: unknown): Error => postgresErrors.wrap(error, `writing ${table.name} on ${description}`, { table: table.name })
 
   /**
    * Loads rows [from, to), rejecting only the rows the server refuses. `known` is the error an attempt at the
@@ -186,7 +355,7 @@ export function openCopyWriter(
         }
       }
       if (!isRowError(error)) throw fail(error)
-      const line = copyLineOf(error, table.name)
+      const line = postgresErrors.copyLine(error, table.name)
       if (line === undefined || line < 1 || line > to - start) return written + (await bisect(rows, batch, start, to, out, error))
       const bad = start + line - 1
       if (bad > start) written += await load(rows, batch, start, bad, out)
@@ -235,7 +404,7 @@ export function openCopyWriter(
       const { copy: first, own } = await open()
       // the first attempt streams while the batch encodes: the server starts on the first chunk meanwhile
       // the buffer is reused batch after batch: every byte of the last one was sent and answered for
-      const batch = new CopyTextBuffer(buffer)
+      const batch = new copyText.RowBuffer(buffer ?? Buffer.allocUnsafe(1 << 20))
       const good: Row[] = []
       let sent = 0
       for (const row of rows) {
@@ -277,11 +446,125 @@ export function openCopyWriter(
       }
       return { written, rejected }
     },
+    loadCsv: (text, signal) => loadCsvText(client, schema, table, text, signal),
     async close() {
       // every batch committed when its write resolved
     },
     async abort() {
       // nothing is pending between batches
     },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// CSV text through COPY csv (the pass-through path)
+
+/*
+ * The server's CSV rules match the strict CSV the source checks: an unquoted field equal to the NULL marker is
+ * NULL and a quoted one never is (PostgreSQL's default without FORCE_NULL), `ESCAPE` applies only inside
+ * quotes, and the session settings (ISO dates, UTC, hex bytea) read canonical text as the values the row path
+ * would send.
+ */
+
+/** A `COPY` option value as a string literal (`escapeLiteral` also handles backslashes). */
+function copyOption(client: Client, s: string): string {
+  return client.escapeLiteral(s)
+}
+
+/** The `COPY` statement for `text` into `table` (columns in the file's order). */
+function csvCopySql(client: Client, schema: string, table: TableSchema, text: CsvText): string {
+  const f = text.format
+  const options = [
+    'FORMAT csv',
+    `HEADER ${f.header ? 'true' : 'false'}`,
+    `DELIMITER ${copyOption(client, f.delimiter)}`,
+    `QUOTE ${copyOption(client, f.quote)}`,
+    `ESCAPE ${copyOption(client, f.escape)}`,
+    `NULL ${copyOption(client, f.null)}`,
+    `ENCODING ${f.encoding === 'latin1' ? "'LATIN1'" : "'UTF8'"}`,
+  ]
+  return `COPY ${postgresSql.tableName({ name: table.name }, schema)} (${text.columns.map(q).join(', ')}) FROM STDIN WITH (${options.join(', ')})`
+}
+
+/** Why this table's text cannot go through `COPY … (FORMAT csv)` as the row path would write it, if so. */
+function declined(table: TableSchema, text: CsvText): string | undefined {
+  const byName = new Map(table.columns.map((c) => [c.name, c]))
+  for (const name of text.columns) {
+    const c = byName.get(name)
+    if (!c) return `the target table has no column ${name}`
+    if (isComputedOnTarget(c)) return `column ${name} is computed by the target`
+    // arrays arrive as JSON and are rewritten as array literals on the row path
+    if (postgresTypes.columnType(c).endsWith('[]')) return `column ${name} is an array`
+  }
+  const listed = new Set(text.columns)
+  const missing = table.columns.filter((c) => !listed.has(c.name) && !isComputedOnTarget(c))
+  if (missing.length > 0) return `the file has no field for ${missing.map((c) => c.name).join(', ')}`
+  return undefined
+}
+
+/**
+ * Loads `text` into `table` in one transaction left open (see {@link CsvLoad}). On any failure — the server
+ * refuses a value, `text.bytes` throws, the signal aborts — the COPY is cancelled, the transaction rolled
+ * back and the error rethrown.
+ */
+async function loadCsvText(
+  client: Client,
+  schema: string,
+  table: TableSchema,
+  text: CsvText,
+  signal?: AbortSignal,
+): Promise<CsvLoad | string> {
+  const why = declined(table, text)
+  if (why !== undefined) return why
+  const sql = csvCopySql(client, schema, table, text)
+  await client.query('BEGIN; SET CONSTRAINTS ALL IMMEDIATE')
+  const rollback = () => client.query('ROLLBACK').then(() => undefined)
+  try {
+    const stream = client.query(copyStreams.from(sql))
+    let serverError: unknown
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('finish', resolve)
+      stream.on('error', (error) => {
+        serverError ??= error
+        reject(error)
+      })
+    })
+    done.catch(() => {})
+    try {
+      for await (const chunk of text.bytes) {
+        if (serverError !== undefined) break
+        if (signal?.aborted) throw new AbortError()
+        if (!stream.write(chunk)) {
+          // wait for the socket, or for the server's refusal
+          await new Promise<void>((resolve) => {
+            const go = () => {
+              stream.off('drain', go)
+              stream.off('error', go)
+              resolve()
+            }
+            stream.on('drain', go)
+            stream.on('error', go)
+          })
+        }
+      }
+    } catch (error) {
+      // the source's check (or an abort) stops the COPY: the server gets CopyFail and discards it
+      stream.destroy(error instanceof Error ? error : new Error(String(error)))
+      await done.catch(() => {})
+      throw error
+    }
+    if (serverError === undefined) stream.end()
+    await done
+    const rows = (stream as unknown as { rowCount: number }).rowCount
+    return {
+      rows,
+      commit: async () => {
+        await client.query('COMMIT')
+      },
+      rollback,
+    }
+  } catch (error) {
+    await rollback().catch(() => {})
+    throw error
   }
 }

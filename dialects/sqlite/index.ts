@@ -1,10 +1,14 @@
 /**
- * `dbferry/sqlite`: the SQLite dialect (better-sqlite3) and the SQLite journal.
+ * `dbferry/sqlite`: the SQLite dialect (better-sqlite3). The journal, spilled key stores and backups, which
+ * also use SQLite files, live in the core (`src/store`).
  */
-export { sqlite, sqlitePath, type SqliteConnectOptions } from './sqlite-dialect.js'
-export { SqliteConnection } from './sqlite-connection.js'
-export { openSqliteJournal, SqliteJournal, JOURNAL_SCHEMA, FAILURE_KIND_CLASSES } from './sqlite-journal.js'
-export { logicalFromDeclared, affinityOf, sqliteType, SQLITE_TYPE_NAMES, DECLARED_WORDS, type Affinity } from './sqlite-types.js'
-export { introspectSqlite } from './sqlite-introspector.js'
-export { readSqliteTable } from './sqlite-reader.js'
-export { createTableSql, declaredType } from './sqlite-writer.js'
+import { sqliteDialect } from './sqlite-dialect.js'
+
+export { sqliteDialect }
+/** The SQLite dialect; the same object as {@link sqliteDialect}. */
+export const sqlite = sqliteDialect
+export { SqliteConnection, type SqliteConnectOptions } from './sqlite-connection.js'
+export { sqliteTypes, type Affinity, type SqliteTypes } from './sqlite-types.js'
+export { sqliteSql } from './sqlite-sql.js'
+export { sqliteErrors } from './sqlite-errors.js'
+export type { SqliteReadContext } from './sqlite-reader.js'

@@ -1,5 +1,10 @@
+import { existsSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import Database from 'better-sqlite3'
 import type BetterSqlite3 from 'better-sqlite3'
+import iconv from 'iconv-lite'
 import type {
+  ConnectOptions,
   ConstraintProblem,
   Connection,
   Dialect,
@@ -12,13 +17,35 @@ import type {
   SourceTableState,
   TableWriter,
 } from '../../src/dialect.js'
-import { ConnectionError, SchemaError, type RowError } from '../../src/errors.js'
+import { ConnectionError, SchemaError, UsageError, type RowError } from '../../src/errors.js'
 import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, Row, TableSchema } from '../../src/schema/types.js'
 import { introspectSqlite } from './sqlite-introspector.js'
-import { readSqliteTable, rowidName, scanSqliteTable } from './sqlite-reader.js'
-import { quoteIdentifier as q } from './sqlite-sql.js'
+import { sqliteErrors } from './sqlite-errors.js'
+import { readSqliteTable } from './sqlite-reader.js'
+import { sqliteSql } from './sqlite-sql.js'
 import { finalizeSqliteTarget, openSqliteWriter, prepareSqliteTarget } from './sqlite-writer.js'
+
+const q = sqliteSql.quoteIdentifier
+
+/** The driver's fields of an error, as options of a dbferry error. */
+function driverOf(error: unknown): { driver?: NonNullable<ReturnType<typeof sqliteErrors.classify>>['driver'] } {
+  const c = sqliteErrors.classify(error)
+  return c ? { driver: c.driver } : {}
+}
+
+
+/**
+ * What `sqliteDialect.connect` accepts besides a URL or a bare better-sqlite3 Database: a handle the caller
+ * opened (and closes), or a file name. A file opened without `create` (a source) is opened read-only and must
+ * exist.
+ */
+export interface SqliteConnectOptions {
+  /** An open better-sqlite3 database; dbferry does not close it. */
+  database?: BetterSqlite3.Database
+  /** A file path or `:memory:`. */
+  filename?: string
+}
 
 /** What {@link SqliteConnection} is built from. */
 export interface SqliteConnectionInit {
@@ -72,7 +99,7 @@ export class SqliteConnection implements Connection {
         this.#inSnapshot = true
       } catch (error) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK')
-        throw new ConnectionError(`could not start a read transaction on ${this.description}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+        throw new ConnectionError(`could not start a read transaction on ${this.description}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...driverOf(error) })
       }
     }
     return { guarantee: 'one read transaction' }
@@ -85,7 +112,7 @@ export class SqliteConnection implements Connection {
   async tableState(table: TableSchema): Promise<SourceTableState> {
     const rows = await this.count(table)
     const keys = table.primaryKey?.columns ?? []
-    const rowid = table.rowid === false ? undefined : rowidName(table)
+    const rowid = table.rowid === false ? undefined : readSqliteTable.rowidName(table)
     const order = rowid ? [rowid] : keys.map(q)
     if (order.length === 0) return { rows }
     const last = this.db.prepare(`SELECT ${order.join(', ')} FROM ${q(table.name)} ORDER BY ${order.map((o) => `${o} DESC`).join(', ')} LIMIT 1`).raw(true).safeIntegers(true).get() as unknown[] | undefined
@@ -97,10 +124,10 @@ export class SqliteConnection implements Connection {
     return readSqliteTable(ctx, table, options)
   }
 
-  /** Every row through one SQLite function call instead of batches (see {@link scanSqliteTable}); for verify. */
+  /** Every row through one SQLite function call instead of batches (see `readSqliteTable.scan`); for verify. */
   scan(table: TableSchema, visit: (row: Row) => void, options: ScanOptions = {}): Promise<{ rows: number; rejected: RowError[] }> {
     const ctx = this.#fallbackEncoding === undefined ? { db: this.db } : { db: this.db, fallbackEncoding: this.#fallbackEncoding }
-    return scanSqliteTable(ctx, table, visit, options)
+    return readSqliteTable.scan(ctx, table, visit, options)
   }
 
   /** Sets the pragmas of a bulk load once, the first time this connection is used as a target. */
@@ -124,7 +151,7 @@ export class SqliteConnection implements Connection {
       this.db.pragma('foreign_keys = OFF')
       this.db.pragma('cache_size = -8192')
     } catch (error) {
-      throw new ConnectionError(`${this.description} is not writable: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+      throw new ConnectionError(`${this.description} is not writable: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...driverOf(error) })
     }
   }
 
@@ -138,7 +165,7 @@ export class SqliteConnection implements Connection {
     try {
       return openSqliteWriter(this.db, table)
     } catch (error) {
-      throw new SchemaError(`cannot write into ${table.name}: ${error instanceof Error ? error.message : String(error)}`, { table: table.name, cause: error })
+      throw new SchemaError(`cannot write into ${table.name}: ${error instanceof Error ? error.message : String(error)}`, { table: table.name, cause: error, ...driverOf(error) })
     }
   }
 
@@ -152,7 +179,7 @@ export class SqliteConnection implements Connection {
     try {
       this.db.exec(sql)
     } catch (error) {
-      throw new SchemaError(`SQL on ${this.description} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+      throw new SchemaError(`SQL on ${this.description} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...driverOf(error) })
     }
   }
 
@@ -174,4 +201,78 @@ export class SqliteConnection implements Connection {
     }
     if (this.#owned) this.db.close()
   }
+}
+
+function describeOpenError(path: string, error: unknown): string {
+  const msg = error instanceof Error ? error.message : String(error)
+  if (/not a database|file is encrypted/i.test(msg)) return `${path} is not an SQLite database (${msg})`
+  return `cannot open SQLite database ${path}: ${msg}`
+}
+
+function openFile(path: string, options: ConnectOptions): BetterSqlite3.Database {
+  const memory = path === ':memory:' || path === ''
+  const shown = memory ? ':memory:' : path
+  if (!memory && !options.create) {
+    // better-sqlite3 would create an empty file for a path that does not exist; a source must exist
+    if (!existsSync(path)) throw new ConnectionError(`SQLite source ${shown} does not exist`)
+    if (statSync(path).isDirectory()) throw new ConnectionError(`SQLite source ${shown} is a directory, not a database file`)
+  }
+  if (!memory && options.create) {
+    const dir = dirname(resolve(path))
+    if (!existsSync(dir)) throw new ConnectionError(`cannot create SQLite database ${shown}: the directory ${dir} does not exist`)
+    if (!statSync(dir).isDirectory()) throw new ConnectionError(`cannot create SQLite database ${shown}: ${dir} is not a directory`)
+    if (existsSync(path) && statSync(path).isDirectory()) throw new ConnectionError(`cannot use ${shown} as an SQLite database: it is a directory`)
+  }
+  let db: BetterSqlite3.Database
+  try {
+    db = memory ? new Database(':memory:') : options.create ? new Database(path) : new Database(path, { readonly: true, fileMustExist: true })
+  } catch (error) {
+    throw new ConnectionError(describeOpenError(shown, error), { cause: error, ...driverOf(error) })
+  }
+  try {
+    // the header is read lazily: a file that is not a database fails here, not on the first real query
+    db.prepare('SELECT count(*) FROM sqlite_schema').get()
+  } catch (error) {
+    db.close()
+    throw new ConnectionError(describeOpenError(shown, error), { cause: error, ...driverOf(error) })
+  }
+  if (options.create && !memory) {
+    try {
+      // a file that exists but cannot be written (read-only mount, permissions) is found now
+      db.exec('BEGIN IMMEDIATE; ROLLBACK')
+      db.pragma(`user_version = ${Number(db.pragma('user_version', { simple: true }))}`)
+    } catch (error) {
+      db.close()
+      throw new ConnectionError(`SQLite target ${shown} is not writable: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...driverOf(error) })
+    }
+  }
+  return db
+}
+
+/** The encoding option checked before anything is opened. */
+function fallback(options: ConnectOptions): { fallbackEncoding?: string } {
+  if (options.fallbackEncoding === undefined) return {}
+  if (!iconv.encodingExists(options.fallbackEncoding)) {
+    throw new UsageError(`unknown fallback encoding ${JSON.stringify(options.fallbackEncoding)} (any iconv-lite encoding name, e.g. cp1252, latin1)`)
+  }
+  return { fallbackEncoding: options.fallbackEncoding }
+}
+
+/**
+ * Opens a connection for `dialect` (the SQLite dialect object, which the connection reports as its own): from
+ * a URL (`sqlite:./x.db`, `sqlite::memory:`), `{ filename }`, or a better-sqlite3 Database the caller holds
+ * (bare or as `{ database }`), which `close()` leaves open. A file opened without `create` (a source) is
+ * opened read-only and must exist.
+ */
+export async function connectSqlite(target: string | object, options: ConnectOptions, dialect: Dialect): Promise<SqliteConnection> {
+  const encoding = fallback(options)
+  if (typeof target === 'string') {
+    const path = dialect.localFile!(target) ?? ':memory:'
+    return new SqliteConnection({ dialect, db: openFile(path, options), path, owned: true, ...encoding })
+  }
+  const database = dialect.accepts(target) ? (target as BetterSqlite3.Database) : (target as SqliteConnectOptions).database
+  if (database) return new SqliteConnection({ dialect, db: database, path: database.name || ':memory:', owned: false, ...encoding })
+  const { filename } = target as SqliteConnectOptions
+  if (typeof filename === 'string') return new SqliteConnection({ dialect, db: openFile(filename, options), path: filename, owned: true, ...encoding })
+  throw new UsageError('sqlite.connect takes a URL (sqlite:./file.db), { filename }, a better-sqlite3 Database or { database: <better-sqlite3 Database> }')
 }

@@ -12,8 +12,8 @@ import type {
   ObjectSchema,
   TableSchema,
 } from '../../src/schema/types.js'
-import { logicalFromDeclared } from './sqlite-types.js'
-import { columnCollations, mentions, quoteIdentifier, splitIndexSql } from './sqlite-sql.js'
+import { sqliteSql } from './sqlite-sql.js'
+import { sqliteTypes } from './sqlite-types.js'
 
 interface TableListRow {
   name: string
@@ -52,10 +52,132 @@ interface FkRow {
   on_delete: string
 }
 
+/* SQL text helpers: what the catalog pragmas do not say is read from the statements SQLite keeps. */
+
+/**
+ * Splits a `CREATE INDEX … ON t (body) WHERE cond` statement into the parenthesised body and the WHERE
+ * condition, skipping quoted names and strings. Returns undefined when the text has no column list.
+ */
+function splitIndexSql(sql: string): { body: string; where?: string } | undefined {
+  let i = 0
+  let start = -1
+  let depth = 0
+  let end = -1
+  const n = sql.length
+  while (i < n) {
+    const ch = sql[i]!
+    if (ch === '"' || ch === '`' || ch === "'" || ch === '[') {
+      const close = ch === '[' ? ']' : ch
+      i++
+      while (i < n) {
+        if (sql[i] === close) {
+          if (close !== ']' && sql[i + 1] === close) {
+            i += 2
+            continue
+          }
+          break
+        }
+        i++
+      }
+      i++
+      continue
+    }
+    if (ch === '(') {
+      if (depth === 0 && start < 0) start = i + 1
+      depth++
+    } else if (ch === ')') {
+      depth--
+      if (depth === 0 && start >= 0) {
+        end = i
+        break
+      }
+    }
+    i++
+  }
+  if (start < 0 || end < 0) return undefined
+  const body = sql.slice(start, end).trim()
+  const rest = sql.slice(end + 1)
+  const m = /\bwhere\b([\s\S]*)$/i.exec(rest)
+  return m ? { body, where: m[1]!.trim() } : { body }
+}
+
+/** Whether `sql` mentions `name` as a whole word or quoted identifier (for view dependencies). */
+function mentions(sql: string, name: string): boolean {
+  const lower = sql.toLowerCase()
+  const n = name.toLowerCase()
+  let from = 0
+  for (;;) {
+    const at = lower.indexOf(n, from)
+    if (at < 0) return false
+    const before = lower[at - 1]
+    const after = lower[at + n.length]
+    const edge = (c: string | undefined) => c === undefined || !/[a-z0-9_$]/.test(c)
+    if (edge(before) && edge(after)) return true
+    from = at + 1
+  }
+}
+
+/** Splits `text` at top-level commas (outside parentheses, quotes and strings). */
+function splitTopLevel(text: string): string[] {
+  const parts: string[] = []
+  let depth = 0
+  let from = 0
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!
+    if (ch === '"' || ch === '`' || ch === "'" || ch === '[') {
+      const close = ch === '[' ? ']' : ch
+      i++
+      while (i < text.length && !(text[i] === close && !(close !== ']' && text[i + 1] === close && ++i))) i++
+      continue
+    }
+    if (ch === '(') depth++
+    else if (ch === ')') depth--
+    else if (ch === ',' && depth === 0) {
+      parts.push(text.slice(from, i))
+      from = i + 1
+    }
+  }
+  parts.push(text.slice(from))
+  return parts.map((p) => p.trim()).filter((p) => p !== '')
+}
+
+/** Reads one identifier (quoted or bare) at the start of `text`; returns it and the rest. */
+function leadingName(text: string): [string, string] | undefined {
+  const quoted = /^(?:"((?:[^"]|"")*)"|`((?:[^`]|``)*)`|\[([^\]]*)\])/.exec(text)
+  if (quoted) {
+    const name = quoted[1] !== undefined ? quoted[1].replaceAll('""', '"') : quoted[2] !== undefined ? quoted[2].replaceAll('``', '`') : quoted[3]!
+    return [name, text.slice(quoted[0].length)]
+  }
+  const bare = /^([^\s(,]+)/.exec(text)
+  return bare ? [bare[1]!, text.slice(bare[0].length)] : undefined
+}
+
+const TABLE_CONSTRAINT = /^(constraint|primary|unique|check|foreign)\b/i
+
+/**
+ * What `pragma table_xinfo` does not tell about columns, read from the `CREATE TABLE` text: each column's
+ * `COLLATE` name, keyed by the lower-cased column name.
+ */
+function columnCollations(createSql: string): Map<string, string> {
+  const collations = new Map<string, string>()
+  const body = splitIndexSql(createSql)?.body
+  if (body === undefined) return collations
+  for (const part of splitTopLevel(body)) {
+    if (TABLE_CONSTRAINT.test(part)) continue
+    const lead = leadingName(part)
+    if (!lead) continue
+    // strings and quoted names in the rest must not be mistaken for the keyword
+    const rest = lead[1].replace(/'(?:[^']|'')*'/g, "''")
+    const m = /\bcollate\s+("(?:[^"]|"")*"|\w+)/i.exec(rest)
+    if (m) collations.set(lead[0].toLowerCase(), m[1]!.replace(/^"|"$/g, '').replaceAll('""', '"'))
+  }
+  return collations
+}
+
 const NOW_WORDS = new Set(['current_timestamp', "datetime('now')", 'datetime("now")', "(datetime('now'))", "(datetime('now','localtime'))"])
 
 /** A column default from SQLite's `dflt_value` text: literals become values, CURRENT_TIMESTAMP `now`. */
-export function parseDefault(text: string | null, type: LogicalType): ColumnDefault | undefined {
+function parseDefault(text: string | null, type: LogicalType): ColumnDefault | undefined {
   if (text === null) return undefined
   let t = text.trim()
   while (t.startsWith('(') && t.endsWith(')')) t = t.slice(1, -1).trim()
@@ -80,7 +202,7 @@ function columnsOf(db: BetterSqlite3.Database, table: string, collations: Map<st
   for (const r of rows) {
     // hidden 1: a virtual table's hidden column, not data
     if (r.hidden === 1) continue
-    const type = logicalFromDeclared(r.type)
+    const type = sqliteTypes.toLogical(r.type)
     const c: ColumnSchema = { name: r.name, type, nativeType: r.type, nullable: r.notnull === 0 && r.pk === 0 }
     const d = parseDefault(r.dflt_value, type)
     if (d) c.default = d
@@ -191,7 +313,7 @@ export function introspectSqlite(db: BetterSqlite3.Database, options: { tables?:
       }
       if (pk.length > 0) table.primaryKey = { columns: pk }
       table.rowid = t.wr === 0
-      table.rowCountEstimate = Number(db.prepare(`SELECT count(*) FROM ${quoteIdentifier(t.name)}`).pluck().safeIntegers(false).get())
+      table.rowCountEstimate = Number(db.prepare(`SELECT count(*) FROM ${sqliteSql.quoteIdentifier(t.name)}`).pluck().safeIntegers(false).get())
       tables.push(table)
     }
     const objects: ObjectSchema[] = []

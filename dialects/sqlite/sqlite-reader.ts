@@ -3,10 +3,11 @@ import iconv from 'iconv-lite'
 import type { ReadBatch, ReadOptions, ScanOptions } from '../../src/dialect.js'
 import { AbortError, RowError, SchemaError } from '../../src/errors.js'
 import { valueToJson } from '../../src/schema/rows.js'
-import type { Row, TableSchema, Value } from '../../src/schema/types.js'
-import { ConversionFailure } from '../../src/schema/values.js'
-import { sqliteConverter } from './sqlite-values.js'
-import { quoteIdentifier as q } from './sqlite-sql.js'
+import type { ColumnSchema, LogicalType, Row, TableSchema, Value } from '../../src/schema/types.js'
+import { ConversionFailure, INT_RANGES, makeConverter, type Converter } from '../../src/schema/values.js'
+import { sqliteSql } from './sqlite-sql.js'
+
+const q = sqliteSql.quoteIdentifier
 
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
@@ -32,6 +33,105 @@ const HEAP_BUDGET = 2 << 20
  * statement per batch, 2.93 s with 256-row statements (with 2 MiB batches, 2.9 s either way).
  */
 const PAGE_ROWS = 256
+
+/**
+ * Per-column converters for values read from SQLite. Each one answers the common case (the value already
+ * has the storage class and shape its column expects) without a regex or an allocation, and hands anything
+ * else to the core's {@link makeConverter}, which decides. The result is the same either way.
+ */
+
+const DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+function digit(s: string, i: number): number {
+  const c = s.charCodeAt(i) - 48
+  return c >= 0 && c <= 9 ? c : -100
+}
+
+function two(s: string, i: number): number {
+  return digit(s, i) * 10 + digit(s, i + 1)
+}
+
+/** `YYYY-MM-DD` with a real calendar date, checked by character codes. */
+function isCanonicalDate(s: string): boolean {
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return false
+  const y = two(s, 0) * 100 + two(s, 2)
+  const m = two(s, 5)
+  const d = two(s, 8)
+  if (y < 0 || m < 1 || m > 12 || d < 1) return false
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0
+  return d <= (m === 2 && leap ? 29 : DAYS[m]!)
+}
+
+/** `HH:MM:SS` from offset `at`. */
+function isCanonicalTime(s: string, at: number): boolean {
+  if (s.charCodeAt(at + 2) !== 58 || s.charCodeAt(at + 5) !== 58) return false
+  const h = two(s, at)
+  const mi = two(s, at + 3)
+  const se = two(s, at + 6)
+  return h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && se >= 0 && se <= 59
+}
+
+/** The canonical converter for a column read from SQLite. */
+function sqliteConverter(c: ColumnSchema): Converter {
+  const type = c.type
+  if (type.kind === 'bytes' && c.nativeType.trim() === '') return untypedConverter()
+  const slow = makeConverter(type)
+  switch (type.kind) {
+    case 'text':
+      return (v) => (typeof v === 'string' ? v : slow(v))
+    case 'float32':
+    case 'float64':
+      return (v) => (typeof v === 'number' ? v : slow(v))
+    case 'int16':
+    case 'int32':
+    case 'int64': {
+      const [lo, hi] = INT_RANGES[`${type.unsigned ? 'u' : ''}${type.kind}` as keyof typeof INT_RANGES]
+      const loN = Number(lo)
+      const hiN = Number(hi)
+      return (v) => (typeof v === 'number' && Number.isInteger(v) && v >= loN && v <= hiN ? v : slow(v))
+    }
+    case 'boolean':
+      return (v) => (v === 0 ? false : v === 1 ? true : slow(v))
+    case 'timestamp':
+      // a timestamp without fraction is already canonical when its shape and values are
+      return (v) => (typeof v === 'string' && v.length === 19 && v.charCodeAt(10) === 32 && isCanonicalDate(v) && isCanonicalTime(v, 11) ? v : slow(v))
+    case 'date':
+      return (v) => (typeof v === 'string' && v.length === 10 && isCanonicalDate(v) ? v : slow(v))
+    case 'decimal':
+      return decimalConverter(type, slow)
+    default:
+      return slow
+  }
+}
+
+/** Decimals stored as REAL or INTEGER (NUMERIC affinity): JS prints them canonically unless in exponent form. */
+function decimalConverter(type: Extract<LogicalType, { kind: 'decimal' }>, slow: Converter): Converter {
+  const maxInt = type.precision === undefined ? Infinity : type.precision - (type.scale ?? 0)
+  return (v) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return slow(v)
+    const s = String(v)
+    if (s.includes('e')) return slow(v)
+    const neg = s.charCodeAt(0) === 45 ? 1 : 0
+    const dot = s.indexOf('.')
+    let intDigits = (dot < 0 ? s.length : dot) - neg
+    if (intDigits === 1 && s.charCodeAt(neg) === 48) intDigits = 0
+    return intDigits > maxInt ? slow(v) : s
+  }
+}
+
+/**
+ * A column with no declared type has BLOB affinity and holds anything: blobs pass as they are, text becomes
+ * its UTF-8 bytes and numbers the bytes of their decimal text (see sqlite-types.ts).
+ */
+function untypedConverter(): Converter {
+  return (v) => {
+    if (v === null || v === undefined) return null
+    if (v instanceof Uint8Array) return v
+    if (typeof v === 'string') return Buffer.from(v, 'utf8')
+    if (typeof v === 'number' || typeof v === 'bigint') return Buffer.from(String(v), 'utf8')
+    return new ConversionFailure(`a ${typeof v} is not bytes`)
+  }
+}
 
 /** Options for {@link readSqliteTable}. */
 export interface SqliteReadContext {
@@ -63,7 +163,7 @@ function narrow(v: unknown): unknown {
 }
 
 /** The name that reaches a table's rowid (`rowid`, `_rowid_` or `oid`, whichever no column shadows). */
-export function rowidName(table: TableSchema): string | undefined {
+function rowidName(table: TableSchema): string | undefined {
   const taken = new Set(table.columns.map((c) => c.name.toLowerCase()))
   return ['rowid', '_rowid_', 'oid'].find((n) => !taken.has(n))
 }
@@ -254,7 +354,7 @@ function selectHead(table: TableSchema, plan: KeyPlan): string {
  * logical type, and a row with a value that does not convert is returned in `rejected` while the rest of the
  * batch moves on.
  */
-export async function* readSqliteTable(ctx: SqliteReadContext, table: TableSchema, options: ReadOptions): AsyncGenerator<ReadBatch> {
+async function* readTable(ctx: SqliteReadContext, table: TableSchema, options: ReadOptions): AsyncGenerator<ReadBatch> {
   const { db } = ctx
   const plan = keyPlan(table)
   const n = table.columns.length
@@ -351,7 +451,7 @@ export async function* readSqliteTable(ctx: SqliteReadContext, table: TableSchem
   }
 }
 
-/** Options for {@link scanSqliteTable}. */
+/** Options for `scan`. */
 export interface SqliteScanOptions extends ScanOptions {
   /** Rows per statement: a stretch (see `onStretch`); between statements the scan yields to the event loop. Default 4 096. */
   chunkRows?: number
@@ -379,7 +479,7 @@ function scanHook(db: BetterSqlite3.Database): ScanHook {
 }
 
 /**
- * Visits every row of a table with the values {@link readSqliteTable} would yield, without building batches:
+ * Visits every row of a table with the values `readSqliteTable` would yield, without building batches:
  * SQLite calls one function per row, which converts the row in an array of its own and passes it to `visit`
  * (the table's values first, then the key's raw parts; copy what you keep). Rows come in the reader's key
  * order, in statements of `chunkRows` rows, except that a row whose text holds U+FFFD is converted at the
@@ -390,7 +490,7 @@ function scanHook(db: BetterSqlite3.Database): ScanHook {
  * batch is built and no row outlives its call. The function, `dbferry_scan`, stays registered on the
  * connection (a caller's too), where it does nothing outside a scan.
  */
-export async function scanSqliteTable(
+async function scanSqliteTable(
   ctx: SqliteReadContext,
   table: TableSchema,
   visit: (row: Row) => void,
@@ -503,3 +603,14 @@ function keyFromCanonical(after: readonly Value[], plan: KeyPlan, table: TableSc
     return [null, typeof v === 'boolean' ? (v ? 1 : 0) : v]
   })
 }
+
+/**
+ * Streams one table in key order (see `readTable` above): the reader of a {@link SqliteReadContext}. Beyond
+ * the contract it carries what the connection needs from the same key plan: `scan` (every row through one
+ * SQLite function call, for verify) and `rowidName` (the name that reaches a table's rowid, or undefined when
+ * columns shadow all three).
+ */
+export const readSqliteTable: typeof readTable & { scan: typeof scanSqliteTable; rowidName: typeof rowidName } = Object.assign(readTable, {
+  scan: scanSqliteTable,
+  rowidName,
+})

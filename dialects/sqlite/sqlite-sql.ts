@@ -1,126 +1,177 @@
-/** Small SQL text helpers shared by the SQLite files. */
+import type { CreateTableOptions, DialectSql } from '../../src/dialect.js'
+import type { ColumnSchema, ForeignKeySchema, IndexSchema, TableSchema, Value } from '../../src/schema/types.js'
+import { sqliteTypes } from './sqlite-types.js'
+
+/**
+ * Statements as SQLite writes them. Two CREATE TABLE forms share their key clauses:
+ * - the script form (`createTable` for a schema from another engine, what an `sqlscript:` target writes):
+ *   type-map types, an auto-increment key as `INTEGER PRIMARY KEY`, value defaults, foreign keys inside;
+ * - the live writer's form (`targetTable`): also `now` and SQLite-expression defaults, foreign-key actions and,
+ *   when the schema came from SQLite, its own declared types, collations and `WITHOUT ROWID`.
+ */
+
+const FK_ACTIONS = new Set(['CASCADE', 'SET NULL', 'SET DEFAULT', 'RESTRICT', 'NO ACTION'])
+const INT_KINDS = new Set(['int16', 'int32', 'int64'])
+const SQLITE_COLLATIONS = new Set(['BINARY', 'NOCASE', 'RTRIM'])
 
 /** Quotes an SQLite identifier: wraps it in `"` and doubles any `"` inside. */
-export function quoteIdentifier(name: string): string {
+function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`
 }
+const q = quoteIdentifier
 
-/**
- * Splits a `CREATE INDEX … ON t (body) WHERE cond` statement into the parenthesised body and the WHERE
- * condition, skipping quoted names and strings. Returns undefined when the text has no column list.
- */
-export function splitIndexSql(sql: string): { body: string; where?: string } | undefined {
-  let i = 0
-  let start = -1
-  let depth = 0
-  let end = -1
-  const n = sql.length
-  while (i < n) {
-    const ch = sql[i]!
-    if (ch === '"' || ch === '`' || ch === "'" || ch === '[') {
-      const close = ch === '[' ? ']' : ch
-      i++
-      while (i < n) {
-        if (sql[i] === close) {
-          if (close !== ']' && sql[i + 1] === close) {
-            i += 2
-            continue
-          }
-          break
-        }
-        i++
-      }
-      i++
-      continue
-    }
-    if (ch === '(') {
-      if (depth === 0 && start < 0) start = i + 1
-      depth++
-    } else if (ch === ')') {
-      depth--
-      if (depth === 0 && start >= 0) {
-        end = i
-        break
-      }
-    }
-    i++
-  }
-  if (start < 0 || end < 0) return undefined
-  const body = sql.slice(start, end).trim()
-  const rest = sql.slice(end + 1)
-  const m = /\bwhere\b([\s\S]*)$/i.exec(rest)
-  return m ? { body, where: m[1]!.trim() } : { body }
-}
+const hex = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
 
-/** Whether `sql` mentions `name` as a whole word or quoted identifier (for view dependencies). */
-export function mentions(sql: string, name: string): boolean {
-  const lower = sql.toLowerCase()
-  const n = name.toLowerCase()
-  let from = 0
-  for (;;) {
-    const at = lower.indexOf(n, from)
-    if (at < 0) return false
-    const before = lower[at - 1]
-    const after = lower[at + n.length]
-    const edge = (c: string | undefined) => c === undefined || !/[a-z0-9_$]/.test(c)
-    if (edge(before) && edge(after)) return true
-    from = at + 1
-  }
-}
-
-/** Splits `text` at top-level commas (outside parentheses, quotes and strings). */
-function splitTopLevel(text: string): string[] {
+/** The primary key (unless a column is already the rowid alias) and the unique keys, as table clauses. */
+function keyClauses(table: TableSchema, pkInline: boolean): string[] {
   const parts: string[] = []
-  let depth = 0
-  let from = 0
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!
-    if (ch === '"' || ch === '`' || ch === "'" || ch === '[') {
-      const close = ch === '[' ? ']' : ch
-      i++
-      while (i < text.length && !(text[i] === close && !(close !== ']' && text[i + 1] === close && ++i))) i++
-      continue
-    }
-    if (ch === '(') depth++
-    else if (ch === ')') depth--
-    else if (ch === ',' && depth === 0) {
-      parts.push(text.slice(from, i))
-      from = i + 1
-    }
-  }
-  parts.push(text.slice(from))
-  return parts.map((p) => p.trim()).filter((p) => p !== '')
+  if (table.primaryKey && table.primaryKey.columns.length > 0 && !pkInline) parts.push(`PRIMARY KEY (${table.primaryKey.columns.map(q).join(', ')})`)
+  for (const u of table.uniques) parts.push(`UNIQUE (${u.columns.map(q).join(', ')})`)
+  return parts
 }
 
-/** Reads one identifier (quoted or bare) at the start of `text`; returns it and the rest. */
-function leadingName(text: string): [string, string] | undefined {
-  const quoted = /^(?:"((?:[^"]|"")*)"|`((?:[^`]|``)*)`|\[([^\]]*)\])/.exec(text)
-  if (quoted) {
-    const name = quoted[1] !== undefined ? quoted[1].replaceAll('""', '"') : quoted[2] !== undefined ? quoted[2].replaceAll('``', '`') : quoted[3]!
-    return [name, text.slice(quoted[0].length)]
-  }
-  const bare = /^([^\s(,]+)/.exec(text)
-  return bare ? [bare[1]!, text.slice(bare[0].length)] : undefined
+/** A FOREIGN KEY clause; with `actions`, its ON DELETE/ON UPDATE actions other than the default. */
+function foreignKeyClause(fk: ForeignKeySchema, actions: boolean): string {
+  let line = `FOREIGN KEY (${fk.columns.map(q).join(', ')}) REFERENCES ${q(fk.refTable)} (${fk.refColumns.map(q).join(', ')})`
+  if (!actions) return line
+  const del = fk.onDelete?.toUpperCase()
+  const upd = fk.onUpdate?.toUpperCase()
+  if (del && FK_ACTIONS.has(del) && del !== 'NO ACTION') line += ` ON DELETE ${del}`
+  if (upd && FK_ACTIONS.has(upd) && upd !== 'NO ACTION') line += ` ON UPDATE ${upd}`
+  return line
 }
 
-const TABLE_CONSTRAINT = /^(constraint|primary|unique|check|foreign)\b/i
+function tableStatement(table: TableSchema, parts: string[], suffix = ''): string {
+  return `CREATE TABLE ${q(table.name)} (\n  ${parts.join(',\n  ')}\n)${suffix}`
+}
+
+function plainNumber(v: Value): string | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? (Object.is(v, -0) ? '0' : String(v)) : undefined
+  if (typeof v === 'bigint') return v.toString()
+  return undefined
+}
+
+/** A value as a literal: `''` doubled, `X'…'` blobs, booleans as 0/1 (a script writes non-finite floats as text). */
+function valueLiteral(v: Value): string {
+  if (v === null) return 'NULL'
+  if (typeof v === 'boolean') return v ? '1' : '0'
+  if (v instanceof Uint8Array) return `X'${hex(v)}'`
+  const n = plainNumber(v)
+  if (n !== undefined) return n
+  return `'${String(v).replace(/'/g, "''")}'`
+}
+
+/** The script form of CREATE TABLE (see the file's comment). */
+function scriptTable(t: TableSchema): string {
+  const single = t.primaryKey?.columns.length === 1 ? t.primaryKey.columns[0] : undefined
+  let rowidKey = false
+  const cols = t.columns.map((c) => {
+    // an auto-increment integer key becomes the rowid alias, so new rows get keys as before
+    if (c.name === single && c.autoIncrement && INT_KINDS.has(c.type.kind)) {
+      rowidKey = true
+      return `${q(c.name)} INTEGER PRIMARY KEY`
+    }
+    let def = `${q(c.name)} ${sqliteTypes.toNative(c.type)}`
+    if (c.default?.kind === 'value' && c.default.value !== null) def += ` DEFAULT ${valueLiteral(c.default.value)}`
+    if (!c.nullable) def += ' NOT NULL'
+    return def
+  })
+  return tableStatement(t, [...cols, ...keyClauses(t, rowidKey), ...t.foreignKeys.map((fk) => foreignKeyClause(fk, false))])
+}
+
+/** Whether the column becomes the table's rowid (`INTEGER PRIMARY KEY`) in the live writer's form. */
+function isRowidAlias(table: TableSchema, c: ColumnSchema, sameEngine: boolean): boolean {
+  const pk = table.primaryKey?.columns
+  if (!pk || pk.length !== 1 || pk[0] !== c.name || !INT_KINDS.has(c.type.kind)) return false
+  if (sameEngine && table.rowid === false) return false
+  return c.autoIncrement === true || (sameEngine && c.nativeType.trim().toUpperCase() === 'INTEGER')
+}
 
 /**
- * What `pragma table_xinfo` does not tell about columns, read from the `CREATE TABLE` text: each column's
- * `COLLATE` name, keyed by the lower-cased column name.
+ * The declared type for a column: the source's own type when the schema came from SQLite and still means the
+ * same logical type (a type override changes it), else the type map's name.
  */
-export function columnCollations(createSql: string): Map<string, string> {
-  const collations = new Map<string, string>()
-  const body = splitIndexSql(createSql)?.body
-  if (body === undefined) return collations
-  for (const part of splitTopLevel(body)) {
-    if (TABLE_CONSTRAINT.test(part)) continue
-    const lead = leadingName(part)
-    if (!lead) continue
-    // strings and quoted names in the rest must not be mistaken for the keyword
-    const rest = lead[1].replace(/'(?:[^']|'')*'/g, "''")
-    const m = /\bcollate\s+("(?:[^"]|"")*"|\w+)/i.exec(rest)
-    if (m) collations.set(lead[0].toLowerCase(), m[1]!.replace(/^"|"$/g, '').replaceAll('""', '"'))
-  }
-  return collations
+function declaredType(c: ColumnSchema, sameEngine: boolean): string {
+  if (sameEngine && JSON.stringify(sqliteTypes.toLogical(c.nativeType)) === JSON.stringify(c.type)) return typeSql(c.nativeType)
+  return sqliteTypes.toNative(c.type)
 }
+
+const PLAIN_TYPE = /^[A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z_][A-Za-z0-9_]*)*(?: ?\(\s*[+-]?\d+\s*(?:,\s*[+-]?\d+\s*)?\))?$/
+const CLAUSE_WORDS = /\b(default|not|null|primary|unique|check|references|constraint|collate|generated|as|on)\b/i
+
+/**
+ * A declared type as SQL. Free-form names that would read as something else (`datetime default current_date`
+ * came from a quoted name; unquoted it would be a DEFAULT clause) are quoted: SQLite stores the name without
+ * the quotes, so the copy declares the same type and gets the same affinity.
+ */
+function typeSql(native: string): string {
+  if (native === '' || (PLAIN_TYPE.test(native) && !CLAUSE_WORDS.test(native))) return native
+  return q(native)
+}
+
+/** A default's literal in the live form: infinities as `±9e999` (SQLite reads them back as ±Inf), NaN as NULL. */
+function defaultLiteral(v: Value): string {
+  if (typeof v === 'number' && !Number.isFinite(v)) return v > 0 ? '9e999' : v < 0 ? '-9e999' : 'NULL'
+  if (typeof v === 'number') return String(v)
+  return valueLiteral(v)
+}
+
+function defaultClause(c: ColumnSchema): string {
+  const d = c.default
+  if (!d) return ''
+  if (d.kind === 'now') return c.type.kind === 'date' ? ' DEFAULT CURRENT_DATE' : c.type.kind === 'time' ? ' DEFAULT CURRENT_TIME' : ' DEFAULT CURRENT_TIMESTAMP'
+  if (d.kind === 'value') return ` DEFAULT ${defaultLiteral(d.value)}`
+  if (d.dialect === 'sqlite') return ` DEFAULT (${d.sql})`
+  return ''
+}
+
+/** The live writer's form of CREATE TABLE (see the file's comment); `sameEngine`: the schema came from SQLite. */
+function targetTable(table: TableSchema, sameEngine: boolean): string {
+  const lines: string[] = []
+  for (const c of table.columns) {
+    const alias = isRowidAlias(table, c, sameEngine)
+    let line = `${q(c.name)} ${alias ? 'INTEGER' : declaredType(c, sameEngine)}`.trimEnd()
+    if (!c.nullable && !alias) line += ' NOT NULL'
+    // collations are names of the engine that declared them: only SQLite's own come along
+    if (sameEngine && c.collation !== undefined && SQLITE_COLLATIONS.has(c.collation.toUpperCase())) line += ` COLLATE ${c.collation.toUpperCase()}`
+    line += defaultClause(c)
+    lines.push(line)
+  }
+  // SQLite cannot add a foreign key to an existing table, so they are declared now and the load runs with
+  // foreign_keys=OFF; finalize() checks them
+  lines.push(...keyClauses(table, false), ...table.foreignKeys.map((fk) => foreignKeyClause(fk, true)))
+  const withoutRowid = sameEngine && table.rowid === false && table.primaryKey !== undefined ? ' WITHOUT ROWID' : ''
+  return tableStatement(table, lines, withoutRowid)
+}
+
+/**
+ * SQLite's statements. Foreign keys are declared in CREATE TABLE (SQLite cannot add them later), no identity
+ * needs resetting (a rowid continues after the largest), and a script is one transaction with checks off.
+ * Beyond the contract: `targetTable(table, sameEngine)`, the CREATE TABLE the live writer runs.
+ *
+ * @example
+ * sqliteSql.createTable(table) // CREATE TABLE "t" (\n  "id" INTEGER PRIMARY KEY, …)
+ */
+export const sqliteSql: DialectSql & { targetTable(table: TableSchema, sameEngine: boolean): string } = Object.freeze({
+  quoteIdentifier,
+  // one namespace per database file (attached databases are not used)
+  tableName: (table: { name: string }) => q(table.name),
+  createTable(table: TableSchema, options: CreateTableOptions = {}): string {
+    return options.sourceDialect === 'sqlite' ? targetTable(table, true) : scriptTable(table)
+  },
+  targetTable,
+  dropTable: (table: TableSchema) => `DROP TABLE IF EXISTS ${q(table.name)}`,
+  createIndex(table: TableSchema, index: IndexSchema): string | undefined {
+    if (index.expression) return undefined
+    return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${q(index.name)} ON ${q(table.name)} (${index.columns.map(q).join(', ')})`
+  },
+  addForeignKey: () => undefined,
+  foreignKeysInCreate: true,
+  resetIdentity: () => [],
+  literal: (value: Value, _column: ColumnSchema) => valueLiteral(value),
+  script: Object.freeze({
+    header: ['PRAGMA foreign_keys = OFF', 'BEGIN'],
+    footer: ['COMMIT'],
+    rowsPerInsert: () => 500,
+  }),
+})

@@ -1,10 +1,11 @@
+import type { DialectTypes } from '../../src/dialect.js'
 import type { LogicalType } from '../../src/schema/types.js'
 
 /**
  * SQLite's type map, as data.
  *
  * Reading: a declared type is free text in SQLite (`signed long`, `text(100)`, `"double precision"`, even
- * `nocase`). {@link logicalFromDeclared} first looks the leading words up in {@link DECLARED_WORDS}; what is
+ * `nocase`). `toLogical` first looks the leading words up in {@link DECLARED_WORDS}; what is
  * not there falls back to SQLite's own affinity rules (https://sqlite.org/datatype3.html §3.1): `INT` anywhere →
  * integer, `CHAR`/`CLOB`/`TEXT` → text, `BLOB` or no type → bytes, `REAL`/`FLOA`/`DOUB` → float. What is left
  * has NUMERIC affinity under an unknown name and is read as text, which takes numbers and text alike.
@@ -20,7 +21,7 @@ import type { LogicalType } from '../../src/schema/types.js'
  */
 
 /** Leading declared-type words (lower case, spaces collapsed) and the logical type they mean. */
-export const DECLARED_WORDS: ReadonlyArray<readonly [string, LogicalType['kind']]> = [
+const DECLARED_WORDS: ReadonlyArray<readonly [string, LogicalType['kind']]> = [
   // booleans are stored 0/1 under NUMERIC affinity
   ['boolean', 'boolean'],
   ['bool', 'boolean'],
@@ -110,7 +111,7 @@ const WORDS = [...DECLARED_WORDS].sort((a, b) => b[0].length - a[0].length)
 export type Affinity = 'INTEGER' | 'TEXT' | 'BLOB' | 'REAL' | 'NUMERIC'
 
 /** SQLite's affinity rules, in their order. */
-export function affinityOf(declared: string): Affinity {
+function affinityOf(declared: string): Affinity {
   const t = declared.toUpperCase()
   if (t.includes('INT')) return 'INTEGER'
   if (t.includes('CHAR') || t.includes('CLOB') || t.includes('TEXT')) return 'TEXT'
@@ -177,7 +178,7 @@ function build(kind: LogicalType['kind'], t: string, args: number[]): LogicalTyp
  * `unsigned` sets the `unsigned` flag of 16- and 32-bit integers (`smallint unsigned`); 64-bit ones stay
  * signed, as SQLite stores nothing past 2^63-1 as an integer.
  */
-export function logicalFromDeclared(declared: string): LogicalType {
+function logicalFromDeclared(declared: string): LogicalType {
   const t = clean(declared)
   if (t === '') return { kind: 'bytes' }
   const args = lengthArgs(t)
@@ -206,7 +207,7 @@ export function logicalFromDeclared(declared: string): LogicalType {
 }
 
 /** The DDL type written for each logical kind when the schema comes from another engine. */
-export const SQLITE_TYPE_NAMES: Readonly<Record<LogicalType['kind'], string>> = {
+const SQLITE_TYPE_NAMES: Readonly<Record<LogicalType['kind'], string>> = {
   boolean: 'BOOLEAN',
   int16: 'SMALLINT',
   int32: 'INT4',
@@ -229,7 +230,7 @@ export const SQLITE_TYPE_NAMES: Readonly<Record<LogicalType['kind'], string>> = 
  * decimals (TEXT affinity keeps every digit), `TIMESTAMP(6)` with a precision, `UNSIGNED BIG INT` and
  * `SMALLINT UNSIGNED`-style names for unsigned integers.
  */
-export function sqliteType(type: LogicalType): string {
+function sqliteType(type: LogicalType): string {
   switch (type.kind) {
     case 'int16':
       return type.unsigned ? 'SMALLINT UNSIGNED' : 'SMALLINT'
@@ -251,3 +252,25 @@ export function sqliteType(type: LogicalType): string {
       return SQLITE_TYPE_NAMES[type.kind]
   }
 }
+
+/** {@link sqliteTypes}' shape: every declared type has a logical type, and SQLite's affinity rule is at hand. */
+export interface SqliteTypes extends DialectTypes {
+  /** SQLite accepts any text as a type, so nothing is rejected. */
+  toLogical(declared: string): LogicalType
+  /** The affinity SQLite itself gives a declared type, which decides how a value is stored. */
+  affinity(declared: string): Affinity
+}
+
+/**
+ * SQLite's type map (see the tables above). Beyond the contract: `affinity(declared)`, the affinity SQLite
+ * itself gives a declared type, which decides how a value is stored.
+ *
+ * @example
+ * sqliteTypes.toNative({ kind: 'decimal', precision: 10, scale: 2 }) // 'DECIMAL TEXT(10,2)'
+ * sqliteTypes.toLogical('varchar(20)') // { kind: 'text', length: 20 }
+ */
+export const sqliteTypes: SqliteTypes = Object.freeze({
+  toNative: sqliteType,
+  toLogical: logicalFromDeclared,
+  affinity: affinityOf,
+})

@@ -1,94 +1,15 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import type { ConstraintProblem, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
+import type { ClassifiedError } from '../../src/dialect.js'
 import { ConnectionError, RowError, SchemaError, type RowFailureKind } from '../../src/errors.js'
 import { keyColumnIndexes, rowKey, valueToJson } from '../../src/schema/rows.js'
-import type { ColumnSchema, DatabaseSchema, IndexSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
-import { logicalFromDeclared, sqliteType } from './sqlite-types.js'
-import { quoteIdentifier as q } from './sqlite-sql.js'
+import type { DatabaseSchema, IndexSchema, Row, TableSchema } from '../../src/schema/types.js'
+import { sqliteErrors } from './sqlite-errors.js'
+import { sqliteSql } from './sqlite-sql.js'
 
-const FK_ACTIONS = new Set(['CASCADE', 'SET NULL', 'SET DEFAULT', 'RESTRICT', 'NO ACTION'])
-const INT_KINDS = new Set(['int16', 'int32', 'int64'])
-const SQLITE_COLLATIONS = new Set(['BINARY', 'NOCASE', 'RTRIM'])
+const q = sqliteSql.quoteIdentifier
 /** Rows per multi-row INSERT. */
 const ROWS_PER_INSERT = 32
-
-/** Whether the column becomes the table's rowid (`INTEGER PRIMARY KEY`). */
-function isRowidAlias(table: TableSchema, c: ColumnSchema, sameEngine: boolean): boolean {
-  const pk = table.primaryKey?.columns
-  if (!pk || pk.length !== 1 || pk[0] !== c.name || !INT_KINDS.has(c.type.kind)) return false
-  if (sameEngine && table.rowid === false) return false
-  return c.autoIncrement === true || (sameEngine && c.nativeType.trim().toUpperCase() === 'INTEGER')
-}
-
-/**
- * The declared type for a column: the source's own type when the schema came from SQLite and still means the
- * same logical type (a type override changes it), else the type map's name.
- */
-export function declaredType(c: ColumnSchema, sameEngine: boolean): string {
-  if (sameEngine && JSON.stringify(logicalFromDeclared(c.nativeType)) === JSON.stringify(c.type)) return typeSql(c.nativeType)
-  return sqliteType(c.type)
-}
-
-const PLAIN_TYPE = /^[A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z_][A-Za-z0-9_]*)*(?: ?\(\s*[+-]?\d+\s*(?:,\s*[+-]?\d+\s*)?\))?$/
-const CLAUSE_WORDS = /\b(default|not|null|primary|unique|check|references|constraint|collate|generated|as|on)\b/i
-
-/**
- * A declared type as SQL. Free-form names that would read as something else (`datetime default current_date`
- * came from a quoted name; unquoted it would be a DEFAULT clause) are quoted: SQLite stores the name without
- * the quotes, so the copy declares the same type and gets the same affinity.
- */
-function typeSql(native: string): string {
-  if (native === '' || (PLAIN_TYPE.test(native) && !CLAUSE_WORDS.test(native))) return native
-  return q(native)
-}
-
-function literal(v: Value): string {
-  if (v === null) return 'NULL'
-  if (typeof v === 'boolean') return v ? '1' : '0'
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : v > 0 ? '9e999' : v < 0 ? '-9e999' : 'NULL'
-  if (typeof v === 'bigint') return v.toString()
-  if (typeof v === 'string') return `'${v.replaceAll("'", "''")}'`
-  return `X'${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}'`
-}
-
-function defaultClause(c: ColumnSchema): string {
-  const d = c.default
-  if (!d) return ''
-  if (d.kind === 'now') return c.type.kind === 'date' ? ' DEFAULT CURRENT_DATE' : c.type.kind === 'time' ? ' DEFAULT CURRENT_TIME' : ' DEFAULT CURRENT_TIMESTAMP'
-  if (d.kind === 'value') return ` DEFAULT ${literal(d.value)}`
-  if (d.dialect === 'sqlite') return ` DEFAULT (${d.sql})`
-  return ''
-}
-
-/** The `CREATE TABLE` statement for a table, with primary key, unique keys and foreign keys inline. */
-export function createTableSql(table: TableSchema, sameEngine: boolean, ifNotExists = false): string {
-  const lines: string[] = []
-  for (const c of table.columns) {
-    const alias = isRowidAlias(table, c, sameEngine)
-    let line = `${q(c.name)} ${alias ? 'INTEGER' : declaredType(c, sameEngine)}`.trimEnd()
-    if (!c.nullable && !alias) line += ' NOT NULL'
-    // collations are names of the engine that declared them: only SQLite's own come along
-    if (sameEngine && c.collation !== undefined && SQLITE_COLLATIONS.has(c.collation.toUpperCase())) line += ` COLLATE ${c.collation.toUpperCase()}`
-    line += defaultClause(c)
-    lines.push(line)
-  }
-  if (table.primaryKey && table.primaryKey.columns.length > 0) {
-    lines.push(`PRIMARY KEY (${table.primaryKey.columns.map(q).join(', ')})`)
-  }
-  for (const u of table.uniques) lines.push(`UNIQUE (${u.columns.map(q).join(', ')})`)
-  // SQLite cannot add a foreign key to an existing table, so they are declared now and the load runs with
-  // foreign_keys=OFF; finalize() checks them
-  for (const fk of table.foreignKeys) {
-    let line = `FOREIGN KEY (${fk.columns.map(q).join(', ')}) REFERENCES ${q(fk.refTable)} (${fk.refColumns.map(q).join(', ')})`
-    const del = fk.onDelete?.toUpperCase()
-    const upd = fk.onUpdate?.toUpperCase()
-    if (del && FK_ACTIONS.has(del) && del !== 'NO ACTION') line += ` ON DELETE ${del}`
-    if (upd && FK_ACTIONS.has(upd) && upd !== 'NO ACTION') line += ` ON UPDATE ${upd}`
-    lines.push(line)
-  }
-  const withoutRowid = sameEngine && table.rowid === false && table.primaryKey !== undefined ? ' WITHOUT ROWID' : ''
-  return `CREATE TABLE ${ifNotExists ? 'IF NOT EXISTS ' : ''}${q(table.name)} (\n  ${lines.join(',\n  ')}\n)${withoutRowid}`
-}
 
 function existingTables(db: BetterSqlite3.Database, names: readonly string[]): string[] {
   const st = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE").pluck()
@@ -124,31 +45,34 @@ export function prepareSqliteTarget(db: BetterSqlite3.Database, schema: Database
             continue
           }
           if (options.mode === 'append') continue
-          db.exec(`DROP TABLE ${q(t.name)}`)
+          db.exec(sqliteSql.dropTable(t))
         }
-        db.exec(createTableSql(t, cameFromSqlite(t, schema)))
+        db.exec(sqliteSql.targetTable(t, cameFromSqlite(t, schema)))
       }
     })()
   } catch (error) {
-    throw new SchemaError(`could not create the target tables: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    throw new SchemaError(`could not create the target tables: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...driverOf(error) })
   }
 }
 
-interface SqliteLikeError {
-  code?: string
-  message: string
+/** The driver's fields of an error, as options of a dbferry error. */
+function driverOf(error: unknown): { driver?: ClassifiedError['driver'] } {
+  const c = sqliteErrors.classify(error)
+  return c ? { driver: c.driver } : {}
 }
 
-function classify(error: unknown): RowFailureKind | undefined {
-  if (error instanceof RangeError) return 'out_of_range'
-  if (error instanceof TypeError) return 'target_rejected'
-  const code = (error as SqliteLikeError).code
-  if (typeof code !== 'string') return undefined
-  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_ROWID') return 'duplicate_key'
-  if (code === 'SQLITE_CONSTRAINT_NOTNULL') return 'not_null'
-  if (code === 'SQLITE_MISMATCH') return 'type_conversion'
-  if (code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_TOOBIG') return 'target_rejected'
-  return undefined
+/**
+ * The error when it rejects the row alone: a constraint, a value of the wrong type for a rowid or a STRICT
+ * column, a value too big, or a value the driver cannot bind. Anything else (a lost file, a lock, a missing
+ * table) stops the write.
+ */
+function rowFailure(error: unknown): (ClassifiedError & { kind: RowFailureKind }) | undefined {
+  const c = sqliteErrors.classify(error)
+  if (!c || c.connectionLost || c.retryable) return undefined
+  const code = c.driver.code
+  const byEngine = code !== undefined && (code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG')
+  // no code: better-sqlite3 refused to bind a value (a bigint past 64 bits, an object)
+  return byEngine || code === undefined ? (c as ClassifiedError & { kind: RowFailureKind }) : undefined
 }
 
 /** The columns a constraint message names (`UNIQUE constraint failed: t.a, t.b` → a, b). */
@@ -187,9 +111,9 @@ export function openSqliteWriter(db: BetterSqlite3.Database, table: TableSchema)
       single.run(one)
       return 1
     } catch (error) {
-      const kind = classify(error)
-      if (kind === undefined) throw error
-      rejected.push(rowRejection(table, row, keyIdx, kind, error))
+      const failure = rowFailure(error)
+      if (failure === undefined) throw error
+      rejected.push(rowRejection(table, row, keyIdx, failure, error))
       return 0
     }
   }
@@ -203,7 +127,7 @@ export function openSqliteWriter(db: BetterSqlite3.Database, table: TableSchema)
           multi.run(many)
           written += chunk
         } catch (error) {
-          if (classify(error) === undefined) throw error
+          if (rowFailure(error) === undefined) throw error
           // the failed statement was undone as a whole: place these rows one by one to find the bad ones
           for (let j = 0; j < chunk; j++) written += runOne(rows[r + j]!, rejected)
         }
@@ -222,6 +146,7 @@ export function openSqliteWriter(db: BetterSqlite3.Database, table: TableSchema)
         throw new ConnectionError(`writing ${table.name} into SQLite failed: ${error instanceof Error ? error.message : String(error)}`, {
           table: table.name,
           cause: error,
+          ...driverOf(error),
         })
       }
     },
@@ -243,8 +168,9 @@ function bindRow(row: Row, out: unknown[], at: number, n: number): void {
   }
 }
 
-function rowRejection(table: TableSchema, row: Row, keyIdx: number[], kind: RowFailureKind, error: unknown): RowError {
-  const message = error instanceof Error ? error.message : String(error)
+function rowRejection(table: TableSchema, row: Row, keyIdx: number[], failure: ClassifiedError & { kind: RowFailureKind }, error: unknown): RowError {
+  const { kind } = failure
+  const message = failure.driver.message
   const key = rowKey(table, row, keyIdx)
   let column: string | undefined
   let text = `${table.name}: ${message}`
@@ -268,7 +194,7 @@ function rowRejection(table: TableSchema, row: Row, keyIdx: number[], kind: RowF
       value = null
     }
   }
-  const options: ConstructorParameters<typeof RowError>[2] = { table: table.name, row, cause: error }
+  const options: ConstructorParameters<typeof RowError>[2] = { table: table.name, row, cause: error, driver: failure.driver }
   if (key) options.key = key
   if (column !== undefined) {
     options.column = column

@@ -19,6 +19,13 @@ export interface InstallCompatResult {
   statements: number
 }
 
+/** The engine each pack's SQL is written for: its functions are PL/pgSQL. */
+const PACK_ENGINE: Readonly<Record<CompatPack, string>> = { mssql: 'postgres' }
+
+function refuseOtherEngine(pack: CompatPack, engine: string): void {
+  if (engine !== PACK_ENGINE[pack]) throw new UsageError(`the ${pack} compatibility pack is for ${PACK_ENGINE[pack]} targets, not ${engine}`)
+}
+
 /**
  * Installs a compatibility pack on a PostgreSQL target: functions with another engine's names and behaviour
  * (for `mssql`: year, month, day, quarter, eomonth, datename, datepart, dateadd, datediff, getdate, isnull,
@@ -34,14 +41,10 @@ export async function installCompat(target: ConnectionSpec, pack: CompatPack, op
   const schema = options.schema ?? 'mssql'
   if (schema.trim() === '') throw new UsageError('the compatibility schema name is empty')
   // a URL of another engine is refused before anything is opened (or created)
-  if (typeof target === 'string' && (await dialectFor(target)).name !== 'postgres') {
-    throw new UsageError(`the ${pack} compatibility pack is for PostgreSQL targets, not ${(await dialectFor(target)).name}`)
-  }
+  if (typeof target === 'string') refuseOtherEngine(pack, (await dialectFor(target)).name)
   const { connection, owned } = await connect(target, { create: false })
   try {
-    if (connection.dialect.name !== 'postgres') {
-      throw new UsageError(`the ${pack} compatibility pack is for PostgreSQL targets, not ${connection.dialect.name}`)
-    }
+    refuseOtherEngine(pack, connection.dialect.name)
     if (!connection.execute) throw new UsageError(`${connection.description} cannot run SQL statements`)
     const statements = mssqlPostgresCompatSql(schema)
     for (const sql of statements) await connection.execute(sql)

@@ -1,4 +1,4 @@
-import type { FerryOptions } from '../ferry.js'
+import type { FerryOptions } from '../options.js'
 
 /**
  * The options of a config file: exactly the options of `ferry()`, so a migration written as a file and one

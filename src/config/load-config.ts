@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, extname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { UsageError } from '../errors.js'
+import { ENGINE_NAMES } from '../registry.js'
 import type { FerryConfig } from './define-config.js'
 
 /** A loaded config: the options of `ferry()`, where `from` and `to` may be left to the command line. */
@@ -29,7 +30,7 @@ function selfAliases(): Record<string, string> {
   const entry = fromSources ? join(dir, 'src', 'index.ts') : join(dir, 'dist', 'index.js')
   if (!existsSync(entry)) return {}
   const aliases: Record<string, string> = { dbferry: entry }
-  for (const d of ['sqlite', 'postgres', 'mysql', 'mssql']) {
+  for (const d of ENGINE_NAMES) {
     const sub = fromSources ? join(dir, 'dialects', d, 'index.ts') : join(dir, 'dist', `${d}.js`)
     if (existsSync(sub)) aliases[`dbferry/${d}`] = sub
   }

@@ -1,10 +1,10 @@
+import { openJournalFile } from '../store/journal-file.js'
 import type { Journal } from './journal.js'
 
 /**
- * Opens (or creates) a journal file. The journal is an SQLite database, so this loads the SQLite dialect
- * (and with it better-sqlite3) only when a journal file is asked for.
+ * Opens (or creates) a journal file. The journal is an SQLite database (see `src/store`), so better-sqlite3
+ * is loaded only when a journal file is asked for; without it this throws a `not_available` `UsageError`.
  */
 export async function openJournal(path: string): Promise<Journal> {
-  const { openSqliteJournal } = await import('../../dialects/sqlite/sqlite-journal.js')
-  return openSqliteJournal(path)
+  return openJournalFile(path)
 }

@@ -1,43 +1,15 @@
-import type { Connection, TableWriter } from '../dialect.js'
+import type { BaseDialect, TableWriter } from '../dialect.js'
 import { AbortError, AccountingError, ConnectionError, RowError, TransformError, isDbferryError, type FailureKind } from '../errors.js'
 import type { Checkpoint, Journal, JournalEntry } from '../journal/journal.js'
 import type { TableReport } from '../report.js'
 import { keyString, rowKey, rowToJson, valueToJson } from '../schema/rows.js'
 import type { Row, TableSchema, Value } from '../schema/types.js'
 import { confirmedCheckpoint, intentCheckpoint } from './resume.js'
-import type { BatchOutcome, TableTransformer } from '../transforms/transform.js'
-import { makeRowFitter, type FitOptions } from './fit-rows.js'
+import type { BatchOutcome } from '../transforms/transform.js'
+import { makeRowFitter } from './fit-rows.js'
 import { passThrough } from './pass-through.js'
-import type { ProgressEvent } from './progress.js'
-
-/** A table's source and target shapes. */
-export interface TablePair {
-  source: TableSchema
-  target: TableSchema
-}
-
-/** What copying one table needs from the run. */
-export interface CopyContext {
-  source: Connection
-  target: Connection
-  journal?: { journal: Journal; runId: number }
-  batchRows: number
-  batchBytes: number
-  maxExamples: number
-  fit: FitOptions
-  signal?: AbortSignal
-  onProgress?: (e: ProgressEvent) => void
-  /** Transforms' batch processors for this table, with their names. */
-  transformers: { name: string; processor: TableTransformer }[]
-  /** Records checkpoints (intent before each write, confirmation after). Absent: no checkpoints. */
-  checkpoint?: (cp: Checkpoint) => Promise<void>
-  /** Resume: read the source after this key. */
-  after?: readonly Value[]
-  /** When set, the keys of rows that will not be on the target are collected here. */
-  missingKeys?: string[]
-  /** Let a CSV table that needs no change go to a target that parses CSV as bytes (see pass-through.ts). Default true. */
-  passThrough?: boolean
-}
+import type { TablePair } from '../plan/table-pair.js'
+import type { CopyContext } from './copy-context.js'
 
 /** A fresh, empty report for a table. */
 export function emptyTableReport(pair: TablePair): TableReport {
@@ -292,7 +264,7 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
     report.status = 'done'
     await ctx.checkpoint?.(confirmedCheckpoint(report, writtenKey, true))
   } catch (error) {
-    error = namedForTable(error, report.name)
+    error = namedForTable(error, report.name, [ctx.source.dialect, ctx.target.dialect])
     report.status = 'failed'
     report.error = error instanceof Error ? error.message : String(error)
     // never abort under a write that is still running
@@ -324,17 +296,20 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
   }
 }
 
-const CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', '57P01', '57P02', '57P03', '08006', '08003'])
-
 /**
  * A driver's error for a lost connection (reset, closed, terminated by the server) as a `ConnectionError` that
- * names the table; other errors pass unchanged.
+ * names the table, with the driver's fields; other errors pass unchanged. The source's and the target's
+ * dialects say what their driver's errors mean.
  */
-function namedForTable(error: unknown, table: string): unknown {
+function namedForTable(error: unknown, table: string, dialects: readonly BaseDialect[]): unknown {
   if (isDbferryError(error) || !(error instanceof Error)) return error
-  const e = error as Error & { code?: string; fatal?: boolean }
-  const lost = (e.code !== undefined && CONNECTION_CODES.has(e.code)) || e.fatal === true || /connection (?:is )?(?:in closed state|terminated|lost|closed)|closed state/i.test(e.message)
-  return lost ? new ConnectionError(`lost the connection while copying ${table}: ${e.message} (run again with --resume to continue)`, { table, cause: error }) : error
+  for (const d of dialects) {
+    const read = d.errors?.classify(error)
+    if (read?.connectionLost) {
+      return new ConnectionError(`lost the connection while copying ${table}: ${error.message} (run again with --resume to continue)`, { table, cause: error, driver: read.driver })
+    }
+  }
+  return error
 }
 
 /** Checks `read + inserted = written + rejected + dropped` for a finished table. */

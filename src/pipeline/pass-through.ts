@@ -1,7 +1,8 @@
 import type { CsvText } from '../dialect.js'
 import { AbortError, ConnectionError } from '../errors.js'
 import type { TableReport } from '../report.js'
-import type { CopyContext, TablePair } from './copy-table.js'
+import type { TablePair } from '../plan/table-pair.js'
+import type { CopyContext } from './copy-context.js'
 import { confirmedCheckpoint, intentCheckpoint } from './resume.js'
 
 /**

@@ -1,7 +1,8 @@
 import { connect, dialectFor, type ConnectionSpec } from '../connect.js'
 import type { BaseDialect, SnapshotInfo } from '../dialect.js'
 import { SchemaError, redact } from '../errors.js'
-import { prepareRun, useExistingTargetTypes, type FerryOptions, type PreparedRun } from '../ferry.js'
+import type { FerryOptions } from '../options.js'
+import { prepareRun, useExistingTargetTypes, type PreparedRun } from './prepare-run.js'
 import type { Rename } from '../schema/identifiers.js'
 import type { DeferredForeignKey } from './order.js'
 import { preflight, type PreflightIssue } from './preflight.js'
@@ -62,8 +63,11 @@ export async function plan(options: PlanOptions): Promise<PlanReport> {
       dialect = await dialectFor(options.to)
       target = redact(options.to)
     } else if (options.to) {
-      dialect = options.to.dialect
-      target = options.to.description
+      // a connection, or a driver object the caller holds: ask the engine that takes it
+      const opened = await connect(options.to)
+      dialect = opened.connection.dialect
+      target = opened.connection.description
+      if (opened.owned) await opened.connection.close()
     }
     const report: PlanReport = { source: source.description, order: [], stages: [], deferred: [], renames: [], preflight: [], tables: [], ms: 0 }
     if (target !== undefined) report.target = target

@@ -1,8 +1,8 @@
 import type { CollationFolder, Connection, BaseDialect } from '../dialect.js'
 import { AbortError, type RowError } from '../errors.js'
-import type { PreparedRun } from '../ferry.js'
+import type { PreparedRun } from './prepare-run.js'
 import { makeRowFitter } from '../pipeline/fit-rows.js'
-import type { TablePair } from '../pipeline/copy-table.js'
+import type { TablePair } from './table-pair.js'
 import { keyString, rowKey, valueToJson } from '../schema/rows.js'
 import type { ColumnSchema, ForeignKeySchema, Row, TableSchema, Value } from '../schema/types.js'
 import { createKeySet } from '../transforms/key-set.js'
@@ -101,7 +101,7 @@ function compositeKey(row: Row, indexes: number[], folders: (CollationFolder | u
   return JSON.stringify(parts)
 }
 
-function uniqueKeysOf(target: TableSchema, dialect: Dialect): KeyCheck[] {
+function uniqueKeysOf(target: TableSchema, dialect: BaseDialect): KeyCheck[] {
   const keys: { name: string; columns: string[]; lengths?: (number | undefined)[] }[] = []
   if (target.primaryKey) keys.push({ name: target.primaryKey.name ?? 'primary key', columns: target.primaryKey.columns })
   for (const u of target.uniques) keys.push({ name: u.name ?? 'a unique key', columns: u.columns })
@@ -148,10 +148,6 @@ function exampleKey(pair: TablePair, sourceRow: Row): string | undefined {
 }
 
 const ASTRAL_RE = /[\u{10000}-\u{10FFFF}]/u
-const isThreeByteUtf8 = (c: ColumnSchema) => {
-  const cs = (c.charset ?? '').toLowerCase()
-  return cs === 'utf8' || cs === 'utf8mb3'
-}
 
 /**
  * Scans the source, parents first, for what would fail on the target before a row is written: values the
@@ -264,7 +260,8 @@ export async function preflight(
         sets.push(c.set)
       }
       const asChild = fkChecks.filter((c) => c.child === name && c.fk.refTable !== name && scanned.has(c.fk.refTable))
-      const utf8mb3 = pair.target.columns.map((c, i) => (TEXTUAL.has(c.type.kind) && isThreeByteUtf8(c) ? i : -1)).filter((i) => i >= 0)
+      // columns whose character set holds no character past U+FFFF (the target's type map says which)
+      const utf8mb3 = pair.target.columns.map((c, i) => (TEXTUAL.has(c.type.kind) && dialect.types?.bmpOnly?.(c) ? i : -1)).filter((i) => i >= 0)
       let rows = 0
       for await (const { source: s, row } of targetRows(pair, true)) {
         rows++

@@ -9,7 +9,7 @@ import { formatVerifyReport } from '../verify/format.js'
 import type { Tolerances } from '../verify/normalize.js'
 import { verify, type VerifyReport } from '../verify/verify.js'
 
-export { buildFixture, defineFixture, type Fixture, type FixtureTable, type FixtureColumn } from '../../fixtures/fixture.js'
+export { buildFixture, defineFixture, type Fixture, type FixtureTable, type FixtureColumn } from './fixture.js'
 export type { Tolerances, ColumnTolerance } from '../verify/normalize.js'
 export type { VerifyReport, TableVerification } from '../verify/verify.js'
 

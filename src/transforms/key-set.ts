@@ -1,5 +1,8 @@
+import { openKeyStore, type KeyValue, type SpillStore } from '../store/key-store.js'
 import { FULL, KeyTable } from './key-table.js'
 import type { KeySet } from './transform.js'
+
+export type { KeyValue, SpillStore }
 
 /**
  * Key sets and key maps with bounded memory. In memory, keys live in a {@link KeyTable} (characters packed in
@@ -39,21 +42,6 @@ export interface KeyMap<V extends string | number = string> {
   close(): void
 }
 
-/** The SQLite-backed store a key set or map spills into (see dialects/sqlite/sqlite-key-store.ts). */
-export interface SpillStore {
-  /** Stores each entry `each` hands to its callback; a key stored again takes the later value. */
-  put(each: (entry: (key: string, value: KeyValue) => void) => void): void
-  /** The value as it was stored: strings as strings, numbers as numbers (`-0` as `0`). */
-  get(key: string): KeyValue | undefined
-  has(key: string): boolean
-  close(): void
-}
-
-async function openSpillStore(): Promise<SpillStore> {
-  // lazy: the core never loads a driver unless a store actually spills
-  const { openKeyStore } = await import('../../dialects/sqlite/sqlite-key-store.js')
-  return openKeyStore()
-}
 
 /** Bytes of a spilled store's Bloom filter: 10 bits a key expected, at least 16 MB and at most 64 MB. */
 export function bloomBytes(expectedKeys: number): number {
@@ -131,9 +119,6 @@ export class MemoryKeySet implements KeySet {
     this.#keys.clear()
   }
 }
-
-/** What a {@link KeyMap} maps keys to: strings, or numbers (held without allocating when small integers). */
-export type KeyValue = string | number
 
 /**
  * A key map that keeps entries in memory (in a {@link KeyTable}) up to `maxInMemory`, then moves them to a
@@ -225,7 +210,8 @@ export class SpillingKeyMap<V extends KeyValue = string> implements KeyMap<V> {
 
   async #spill(): Promise<void> {
     const memory = this.#memory!
-    const store = await openSpillStore()
+    // better-sqlite3 is loaded only now, when a store actually spills
+    const store = await openKeyStore()
     // a store that spills holds more than maxInMemory keys: without a count expected, guess twice that
     const bloom = new BloomFilter(bloomBytes(Math.max(this.#expected, 2 * memory.size)))
     store.put((entry) => {

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { orderObjects, runObjects } from '../../src/pipeline/objects.js'
+import { orderObjects, runObjects } from '../../src/finish/objects.js'
 import type { Connection } from '../../src/dialect.js'
 import type { ObjectSchema } from '../../src/schema/types.js'
 import { runCli } from '../cli/run-cli.js'

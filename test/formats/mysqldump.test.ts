@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { connect } from '../../src/connect.js'
 import type { Connection, ReadBatch } from '../../src/dialect.js'
 import { ferry } from '../../src/ferry.js'
+import { loadEngine } from '../../src/registry.js'
 import { StatementSplitter, classifyStatement, parseCreateTable, rewriteDump } from '../../src/formats/mysqldump/index.js'
 import { parseCreateView } from '../../src/formats/mysqldump/mysqldump-connection.js'
 import type { Row, TableSchema } from '../../src/schema/types.js'
@@ -115,10 +116,10 @@ describe('StatementSplitter', () => {
 })
 
 describe('parseCreateTable', () => {
-  it('maps types, keys, foreign keys, engine and charset', () => {
+  it('maps types, keys, foreign keys, engine and charset', async () => {
     const sql = DUMP.toString('latin1')
     const start = sql.indexOf('CREATE TABLE `or_organisation`')
-    const t = parseCreateTable(sql.slice(start, sql.indexOf(';\n', start)))
+    const t = parseCreateTable(sql.slice(start, sql.indexOf(';\n', start)), (await loadEngine('mysql')).types)
     expect(t.engine).toBe('InnoDB')
     expect(t.charset).toBe('utf8mb4')
     expect(t.columns.map((c) => [c.name, c.type])).toEqual([

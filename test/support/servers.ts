@@ -101,3 +101,29 @@ export function selectedDialects(): Set<string> {
   const all = ['sqlite', 'postgres', 'mysql', 'mssql']
   return new Set(env ? env.split(',').map((s) => s.trim()) : all)
 }
+
+/** Whether the SQL Server at DBFERRY_MSSQL_URL answers (false when it is not set). */
+export async function mssqlUp(): Promise<boolean> {
+  if (!MSSQL_URL) return false
+  try {
+    const mssql = (await import('mssql')).default
+    const pool = new mssql.ConnectionPool({ ...parseMssqlTestUrl(MSSQL_URL), connectionTimeout: 5000 })
+    await pool.connect()
+    await pool.close()
+    return true
+  } catch {
+    return false
+  }
+}
+
+function parseMssqlTestUrl(url: string): { server: string; port: number; user: string; password: string; database: string; options: { encrypt: boolean; trustServerCertificate: boolean } } {
+  const u = new URL(url)
+  return {
+    server: u.hostname,
+    port: Number(u.port || 1433),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.slice(1) || 'master',
+    options: { encrypt: false, trustServerCertificate: true },
+  }
+}

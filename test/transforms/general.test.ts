@@ -1,6 +1,6 @@
 import iconv from 'iconv-lite'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { prepareRun } from '../../src/ferry.js'
+import { prepareRun } from '../../src/plan/prepare-run.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
 import type { Transform } from '../../src/transforms/index.js'
 import { transforms as t } from '../../src/transforms/index.js'

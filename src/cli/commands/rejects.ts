@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { stringify } from 'csv-stringify/sync'
 import { UsageError } from '../../errors.js'
+import { queryJournal } from '../../store/journal-query.js'
 import { parseArgs, type CliCommand } from '../command.js'
 
 const HELP = `dbferry rejects <journal> [--kind K] [--table T] [--action A] [--run N|last] [--since DATE]
@@ -85,11 +86,10 @@ export const rejectsCommand: CliCommand = {
     const since = one(options.since, 'since')
     if (since !== undefined && Number.isNaN(Date.parse(since))) throw new UsageError(`--since must be an ISO date, not ${since}`)
 
-    // the journal is an SQLite file: load the driver only for this command
-    const { queryJournal } = await import('../../../dialects/sqlite/sqlite-journal-query.js')
-    let result: ReturnType<typeof queryJournal>
+    // the journal is an SQLite file: the store loads the driver only now
+    let result: Awaited<ReturnType<typeof queryJournal>>
     try {
-      result = queryJournal(path, {
+      result = await queryJournal(path, {
         kinds: list(options.kind, 'kind'),
         tables: list(options.table, 'table'),
         actions,
@@ -98,6 +98,8 @@ export const rejectsCommand: CliCommand = {
         limit,
       })
     } catch (error) {
+      // better-sqlite3 missing: a usage error naming the package, not an unreadable journal
+      if (error instanceof UsageError) throw error
       io.stderr.write(`dbferry rejects: cannot read the journal ${path}: ${error instanceof Error ? error.message : String(error)}\n`)
       return 1
     }

@@ -6,7 +6,7 @@ import type {
   Connection,
   ConstraintProblem,
   CsvText,
-  Dialect,
+  BaseDialect,
   FinalizeOptions,
   PrepareOptions,
   ReadBatch,
@@ -73,7 +73,7 @@ export function parseFileUrl(url: string, scheme: string): { path: string; query
 }
 
 /** Opens a CSV connection from a URL or {@link CsvConnectOptions}. */
-export async function openCsv(dialect: Dialect, target: string | object, options: ConnectOptions = {}): Promise<CsvConnection> {
+export async function openCsv(dialect: BaseDialect, target: string | object, options: ConnectOptions = {}): Promise<CsvConnection> {
   let o: CsvConnectOptions
   if (typeof target === 'string') {
     const { path, query } = parseFileUrl(target, 'csv')
@@ -105,7 +105,7 @@ export class CsvConnection implements Connection {
   #typeNotes = new Map<string, string>()
 
   constructor(
-    readonly dialect: Dialect,
+    readonly dialect: BaseDialect,
     readonly path: string,
     display: string,
     readonly isFile: boolean,

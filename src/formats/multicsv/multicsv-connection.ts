@@ -7,7 +7,7 @@ import type {
   ConnectOptions,
   Connection,
   ConstraintProblem,
-  Dialect,
+  BaseDialect,
   FinalizeOptions,
   PrepareOptions,
   ReadBatch,
@@ -44,7 +44,7 @@ export interface MultiCsvConnectOptions extends ConnectOptions {
 }
 
 /** Opens a multi-table CSV connection from a URL or {@link MultiCsvConnectOptions}. */
-export async function openMultiCsv(dialect: Dialect, target: string | object, options: ConnectOptions = {}): Promise<MultiCsvConnection> {
+export async function openMultiCsv(dialect: BaseDialect, target: string | object, options: ConnectOptions = {}): Promise<MultiCsvConnection> {
   let o: MultiCsvConnectOptions
   if (typeof target === 'string') {
     const { path, query } = parseFileUrl(target, 'multicsv')
@@ -84,7 +84,7 @@ export class MultiCsvConnection implements Connection {
   #started = new Set<string>()
 
   constructor(
-    readonly dialect: Dialect,
+    readonly dialect: BaseDialect,
     readonly path: string,
     display: string,
     readonly csv: CsvOptions,

@@ -1,4 +1,4 @@
-import { logicalFromMysql } from '../../../dialects/mysql/mysql-types.js'
+import type { DialectTypes } from '../../dialect.js'
 import { SchemaError } from '../../errors.js'
 import type { ColumnDefault, ColumnSchema, ForeignKeySchema, IndexSchema, KeySchema, LogicalType, TableSchema } from '../../schema/types.js'
 import { ConversionFailure, makeConverter } from '../../schema/values.js'
@@ -219,21 +219,19 @@ function keyColumns(c: Cursor): { columns: string[]; lengths: (number | undefine
   return { columns, lengths }
 }
 
-function typeFacts(base: string, params: string[], columnType: string): LogicalType {
-  const p0 = params[0] !== undefined ? Number(params[0]) : undefined
-  const p1 = params[1] !== undefined ? Number(params[1]) : undefined
-  const lengthy = ['char', 'varchar', 'binary', 'varbinary'].includes(base)
-  const numeric = ['decimal', 'numeric', 'dec', 'fixed'].includes(base)
-  const timey = ['datetime', 'timestamp', 'time'].includes(base)
-  const dataType = base === 'dec' || base === 'fixed' ? 'decimal' : base === 'bool' || base === 'boolean' ? 'tinyint' : base
-  return logicalFromMysql({
-    dataType,
-    columnType: base === 'bool' || base === 'boolean' ? 'tinyint(1)' : columnType,
-    charMaxLength: lengthy ? (p0 ?? 1) : null,
-    numericPrecision: numeric ? (p0 ?? 10) : null,
-    numericScale: numeric ? (p1 ?? 0) : null,
-    datetimePrecision: timey ? (p0 ?? 0) : null,
-  })
+/**
+ * A column's logical type from its declaration with MySQL's own type map (`types`, the MySQL dialect's), as
+ * information_schema would print it: `bool` is `tinyint(1)`, `dec`/`fixed` are `decimal`, `double precision`
+ * is `double`.
+ */
+function typeOf(base: string, columnType: string, types: DialectTypes): LogicalType {
+  let declared = columnType
+  if (base === 'bool' || base === 'boolean') declared = 'tinyint(1)'
+  else if (base === 'dec' || base === 'fixed') declared = `decimal${columnType.slice(base.length)}`
+  else if (base === 'double') declared = columnType.replace(/ precision\b/, '')
+  const mapped = types.toLogical(declared)
+  if ('reject' in mapped) throw new SchemaError(`type ${columnType}: ${mapped.reject}`)
+  return mapped
 }
 
 function literalText(t: Tok | undefined): string | undefined {
@@ -242,7 +240,7 @@ function literalText(t: Tok | undefined): string | undefined {
   return undefined
 }
 
-function parseColumn(toks: Tok[]): ColumnSchema {
+function parseColumn(toks: Tok[], types: DialectTypes): ColumnSchema {
   const c = new Cursor(toks)
   const name = c.name()
   const baseTok = c.next()
@@ -259,7 +257,7 @@ function parseColumn(toks: Tok[]): ColumnSchema {
   while (!c.done() && c.peek()!.t === 'word' && ['UNSIGNED', 'SIGNED', 'ZEROFILL', 'BINARY', 'PRECISION'].includes(c.peek()!.v.toUpperCase())) {
     columnType += ` ${c.next()!.v.toLowerCase()}`
   }
-  const type = typeFacts(base === 'double' && columnType.includes('precision') ? 'double' : base, base === 'enum' || base === 'set' ? [] : params, columnType)
+  const type = typeOf(base, columnType, types)
   const col: ColumnSchema = { name, type, nativeType: columnType, nullable: true }
   let defaultText: string | undefined
   let defaultTok: Tok | undefined
@@ -327,7 +325,7 @@ export function createTableName(toks: Tok[]): string | undefined {
 }
 
 /** Parses one `CREATE TABLE` statement (text without the delimiter). */
-export function parseCreateTable(sql: string): TableSchema {
+export function parseCreateTable(sql: string, types: DialectTypes): TableSchema {
   const toks = tokenize(sql)
   const c = new Cursor(toks)
   c.eatWord('CREATE')
@@ -353,7 +351,7 @@ export function parseCreateTable(sql: string): TableSchema {
       if (!ic.isWord('PRIMARY') && !ic.isWord('UNIQUE') && !ic.isWord('FOREIGN') && !ic.isWord('CHECK')) constraintName = ic.name()
     }
     if (first.t === 'id' || (first.t === 'word' && !['CONSTRAINT', 'PRIMARY', 'UNIQUE', 'KEY', 'INDEX', 'FULLTEXT', 'SPATIAL', 'FOREIGN', 'CHECK', 'PERIOD'].includes(w))) {
-      table.columns.push(parseColumn(item))
+      table.columns.push(parseColumn(item, types))
       continue
     }
     if (ic.eatWord('PRIMARY')) {

@@ -4,7 +4,8 @@ import type {
   ConnectOptions,
   Connection,
   ConstraintProblem,
-  Dialect,
+  BaseDialect,
+  DialectTypes,
   ReadBatch,
   ReadOptions,
   SnapshotInfo, SourceTableState,
@@ -16,6 +17,7 @@ import type { DatabaseSchema, ObjectSchema, Row, TableSchema, Value } from '../.
 import { ConversionFailure } from '../../schema/values.js'
 import { parseFileUrl } from '../csv/csv-connection.js'
 import { parseCreateTable } from './create-table.js'
+import { loadEngine } from '../../registry.js'
 import { dumpConverter, dumpTextDecoder } from './dump-values.js'
 import { parseInsertHead, skipSpaceAndComments, valuesRows, ValuesSyntaxError } from './insert-values.js'
 import { StatementSplitter, type DumpStatement } from './statement-splitter.js'
@@ -97,7 +99,7 @@ export interface MysqldumpConnectOptions extends ConnectOptions {
 }
 
 /** Opens a mysqldump file as a source connection. */
-export async function openMysqldump(dialect: Dialect, target: string | object, options: ConnectOptions = {}): Promise<MysqldumpConnection> {
+export async function openMysqldump(dialect: BaseDialect, target: string | object, options: ConnectOptions = {}): Promise<MysqldumpConnection> {
   let path: string
   if (typeof target === 'string') {
     const p = parseFileUrl(target, 'mysqldump')
@@ -108,7 +110,8 @@ export async function openMysqldump(dialect: Dialect, target: string | object, o
     if (typeof path !== 'string') throw new UsageError('mysqldump.connect needs { path }')
   }
   if (!existsSync(resolve(path))) throw new ConnectionError(`no such file: ${path}`)
-  return new MysqldumpConnection(dialect, resolve(path), path, options)
+  // MySQL's type map reads the dump's column declarations; it loads no driver
+  return new MysqldumpConnection(dialect, resolve(path), path, options, (await loadEngine('mysql')).types)
 }
 
 /**
@@ -123,10 +126,12 @@ export class MysqldumpConnection implements Connection {
   #names = 'utf8mb4'
 
   constructor(
-    readonly dialect: Dialect,
+    readonly dialect: BaseDialect,
     readonly path: string,
     display: string,
     readonly options: ConnectOptions,
+    /** MySQL's type map. */
+    readonly types: DialectTypes,
   ) {
     this.description = `mysqldump:${display}`
   }
@@ -146,7 +151,7 @@ export class MysqldumpConnection implements Connection {
         } else if (c.kind === 'create-table') {
           let t: TableSchema
           try {
-            t = parseCreateTable(st.text.toString('utf8'))
+            t = parseCreateTable(st.text.toString('utf8'), this.types)
           } catch (e) {
             throw new SchemaError(`${this.description} line ${st.line}: ${(e as Error).message}`, { cause: e })
           }

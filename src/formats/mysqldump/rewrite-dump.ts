@@ -5,6 +5,7 @@ import { SchemaError } from '../../errors.js'
 import type { DatabaseSchema, TableSchema } from '../../schema/types.js'
 import type { Transform } from '../../transforms/transform.js'
 import { parseCreateTable } from './create-table.js'
+import { loadEngine } from '../../registry.js'
 import { classifyStatement } from './mysqldump-connection.js'
 import { StatementSplitter } from './statement-splitter.js'
 
@@ -130,6 +131,7 @@ async function write(out: Writable, data: Buffer | string): Promise<void> {
  */
 export async function rewriteDump(input: string, output: string, options: RewriteDumpOptions): Promise<RewriteDumpResult> {
   const result: RewriteDumpResult = { statements: 0, tables: [] }
+  const types = (await loadEngine('mysql')).types
   const splitter = new StatementSplitter()
   const out = createWriteStream(output)
   // the input not yet copied: bytes from `pendingAt` on
@@ -149,7 +151,7 @@ export async function rewriteDump(input: string, output: string, options: Rewrit
       const sql = st.text.toString('utf8')
       let before: TableSchema
       try {
-        before = parseCreateTable(sql)
+        before = parseCreateTable(sql, types)
       } catch (e) {
         throw new SchemaError(`${input} line ${st.line}: ${(e as Error).message}`, { cause: e })
       }

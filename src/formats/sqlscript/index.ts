@@ -3,8 +3,8 @@ import { FILE_CAPABILITIES, fileTypeName } from '../csv/index.js'
 import { openSqlScript } from './sqlscript-connection.js'
 
 /**
- * A SQL script as a target, for one of four engines: `sqlscript:./out.sql?dialect=postgres` (or `mysql`,
- * `sqlite`, `mssql`). DDL with the engine's own type map, multi-row INSERTs with that engine's literal
+ * A SQL script as a target, for any engine in the registry: `sqlscript:./out.sql?dialect=postgres` (or
+ * `mysql`, `sqlite`, `mssql`, `duckdb`): the engine's own SQL builder (`dialect.sql`) writes it. DDL with the engine's own type map, multi-row INSERTs with that engine's literal
  * escaping (MySQL backslashes, PostgreSQL standard strings, `X'…'`/`'\x…'`/`0x…` bytes), then indexes, foreign
  * keys and identity positions. Rows are fitted to the engine's limits (NUL in text, NaN) before they are
  * written, so the script loads without errors.
@@ -16,4 +16,3 @@ export const sqlscript: BaseDialect = {
 }
 
 export { SqlScriptConnection, type SqlScriptConnectOptions } from './sqlscript-connection.js'
-export { SCRIPT_ENGINES, type ScriptEngine } from './script-engines.js'

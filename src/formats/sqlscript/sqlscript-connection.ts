@@ -5,7 +5,9 @@ import type {
   ConnectOptions,
   Connection,
   ConstraintProblem,
+  BaseDialect,
   Dialect,
+  DialectCapabilities,
   FinalizeOptions,
   PrepareOptions,
   ReadBatch,
@@ -17,7 +19,7 @@ import { SchemaError, UsageError } from '../../errors.js'
 import { orderTables } from '../../plan/order.js'
 import type { DatabaseSchema, Row, TableSchema } from '../../schema/types.js'
 import { parseFileUrl } from '../csv/csv-connection.js'
-import { SCRIPT_ENGINES, type ScriptEngine } from './script-engines.js'
+import { ENGINE_NAMES, loadEngine } from '../../registry.js'
 
 /** Options for a SQL script target besides the URL form `sqlscript:./out.sql?dialect=postgres`. */
 export interface SqlScriptConnectOptions extends ConnectOptions {
@@ -27,7 +29,7 @@ export interface SqlScriptConnectOptions extends ConnectOptions {
 }
 
 /** Opens a SQL script target. */
-export async function openSqlScript(base: Dialect, target: string | object, options: ConnectOptions = {}): Promise<SqlScriptConnection> {
+export async function openSqlScript(base: BaseDialect, target: string | object, options: ConnectOptions = {}): Promise<SqlScriptConnection> {
   let path: string
   let engineName: string | undefined
   if (typeof target === 'string') {
@@ -40,14 +42,34 @@ export async function openSqlScript(base: Dialect, target: string | object, opti
     path = t.path
     engineName = t.dialect
   }
-  const engine = engineName === undefined ? undefined : SCRIPT_ENGINES[engineName.toLowerCase()]
+  const engine = engineName === undefined ? undefined : await loadEngine(engineName).catch(() => undefined)
   if (!engine) {
-    throw new UsageError(`sqlscript needs ?dialect=postgres, mysql, sqlite or mssql${engineName ? ` (got ${JSON.stringify(engineName)})` : ''}`)
+    throw new UsageError(`sqlscript needs ?dialect=${ENGINE_NAMES.join(', ')}${engineName ? ` (got ${JSON.stringify(engineName)})` : ''}`)
   }
   void options
   // the connection's dialect carries the engine's limits, so rows are fitted for that engine
-  const dialect: Dialect = { ...base, name: `sqlscript`, capabilities: engine.capabilities, nativeType: engine.nativeType, quoteIdentifier: engine.quote }
+  const dialect: BaseDialect = { ...base, name: `sqlscript`, capabilities: scriptCapabilities(engine) }
   return new SqlScriptConnection(dialect, engine, resolve(path), path)
+}
+
+/** What a script for `engine` can hold: the engine's limits (narrowed where its literals hold less), written as a file. */
+function scriptCapabilities(engine: Dialect): DialectCapabilities {
+  const c = engine.capabilities
+  const narrowed = engine.sql.script.capabilities ?? {}
+  return Object.freeze({
+    transactionalDdl: false,
+    bulkPath: 'file',
+    schemas: false,
+    enforcesForeignKeys: false,
+    unvalidatedForeignKeys: false,
+    concurrentSnapshotReads: false,
+    storesAnyValue: false,
+    maxIdentifierLength: c.maxIdentifierLength,
+    identifierLengthUnit: c.identifierLengthUnit,
+    textHoldsNul: narrowed.textHoldsNul ?? c.textHoldsNul,
+    floatHoldsNonFinite: narrowed.floatHoldsNonFinite ?? c.floatHoldsNonFinite,
+    maxTimestampPrecision: narrowed.maxTimestampPrecision ?? c.maxTimestampPrecision,
+  })
 }
 
 /**
@@ -61,8 +83,8 @@ export class SqlScriptConnection implements Connection {
   #chain: Promise<void> = Promise.resolve()
 
   constructor(
-    readonly dialect: Dialect,
-    readonly engine: ScriptEngine,
+    readonly dialect: BaseDialect,
+    readonly engine: Dialect,
     readonly path: string,
     display: string,
   ) {
@@ -102,22 +124,22 @@ export class SqlScriptConnection implements Connection {
     }
     await mkdir(dirname(this.path), { recursive: true })
     this.#handle = await open(this.path, 'w')
-    const e = this.engine
-    const out: string[] = [...e.header]
+    const e = this.engine.sql
+    const out: string[] = [...e.script.header]
     const ordered = orderTables(schema).order.map((n) => schema.tables.find((t) => t.name === n)!)
     if (options.mode === 'recreate') for (const t of [...ordered].reverse()) out.push(e.dropTable(t))
-    if (options.mode === 'truncate') for (const t of [...ordered].reverse()) out.push(`DELETE FROM ${e.quote(t.name)}`)
+    if (options.mode === 'truncate') for (const t of [...ordered].reverse()) out.push(`DELETE FROM ${e.quoteIdentifier(t.name)}`)
     if (options.mode === 'create' || options.mode === 'recreate') for (const t of ordered) out.push(e.createTable(t))
-    await this.#handle.write(`-- ${e.name} script: ${schema.tables.length} tables\n`)
+    await this.#handle.write(`-- ${this.engine.name} script: ${schema.tables.length} tables\n`)
     await this.#append(out)
   }
 
   async openWriter(table: TableSchema): Promise<TableWriter> {
     if (!this.#handle) throw new UsageError(`${this.description}: prepareTarget first`)
-    const e = this.engine
-    const head = `INSERT INTO ${e.quote(table.name)} (${table.columns.map((c) => e.quote(c.name)).join(', ')}) VALUES\n`
-    const per = e.rowsPerInsert(table.columns.length)
-    const [before, after] = e.aroundInserts?.(table) ?? [[], []]
+    const e = this.engine.sql
+    const head = `INSERT INTO ${e.quoteIdentifier(table.name)} (${table.columns.map((c) => e.quoteIdentifier(c.name)).join(', ')}) VALUES\n`
+    const per = e.script.rowsPerInsert(table.columns.length)
+    const [before, after] = e.script.aroundInserts?.(table) ?? [[], []]
     const cols = table.columns
     return {
       write: async (rows: Row[]): Promise<WriteResult> => {
@@ -138,15 +160,16 @@ export class SqlScriptConnection implements Connection {
   }
 
   async finalize(schema: DatabaseSchema, _options: FinalizeOptions): Promise<ConstraintProblem[]> {
-    const e = this.engine
+    const e = this.engine.sql
     const out: string[] = []
     for (const t of schema.tables) for (const i of t.indexes) {
       const sql = e.createIndex(t, i)
       if (sql) out.push(sql)
     }
-    if (e.addForeignKey) for (const t of schema.tables) for (const fk of t.foreignKeys) out.push(e.addForeignKey(t, fk))
+    // engines that declare foreign keys in CREATE TABLE had them written there
+    if (!e.foreignKeysInCreate) for (const t of schema.tables) for (const fk of t.foreignKeys) out.push(e.addForeignKey(t, fk)!)
     for (const t of schema.tables) out.push(...e.resetIdentity(t))
-    out.push(...e.footer)
+    out.push(...e.script.footer)
     await this.#append(out)
     return []
   }

@@ -1,5 +1,6 @@
 import type { BaseDialect } from '../../dialect.js'
 import { UsageError } from '../../errors.js'
+import { loadEngine } from '../../registry.js'
 import { TsqlSource, scriptPath } from './tsql-source.js'
 
 export { TsqlSource, detectEncoding, scriptStatements, columnTypeOf, type SkippedStatement } from './tsql-source.js'
@@ -26,6 +27,7 @@ export const tsql: BaseDialect = {
   },
   async connect(target) {
     if (typeof target !== 'string') throw new UsageError('tsql: takes a file URL, e.g. tsql:./dump.sql')
-    return new TsqlSource(tsql, scriptPath(target))
+    // SQL Server's type map reads the declarations; it loads no driver
+    return new TsqlSource(tsql, scriptPath(target), (await loadEngine('mssql')).types)
   },
 }

@@ -2,12 +2,11 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import iconv from 'iconv-lite'
-import type { Connection, Dialect, PrepareOptions, ReadBatch, ReadOptions, SnapshotInfo, SourceTableState } from '../../dialect.js'
+import type { Connection, BaseDialect, DialectTypes, PrepareOptions, ReadBatch, ReadOptions, SnapshotInfo, SourceTableState } from '../../dialect.js'
 import { fileState } from '../file-state.js'
 import { ConnectionError, RowError, SchemaError, UsageError } from '../../errors.js'
 import type { ColumnSchema, DatabaseSchema, LogicalType, ObjectSchema, Row, TableSchema, Value } from '../../schema/types.js'
 import { ConversionFailure, makeConverter, valueSize, type Converter } from '../../schema/values.js'
-import { mssqlToLogical } from '../../../dialects/mssql/mssql-types.js'
 import { LexError, NeedMore, TsqlLexer } from './tsql-lexer.js'
 import { TsqlParser, type ColumnDef, type QualifiedName, type RawValue, type Statement } from './tsql-parser.js'
 
@@ -132,22 +131,23 @@ function displayName(q: QualifiedName): string {
   return `${q.schema ?? 'dbo'}.${q.name}`
 }
 
-/** Builds a column's logical type from a T-SQL declaration (`nvarchar(50)`, `decimal(18,2)`, `datetime2(7)`). */
-export function columnTypeOf(def: ColumnDef): { type: LogicalType; nativeType: string } | { rejected: string } {
-  const t = def.typeName
-  const [a, b] = def.args
-  const chars = t === 'nchar' || t === 'nvarchar' ? 2 : 1
-  const maxLength = a === undefined ? (t === 'varchar' || t === 'nvarchar' || t === 'char' || t === 'nchar' || t === 'binary' || t === 'varbinary' ? chars : -1) : a < 0 ? -1 : a * chars
-  let precision = a ?? (t === 'float' ? 53 : 18)
-  let scale = b ?? 0
-  if (t === 'datetime2' || t === 'time' || t === 'datetimeoffset') {
-    scale = a ?? 7
-    precision = 0
-  }
-  if (t === 'float') scale = 0
-  const m = mssqlToLogical({ typeName: t === 'sysname' ? 'nvarchar' : t, maxLength: t === 'sysname' ? 256 : maxLength, precision, scale })
-  if ('rejected' in m) return m
-  return { type: m.type, nativeType: m.nativeType }
+/**
+ * Builds a column's logical type from a T-SQL declaration (`nvarchar(50)`, `decimal(18,2)`, `datetime2(7)`,
+ * `sysname`) with SQL Server's own type map (`types`, the SQL Server dialect's); the declaration as written is
+ * the column's native type.
+ */
+export function columnTypeOf(def: ColumnDef, types: DialectTypes): { type: LogicalType; nativeType: string } | { rejected: string } {
+  const declared = declaredType(def)
+  const mapped = types.toLogical(declared)
+  if ('reject' in mapped) return { rejected: mapped.reject }
+  return { type: mapped, nativeType: declared }
+}
+
+/** A declaration as SQL Server would print it: `sysname` is `nvarchar(128)`; a length of -1 is `max`. */
+function declaredType(def: ColumnDef): string {
+  if (def.typeName === 'sysname') return 'nvarchar(128)'
+  const args = def.args.map((a) => (a < 0 ? 'max' : String(a)))
+  return args.length > 0 ? `${def.typeName}(${args.join(',')})` : def.typeName
 }
 
 interface TableState {
@@ -174,8 +174,10 @@ export class TsqlSource implements Connection {
   #tables = new Map<string, TableState>()
 
   constructor(
-    readonly dialect: Dialect,
+    readonly dialect: BaseDialect,
     readonly path: string,
+    /** SQL Server's type map, which reads the script's column declarations. */
+    readonly types: DialectTypes,
   ) {
     this.description = `T-SQL script ${path}`
   }
@@ -244,7 +246,7 @@ export class TsqlSource implements Connection {
         columns.push({ name: c.name, type: { kind: 'text' }, nativeType: '', nullable: true, generated: true, default: { kind: 'expression', sql: c.computed, dialect: 'mssql' } })
         continue
       }
-      const mapped = columnTypeOf(c)
+      const mapped = columnTypeOf(c, this.types)
       if ('rejected' in mapped) throw new SchemaError(`${this.path}, line ${line}: ${displayName(s.table)}.${c.name}: ${mapped.rejected}`)
       columns.push({
         name: c.name,

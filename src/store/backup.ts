@@ -3,9 +3,9 @@ import { access, open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip, createGzip } from 'node:zlib'
-import Database from 'better-sqlite3'
-import { UsageError } from '../../src/errors.js'
-import { sqlitePath } from './sqlite-dialect.js'
+import type BetterSqlite3 from 'better-sqlite3'
+import { UsageError } from '../errors.js'
+import { importBetterSqlite3, loadDatabase, type DatabaseClass, type DriverLoader } from './database.js'
 
 /** Options of {@link backup}. */
 export interface BackupOptions {
@@ -46,7 +46,7 @@ async function isGzip(path: string): Promise<boolean> {
   }
 }
 
-function openDatabase(path: string, what: string): Database.Database {
+function openDatabase(Database: DatabaseClass, path: string, what: string): BetterSqlite3.Database {
   try {
     const db = new Database(path, { readonly: true, fileMustExist: true })
     // reading the schema makes a file that is not a database fail here, not half-way through the copy
@@ -58,21 +58,22 @@ function openDatabase(path: string, what: string): Database.Database {
 }
 
 /**
- * Copies a live SQLite database to `dest` with SQLite's online backup API — consistent even while other
- * connections write — optionally gzip-compressed. The copy is written to a temporary file beside `dest` and
- * renamed into place, so a failed backup never leaves a half-written `dest`.
+ * Copies a live SQLite database file `source` to the file `target` with SQLite's online backup API —
+ * consistent even while other connections write — optionally gzip-compressed. The copy is written to a
+ * temporary file beside `target` and renamed into place, so a failed backup never leaves a half-written
+ * `target`. Both are file paths (`src/backup.ts` takes `sqlite:` URLs too). `load` defaults to importing
+ * better-sqlite3.
  *
  * @example
  * await backup('./storage.db', './storage.db.bak.gz') // gzip inferred from .gz
  */
-export async function backup(file: string, dest: string, options: BackupOptions = {}): Promise<BackupResult> {
+export async function backup(source: string, target: string, options: BackupOptions = {}, load: DriverLoader = importBetterSqlite3): Promise<BackupResult> {
   const started = Date.now()
-  const source = sqlitePath(file)
-  const target = sqlitePath(dest)
   const gzip = options.gzip ?? /\.gz$/i.test(target)
   if (!(await exists(source))) throw new UsageError(`backup: there is no SQLite file at ${source}`)
   if (!(await exists(dirname(target)))) throw new UsageError(`backup: the folder of ${target} does not exist`)
-  const db = openDatabase(source, 'backup: source')
+  const Database = await loadDatabase('backup', load)
+  const db = openDatabase(Database, source, 'backup: source')
   const raw = tempBeside(target, 'raw')
   try {
     await db.backup(raw)
@@ -99,19 +100,19 @@ export async function backup(file: string, dest: string, options: BackupOptions 
 }
 
 /**
- * Brings a backup (plain or gzip-compressed, detected by content) back into `file`, replacing its contents
- * through the online backup API (so a WAL-mode file and its `-wal` stay consistent). `file` is created if
- * missing. The backup is checked to be an SQLite database before `file` is touched.
+ * Brings a backup file `from` (plain or gzip-compressed, detected by content) back into the file `target`,
+ * replacing its contents through the online backup API (so a WAL-mode file and its `-wal` stay consistent).
+ * `target` is created if missing. The backup is checked to be an SQLite database before `target` is touched.
+ * `load` defaults to importing better-sqlite3.
  *
  * @example
  * await restore('./storage.db.bak.gz', './storage.db')
  */
-export async function restore(backupFile: string, file: string): Promise<BackupResult> {
+export async function restore(from: string, target: string, load: DriverLoader = importBetterSqlite3): Promise<BackupResult> {
   const started = Date.now()
-  const from = sqlitePath(backupFile)
-  const target = sqlitePath(file)
   if (!(await exists(from))) throw new UsageError(`restore: there is no backup at ${from}`)
   if (!(await exists(dirname(target)))) throw new UsageError(`restore: the folder of ${target} does not exist`)
+  const Database = await loadDatabase('backup', load)
   const gzip = await isGzip(from)
   let plain = from
   if (gzip) {
@@ -124,7 +125,7 @@ export async function restore(backupFile: string, file: string): Promise<BackupR
     }
   }
   try {
-    const db = openDatabase(plain, 'restore: backup')
+    const db = openDatabase(Database, plain, 'restore: backup')
     try {
       await db.backup(target)
     } catch (error) {

@@ -1,11 +1,11 @@
 import { existsSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import Database from 'better-sqlite3'
 import type BetterSqlite3 from 'better-sqlite3'
-import { ConnectionError, FAILURE_KINDS, type FailureKind } from '../../src/errors.js'
-import type { SourceTableState } from '../../src/dialect.js'
-import type { Checkpoint, Journal, JournalEntry, JournalRun } from '../../src/journal/journal.js'
-import { chunkedInsert } from './sqlite-chunked-insert.js'
+import type { SourceTableState } from '../dialect.js'
+import { ConnectionError, FAILURE_KINDS, type FailureKind } from '../errors.js'
+import type { Checkpoint, Journal, JournalEntry, JournalRun } from '../journal/journal.js'
+import { chunkedInsert } from './chunked-insert.js'
+import { importBetterSqlite3, loadDatabase, type DriverLoader } from './database.js'
 
 /** The error class that carries each failure-kind code (the journal's `failure_kind.name`); a code missing here is listed as `DbferryError`. */
 export const FAILURE_KIND_CLASSES: Readonly<Partial<Record<FailureKind, string>>> = {
@@ -95,7 +95,7 @@ CREATE TABLE IF NOT EXISTS source_state (
 );
 `
 
-/** The journal as an SQLite file. Created by {@link openSqliteJournal}. */
+/** The journal as an SQLite file. Created by {@link openJournalFile}. */
 export class SqliteJournal implements Journal {
   readonly location: string
   readonly #db: BetterSqlite3.Database
@@ -200,13 +200,15 @@ export class SqliteJournal implements Journal {
 /**
  * Opens (or creates) a journal file: tables `failure_kind` (filled from the error classes' codes, plus the
  * `fixed`/`inserted`/`remapped` events), `run`, `entry` and `checkpoint`. Throws a `ConnectionError` naming
- * the path when it cannot be created or is not a journal-compatible SQLite file.
+ * the path when it cannot be created or is not a journal-compatible SQLite file, and a `not_available`
+ * `UsageError` when better-sqlite3 is not installed (`load` defaults to importing it).
  *
  * @example
- * const journal = openSqliteJournal('./dbferry-journal.sqlite')
+ * const journal = await openJournalFile('./dbferry-journal.sqlite')
  * // SELECT kind, count(*) FROM entry WHERE created_at >= '2026-01-01' GROUP BY kind
  */
-export function openSqliteJournal(path: string): SqliteJournal {
+export async function openJournalFile(path: string, load: DriverLoader = importBetterSqlite3): Promise<SqliteJournal> {
+  const Database = await loadDatabase('the journal', load)
   const memory = path === ':memory:'
   if (!memory) {
     const dir = dirname(resolve(path))

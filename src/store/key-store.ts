@@ -1,9 +1,21 @@
-import Database from 'better-sqlite3'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { KeyValue, SpillStore } from '../../src/transforms/key-set.js'
-import { chunkedInsert } from './sqlite-chunked-insert.js'
+import { chunkedInsert } from './chunked-insert.js'
+import { importBetterSqlite3, loadDatabase, type DriverLoader } from './database.js'
+
+/** What a key map maps keys to: strings, or numbers (held without allocating when small integers). */
+export type KeyValue = string | number
+
+/** The SQLite-backed store a key set or map spills into (see {@link openKeyStore}). */
+export interface SpillStore {
+  /** Stores each entry `each` hands to its callback; a key stored again takes the later value. */
+  put(each: (entry: (key: string, value: KeyValue) => void) => void): void
+  /** The value as it was stored: strings as strings, numbers as numbers (`-0` as `0`). */
+  get(key: string): KeyValue | undefined
+  has(key: string): boolean
+  close(): void
+}
 
 // a number SQLite cannot keep as a REAL (NaN would become NULL) is stored as a blob of its text; strings and
 // other numbers keep their own storage class in the untyped value column, so they need no tag
@@ -18,9 +30,11 @@ function decodeValue(v: unknown): KeyValue | undefined {
 /**
  * Opens a temporary SQLite file holding key → value (string or number), for key sets and maps that outgrow memory.
  * The file lives in the OS temp directory and is deleted on `close()`. No journal and no fsync: the file is
- * scratch space, rebuilt by the next run if this one dies.
+ * scratch space, rebuilt by the next run if this one dies. Throws a `not_available` `UsageError` when
+ * better-sqlite3 is not installed (`load` defaults to importing it).
  */
-export function openKeyStore(): SpillStore {
+export async function openKeyStore(load: DriverLoader = importBetterSqlite3): Promise<SpillStore> {
+  const Database = await loadDatabase('spilling keys to disk', load)
   const dir = mkdtempSync(join(tmpdir(), 'dbferry-keys-'))
   const db = new Database(join(dir, 'keys.sqlite'))
   db.pragma('journal_mode = OFF')

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3'
+import { importBetterSqlite3, loadDatabase, type DriverLoader } from './database.js'
 
 /** Filters of {@link queryJournal}. */
 export interface JournalQuery {
@@ -37,10 +37,13 @@ export interface JournalCount {
 }
 
 /**
- * Reads entries of a journal file, read-only, filtered by kind, table, action, run and date. Values are
- * parameters; the filters only choose which `?` placeholders appear.
+ * Reads entries of a journal file, read-only, filtered by kind, table, action, run and date (default: every
+ * entry). Values are parameters; the filters only choose which `?` placeholders appear. Throws a
+ * `not_available` `UsageError` when better-sqlite3 is not installed (`load` defaults to importing it), and the
+ * driver's error when the file is not a journal.
  */
-export function queryJournal(path: string, q: JournalQuery = {}): { entries: JournalRow[]; counts: JournalCount[] } {
+export async function queryJournal(path: string, q: JournalQuery = {}, load: DriverLoader = importBetterSqlite3): Promise<{ entries: JournalRow[]; counts: JournalCount[] }> {
+  const Database = await loadDatabase('reading a journal', load)
   const db = new Database(path, { readonly: true, fileMustExist: true })
   try {
     const where: string[] = []

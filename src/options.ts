@@ -1,0 +1,84 @@
+import type { ConnectionSpec } from './connect.js'
+import type { TargetMode } from './dialect.js'
+import type { Journal } from './journal/journal.js'
+import type { ProgressEvent } from './pipeline/progress.js'
+import type { IdentifierPolicy } from './schema/identifiers.js'
+import type { DeclaredForeignKey, TableSelection } from './schema/select.js'
+import type { LogicalType } from './schema/types.js'
+import type { Transform } from './transforms/transform.js'
+
+/** Options of {@link ferry}. */
+export interface FerryOptions {
+  /**
+   * The source: a URL (`sqlite:./x.db`, `postgres://…`), an open {@link Connection}, or a driver object you
+   * hold (a `pg` Pool, a `mysql2` pool, a better-sqlite3 Database, an `mssql` ConnectionPool, a DuckDB
+   * connection). dbferry never closes what it did not open.
+   */
+  from: ConnectionSpec
+  /** The target: a URL, an open {@link Connection}, or a driver object you hold (as `from`). */
+  to: ConnectionSpec
+  /** Which tables to copy. Default: all. */
+  tables?: TableSelection
+  /** Foreign keys the source does not declare (SQLite files without them, MyISAM). */
+  foreignKeys?: readonly DeclaredForeignKey[]
+  /** Per-column logical type overrides, keyed `table.column`. */
+  types?: Readonly<Record<string, LogicalType>>
+  /** Schema and row transforms, applied in order. Default none. */
+  transforms?: readonly Transform[]
+  /** What to do with target tables that exist. Default `create` (fail if one exists). */
+  mode?: TargetMode
+  /** Name rules on the target. Default: preserve case, shorten long names with a hash. */
+  identifiers?: IdentifierPolicy
+  /** Rows per batch. Default 10 000. */
+  batchRows?: number
+  /** Approximate bytes per batch. Default 8 MiB. */
+  batchBytes?: number
+  /**
+   * Tables copied at once when the plan allows it, the source can read tables concurrently in one snapshot
+   * and the target can write them without sharing a transaction (`concurrentWrites`). Default 1.
+   */
+  concurrency?: number
+  /** A journal file path (SQLite), a {@link Journal}, or false. Default: none (the report keeps examples). */
+  journal?: string | Journal | false
+  /** How many rejected/dropped rows per table the report lists. Default 20. */
+  maxExamples?: number
+  /** Fallback encoding for source text that is not valid UTF-8 (e.g. `cp1252`). Default: reject such rows. */
+  fallbackEncoding?: string
+  /** Remove U+0000 from text for targets that cannot store it, instead of rejecting. Default false. */
+  stripNul?: boolean
+  /** User-supplied SQL for views and functions, run after the data in dependency order. */
+  objects?: Readonly<Record<string, string>>
+  /**
+   * Continue the latest interrupted run between the same source and target, from its journal's checkpoints:
+   * finished tables are skipped, the table in progress continues after its last committed batch. Needs a
+   * `journal`. Default false.
+   */
+  resume?: boolean
+  /**
+   * Scan the source for what would fail on the target before anything is created (collation collisions,
+   * orphan keys, values the target cannot hold; see `plan`). `report` puts the issues in `report.preflight`;
+   * `stop` also throws a `PreflightError` when any issue other than a renamed identifier is found. Default `off`.
+   */
+  preflight?: 'off' | 'report' | 'stop'
+  /**
+   * Compare source and target after the copy (`verify()`), expecting the rows the run rejected or dropped to
+   * be missing. The report's `verify` holds the outcome; a difference makes the run not `clean`. Default false.
+   */
+  verify?: boolean
+  /**
+   * Before a run changes an existing SQLite target (modes truncate, append, recreate, or resume), copy it with
+   * SQLite's online backup API to this path, or beside the file (`<file>.<time>.backup`) when true.
+   * Default true.
+   */
+  backup?: boolean | string
+  /**
+   * Let a CSV table that no transform touches go to a target that parses CSV itself (PostgreSQL) as the
+   * file's bytes, checked and counted on the way, falling back to the row path for anything the check or
+   * the target refuses (`report.tables[].path` says which path a table took). Default true.
+   */
+  passThrough?: boolean
+  /** Called with progress events. */
+  onProgress?: (event: ProgressEvent) => void
+  /** Aborts the run between batches. */
+  signal?: AbortSignal
+}

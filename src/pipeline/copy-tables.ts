@@ -1,0 +1,95 @@
+import { DbferryError, TransformError } from '../errors.js'
+import type { FerryOptions } from '../options.js'
+import type { PlannedRun } from '../plan/planned-run.js'
+import type { RunState } from '../run/run-state.js'
+import { makeTransformContext } from '../transforms/context.js'
+import type { TableTransformer, Transform, TransformContext } from '../transforms/transform.js'
+import { copyTable } from './copy-table.js'
+import { confirmedCheckpoint } from './resume.js'
+import { runScheduled } from './schedule.js'
+
+/**
+ * The copy: every table in plan order (several at once where the source reads concurrently in one snapshot
+ * and the target writes tables independently), each through the transforms' batch processors into the
+ * target's bulk path. Returns, when `verify` is asked, the keys of rows that will not be on the target.
+ */
+export async function copyTables(run: RunState, planned: PlannedRun, options: FerryOptions): Promise<Map<string, string[]> | undefined> {
+  const { source, target } = { source: run.source.connection, target: run.target.connection }
+  const missing = options.verify ? new Map(planned.pairs.map((p) => [p.target.name, [] as string[]])) : undefined
+  const ctx = makeTransformContext(source, target, planned, planned.reports, run.journal, options)
+  run.onClose.push(ctx.close)
+  const transforms = options.transforms ?? []
+  for (const t of transforms) await t.start?.(ctx)
+  options.onProgress?.({ type: 'phase', phase: 'copy' })
+  const parallel = source.dialect.capabilities.concurrentSnapshotReads && target.dialect.capabilities.concurrentWrites === true
+  const concurrency = parallel ? Math.max(1, options.concurrency ?? 1) : 1
+  await runScheduled(planned.order, concurrency, (name) => copyOne(run, planned, name, transforms, ctx, options, missing?.get(name)), options.signal)
+  for (const t of transforms) await t.end?.(ctx)
+  return missing
+}
+
+/** One table: skipped when a resumed run finished it, else copied after the transforms open their processors. */
+async function copyOne(
+  run: RunState,
+  planned: PlannedRun,
+  name: string,
+  transforms: readonly Transform[],
+  ctx: TransformContext,
+  options: FerryOptions,
+  missingKeys: string[] | undefined,
+): Promise<void> {
+  const journal = run.journal
+  const pair = planned.pairByName.get(name)!
+  const report = planned.reports.get(name)!
+  const resume = planned.resumeAt.get(name)
+  if (resume?.done) {
+    report.status = 'done'
+    if (journal) await journal.journal.checkpoint(journal.runId, confirmedCheckpoint(report, undefined, true))
+    return
+  }
+  const transformers = await openProcessors(transforms, pair.target, ctx, name)
+  const source = run.source.connection
+  const total = pair.source.rowCountEstimate ?? (options.onProgress ? await source.count(pair.source).catch(() => undefined) : undefined)
+  await copyTable(
+    {
+      source,
+      target: run.target.connection,
+      journal: journal ? { journal: journal.journal, runId: journal.runId } : undefined,
+      batchRows: options.batchRows ?? 10_000,
+      batchBytes: options.batchBytes ?? 8 << 20,
+      maxExamples: options.maxExamples ?? 20,
+      fit: { stripNul: options.stripNul },
+      signal: options.signal,
+      onProgress: options.onProgress,
+      transformers,
+      checkpoint: journal ? async (cp) => journal.journal.checkpoint(journal.runId, cp) : undefined,
+      missingKeys,
+      after: resume?.after,
+      passThrough: options.passThrough,
+    },
+    pair,
+    report,
+    total,
+  )
+}
+
+/** Each transform's batch processor for one table; a transform that throws is named in the error. */
+async function openProcessors(
+  transforms: readonly Transform[],
+  table: PlannedRun['targetSchema']['tables'][number],
+  ctx: TransformContext,
+  name: string,
+): Promise<{ name: string; processor: TableTransformer }[]> {
+  const out: { name: string; processor: TableTransformer }[] = []
+  for (const t of transforms) {
+    let processor
+    try {
+      processor = await t.table?.(table, ctx)
+    } catch (error) {
+      if (error instanceof DbferryError) throw error
+      throw new TransformError(t.name, error instanceof Error ? error.message : String(error), { table: name, cause: error })
+    }
+    if (processor) out.push({ name: t.name, processor })
+  }
+  return out
+}
