@@ -411,7 +411,7 @@ export interface DialectTypes {
 export interface CreateTableOptions {
   /** The engine the table was read from: a same-engine copy keeps native types (`nativeType`) where it can. */
   sourceDialect?: string
-  /** The schema (namespace) to create it in, on engines that have schemas. Default: the table's, else the default. */
+  /** The schema (namespace) to create it in, on engines that have schemas. Default: none (the name unqualified). */
   schema?: string
 }
 

@@ -64,6 +64,8 @@ export interface DriverFields {
   sqlState?: string
   errno?: number
   constraint?: string
+  /** The schema (namespace) the engine names. */
+  schema?: string
   table?: string
   column?: string
   detail?: string

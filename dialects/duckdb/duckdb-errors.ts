@@ -1,5 +1,5 @@
 import type { ClassifiedError, DialectErrors, DriverErrorFields } from '../../src/dialect.js'
-import type { FailureKind } from '../../src/errors.js'
+import { ConnectionError, SchemaError, isDbferryError, type DbferryError, type FailureKind } from '../../src/errors.js'
 
 /**
  * DuckDB's errors as `@duckdb/node-api` throws them: a plain `Error` whose message starts with DuckDB's error
@@ -13,7 +13,7 @@ import type { FailureKind } from '../../src/errors.js'
  */
 
 /** DuckDB's error type at the start of a message: `Constraint Error: …` → `Constraint`. */
-const TYPED = /^((?:[A-Z][A-Za-z]*)(?: [A-Z][A-Za-z]*)*|INTERRUPT|FATAL|INTERNAL) Error: /
+const TYPED = /^([A-Z][A-Za-z]*(?: [A-Za-z]+)*) Error: /
 /** Messages of the binding and the appender, which carry no error type. */
 const BINDING = /^(?:Failed to (\w+)(?: [\w ]+)?: |Could not convert |Type \S+ with value .* can't be cast )/
 /** A binding wrapper (`Failed to append: `) before DuckDB's own text. */
@@ -34,6 +34,8 @@ const RULES: Rule[] = [
   { test: /CHECK constraint failed/i, kind: 'check_violation' },
   { test: /UTF-?8|unicode|invalid (?:byte sequence|encoding)/i, kind: 'invalid_encoding' },
   { test: /out of range|overflow/i, kind: 'out_of_range' },
+  // the Appender's cast says only "could not convert": a number that does not convert to a number type is too big
+  { test: /Could not convert string ["'][-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?["'] to (?:DECIMAL|U?(?:TINY|SMALL|BIG|HUGE)?INT|U?INT\d+)/i, kind: 'out_of_range' },
   { test: /Conflict on|write-write conflict|Could not commit .*conflict|serialization/i, kind: 'serialization_failure', retryable: true },
   {
     test: /connection disconnected|connection (?:is )?closed|instance closed|database has been invalidated|^Connection Error|^FATAL Error|^IO Error: Could not (?:read|write)/i,
@@ -81,9 +83,12 @@ function classify(error: unknown): ClassifiedError | undefined {
   if (!(error instanceof Error) || Object.getPrototypeOf(error) !== Error.prototype) return undefined
   const message = error.message
   if (!TYPED.test(message) && !BINDING.test(message)) return undefined
-  const first = message.split('\n')[0]!
-  const rule = RULES.find((r) => r.test.test(first))
-  const driver: DriverErrorFields = { message: first, ...constraintFields(first) }
+  // what DuckDB said, without the echo of the statement (`LINE 1: …`, which holds the user's SQL) and a CSV
+  // reader's dump of its options
+  const text = message.split(/\n\n(?:LINE \d+:|  file = )/)[0]!.trim()
+  const first = text.split('\n')[0]!
+  const rule = RULES.find((r) => r.test.test(text))
+  const driver: DriverErrorFields = { message: text, ...constraintFields(first) }
   const code = errorType(first)
   if (code !== undefined) driver.code = code
   return {
@@ -95,6 +100,19 @@ function classify(error: unknown): ClassifiedError | undefined {
 }
 
 /**
+ * A DuckDB error (or any other) as dbferry's: a lost connection (or an error that is not DuckDB's) is a
+ * `ConnectionError`, anything else the engine said a `SchemaError`; both keep the driver's fields and the
+ * error as `cause`. dbferry's own errors pass through.
+ */
+function toDbferryError(error: unknown, what: string, options: { table?: string } = {}): DbferryError {
+  if (isDbferryError(error)) return error
+  const c = classify(error)
+  const message = `${what}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`
+  const opts = { cause: error, ...(c ? { driver: c.driver } : {}), ...(options.table === undefined ? {} : { table: options.table }) }
+  return c === undefined || c.connectionLost ? new ConnectionError(message, opts) : new SchemaError(message, opts)
+}
+
+/**
  * What a DuckDB error means: `not_null`, `duplicate_key`, `foreign_key_violation`, `check_violation`,
  * `out_of_range` (Conversion/Out of Range errors), `invalid_encoding` (text that is not UTF-8),
  * `serialization_failure` (a TransactionContext conflict between two transactions; retryable), `connection`
@@ -102,4 +120,7 @@ function classify(error: unknown): ClassifiedError | undefined {
  * `driver.code` is DuckDB's error type (`Constraint`, `Conversion`, `TransactionContext`) or the binding's
  * action (`Failed to query`); undefined for anything that is not a DuckDB error.
  */
-export const duckdbErrors: DialectErrors = Object.freeze({ classify })
+export const duckdbErrors: DialectErrors & {
+  /** A driver error as a `ConnectionError` (connection lost, or not DuckDB's) or a `SchemaError`, with `driver`. */
+  toDbferryError(error: unknown, what: string, options?: { table?: string }): DbferryError
+} = Object.freeze({ classify, toDbferryError })

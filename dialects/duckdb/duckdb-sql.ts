@@ -107,10 +107,13 @@ function sequenceName(table: TableSchema, column: string): string {
  */
 function identityStatements(table: TableSchema, column: string, next: bigint): string[] {
   const seq = q(sequenceName(table, column))
+  const column_ = `${tableName(table)} ALTER COLUMN ${q(column)}`
   return [
+    // a previous run's default holds the old sequence: let go of it first
+    `ALTER TABLE ${column_} DROP DEFAULT`,
     `DROP SEQUENCE IF EXISTS ${seq}`,
     `CREATE SEQUENCE ${seq} START WITH ${next}`,
-    `ALTER TABLE ${tableName(table)} ALTER COLUMN ${q(column)} SET DEFAULT nextval(${stringLiteral(sequenceName(table, column))})`,
+    `ALTER TABLE ${column_} SET DEFAULT nextval(${stringLiteral(sequenceName(table, column))})`,
   ]
 }
 

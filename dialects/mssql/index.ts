@@ -8,8 +8,13 @@ import { mssqlDialect } from './mssql-dialect.js'
  * @example
  * await ferry({ from: 'mssql://sa:pw@127.0.0.1:1433/imis?encrypt=false&trustServerCertificate=true', to: 'postgres://…' })
  */
+
+/** The SQL Server dialect (the same object as {@link mssqlDialect}). */
 export const mssql = mssqlDialect
 
-export { MssqlConnection, mssqlCollationFolder, parseMssqlUrl, type MssqlUrlConfig } from './mssql-dialect.js'
-export { mssqlNativeType, mssqlToLogical, bulkColumnType, bulkExact, type BulkColumnType, type MssqlColumnInfo, type MssqlColumnMapping } from './mssql-types.js'
-export { quoteId, qualified, createTableSql, foreignKeySql, createIndexSql, mssqlLiteral, bulkValue, insertParameter } from './mssql-sql.js'
+export { mssqlDialect }
+export { MssqlConnection, type MssqlSession, type MssqlUrlConfig } from './mssql-connection.js'
+export { mssqlTypes, type BulkColumnType, type MssqlColumnInfo, type MssqlColumnMapping, type MssqlRejectedType, type MssqlTypes } from './mssql-types.js'
+export { mssqlSql, type InsertParameter, type MssqlSql, type ParameterisedStatement } from './mssql-sql.js'
+export { mssqlErrors, type MssqlDriverFields } from './mssql-errors.js'
+export type { MssqlReadPlan } from './mssql-introspector.js'

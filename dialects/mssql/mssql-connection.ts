@@ -258,7 +258,9 @@ export async function connectMssql(target: string | object, options: ConnectOpti
     } catch (error) {
       throw wrap(error, 'cannot connect the SQL Server pool passed in')
     }
-    return new MssqlConnection(dialect, pool, options.schema ?? 'dbo', false, `SQL Server ${pool.config.server}/${pool.config.database ?? ''} (a pool passed in)`)
+    // the typings leave it out, but every ConnectionPool keeps its config (accepts() checked it)
+    const config = (pool as unknown as { config: sql.config }).config
+    return new MssqlConnection(dialect, pool, options.schema ?? 'dbo', false, `SQL Server ${config.server}/${config.database ?? ''} (a pool passed in)`)
   }
   const { config, schema } = parseMssqlUrl(target)
   const pool = new sql.ConnectionPool(config)

@@ -99,6 +99,18 @@ interface ColumnRow {
 }
 
 /**
+ * Whether the server converts varchar to varbinary as bytes of the column's code page (SQL Server). Babelfish
+ * stores the text right but gives `?` for every non-ASCII character there: on such a server varchar is read
+ * as text, which the server converts to Unicode itself.
+ */
+async function codePageBytes(session: MssqlSession): Promise<boolean> {
+  // an Arabic alef is 0xC7 in code page 1256 (Babelfish converts Latin-1 letters right, Arabic ones to '?')
+  const res = await session.request().query("SELECT CAST(CAST(N'\u0627' AS varchar(4)) COLLATE Arabic_CI_AS AS varbinary(4)) AS b")
+  const b = res.recordset[0]?.b as Uint8Array | undefined
+  return b !== undefined && b.length === 1 && b[0] === 0xc7
+}
+
+/**
  * Reads the schema of one SQL Server schema (default `dbo`) from `sys.*`: tables, columns with exact types,
  * identity and computed columns, keys, indexes, foreign keys, views/functions/procedures and their
  * dependencies. Unknown types are rejected with a `SchemaError` naming the column.
@@ -117,6 +129,7 @@ export async function introspectMssql(session: MssqlSession, schemaName: string,
   const fks = await run<{ fk_id: number; name: string; parent_object_id: number; ref_table: string; column_name: string; ref_column: string; on_delete: string; on_update: string }>(FOREIGN_KEYS)
   const objects = await run<{ object_id: number; name: string; type: string; definition: string | null }>(OBJECTS)
   const deps = await run<{ referencing_id: number; ref_name: string | null }>(DEPENDENCIES)
+  const codePages = await codePageBytes(session)
   const notes: string[] = []
   const plans = new Map<string, MssqlReadPlan>()
   const byId = new Map<number, TableSchema>()
@@ -147,7 +160,7 @@ export async function introspectMssql(session: MssqlSession, schemaName: string,
       notes.push(`${table.name}.${c.name}: computed column AS ${c.computed_definition ?? '?'} is not copied`)
       continue
     }
-    const mapped = mssqlTypes.columnMapping({ typeName: c.type_name, maxLength: c.max_length, precision: c.precision, scale: c.scale, ...(c.code_page !== null ? { codePage: c.code_page } : {}) })
+    const mapped = mssqlTypes.columnMapping({ typeName: c.type_name, maxLength: c.max_length, precision: c.precision, scale: c.scale, ...(c.code_page !== null && codePages ? { codePage: c.code_page } : {}) })
     if ('rejected' in mapped) throw new SchemaError(`${table.name}.${c.name}: ${mapped.rejected}`, { table: table.name, column: c.name })
     const m: MssqlColumnMapping = mapped
     if (m.note) notes.push(`${table.name}.${c.name}: ${m.note}`)
@@ -158,7 +171,8 @@ export async function introspectMssql(session: MssqlSession, schemaName: string,
       nullable: c.is_nullable,
       ...(c.is_identity ? { autoIncrement: true } : {}),
       ...(c.collation_name ? { collation: c.collation_name } : {}),
-      ...(c.default_definition ? { default: mssqlSql.columnDefault(c.default_definition) } : {}),
+      // Babelfish shows rowversion's own generator as a default; SQL Server has none, and a copy takes no versions
+      ...(c.default_definition && m.nativeType !== 'rowversion' ? { default: mssqlSql.columnDefault(c.default_definition) } : {}),
     })
     plan.selects.push(m.select)
     plan.codePages.push(m.decodeCodePage)

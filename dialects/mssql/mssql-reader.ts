@@ -1,5 +1,5 @@
 import type { ReadBatch, ReadOptions } from '../../src/dialect.js'
-import { ConnectionError, RowError, SchemaError } from '../../src/errors.js'
+import { ConnectionError, RowError } from '../../src/errors.js'
 import type { Row, TableSchema, Value } from '../../src/schema/types.js'
 import { ConversionFailure, makeConverter, valueSize, type Converter } from '../../src/schema/values.js'
 import type { MssqlSession } from './mssql-connection.js'
@@ -8,12 +8,10 @@ import type { MssqlReadPlan } from './mssql-introspector.js'
 import { mssqlSql } from './mssql-sql.js'
 import { mssqlTypes } from './mssql-types.js'
 
-/** A failed read: the connection's loss as a `ConnectionError`, else what the server refused, with its fields. */
+/** A failed read stops the run as resumable (a `ConnectionError`), with the driver's fields. */
 function readFailure(failure: unknown, table: TableSchema): Error {
   const c = mssqlErrors.classify(failure)
-  const options = { table: table.name, cause: failure, ...(c ? { driver: c.driver } : {}) }
-  const message = `reading ${table.name}: ${(failure as Error).message}`
-  return c && !c.connectionLost ? new SchemaError(message, options) : new ConnectionError(message, options)
+  return new ConnectionError(`reading ${table.name}: ${(failure as Error).message}`, { table: table.name, cause: failure, ...(c ? { driver: c.driver } : {}) })
 }
 
 /**

@@ -88,7 +88,8 @@ function columnDdl(c: ColumnSchema, sourceDialect: string | undefined): string {
   let ddl = `${quoteId(c.name)} ${sourceDialect === 'mssql' && c.nativeType && !c.generated && sameEngineType(c) ? c.nativeType : mssqlTypes.toNative(c.type)}`
   if (c.autoIncrement && (c.type.kind === 'int16' || c.type.kind === 'int32' || c.type.kind === 'int64' || c.type.kind === 'decimal')) ddl += ' IDENTITY(1,1)'
   ddl += c.nullable ? ' NULL' : ' NOT NULL'
-  if (c.default) {
+  // a computed column is created as a plain column without its expression (its data is not copied)
+  if (c.default && !c.generated) {
     if (c.default.kind === 'now') ddl += ' DEFAULT SYSDATETIME()'
     else if (c.default.kind === 'value') ddl += ` DEFAULT ${literalOf(c.default.value, c.type)}`
     else if (c.default.dialect === 'mssql') ddl += ` DEFAULT ${c.default.sql}`
@@ -229,6 +230,11 @@ function insertParameter(value: Value, type: LogicalType): InsertParameter {
       return { type: { name: 'UniqueIdentifier' }, value, sql: '@p' }
     case 'boolean':
       return { type: { name: 'Bit' }, value: value === null ? null : value === true || value === 1, sql: '@p' }
+    case 'bytes': {
+      // always varbinary: SQL Server converts it to binary(n) by itself, and Babelfish fails on Binary parameters
+      const t = mssqlTypes.bulkColumnType(type)
+      return { type: { name: 'VarBinary', length: t.length ?? 'max' }, value: bulkValue(value, type), sql: '@p' }
+    }
     default:
       return { type: mssqlTypes.bulkColumnType(type), value: bulkValue(value, type), sql: '@p' }
   }

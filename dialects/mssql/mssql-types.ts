@@ -103,9 +103,10 @@ function columnMapping(col: MssqlColumnInfo): MssqlColumnMapping | MssqlRejected
       // tedious hands decimals over as JS numbers; text keeps every digit
       return { ...plain({ kind: 'decimal', precision: col.precision, scale: col.scale }, `${t}(${col.precision},${col.scale})`), select: `CAST({col} AS varchar(48))` }
     case 'money':
-      return { ...plain({ kind: 'decimal', precision: 19, scale: 4 }, 'money'), select: 'CONVERT(varchar(32), {col}, 2)' }
+      // through decimal(19,4): every digit on SQL Server and Babelfish alike (Babelfish ignores CONVERT's style 2)
+      return { ...plain({ kind: 'decimal', precision: 19, scale: 4 }, 'money'), select: 'CAST(CAST({col} AS decimal(19,4)) AS varchar(32))' }
     case 'smallmoney':
-      return { ...plain({ kind: 'decimal', precision: 10, scale: 4 }, 'smallmoney'), select: 'CONVERT(varchar(32), {col}, 2)' }
+      return { ...plain({ kind: 'decimal', precision: 10, scale: 4 }, 'smallmoney'), select: 'CAST(CAST({col} AS decimal(10,4)) AS varchar(32))' }
     case 'real':
       return plain({ kind: 'float32' }, 'real')
     case 'float':

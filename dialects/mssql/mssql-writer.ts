@@ -1,124 +1,130 @@
-import type { ConstraintProblem, FinalizeOptions, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
-import { RowError, SchemaError } from '../../src/errors.js'
-import type { ColumnSchema, DatabaseSchema, Row, TableSchema } from '../../src/schema/types.js'
-import { driverType, errorNumber, ROW_ERROR_NUMBERS, sql } from './mssql-driver.js'
-import {
-  bulkValue,
-  createIndexSql,
-  createTableSql,
-  foreignKeySql,
-  identityInsertSql,
-  insertParameter,
-  qualified,
-  quoteId,
-  reseedSql,
-  rowsPerInsert,
-} from './mssql-sql.js'
-import { bulkColumnType, bulkExact } from './mssql-types.js'
+import type { ClassifiedError, ConstraintProblem, FinalizeOptions, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
+import { ConnectionError, RowError, SchemaError, isDbferryError, type RowFailureKind } from '../../src/errors.js'
+import type { DatabaseSchema, ForeignKeySchema, Row, TableSchema } from '../../src/schema/types.js'
+import type { MssqlSession } from './mssql-connection.js'
+import { mssqlErrors } from './mssql-errors.js'
+import { mssqlSql } from './mssql-sql.js'
 
-type NewRequest = () => sql.Request
+/** How often a row refused by a deadlock is tried again before it is rejected. */
+const DEADLOCK_RETRIES = 3
 
-/** Columns that receive data: computed columns are not written. */
-export function writtenColumns(table: TableSchema): { column: ColumnSchema; index: number }[] {
-  return table.columns.map((column, index) => ({ column, index })).filter((c) => !c.column.generated)
-}
-
-function hasIdentity(table: TableSchema): boolean {
-  return table.columns.some((c) => c.autoIncrement && !c.generated && /^(int16|int32|int64|decimal)$/.test(c.type.kind))
+/** The table as the writer addresses it: its own schema, else the connection's. */
+function inSchema(table: TableSchema, defaultSchema: string): TableSchema {
+  return table.schema === undefined ? { ...table, schema: defaultSchema } : table
 }
 
 /**
- * Whether a table's batches go through TDS bulk load. tedious's bulk load has no KEEP_IDENTITY option and
- * encodes decimals through JS numbers, and `mssql`'s Table cannot name a table containing `]`; such tables use
- * the parameterised multi-row INSERT path (with SET IDENTITY_INSERT), which is exact.
+ * A failure that stops the run, as dbferry's error with the driver's fields: a lost connection is a
+ * resumable `ConnectionError`, anything else the server refused a `SchemaError`.
  */
-export function usesBulk(table: TableSchema): boolean {
-  if (hasIdentity(table)) return false
-  if (/[\]\[.]/.test(table.name) || /[\]\[.]/.test(table.schema ?? '')) return false
-  return writtenColumns(table).every(({ column }) => bulkExact(column.type))
+function stop(error: unknown, message: string, table?: string): Error {
+  if (isDbferryError(error)) return error
+  const c = mssqlErrors.classify(error)
+  const options = { cause: error, ...(c ? { driver: c.driver } : {}), ...(table !== undefined ? { table } : {}) }
+  const text = `${message}: ${error instanceof Error ? error.message : String(error)}`
+  return c && !c.connectionLost ? new SchemaError(text, options) : new ConnectionError(text, options)
 }
 
-/** Builds the `mssql` Table for one batch: every column declared with its exact type and scale. */
-export function bulkTable(table: TableSchema, rows: Row[], defaultSchema: string): sql.Table {
-  const t = new sql.Table(qualified(table, defaultSchema))
-  t.create = false
-  const cols = writtenColumns(table)
-  for (const { column } of cols) {
-    // mssql wants a `]` in a column name written as `]]`
-    t.columns.add(column.name.replace(/]/g, ']]'), driverType(bulkColumnType(column.type)), { nullable: true })
-  }
-  for (const r of rows) t.rows.add(...cols.map(({ column, index }) => bulkValue(r[index] ?? null, column.type) as never))
-  return t
+/** Runs one parameterised INSERT of some rows. */
+async function insertRows(session: MssqlSession, table: TableSchema, rows: readonly Row[], defaultSchema: string): Promise<void> {
+  const statement = mssqlSql.insertStatement(table, rows, defaultSchema)
+  const request = session.request()
+  for (const p of statement.params) session.input(request, p.name, p.type, p.value)
+  await request.query(statement.sql)
 }
 
-function rowKind(error: unknown): 'duplicate_key' | 'not_null' | 'truncation' | 'out_of_range' | 'type_conversion' | 'target_rejected' {
-  const n = errorNumber(error)
-  return (n !== undefined ? ROW_ERROR_NUMBERS[n] : undefined) ?? 'target_rejected'
+/** Bulk-loads one batch (TDS BulkLoadBCP), every column declared with its exact type and scale. */
+async function bulkRows(session: MssqlSession, table: TableSchema, rows: readonly Row[], defaultSchema: string): Promise<void> {
+  const columns = mssqlSql.bulkColumns(table)
+  const bulk = session.bulkTable(mssqlSql.qualified(table, defaultSchema), columns)
+  for (const r of rows) bulk.rows.add(...columns.map((c) => mssqlSql.bulkValue(r[c.index] ?? null, c.logical) as never))
+  await session.request().bulk(bulk, { keepNulls: true } as never)
 }
 
-/** Builds one parameterised multi-row INSERT for `rows` (with IDENTITY_INSERT around it when needed). */
-export function insertRequest(request: sql.Request, table: TableSchema, rows: Row[], defaultSchema: string): string {
-  const cols = writtenColumns(table)
-  let n = 0
-  const tuples = rows.map((r) => {
-    const parts = cols.map(({ column, index }) => {
-      const p = insertParameter(r[index] ?? null, column.type)
-      const name = `p${n++}`
-      request.input(name, driverType(p.type), p.value)
-      return p.sql.replaceAll('@p', `@${name}`)
-    })
-    return `(${parts.join(', ')})`
+/** The row's primary key as `{ column: value }`, when the table has one. */
+function keyOf(table: TableSchema, row: Row): Record<string, unknown> | undefined {
+  const key = table.primaryKey?.columns ?? []
+  if (key.length === 0) return undefined
+  return Object.fromEntries(key.map((k) => [k, row[table.columns.findIndex((c) => c.name === k)] ?? null]))
+}
+
+/** The RowError of a row the server refused, with the kind and fields {@link mssqlErrors} read. */
+function rowError(table: TableSchema, row: Row, error: unknown, c: ClassifiedError | undefined): RowError {
+  const kind = (c?.kind ?? 'target_rejected') as RowFailureKind
+  // catalogs may spell the column in lower case (Babelfish): find it case-insensitively
+  const named = c?.driver.column?.toLowerCase()
+  const column = named === undefined ? undefined : table.columns.find((col) => col.name.toLowerCase() === named)
+  const key = keyOf(table, row)
+  return new RowError(kind, `${table.name}: ${error instanceof Error ? error.message : String(error)}`, {
+    table: table.name,
+    row,
+    cause: error,
+    ...(c ? { driver: c.driver } : {}),
+    ...(key ? { key } : {}),
+    ...(column ? { column: column.name, value: row[table.columns.indexOf(column)] ?? null } : {}),
   })
-  const insert = `INSERT INTO ${qualified(table, defaultSchema)} (${cols.map(({ column }) => quoteId(column.name)).join(', ')}) VALUES ${tuples.join(', ')}`
-  if (!hasIdentity(table)) return insert
-  return `${identityInsertSql(table, true, defaultSchema)};\n${insert};\n${identityInsertSql(table, false, defaultSchema)};`
 }
 
-/** The writer of one table: bulk load or multi-row INSERT per batch; a failed batch is retried row by row. */
-export class MssqlTableWriter implements TableWriter {
+/** The writer of one table: bulk load or multi-row INSERT per batch; a refused batch is retried row by row. */
+class MssqlTableWriter implements TableWriter {
   constructor(
-    readonly newRequest: NewRequest,
+    readonly session: MssqlSession,
     readonly table: TableSchema,
     readonly defaultSchema: string,
   ) {}
 
   async write(rows: Row[]): Promise<WriteResult> {
     if (rows.length === 0) return { written: 0, rejected: [] }
-    try {
-      if (usesBulk(this.table)) {
-        await this.newRequest().bulk(bulkTable(this.table, rows, this.defaultSchema), { keepNulls: true } as never)
-      } else {
-        const per = rowsPerInsert(writtenColumns(this.table).length)
-        for (let i = 0; i < rows.length; i += per) {
-          const chunk = rows.slice(i, i + per)
-          try {
-            const r = this.newRequest()
-            await r.query(insertRequest(r, this.table, chunk, this.defaultSchema))
-          } catch (error) {
-            // isolate the refused rows of this chunk, write the rest
-            const res = await this.#oneByOne(chunk)
-            if (i === 0 && rows.length <= per) return res
-            const rest = await this.write(rows.slice(i + per))
-            return { written: i + res.written + rest.written, rejected: [...res.rejected, ...rest.rejected] }
-          }
-        }
+    if (mssqlSql.usesBulk(this.table)) {
+      try {
+        await bulkRows(this.session, this.table, rows, this.defaultSchema)
+        return { written: rows.length, rejected: [] }
+      } catch (error) {
+        this.#stopIfLost(error)
+        // a bulk load is all or nothing: find the refused rows one by one
+        return this.#oneByOne(rows)
       }
-      return { written: rows.length, rejected: [] }
-    } catch {
-      return this.#oneByOne(rows)
     }
+    const per = mssqlSql.script.rowsPerInsert(mssqlSql.bulkColumns(this.table).length)
+    let written = 0
+    const rejected: RowError[] = []
+    for (let i = 0; i < rows.length; i += per) {
+      const chunk = rows.slice(i, i + per)
+      try {
+        await insertRows(this.session, this.table, chunk, this.defaultSchema)
+        written += chunk.length
+      } catch (error) {
+        this.#stopIfLost(error)
+        // isolate the refused rows of this chunk, write the rest
+        const res = await this.#oneByOne(chunk)
+        written += res.written
+        rejected.push(...res.rejected)
+      }
+    }
+    return { written, rejected }
+  }
+
+  #stopIfLost(error: unknown): void {
+    // anything else (the server refusing a row, a value the driver cannot encode) is isolated row by row
+    if (mssqlErrors.classify(error)?.connectionLost) throw stop(error, `writing ${this.table.name}`, this.table.name)
   }
 
   async #oneByOne(rows: Row[]): Promise<WriteResult> {
     let written = 0
     const rejected: RowError[] = []
     for (const row of rows) {
-      try {
-        const r = this.newRequest()
-        await r.query(insertRequest(r, this.table, [row], this.defaultSchema))
-        written++
-      } catch (error) {
-        rejected.push(new RowError(rowKind(error), `${this.table.name}: ${(error as Error).message}`, { table: this.table.name, row, cause: error }))
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await insertRows(this.session, this.table, [row], this.defaultSchema)
+          written++
+          break
+        } catch (error) {
+          this.#stopIfLost(error)
+          const c = mssqlErrors.classify(error)
+          if (c?.retryable && attempt < DEADLOCK_RETRIES) continue
+          rejected.push(rowError(this.table, row, error, c))
+          break
+        }
       }
     }
     return { written, rejected }
@@ -127,63 +133,93 @@ export class MssqlTableWriter implements TableWriter {
   async close(): Promise<void> {}
 }
 
-async function exists(newRequest: NewRequest, table: TableSchema, schema: string): Promise<boolean> {
-  const r = newRequest()
-  r.input('name', sql.NVarChar(300), qualified(table, schema))
-  const res = await r.query('SELECT OBJECT_ID(@name, N\'U\') AS id')
+/** Opens the writer of one table (each batch commits on its own). */
+export async function openMssqlWriter(session: MssqlSession, table: TableSchema, defaultSchema: string): Promise<TableWriter> {
+  return new MssqlTableWriter(session, table, defaultSchema)
+}
+
+async function exists(session: MssqlSession, table: TableSchema, schema: string): Promise<boolean> {
+  const r = session.request()
+  session.input(r, 'name', { name: 'NVarChar', length: 300 }, mssqlSql.qualified(table, schema))
+  const res = await r.query("SELECT OBJECT_ID(@name, N'U') AS id")
   return res.recordset[0]?.id != null
 }
 
-/** Creates the schema if missing, then the tables (or checks, truncates, recreates them per mode). */
-export async function prepareMssqlTarget(newRequest: NewRequest, schema: DatabaseSchema, options: PrepareOptions, defaultSchema: string): Promise<void> {
+/** Creates the schemas if missing, then the tables (or checks, truncates, recreates them per mode). */
+export async function prepareMssqlTarget(session: MssqlSession, schema: DatabaseSchema, options: PrepareOptions, defaultSchema: string): Promise<void> {
   const schemas = new Set(schema.tables.map((t) => t.schema ?? defaultSchema))
   for (const s of schemas) {
-    const r = newRequest()
-    r.input('s', sql.NVarChar(128), s)
-    await r.query(`IF SCHEMA_ID(@s) IS NULL EXEC (N'CREATE SCHEMA ' + QUOTENAME(@s))`)
+    try {
+      const r = session.request()
+      session.input(r, 's', { name: 'NVarChar', length: 128 }, s)
+      await r.query(mssqlSql.ensureSchema)
+    } catch (error) {
+      throw stop(error, `could not create schema ${s}`)
+    }
   }
   if (options.mode === 'recreate') {
-    // foreign keys pointing at the tables go first, then the tables, children first
-    for (const t of schema.tables) {
-      const r = newRequest()
-      r.input('name', sql.NVarChar(300), qualified(t, defaultSchema))
-      await r.query(`DECLARE @sql nvarchar(max) = N'';
+    try {
+      // foreign keys pointing at the tables go first, then the tables, children first
+      for (const t of schema.tables) {
+        const r = session.request()
+        session.input(r, 'name', { name: 'NVarChar', length: 300 }, mssqlSql.qualified(t, defaultSchema))
+        await r.query(`DECLARE @sql nvarchar(max) = N'';
 SELECT @sql += N'ALTER TABLE ' + QUOTENAME(OBJECT_SCHEMA_NAME(fk.parent_object_id)) + N'.' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)) + N' DROP CONSTRAINT ' + QUOTENAME(fk.name) + N';'
 FROM sys.foreign_keys fk WHERE fk.referenced_object_id = OBJECT_ID(@name);
 EXEC sp_executesql @sql`)
+      }
+      for (const t of [...schema.tables].reverse()) await session.request().query(`DROP TABLE IF EXISTS ${mssqlSql.qualified(t, defaultSchema)}`)
+    } catch (error) {
+      throw stop(error, 'could not drop the target tables')
     }
-    for (const t of [...schema.tables].reverse()) await newRequest().query(`DROP TABLE IF EXISTS ${qualified(t, defaultSchema)}`)
   }
   for (const t of schema.tables) {
-    const present = await exists(newRequest, t, defaultSchema)
+    const name = mssqlSql.qualified(t, defaultSchema)
+    let present: boolean
+    try {
+      present = await exists(session, t, defaultSchema)
+      if (present && options.mode === 'truncate') await session.request().query(`DELETE FROM ${name}`)
+    } catch (error) {
+      throw stop(error, `could not check ${name}`, t.name)
+    }
     if (present) {
       if (options.mode === 'create') {
-        throw new SchemaError(`table ${qualified(t, defaultSchema)} already exists (mode 'create' does not touch existing tables)`, { code: 'target_exists', table: t.name })
+        throw new SchemaError(`table ${name} already exists (mode 'create' does not touch existing tables)`, { code: 'target_exists', table: t.name })
       }
-      if (options.mode === 'truncate') await newRequest().query(`DELETE FROM ${qualified(t, defaultSchema)}`)
       continue
     }
     try {
-      await newRequest().query(createTableSql(t, defaultSchema))
+      await session.request().query(mssqlSql.createTable(t, { schema: t.schema ?? defaultSchema }))
     } catch (error) {
-      throw new SchemaError(`could not create ${qualified(t, defaultSchema)}: ${(error as Error).message}`, { table: t.name, cause: error })
+      throw stop(error, `could not create ${name}`, t.name)
     }
   }
 }
 
 /** Secondary indexes, foreign keys (WITH NOCHECK when rows are orphaned: reported unvalidated) and identity reseeds. */
-export async function finalizeMssql(newRequest: NewRequest, schema: DatabaseSchema, options: FinalizeOptions, defaultSchema: string): Promise<ConstraintProblem[]> {
+export async function finalizeMssqlTarget(session: MssqlSession, schema: DatabaseSchema, options: FinalizeOptions, defaultSchema: string): Promise<ConstraintProblem[]> {
   const problems: ConstraintProblem[] = []
+  const run = async (text: string) => {
+    try {
+      await session.request().query(text)
+    } catch (error) {
+      // a lost connection stops the run; the server refusing one constraint is reported
+      if (mssqlErrors.classify(error)?.connectionLost) throw stop(error, 'creating indexes and keys')
+      throw error
+    }
+  }
   for (const t of schema.tables) {
+    const target = inSchema(t, defaultSchema)
     for (const index of t.indexes) {
-      const ddl = createIndexSql(t, index, defaultSchema)
+      const ddl = mssqlSql.createIndex(target, index)
       if (!ddl) {
         problems.push({ table: t.name, name: index.name, kind: 'index', outcome: 'failed', message: `index ${index.name} is an expression index from ${index.dialect ?? 'another engine'}; recreate it by hand` })
         continue
       }
       try {
-        await newRequest().query(ddl)
+        await run(ddl)
       } catch (error) {
+        if (isDbferryError(error)) throw error
         problems.push({ table: t.name, name: index.name, kind: index.unique ? 'unique' : 'index', outcome: 'failed', message: (error as Error).message })
       }
     }
@@ -192,26 +228,29 @@ export async function finalizeMssql(newRequest: NewRequest, schema: DatabaseSche
     for (const fk of t.foreignKeys) {
       const name = fk.name ?? `FK_${t.name}_${fk.columns.join('_')}`
       try {
-        await newRequest().query(foreignKeySql(t, fk, { check: true, defaultSchema }))
+        await run(mssqlSql.foreignKey(t, fk, { check: true, defaultSchema }))
       } catch (error) {
-        // 547: existing rows conflict with the key; keep it, untrusted, and say how many rows point nowhere
-        if (errorNumber(error) !== 547) {
+        if (isDbferryError(error)) throw error
+        // existing rows conflict with the key: keep it, untrusted, and say how many rows point nowhere
+        if (mssqlErrors.classify(error)?.kind !== 'foreign_key_violation') {
           problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: (error as Error).message })
           continue
         }
         try {
-          await newRequest().query(foreignKeySql(t, fk, { check: false, defaultSchema }))
-          const orphans = options.orphanedForeignKeys?.get(name) ?? options.orphanedForeignKeys?.get(`${t.name}.${name}`) ?? (await countOrphans(newRequest, t, fk, defaultSchema))
+          await run(mssqlSql.foreignKey(t, fk, { check: false, defaultSchema }))
+          const orphans = options.orphanedForeignKeys?.get(name) ?? options.orphanedForeignKeys?.get(`${t.name}.${name}`) ?? (await countOrphans(session, t, fk, defaultSchema))
           problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'unvalidated', message: `foreign key ${name} created WITH NOCHECK: ${orphans} row(s) point at missing parents`, orphans })
         } catch (again) {
+          if (isDbferryError(again)) throw again
           problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: (again as Error).message })
         }
       }
     }
-    if (hasIdentity(t)) {
+    if (mssqlSql.hasIdentity(t)) {
       try {
-        await newRequest().query(reseedSql(t, defaultSchema))
+        await run(mssqlSql.reseed(t, defaultSchema, { plainAscii: true }))
       } catch (error) {
+        if (isDbferryError(error)) throw error
         problems.push({ table: t.name, name: `${t.name} identity`, kind: 'sequence', outcome: 'failed', message: (error as Error).message })
       }
     }
@@ -219,10 +258,11 @@ export async function finalizeMssql(newRequest: NewRequest, schema: DatabaseSche
   return problems
 }
 
-async function countOrphans(newRequest: NewRequest, t: TableSchema, fk: TableSchema['foreignKeys'][number], defaultSchema: string): Promise<number> {
-  const notNull = fk.columns.map((c) => `c.${quoteId(c)} IS NOT NULL`).join(' AND ')
-  const match = fk.columns.map((c, i) => `p.${quoteId(fk.refColumns[i]!)} = c.${quoteId(c)}`).join(' AND ')
-  const ref = qualified({ name: fk.refTable, schema: t.schema }, defaultSchema)
-  const res = await newRequest().query(`SELECT COUNT_BIG(*) AS n FROM ${qualified(t, defaultSchema)} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${ref} p WHERE ${match})`)
+async function countOrphans(session: MssqlSession, t: TableSchema, fk: ForeignKeySchema, defaultSchema: string): Promise<number> {
+  const q = mssqlSql.quoteIdentifier
+  const notNull = fk.columns.map((c) => `c.${q(c)} IS NOT NULL`).join(' AND ')
+  const match = fk.columns.map((c, i) => `p.${q(fk.refColumns[i]!)} = c.${q(c)}`).join(' AND ')
+  const ref = mssqlSql.qualified({ name: fk.refTable, schema: t.schema }, defaultSchema)
+  const res = await session.request().query(`SELECT COUNT_BIG(*) AS n FROM ${mssqlSql.qualified(t, defaultSchema)} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${ref} p WHERE ${match})`)
   return Number(res.recordset[0]?.n ?? 0)
 }

@@ -1,7 +1,12 @@
 /**
- * `dbferry/mysql`: the MySQL/MariaDB dialect (mysql2). Importing it loads mysql2; the core never does.
+ * `dbferry/mysql`: the MySQL/MariaDB dialect (mysql2). Importing it does not load mysql2; connecting does.
  */
-export { mysql, MysqlConnection, SESSION_SQL_MODE, type MysqlConnectTarget } from './mysql-dialect.js'
-export { mysqlCollationFolder, DEFAULT_COLLATION } from './mysql-collation.js'
-export { LOGICAL_TO_MYSQL, MYSQL_TO_LOGICAL, logicalFromMysql, mysqlTypeFor } from './mysql-types.js'
-export type { ZeroDatePolicy } from './mysql-reader.js'
+import { mysqlDialect } from './mysql-dialect.js'
+
+/** The MySQL/MariaDB dialect (the same object as `mysqlDialect`). */
+export const mysql = mysqlDialect
+export { mysqlDialect }
+export { MysqlConnection, type MysqlConnectTarget } from './mysql-connection.js'
+export { mysqlTypes, type MysqlTypes, type ZeroDatePolicy } from './mysql-types.js'
+export { mysqlSql, type MysqlSql, type ServerCharsets } from './mysql-sql.js'
+export { mysqlErrors, type MysqlErrors, type MysqlWarning } from './mysql-errors.js'

@@ -44,7 +44,6 @@ const KIND_OF_ERRNO: Readonly<Record<number, FailureKind>> = {
   1217: 'foreign_key_violation', // ER_ROW_IS_REFERENCED
   1451: 'foreign_key_violation', // ER_ROW_IS_REFERENCED_2
   3819: 'check_violation', // ER_CHECK_CONSTRAINT_VIOLATED (MySQL)
-  4025: 'check_violation', // ER_CONSTRAINT_FAILED (MariaDB; also its json columns' json_valid check)
   1213: 'serialization_failure', // ER_LOCK_DEADLOCK
   1205: 'serialization_failure', // ER_LOCK_WAIT_TIMEOUT
   1053: 'connection', // ER_SERVER_SHUTDOWN
@@ -76,6 +75,8 @@ function kindOf(errno: number, message: string): FailureKind {
   // an incorrect string value is text the column's character set cannot hold; any other incorrect value
   // (an integer, a decimal) did not convert
   if (errno === 1366 || errno === 1300) return /string value/i.test(message) ? 'invalid_encoding' : 'type_conversion'
+  // MariaDB's ER_CONSTRAINT_FAILED (also its json columns' json_valid check); MySQL 8 gives 4025 to a DDL error
+  if (errno === 4025) return /^CONSTRAINT /.test(message) ? 'check_violation' : 'target_rejected'
   return KIND_OF_ERRNO[errno] ?? 'target_rejected'
 }
 
@@ -117,6 +118,8 @@ function namedIn(message: string, kind: FailureKind): Pick<DriverErrorFields, 't
     if (m) {
       out.constraint = unq(m[1]) ?? m[3]
       if (m[2]) out.table = unq(m[2])
+      // MariaDB names a column's own check (and a json column's) `table.column`
+      if (out.table !== undefined && out.constraint?.startsWith(`${out.table}.`)) out.column = out.constraint.slice(out.table.length + 1)
     }
     return out
   }

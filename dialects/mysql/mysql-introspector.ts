@@ -1,5 +1,5 @@
 import type { ColumnDefault, ColumnSchema, DatabaseSchema, ForeignKeySchema, IndexSchema, KeySchema, LogicalType, ObjectSchema, TableSchema, Value } from '../../src/schema/types.js'
-import { logicalFromMysql } from './mysql-types.js'
+import { mysqlTypes } from './mysql-types.js'
 
 /** What the introspector needs from a connection: a query returning row objects. */
 export interface MysqlQuery {
@@ -9,24 +9,14 @@ export interface MysqlQuery {
 interface ColumnRow {
   TABLE_NAME: string
   COLUMN_NAME: string
-  DATA_TYPE: string
   COLUMN_TYPE: string
   IS_NULLABLE: string
   COLUMN_DEFAULT: string | null
   EXTRA: string
   CHARACTER_SET_NAME: string | null
   COLLATION_NAME: string | null
-  CHARACTER_MAXIMUM_LENGTH: number | string | null
-  NUMERIC_PRECISION: number | string | null
-  NUMERIC_SCALE: number | string | null
-  DATETIME_PRECISION: number | string | null
   COLUMN_COMMENT: string | null
 }
-
-/** The comment the MySQL writer puts on `datetime` columns that hold UTC instants (logical `timestamptz`). */
-export const UTC_COMMENT = 'dbferry: timestamptz in UTC'
-
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
 
 function unquote(literal: string): string {
   return literal
@@ -58,7 +48,7 @@ function typedDefault(text: string, type: LogicalType): Value {
  * Parses `COLUMN_DEFAULT`. MariaDB (10.2.7+) quotes string literals and writes `NULL` for no default; MySQL 8
  * gives literals unquoted and marks expressions with `DEFAULT_GENERATED` in `EXTRA`.
  */
-export function parseDefault(raw: string | null, extra: string, type: LogicalType, mariadb: boolean): ColumnDefault | undefined {
+function parseDefault(raw: string | null, extra: string, type: LogicalType, mariadb: boolean): ColumnDefault | undefined {
   if (raw === null) return undefined
   const now = /^(current_timestamp|now|localtimestamp)(\(\d*\))?$/i
   if (mariadb) {
@@ -89,8 +79,7 @@ export async function introspectMysql(query: MysqlQuery, options: { tables?: rea
   )) as { TABLE_NAME: string; TABLE_TYPE: string; ENGINE: string | null; TABLE_COLLATION: string | null; TABLE_ROWS: number | string | null }[]
 
   const columns = (await query(
-    `SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, CHARACTER_SET_NAME,
-            COLLATION_NAME, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, COLUMN_COMMENT
+    `SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, CHARACTER_SET_NAME, COLLATION_NAME, COLUMN_COMMENT
      FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION`,
   )) as unknown as ColumnRow[]
 
@@ -126,17 +115,12 @@ export async function introspectMysql(query: MysqlQuery, options: { tables?: rea
   const colsByTable = new Map<string, ColumnSchema[]>()
   for (const c of columns) {
     if (!want(c.TABLE_NAME)) continue
-    let type = logicalFromMysql({
-      dataType: c.DATA_TYPE,
-      columnType: c.COLUMN_TYPE,
-      charMaxLength: num(c.CHARACTER_MAXIMUM_LENGTH),
-      numericPrecision: num(c.NUMERIC_PRECISION),
-      numericScale: num(c.NUMERIC_SCALE),
-      datetimePrecision: num(c.DATETIME_PRECISION),
-    })
+    // COLUMN_TYPE holds the whole declaration (`int(10) unsigned`, `enum('a','b')`), as mysqldump prints it
+    const mapped = mysqlTypes.toLogical(c.COLUMN_TYPE)
+    let type: LogicalType = 'reject' in mapped ? { kind: 'bytes' } : mapped
     if (jsonColumns.has(`${c.TABLE_NAME}\0${c.COLUMN_NAME}`)) type = { kind: 'json' }
     // a datetime dbferry wrote from a timestamp with offset holds UTC: read it back as one
-    if (type.kind === 'timestamp' && c.COLUMN_COMMENT === UTC_COMMENT) type = { kind: 'timestamptz', precision: type.precision ?? 0 }
+    if (type.kind === 'timestamp' && c.COLUMN_COMMENT === mysqlTypes.utcComment) type = { kind: 'timestamptz', precision: type.precision ?? 0 }
     const extra = c.EXTRA ?? ''
     const generated = /\b(VIRTUAL|STORED|PERSISTENT)\b/i.test(extra) && /GENERATED/i.test(extra)
     const col: ColumnSchema = {

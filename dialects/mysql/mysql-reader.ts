@@ -1,13 +1,11 @@
 import type { Readable } from 'node:stream'
-import type { ReadBatch, ReadOptions, SegmentRequest } from '../../src/dialect.js'
+import type { ReadBatch, ReadOptions } from '../../src/dialect.js'
 import { AbortError, RowError } from '../../src/errors.js'
 import { rowKey } from '../../src/schema/rows.js'
 import type { ColumnSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { canonicalTime, canonicalTimestamp, valueSize } from '../../src/schema/values.js'
-import { rejectedRowCondition, segmentLiterals } from '../../src/verify/engine-sql.js'
-
-/** What to do with MySQL zero dates (`0000-00-00`, or a zero month or day). Default `null`. */
-export type ZeroDatePolicy = 'null' | 'reject'
+import { mysqlSql } from './mysql-sql.js'
+import { mysqlTypes, type ZeroDatePolicy } from './mysql-types.js'
 
 /** The part of a mysql2 (callback) connection the reader uses. */
 export interface StreamingConnection {
@@ -16,8 +14,12 @@ export interface StreamingConnection {
   resume?(): void
 }
 
-/** The quoted identifier of a column or table. */
-export const q = (name: string) => `\`${name.replace(/`/g, '``')}\``
+/**
+ * Reading a MySQL/MariaDB table: one streamed `SELECT` in key order (resuming after a key), every value taken
+ * as the server's text or bytes and converted here, zero dates read as NULL or rejected.
+ */
+
+const q = mysqlSql.quoteIdentifier
 
 interface Field {
   type: string
@@ -32,8 +34,8 @@ interface Field {
  * is how the cast tells them apart (the driver does not show it the column's character set). The reader
  * converts each value itself, so none passes through JS Date or a lossy number parse.
  */
-export function rawTypeCast(table: TableSchema): (field: Field) => unknown {
-  const bytes = table.columns.map((c) => c.type.kind === 'bytes' || c.charset === 'binary' || c.collation === 'binary')
+function rawTypeCast(table: TableSchema): (field: Field) => unknown {
+  const bytes = table.columns.map((c) => mysqlTypes.readsAsBytes(c))
   return (field) => (field.type === 'BIT' || field.type === 'GEOMETRY' || bytes[Number(field.name)] ? field.buffer() : field.string('utf8'))
 }
 
@@ -51,7 +53,7 @@ function intOf(b: bigint): number | bigint {
 }
 
 /** Builds the decoder of one column: server text (or bytes) → canonical value. */
-export function columnDecoder(table: TableSchema, column: ColumnSchema): (raw: unknown) => Decoded {
+function columnDecoder(table: TableSchema, column: ColumnSchema): (raw: unknown) => Decoded {
   const t = column.type
   const where = `${table.name}.${column.name}`
   switch (t.kind) {
@@ -119,15 +121,8 @@ export function columnDecoder(table: TableSchema, column: ColumnSchema): (raw: u
   }
 }
 
-/** The column expression a reader selects: floats widened to double so their exact value survives the text protocol. */
-export function selectExpression(column: ColumnSchema): string {
-  // the text protocol prints FLOAT with 6 significant digits; as a double it prints exactly
-  if (column.type.kind === 'float32' || /^float\b/i.test(column.nativeType)) return `(${q(column.name)} + 0E0)`
-  return q(column.name)
-}
-
 /** Columns that order the rows and key resumption: the primary key, else a unique key of NOT NULL columns. */
-export function orderColumns(table: TableSchema): string[] {
+function orderColumns(table: TableSchema): string[] {
   if (table.primaryKey) return table.primaryKey.columns
   const notNull = new Set(table.columns.filter((c) => !c.nullable).map((c) => c.name))
   return table.uniques.find((u) => u.columns.every((c) => notNull.has(c)))?.columns ?? []
@@ -148,7 +143,7 @@ export async function* readMysqlTable(
   const decoders = table.columns.map((c) => columnDecoder(table, c))
   const order = orderColumns(table)
   const orderIdx = order.map((c) => table.columns.findIndex((x) => x.name === c))
-  let sql = `SELECT ${table.columns.map((c, i) => `${selectExpression(c)} AS \`${i}\``).join(', ')} FROM ${q(table.name)}`
+  let sql = `SELECT ${table.columns.map((c, i) => `${mysqlSql.selectExpression(c)} AS \`${i}\``).join(', ')} FROM ${q(table.name)}`
   const values: unknown[] = []
   if (options.after && options.after.length === order.length && order.length > 0) {
     // (a > ?) OR (a = ? AND b > ?) …: row comparisons are not index ranges on every server version
@@ -229,90 +224,4 @@ export async function* readMysqlTable(
     }
   }
   if (batch.rows.length + batch.rejected.length > 0) yield batch
-}
-
-/** Whether a column is read as bytes (see {@link rawTypeCast}). */
-function readAsBytes(column: ColumnSchema): boolean {
-  return column.type.kind === 'bytes' || column.charset === 'binary' || column.collation === 'binary'
-}
-
-const ZERO_DATE_SQL = (e: string) => `(${e} LIKE '0000%' OR ${e} LIKE '_____00%' OR ${e} LIKE '________00%')`
-
-/**
- * A condition that holds for every value of a column its decoder could reject (a boolean that is not 0 or
- * 1, a time outside a day, a zero date under the `reject` policy), `false` when it rejects none, or
- * undefined when the server's text is not what the reader decodes (text read from bytes).
- */
-function rejectCondition(column: ColumnSchema, zeroDates: ZeroDatePolicy): string | undefined {
-  const e = selectExpression(column)
-  switch (column.type.kind) {
-    case 'boolean':
-      return /^bit\b/i.test(column.nativeType) ? 'false' : `${e} NOT IN (0, 1)`
-    case 'text':
-    case 'json':
-    case 'uuid':
-      // bytes decoded as UTF-8 by the reader: their validity is not checked here
-      return readAsBytes(column) ? undefined : 'false'
-    case 'time':
-      return `NOT (${e} BETWEEN '00:00:00' AND '23:59:59.999999')`
-    case 'date':
-    case 'timestamp':
-    case 'timestamptz':
-      return zeroDates === 'reject' ? ZERO_DATE_SQL(e) : 'false'
-    default:
-      return 'false'
-  }
-}
-
-/**
- * A column's value as bytes in a row's text: `QUOTE` keeps NULL (the word) apart from any string (quoted,
- * with quotes and backslashes escaped), and text is converted to utf8mb4 first, so two columns of different
- * character sets that hold the same text give the same bytes, and different text never does.
- */
-function hashedValue(column: ColumnSchema): string {
-  const e = selectExpression(column)
-  const text = !readAsBytes(column) && (column.type.kind === 'text' || column.type.kind === 'json' || column.type.kind === 'uuid')
-  return `CAST(QUOTE(${text ? `CONVERT(${e} USING utf8mb4)` : e}) AS BINARY)`
-}
-
-/** The md5 (hex) of a row's text as the server renders it, over the columns as the reader selects them. */
-function rowHashSql(table: TableSchema, columns: readonly number[]): string {
-  return `MD5(CONCAT(${columns.map((i) => hashedValue(table.columns[i]!)).join(", ',', ")}))`
-}
-
-/**
- * A row's segment: the low bits of the CRC-32 of its key's text, or, in a table without a key, 16 bits of its
- * md5 that the sums do not use. By key, a changed row stays in one segment on both sides, and the second
- * pass finds its segment's rows from their keys alone (measured 13 times cheaper than the md5 of each row).
- */
-function segmentSql(table: TableSchema, request: SegmentRequest, rowHash: string): string {
-  const key = request.key ?? []
-  const hash = key.length > 0 ? `CRC32(CONCAT(${key.map((i) => hashedValue(table.columns[i]!)).join(", ',', ")}))` : `CONV(SUBSTRING(${rowHash}, 17, 4), 16, 10)`
-  return `(${hash} & ${request.segments - 1})`
-}
-
-/**
- * The query of verify's engine-side first pass: per segment, the row count, the sum of the first 64 bits of
- * each row's md5 (as DECIMAL: order-independent and exact), and the count of rows the reader would reject.
- * The hash is computed in a derived table with a `LIMIT`, which MariaDB materialises instead of merging it
- * into the outer query, where each use of the hash computed the md5 again (measured 1.6 times slower).
- * Undefined when a column's text is not what the reader decodes.
- */
-export function segmentHashSql(table: TableSchema, request: SegmentRequest, zeroDates: ZeroDatePolicy): string | undefined {
-  const any = rejectedRowCondition(table, request, (c) => rejectCondition(c, zeroDates))
-  if (any === undefined) return undefined
-  const bad = any === 'false' ? '0' : `COALESCE(${any}, 0)`
-  // a key's segment is computed from its columns, a keyless row's from its hash once that is computed
-  const keyed = (request.key ?? []).length > 0
-  return `SELECT seg, CONCAT(COUNT(*), ':', SUM(w)) AS sums, SUM(bad) AS bad
-FROM (SELECT ${keyed ? 'kseg' : segmentSql(table, request, 'h')} AS seg, CAST(CONV(SUBSTRING(h, 1, 16), 16, 10) AS UNSIGNED) AS w, bad
-      FROM (SELECT ${rowHashSql(table, request.columns)} AS h, ${keyed ? segmentSql(table, request, '') : 'NULL'} AS kseg, ${bad} AS bad
-            FROM ${q(table.name)} LIMIT 18446744073709551615) r) s
-GROUP BY seg`
-}
-
-/** The condition that keeps the rows of the `wanted` segments of a {@link segmentHashSql} request. */
-export function segmentFilterSql(table: TableSchema, request: SegmentRequest, wanted: readonly number[]): string {
-  const list = segmentLiterals(request, wanted)
-  return `${segmentSql(table, request, rowHashSql(table, request.columns))} IN (${list.join(', ')})`
 }

@@ -296,6 +296,8 @@ function segmentFilter(table: TableSchema, request: SegmentRequest, wanted: read
 
 /** What `mysqlSql` offers beyond the contract, for the other files of the dialect. */
 export interface MysqlSql extends DialectSql {
+  /** Always a statement: MySQL adds foreign keys after the data. */
+  addForeignKey(table: TableSchema, fk: ForeignKeySchema): string
   /** `createTable` with the character sets and collations of one server (`createTable` knows none, so uses the defaults). */
   createTableOn(table: TableSchema, server: ServerCharsets, options?: CreateTableOptions): string
   /** A key's name, at most 64 characters and unique among `used` (case-insensitively); `PRIMARY` becomes `<table>_pkey`. */

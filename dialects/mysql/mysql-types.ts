@@ -410,6 +410,8 @@ export interface MysqlTypes extends DialectTypes {
 export const mysqlTypes: MysqlTypes = Object.freeze({
   toNative: (type: LogicalType) => nativeType(type, true),
   toLogical,
+  // utf8mb3 holds no character past U+FFFF: the preflight lists such text before a row moves
+  bmpOnly: isUtf8mb3,
   toNativeBudgeted: nativeType,
   varLengthBytes,
   bytesPerChar: UTF8MB4_BYTES,

@@ -118,7 +118,8 @@ export async function prepareMysqlTarget(s: MysqlSession, schema: DatabaseSchema
         if (exists && options.mode === 'recreate') await s.query(mysqlSql.dropTable(t))
         await s.query(mysqlSql.createTableOn(t, server))
       } catch (error) {
-        throw new SchemaError(`cannot create ${t.name} on the target: ${(error as Error).message}`, { table: t.name, cause: error })
+        const driver = mysqlErrors.classify(error)?.driver
+        throw new SchemaError(`cannot create ${t.name} on the target: ${(error as Error).message}`, { table: t.name, cause: error, ...(driver && { driver }) })
       }
     }
   } finally {
@@ -174,6 +175,10 @@ function codecFor(column: ColumnSchema, index: number, ddlType: string): ColumnC
   }
 }
 
+const TEXTUAL = new Set<LogicalType['kind']>(['text', 'json', 'uuid'])
+const ROW_KINDS = new Set<string>(['invalid_encoding', 'out_of_range', 'truncation', 'not_null', 'duplicate_key', 'foreign_key_violation', 'check_violation', 'type_conversion'])
+/** A classified kind as a row's failure kind: one that names no fault of the row's values is `target_rejected`. */
+const rowKind = (kind: string): RowFailureKind => (ROW_KINDS.has(kind) ? (kind as RowFailureKind) : 'target_rejected')
 const ASTRAL_RE = /[\u{10000}-\u{10FFFF}]/u
 /** Rows a writer's transaction holds before it commits. */
 const COMMIT_ROWS = 200_000
@@ -280,24 +285,51 @@ class MysqlTableWriter implements TableWriter {
     return undefined
   }
 
-  #describeDuplicate(message: string): string {
-    const m = /for key '(?:[^'.]*\.)?([^']+)'/.exec(message)
-    if (!m) return message
-    const name = m[1]!
+  #describeDuplicate(message: string, name: string | undefined): string {
+    if (name === undefined) return message
     const key = name === 'PRIMARY' ? this.#table.primaryKey : this.#table.uniques.find((u) => u.name === name)
     return key ? `${message} (collides on ${name === 'PRIMARY' ? 'the primary key' : `unique key ${name}`} (${key.columns.join(', ')}) with an earlier row)` : message
   }
 
-  #rowError(row: Row, code: number, message: string): RowError {
-    const kind = kindOfCode(code, message)
-    const colMatch = /column '([^']+)'|for column `[^`]*`\.`[^`]*`\.`([^`]+)`|for column `([^`]+)`/.exec(message)
-    const column = colMatch ? (colMatch[1] ?? colMatch[2] ?? colMatch[3]) : undefined
+  /** A row the server refused (an error) or changed (a warning), with the kind and fields classify found. */
+  #rowError(row: Row, problem: ClassifiedError, note = ''): RowError {
+    const { kind, driver } = problem
+    const column = driver.column
     const idx = column === undefined ? -1 : this.#table.columns.findIndex((c) => c.name === column)
-    const text = kind === 'duplicate_key' ? this.#describeDuplicate(message) : message
-    return this.#reject(row, kind, `${this.#table.name}: ${text}`, idx >= 0 ? column : undefined, idx >= 0 ? row[idx] : undefined)
+    // the row's position in the statement is no use to the reader of the rejection
+    const message = driver.message.replace(/ at row \d+$/, '')
+    const text = kind === 'duplicate_key' ? this.#describeDuplicate(message, driver.constraint) : message
+    const opts: ConstructorParameters<typeof RowError>[2] = { table: this.#table.name, key: rowKey(this.#table, row), row, driver }
+    if (idx >= 0) {
+      opts.column = column
+      opts.value = row[idx]
+    }
+    return new RowError(rowKind(kind), `${this.#table.name}: ${text}${note}`, opts)
+  }
+
+  /**
+   * An error that stops the table: a lost connection becomes a resumable `ConnectionError` with the driver's
+   * fields; any other error passes unchanged.
+   */
+  #stopping(error: unknown): unknown {
+    const c = mysqlErrors.classify(error)
+    if (!c?.connectionLost) return error
+    return new ConnectionError(`lost the connection while copying ${this.#table.name}: ${c.driver.message} (run again with --resume to continue)`, {
+      table: this.#table.name,
+      cause: error,
+      driver: c.driver,
+    })
   }
 
   async write(batch: Row[]): Promise<WriteResult> {
+    try {
+      return await this.#write(batch)
+    } catch (error) {
+      throw this.#stopping(error)
+    }
+  }
+
+  async #write(batch: Row[]): Promise<WriteResult> {
     const rejected: RowError[] = []
     const good: Row[] = []
     for (const r of batch) {
@@ -331,11 +363,11 @@ class MysqlTableWriter implements TableWriter {
           written = good.length
           rest = []
         } else if (header) {
-          const warnings = await rows<Warning>(this.#s, 'SHOW WARNINGS')
+          const warnings = await rows<MysqlWarning>(this.#s, 'SHOW WARNINGS')
           await this.#s.query('ROLLBACK TO SAVEPOINT dbferry_batch')
           // warnings that name their line reject that row with the server's message; the others (duplicates)
           // are found again by the INSERT path below
-          const byLine = new Map<number, Warning>()
+          const byLine = new Map<number, MysqlWarning>()
           for (const w of warnings) {
             const m = / at row (\d+)$/.exec(w.Message)
             if (m && !byLine.has(Number(m[1]))) byLine.set(Number(m[1]), w)
@@ -343,7 +375,7 @@ class MysqlTableWriter implements TableWriter {
           rest = []
           good.forEach((r, i) => {
             const w = byLine.get(i + 1)
-            if (w) rejected.push(this.#rowError(r, w.Code, w.Message.replace(/ at row \d+$/, '')))
+            if (w) rejected.push(this.#rowError(r, mysqlErrors.classifyWarning(w)))
             else rest.push(r)
           })
         }
@@ -410,19 +442,19 @@ class MysqlTableWriter implements TableWriter {
   async #insertChunk(chunk: Row[], rejected: RowError[]): Promise<number> {
     if (chunk.length === 0) return 0
     await this.#s.query('SAVEPOINT dbferry_chunk')
-    let problem: { code: number; message: string } | undefined
+    let problem: ClassifiedError | undefined
     try {
       const sql = this.#insertHead + new Array(chunk.length).fill(this.#placeholders).join(', ')
       const [h] = await this.#s.query(sql, chunk.flatMap((r) => this.#params(r)))
       const header = h as Header
       if (header.warningStatus > 0) {
-        const w = (await rows<Warning>(this.#s, 'SHOW WARNINGS'))[0]
-        problem = { code: w?.Code ?? 0, message: w?.Message ?? 'the server reported a warning' }
+        const w = (await rows<MysqlWarning>(this.#s, 'SHOW WARNINGS'))[0]
+        problem = mysqlErrors.classifyWarning(w ?? { Level: 'Warning', Code: 0, Message: 'the server reported a warning' })
       }
     } catch (error) {
       const errno = (error as { errno?: number }).errno ?? 0
       if (!ROW_LEVEL_ERRORS.has(errno)) throw error
-      problem = { code: errno, message: (error as Error).message }
+      problem = mysqlErrors.classify(error)!
     }
     if (!problem) {
       await this.#s.query('RELEASE SAVEPOINT dbferry_chunk')
@@ -430,7 +462,7 @@ class MysqlTableWriter implements TableWriter {
     }
     await this.#s.query('ROLLBACK TO SAVEPOINT dbferry_chunk')
     if (chunk.length === 1) {
-      rejected.push(this.#rowError(chunk[0]!, problem.code, problem.message.replace(/ at row \d+$/, '')))
+      rejected.push(this.#rowError(chunk[0]!, problem))
       return 0
     }
     const mid = Math.ceil(chunk.length / 2)
@@ -444,16 +476,17 @@ class MysqlTableWriter implements TableWriter {
       try {
         const [h] = await this.#s.query(sql, this.#params(row))
         if ((h as Header).warningStatus > 0) {
-          const w = (await rows<Warning>(this.#s, 'SHOW WARNINGS'))[0]
+          const w = (await rows<MysqlWarning>(this.#s, 'SHOW WARNINGS'))[0]
           // a non-transactional engine keeps the row as the server changed it: say so in the rejection
-          rejected.push(this.#rowError(row, w?.Code ?? 0, `${w?.Message ?? 'warning'} (the engine cannot roll back: the row was stored as the server changed it)`))
+          const problem = mysqlErrors.classifyWarning(w ?? { Level: 'Warning', Code: 0, Message: 'warning' })
+          rejected.push(this.#rowError(row, problem, ' (the engine cannot roll back: the row was stored as the server changed it)'))
           continue
         }
         written++
       } catch (error) {
         const errno = (error as { errno?: number }).errno ?? 0
         if (!ROW_LEVEL_ERRORS.has(errno)) throw error
-        rejected.push(this.#rowError(row, errno, (error as Error).message.replace(/ at row \d+$/, '')))
+        rejected.push(this.#rowError(row, mysqlErrors.classify(error)!))
       }
     }
     return written
@@ -479,6 +512,8 @@ class MysqlTableWriter implements TableWriter {
   async close(): Promise<void> {
     try {
       if (this.#inTransaction) await this.#commit()
+    } catch (error) {
+      throw this.#stopping(error)
     } finally {
       this.#release()
     }
@@ -513,6 +548,38 @@ async function columnTypes(s: MysqlSession, table: string): Promise<{ types: Map
   )
   const t = await rows<{ ENGINE: string | null }>(s, 'SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [table])
   return { types: new Map(cols.map((c) => [c.COLUMN_NAME, c.COLUMN_TYPE])), engine: t[0]?.ENGINE ?? undefined }
+}
+
+/** What {@link openMysqlWriter} needs to know of the server, and how to give the connection back. */
+export interface MysqlWriterOptions {
+  /** The server allows `LOAD DATA LOCAL INFILE` (`@@local_infile`); false: multi-row INSERTs only. */
+  loadData: boolean
+  /** The server's `max_allowed_packet`; a row larger than that is rejected before it is sent. Default 16 MiB. */
+  maxPacket?: number
+  /** Gives the session back once the writer is closed or aborted (or fails to open). */
+  release(): void
+}
+
+/**
+ * Opens the bulk path for one existing table on `session`: LOAD DATA with the INSERT fallback on InnoDB, rows
+ * one at a time on engines that cannot roll back (see {@link MysqlTableWriter}). Values go to the column types
+ * the table has on the server. Throws a `SchemaError` when the table does not exist.
+ */
+export async function openMysqlWriter(session: MysqlSession, table: TableSchema, options: MysqlWriterOptions): Promise<TableWriter> {
+  try {
+    const { types, engine } = await columnTypes(session, table.name)
+    if (types.size === 0) throw new SchemaError(`target table ${table.name} does not exist`, { table: table.name })
+    return new MysqlTableWriter(session, table, {
+      loadData: options.loadData,
+      transactional: engine === undefined || /^innodb$/i.test(engine),
+      ddlTypes: types,
+      maxPacket: options.maxPacket,
+      release: options.release,
+    })
+  } catch (error) {
+    options.release()
+    throw error
+  }
 }
 
 /**
@@ -584,7 +651,6 @@ export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchem
         problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: `${t.name} uses the ${engine} engine, which does not keep foreign keys (rewrite it to InnoDB)` })
         continue
       }
-      const child = fk.columns.map(q).join(', ')
       const match = fk.columns.map((c, i) => `p.${q(fk.refColumns[i]!)} = c.${q(c)}`).join(' AND ')
       const notNull = fk.columns.map((c) => `c.${q(c)} IS NOT NULL`).join(' AND ')
       let orphans = 0
@@ -597,9 +663,7 @@ export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchem
       } catch {
         orphans = 0
       }
-      let sql = `ALTER TABLE ${q(t.name)} ADD CONSTRAINT ${q(name)} FOREIGN KEY (${child}) REFERENCES ${q(fk.refTable)} (${fk.refColumns.map(q).join(', ')})`
-      if (fk.onDelete && /^(CASCADE|SET NULL|RESTRICT|NO ACTION|SET DEFAULT)$/i.test(fk.onDelete)) sql += ` ON DELETE ${fk.onDelete.toUpperCase()}`
-      if (fk.onUpdate && /^(CASCADE|SET NULL|RESTRICT|NO ACTION|SET DEFAULT)$/i.test(fk.onUpdate)) sql += ` ON UPDATE ${fk.onUpdate.toUpperCase()}`
+      const sql = mysqlSql.addForeignKey(t, { ...fk, name })
       try {
         if (orphans > 0) await s.query('SET foreign_key_checks = 0')
         await s.query(sql)

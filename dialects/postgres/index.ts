@@ -5,11 +5,11 @@ import { postgresDialect } from './postgres-dialect.js'
  * `REPEATABLE READ READ ONLY` snapshot, writes with `COPY … FROM STDIN`.
  */
 
-/** The PostgreSQL dialect with default options (schema: the server's current schema). */
-export const postgres = postgresDialect()
+/** The PostgreSQL dialect (the same object as {@link postgresDialect}). */
+export const postgres = postgresDialect
 
-export { postgresDialect, PostgresConnection, POSTGRES_CAPABILITIES, type PostgresDialectOptions } from './postgres-dialect.js'
-export type { PoolLike, PostgresTarget } from './postgres-connection.js'
-export { postgresNativeType, columnDdlType } from './postgres-types.js'
-export { encodeValue as encodeCopyValue } from './postgres-writer.js'
-export { escapeCopyText as escapeCopy } from './postgres-copy-text.js'
+export { postgresDialect }
+export { PostgresConnection, type PoolLike, type PostgresTarget } from './postgres-connection.js'
+export { postgresTypes } from './postgres-types.js'
+export { postgresSql, type PostgresCopyText } from './postgres-sql.js'
+export { postgresErrors } from './postgres-errors.js'

@@ -1,6 +1,29 @@
 import pg from 'pg'
-import type { ConnectOptions } from '../../src/dialect.js'
-import { ConnectionError, SchemaError, UsageError, redact } from '../../src/errors.js'
+import type {
+  ConnectOptions,
+  Connection,
+  ConstraintProblem,
+  CsvLoad,
+  CsvText,
+  Dialect,
+  FinalizeOptions,
+  PrepareOptions,
+  ReadBatch,
+  ReadOptions,
+  SegmentHashes,
+  SegmentRequest,
+  SnapshotInfo,
+  SourceTableState,
+  TableWriter,
+} from '../../src/dialect.js'
+import { AbortError, ConnectionError, SchemaError, UsageError, redact } from '../../src/errors.js'
+import { stateJson } from '../../src/schema/rows.js'
+import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
+import { postgresErrors } from './postgres-errors.js'
+import { introspectPostgres } from './postgres-introspector.js'
+import { readPostgresTable, type ReaderSession } from './postgres-reader.js'
+import { postgresSql } from './postgres-sql.js'
+import { finalizePostgresTarget, openPostgresWriter, preparePostgresTarget } from './postgres-writer.js'
 
 /**
  * Opening a session: one `pg` client with the settings every read and write relies on (ISO dates, UTC, hex
@@ -12,9 +35,14 @@ export interface PoolLike {
   connect(): Promise<pg.PoolClient>
 }
 
-/** What `postgres.connect()` accepts besides a URL. */
+/**
+ * What `postgres.connect()` accepts: a URL, a `pg` Pool or Client (borrowed, never ended), the same wrapped
+ * with a schema, or a `pg` client config.
+ */
 export type PostgresTarget =
   | string
+  | pg.Pool
+  | pg.Client
   | { pool: PoolLike; schema?: string }
   | { client: pg.Client | pg.PoolClient; schema?: string }
   | (pg.ClientConfig & { schema?: string })
@@ -81,8 +109,12 @@ function withDatabase(config: pg.ClientConfig, database: string): pg.ClientConfi
   return { ...config, database }
 }
 
-function quote(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`
+const quote = postgresSql.quoteIdentifier
+
+/** A connection failure with the driver's fields (see `postgresErrors.classify`), its message redacted. */
+function connectionError(message: string, cause: unknown): ConnectionError {
+  const driver = postgresErrors.classify(cause)?.driver
+  return new ConnectionError(`${message}: ${redact(cause instanceof Error ? cause.message : String(cause))}`, driver ? { cause, driver } : { cause })
 }
 
 async function openClient(config: pg.ClientConfig, description: string, create: boolean): Promise<pg.Client> {
@@ -103,19 +135,26 @@ async function openClient(config: pg.ClientConfig, description: string, create: 
         await admin.query(`CREATE DATABASE ${quote(db)}`)
       } catch (error) {
         if ((error as { code?: string }).code !== '42P04') {
-          throw new ConnectionError(`could not create database ${db} on ${description}: ${redact(String((error as Error).message))}`, { cause: error })
+          throw connectionError(`could not create database ${db} on ${description}`, error)
         }
       } finally {
         await admin.end().catch(() => {})
       }
       return openClient(config, description, false)
     }
-    throw new ConnectionError(`could not connect to ${description}: ${redact((cause as Error).message ?? String(cause))}`, { cause })
+    throw connectionError(`could not connect to ${description}`, cause)
   }
 }
 
+/** A caller's `pg` Pool or Client (as `dialect.accepts` recognises them) in the wrapped form `openSession` takes. */
+function wrapped(target: PostgresTarget | object, dialect: Dialect): PostgresTarget | object {
+  if (typeof target === 'string' || !dialect.accepts(target)) return target
+  return 'totalCount' in target ? { pool: target as PoolLike } : { client: target as pg.Client }
+}
+
 /** Opens a session from any {@link PostgresTarget}. */
-export async function openSession(target: PostgresTarget | object, options: ConnectOptions = {}): Promise<Session> {
+async function openSession(given: PostgresTarget | object, options: ConnectOptions, dialect: Dialect): Promise<Session> {
+  const target = wrapped(given, dialect)
   let client: pg.Client | pg.PoolClient
   let schema = options.schema
   let description: string
@@ -138,7 +177,7 @@ export async function openSession(target: PostgresTarget | object, options: Conn
     try {
       client = await t.pool.connect()
     } catch (cause) {
-      throw new ConnectionError(`could not get a client from the pool: ${redact((cause as Error).message ?? String(cause))}`, { cause })
+      throw connectionError('could not get a client from the pool', cause)
     }
     const pc = client as pg.PoolClient
     release = async (restore) => {
@@ -180,7 +219,183 @@ export async function openSession(target: PostgresTarget | object, options: Conn
   } catch (error) {
     await release(!owned).catch(() => {})
     if (error instanceof SchemaError) throw error
-    throw new ConnectionError(`could not prepare the session on ${description}: ${redact((error as Error).message)}`, { cause: error })
+    throw connectionError(`could not prepare the session on ${description}`, error)
   }
   return { client, schema, description: schema === 'public' ? description : `${description} (schema ${schema})`, config, release: () => release(!owned) }
+}
+
+function wrap(error: unknown, what: string, description: string): Error {
+  return postgresErrors.wrap(error, `${what} on ${description}`)
+}
+
+/**
+ * An open PostgreSQL session used as a source, a target or both. Closing it ends a session it opened, and
+ * gives back (never ends) a pool's client or a client the caller passed in.
+ */
+export class PostgresConnection implements Connection {
+  readonly dialect: Dialect
+  readonly description: string
+  /** The schema (namespace) this connection reads and writes. */
+  readonly schema: string
+  #session: Session
+  #inTransaction = false
+  #closed = false
+
+  constructor(dialect: Dialect, session: Session) {
+    this.dialect = dialect
+    this.#session = session
+    this.schema = session.schema
+    this.description = session.description
+  }
+
+  /** The `pg` client, for callers that run their own queries on the same session. */
+  get client(): Session['client'] {
+    return this.#session.client
+  }
+
+  async introspect(options: { tables?: readonly string[] } = {}): Promise<DatabaseSchema> {
+    try {
+      return await introspectPostgres(this.#session.client, this.schema, options.tables)
+    } catch (error) {
+      throw wrap(error, 'reading the schema', this.description)
+    }
+  }
+
+  async snapshot(): Promise<SnapshotInfo> {
+    if (!this.#inTransaction) {
+      try {
+        await this.#session.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      } catch (error) {
+        throw wrap(error, 'starting a snapshot', this.description)
+      }
+      this.#inTransaction = true
+    }
+    return { guarantee: 'REPEATABLE READ READ ONLY' }
+  }
+
+  async count(table: TableSchema): Promise<number> {
+    try {
+      const r = await this.#session.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${postgresSql.tableName({ name: table.name }, this.schema)}`)
+      return Number(r.rows[0]?.n ?? 0)
+    } catch (error) {
+      throw wrap(error, `counting ${table.name}`, this.description)
+    }
+  }
+
+  async tableState(table: TableSchema): Promise<SourceTableState> {
+    const rows = await this.count(table)
+    const keys = (table.primaryKey?.columns ?? []).map(postgresSql.quoteIdentifier)
+    if (keys.length === 0) return { rows }
+    try {
+      // text renderings: the same server renders the same key the same way in both runs
+      const sql = `SELECT ${keys.map((k) => `${k}::text`).join(', ')} FROM ${postgresSql.tableName({ name: table.name }, this.schema)} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`
+      const r = await this.#session.client.query({ text: sql, rowMode: 'array' })
+      const last = r.rows[0] as unknown[] | undefined
+      return last ? { rows, maxKey: stateJson(last) } : { rows }
+    } catch (error) {
+      throw wrap(error, `reading the largest key of ${table.name}`, this.description)
+    }
+  }
+
+  /** What the reader needs: the session, and whether a snapshot transaction is open. */
+  #reader(): ReaderSession {
+    return { ...this.#session, inTransaction: () => this.#inTransaction }
+  }
+
+  read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
+    return readPostgresTable(this.#reader(), table, options, this.description)
+  }
+
+  /**
+   * Verify's engine-side hashing: per-segment sums of row hashes computed by the server (see
+   * `postgresSql.segmentHashSql`), or undefined when a column is not read from its own text.
+   */
+  async segmentHashes(table: TableSchema, request: SegmentRequest): Promise<SegmentHashes | undefined> {
+    const sql = postgresSql.segmentHashSql(table, this.schema, request)
+    if (sql === undefined) return undefined
+    const client = this.#session.client
+    try {
+      // every setting that changes a value's text is part of the rendering
+      const settings = await client.query<{ r: string }>(
+        `SELECT concat_ws(' ', version(), current_setting('server_encoding'), current_setting('DateStyle'),
+          current_setting('TimeZone'), current_setting('IntervalStyle'), current_setting('bytea_output'), current_setting('extra_float_digits')) AS r`,
+      )
+      const res = await client.query<{ seg: number; sums: string; bad: string }>(sql)
+      const out: SegmentHashes = { renderer: settings.rows[0]!.r, sums: new Map(), suspect: new Set(), rows: 0 }
+      for (const r of res.rows) {
+        out.sums.set(r.seg, r.sums)
+        if (Number(r.bad) > 0) out.suspect.add(r.seg)
+        out.rows += Number(r.sums.slice(0, r.sums.indexOf(':')))
+      }
+      return out
+    } catch (error) {
+      throw postgresErrors.wrap(error, `reading ${table.name} from ${this.description}`, { table: table.name })
+    }
+  }
+
+  /** The rows of some segments of a `segmentHashes` request, read like `read`. */
+  readSegments(table: TableSchema, request: SegmentRequest, wanted: readonly number[], options: ReadOptions): AsyncIterable<ReadBatch> {
+    const { after: _after, ...fromStart } = options
+    return readPostgresTable(this.#reader(), table, fromStart, this.description, postgresSql.segmentFilter(table, request, wanted))
+  }
+
+  async prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void> {
+    if (this.#inTransaction) throw new UsageError('this PostgreSQL connection holds a read snapshot; open another one as the target')
+    await preparePostgresTarget(this.#session.client, this.schema, schema, options, this.description)
+  }
+
+  async openWriter(table: TableSchema): Promise<TableWriter> {
+    return openPostgresWriter(this.#session.client, this.schema, table, this.description, () => this.#inTransaction)
+  }
+
+  /** Loads a table's CSV text with one `COPY … (FORMAT csv)` in a transaction left open (the writer's `loadCsv`). */
+  async loadCsv(table: TableSchema, text: CsvText, options: { signal?: AbortSignal } = {}): Promise<CsvLoad | string> {
+    if (this.#inTransaction) return 'this PostgreSQL connection holds a read snapshot'
+    try {
+      return await openPostgresWriter(this.#session.client, this.schema, table, this.description).loadCsv(text, options.signal)
+    } catch (error) {
+      // the source's own refusal and an abort pass as they are; the server's errors keep where it stopped
+      const e = error as { code?: unknown; where?: unknown }
+      if (error instanceof AbortError || typeof e.code !== 'string') throw error
+      const wrapped = wrap(error, `loading ${table.name} as CSV`, this.description)
+      if (typeof e.where === 'string') wrapped.message += ` (${e.where})`
+      throw wrapped
+    }
+  }
+
+  async finalize(schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
+    try {
+      return await finalizePostgresTarget(this.#session.client, this.schema, schema, options)
+    } catch (error) {
+      throw wrap(error, 'creating indexes and keys', this.description)
+    }
+  }
+
+  async execute(sql: string): Promise<void> {
+    try {
+      await this.#session.client.query(sql)
+    } catch (error) {
+      throw wrap(error, 'running SQL', this.description)
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#inTransaction) {
+      this.#inTransaction = false
+      await this.#session.client.query('COMMIT').catch(() => {})
+    }
+    await this.#session.release().catch(() => {})
+  }
+}
+
+/**
+ * Opens a PostgreSQL connection of `dialect` (`postgresDialect`, which passes itself: this file does not
+ * import it, so the two do not form a cycle) on `target` (see {@link PostgresTarget}); `options.schema`
+ * (default: the URL's `?schema=`, else the server's `current_schema()`) and `options.create` (default false:
+ * create a missing database or schema) as in {@link ConnectOptions}.
+ */
+export async function connectPostgres(target: PostgresTarget | object, options: ConnectOptions, dialect: Dialect): Promise<PostgresConnection> {
+  return new PostgresConnection(dialect, await openSession(target, options, dialect))
 }

@@ -28,13 +28,6 @@ import { finalizeSqliteTarget, openSqliteWriter, prepareSqliteTarget } from './s
 
 const q = sqliteSql.quoteIdentifier
 
-/** The driver's fields of an error, as options of a dbferry error. */
-function driverOf(error: unknown): { driver?: NonNullable<ReturnType<typeof sqliteErrors.classify>>['driver'] } {
-  const c = sqliteErrors.classify(error)
-  return c ? { driver: c.driver } : {}
-}
-
-
 /**
  * What `sqliteDialect.connect` accepts besides a URL or a bare better-sqlite3 Database: a handle the caller
  * opened (and closes), or a file name. A file opened without `create` (a source) is opened read-only and must
@@ -99,7 +92,7 @@ export class SqliteConnection implements Connection {
         this.#inSnapshot = true
       } catch (error) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK')
-        throw new ConnectionError(`could not start a read transaction on ${this.description}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...driverOf(error) })
+        throw new ConnectionError(`could not start a read transaction on ${this.description}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...sqliteErrors.driverOf(error) })
       }
     }
     return { guarantee: 'one read transaction' }
@@ -151,7 +144,7 @@ export class SqliteConnection implements Connection {
       this.db.pragma('foreign_keys = OFF')
       this.db.pragma('cache_size = -8192')
     } catch (error) {
-      throw new ConnectionError(`${this.description} is not writable: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...driverOf(error) })
+      throw new ConnectionError(`${this.description} is not writable: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...sqliteErrors.driverOf(error) })
     }
   }
 
@@ -165,7 +158,7 @@ export class SqliteConnection implements Connection {
     try {
       return openSqliteWriter(this.db, table)
     } catch (error) {
-      throw new SchemaError(`cannot write into ${table.name}: ${error instanceof Error ? error.message : String(error)}`, { table: table.name, cause: error, ...driverOf(error) })
+      throw new SchemaError(`cannot write into ${table.name}: ${error instanceof Error ? error.message : String(error)}`, { table: table.name, cause: error, ...sqliteErrors.driverOf(error) })
     }
   }
 
@@ -179,7 +172,7 @@ export class SqliteConnection implements Connection {
     try {
       this.db.exec(sql)
     } catch (error) {
-      throw new SchemaError(`SQL on ${this.description} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...driverOf(error) })
+      throw new SchemaError(`SQL on ${this.description} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...sqliteErrors.driverOf(error) })
     }
   }
 
@@ -227,14 +220,14 @@ function openFile(path: string, options: ConnectOptions): BetterSqlite3.Database
   try {
     db = memory ? new Database(':memory:') : options.create ? new Database(path) : new Database(path, { readonly: true, fileMustExist: true })
   } catch (error) {
-    throw new ConnectionError(describeOpenError(shown, error), { cause: error, ...driverOf(error) })
+    throw new ConnectionError(describeOpenError(shown, error), { cause: error, ...sqliteErrors.driverOf(error) })
   }
   try {
     // the header is read lazily: a file that is not a database fails here, not on the first real query
     db.prepare('SELECT count(*) FROM sqlite_schema').get()
   } catch (error) {
     db.close()
-    throw new ConnectionError(describeOpenError(shown, error), { cause: error, ...driverOf(error) })
+    throw new ConnectionError(describeOpenError(shown, error), { cause: error, ...sqliteErrors.driverOf(error) })
   }
   if (options.create && !memory) {
     try {
@@ -243,7 +236,7 @@ function openFile(path: string, options: ConnectOptions): BetterSqlite3.Database
       db.pragma(`user_version = ${Number(db.pragma('user_version', { simple: true }))}`)
     } catch (error) {
       db.close()
-      throw new ConnectionError(`SQLite target ${shown} is not writable: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...driverOf(error) })
+      throw new ConnectionError(`SQLite target ${shown} is not writable: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...sqliteErrors.driverOf(error) })
     }
   }
   return db

@@ -36,6 +36,8 @@ export const sqliteDialect: Dialect = Object.freeze({
     // each batch is one synchronous transaction: batches of two tables cannot interleave inside one
     concurrentWrites: true,
     storesAnyValue: true,
+    // one file, copied with SQLite's online backup API before a run changes it
+    onlineBackup: true,
   } as const),
   types: sqliteTypes,
   sql: sqliteSql,

@@ -88,4 +88,11 @@ function classify(error: unknown): ClassifiedError | undefined {
  * @example
  * sqliteErrors.classify(e) // { kind: 'not_null', driver: { code: 'SQLITE_CONSTRAINT_NOTNULL', table: 't', column: 'c', message }, … }
  */
-export const sqliteErrors: DialectErrors = Object.freeze({ classify })
+export const sqliteErrors: DialectErrors & { driverOf(error: unknown): { driver?: DriverErrorFields } } = Object.freeze({
+  classify,
+  /** The driver's fields of `error` as options of a dbferry error (`{ driver }`), or `{}` when it is not the driver's. */
+  driverOf(error: unknown): { driver?: DriverErrorFields } {
+    const c = classify(error)
+    return c ? { driver: c.driver } : {}
+  },
+})

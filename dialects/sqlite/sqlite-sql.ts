@@ -173,5 +173,8 @@ export const sqliteSql: DialectSql & { targetTable(table: TableSchema, sameEngin
     header: ['PRAGMA foreign_keys = OFF', 'BEGIN'],
     footer: ['COMMIT'],
     rowsPerInsert: () => 500,
+    // a literal cannot carry U+0000 (the sqlite3 shell ends the string there), and NaN or ±Infinity would be
+    // written as text: the rows are fitted for that before they reach the script
+    capabilities: Object.freeze({ textHoldsNul: false, floatHoldsNonFinite: false }),
   }),
 })

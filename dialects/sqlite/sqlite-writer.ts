@@ -51,14 +51,8 @@ export function prepareSqliteTarget(db: BetterSqlite3.Database, schema: Database
       }
     })()
   } catch (error) {
-    throw new SchemaError(`could not create the target tables: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...driverOf(error) })
+    throw new SchemaError(`could not create the target tables: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...sqliteErrors.driverOf(error) })
   }
-}
-
-/** The driver's fields of an error, as options of a dbferry error. */
-function driverOf(error: unknown): { driver?: ClassifiedError['driver'] } {
-  const c = sqliteErrors.classify(error)
-  return c ? { driver: c.driver } : {}
 }
 
 /**
@@ -146,7 +140,7 @@ export function openSqliteWriter(db: BetterSqlite3.Database, table: TableSchema)
         throw new ConnectionError(`writing ${table.name} into SQLite failed: ${error instanceof Error ? error.message : String(error)}`, {
           table: table.name,
           cause: error,
-          ...driverOf(error),
+          ...sqliteErrors.driverOf(error),
         })
       }
     },

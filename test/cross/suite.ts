@@ -89,7 +89,7 @@ export function crossSuite(source: Harness, target: Harness): void {
       expect(got.length).toBe(reload.tables[0]!.written)
     })
 
-    if (source.name === 'sqlite' || source.name === 'postgres') {
+    if (source.name === 'sqlite' || source.name === 'postgres' || source.name === 'duckdb') {
       it('accounts for every row of the sahana fixture, and creates keys and indexes', async () => {
         const s = await fresh()
         const d = await fresh()
@@ -99,11 +99,16 @@ export function crossSuite(source: Harness, target: Harness): void {
         expect(report.error).toBeUndefined()
         expect(report.ok).toBe(true)
         expect(report.tables.map((t) => t.name)).not.toContain('msg_log')
+        // a source that cannot keep a foreign key over orphans (DuckDB) was built without the fixture's keys:
+        // the copy has none to order by, check or report
+        const sourceHasKeys = source.dialect.capabilities.unvalidatedForeignKeys
         // parents first
         const order = report.tables.map((t) => t.name)
-        expect(order.indexOf('or_sector')).toBeLessThan(order.indexOf('or_organisation'))
-        expect(order.indexOf('or_organisation')).toBeLessThan(order.indexOf('or_office'))
-        expect(order.indexOf('auth_user')).toBeLessThan(order.indexOf('pr_person'))
+        if (sourceHasKeys) {
+          expect(order.indexOf('or_sector')).toBeLessThan(order.indexOf('or_organisation'))
+          expect(order.indexOf('or_organisation')).toBeLessThan(order.indexOf('or_office'))
+          expect(order.indexOf('auth_user')).toBeLessThan(order.indexOf('pr_person'))
+        } else expect(report.constraints.filter((c) => c.kind === 'foreign_key')).toEqual([])
         for (const t of report.tables) {
           const fixtureTable = sahanaFixture.tables.find((x) => x.name === t.name)!
           const inSource = holdableRows(fixtureTable, source.dialect.capabilities)
@@ -120,9 +125,12 @@ export function crossSuite(source: Harness, target: Harness): void {
           expect(conv.map((e) => [JSON.parse(e.key!).id, e.column]).sort()).toEqual([[10, 'budget'], [9, 'timestamp']])
         }
         // the orphan sectors 14-16 are reported, not lost and not silent
-        if (target.dialect.capabilities.enforcesForeignKeys) {
+        const caps = target.dialect.capabilities
+        // a target that can neither create a key over orphans nor add one after the data (DuckDB) reports it not created
+        const keysCreated = caps.unvalidatedForeignKeys
+        if (sourceHasKeys && caps.enforcesForeignKeys) {
           const fk = report.constraints.find((c) => c.table === 'or_organisation' && c.kind === 'foreign_key')
-          expect(fk?.outcome).toBe('unvalidated')
+          expect(fk?.outcome).toBe(keysCreated ? 'unvalidated' : 'failed')
           expect(fk?.orphans).toBe(3)
           expect(report.clean).toBe(false)
         }
@@ -131,7 +139,13 @@ export function crossSuite(source: Harness, target: Harness): void {
         try {
           const schema = await connection.introspect()
           const office = schema.tables.find((t) => t.name === 'or_office')!
-          expect(office.foreignKeys.map((f) => f.refTable)).toContain('or_organisation')
+          if (!sourceHasKeys) expect(office.foreignKeys).toEqual([])
+          else if (keysCreated) expect(office.foreignKeys.map((f) => f.refTable)).toContain('or_organisation')
+          else {
+            expect(office.foreignKeys).toEqual([])
+            const fk = report.constraints.find((c) => c.table === 'or_office' && c.kind === 'foreign_key')
+            expect(fk).toMatchObject({ outcome: 'failed', orphans: 0 })
+          }
           expect(office.indexes.map((i) => i.columns.join())).toContain('organisation_id')
           expect(schema.tables.find((t) => t.name === 'auth_user')!.primaryKey?.columns).toEqual(['id'])
         } finally {

@@ -1,25 +1,31 @@
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
 import sql from 'mssql'
-import { mssqlCollationFolder, parseMssqlUrl } from '../../dialects/mssql/mssql-dialect.js'
-import { defaultOf } from '../../dialects/mssql/mssql-introspector.js'
-import { decodeCodePage, selectSql } from '../../dialects/mssql/mssql-reader.js'
-import {
-  bulkValue,
-  createIndexSql,
-  createTableSql,
-  foreignKeySql,
-  identityInsertSql,
-  insertParameter,
-  maxKeySql,
-  mssqlLiteral,
-  qualified,
-  quoteId,
-  reseedSql,
-  rowsPerInsert,
-} from '../../dialects/mssql/mssql-sql.js'
-import { bulkTable, insertRequest, usesBulk } from '../../dialects/mssql/mssql-writer.js'
+import { MssqlConnection } from '../../dialects/mssql/mssql-connection.js'
+import { mssqlDialect } from '../../dialects/mssql/mssql-dialect.js'
+import { mssqlSql } from '../../dialects/mssql/mssql-sql.js'
+import { mssqlTypes } from '../../dialects/mssql/mssql-types.js'
 import type { LogicalType, TableSchema, Value } from '../../src/schema/types.js'
+
+// the helpers these tests exercise, reached through the canonical objects
+const quoteId = mssqlSql.quoteIdentifier
+const qualified = mssqlSql.qualified
+const bulkValue = mssqlSql.bulkValue
+const insertParameter = mssqlSql.insertParameter
+const rowsPerInsert = mssqlSql.script.rowsPerInsert
+const usesBulk = mssqlSql.usesBulk
+const maxKeySql = mssqlSql.maxKey
+const foreignKeySql = mssqlSql.foreignKey
+const defaultOf = mssqlSql.columnDefault
+const decodeCodePage = mssqlTypes.decodeCodePage
+const parseMssqlUrl = MssqlConnection.parseUrl
+const mssqlCollationFolder = (c: string | undefined) => mssqlDialect.collationFolder!(c)!
+const mssqlLiteral = (v: Value, type: LogicalType) => mssqlSql.literal(v, { name: 'c', type, nativeType: '', nullable: true })
+const createTableSql = (table: TableSchema) => mssqlSql.createTable(table)
+const createIndexSql = mssqlSql.createIndex
+const identityInsertSql = (table: TableSchema, on: boolean) => mssqlSql.script.aroundInserts!(table)[on ? 0 : 1][0]
+const reseedSql = (table: TableSchema) => mssqlSql.resetIdentity(table)[0]
+const selectSql = (table: TableSchema, plan: { selects: string[] }, schema: string, after: string[] | undefined) => mssqlSql.selectTable(table, plan.selects, schema, after)
 
 const require = createRequire(import.meta.url)
 // tedious's own encoders: the bytes it would put on the wire for a bulk-load value
@@ -120,7 +126,7 @@ describe('bulk-load value encoding, checked on the bytes tedious sends', () => {
     expect(() => bulkValue('01/14/10 1', { kind: 'timestamp' })).toThrow(/canonical/)
   })
 
-  it('builds the mssql Table with each column declared with its type and scale', () => {
+  it('declares each bulk column with its type and scale, and the driver Table says so', () => {
     const table = t('policy', [
       { name: 'stamp', type: { kind: 'timestamp', precision: 7 } },
       { name: 'at', type: { kind: 'time', precision: 3 } },
@@ -129,23 +135,21 @@ describe('bulk-load value encoding, checked on the bytes tedious sends', () => {
       { name: 'odd]name', type: { kind: 'text', length: 20 } },
       { name: 'total', type: { kind: 'text' }, generated: true },
     ])
-    const bulk = bulkTable(table, [['2020-01-01 00:00:00.1234567', '10:00:00.123', null, '1.50', 'x', null]], 'dbo') as unknown as {
-      path: string
-      columns: { name: string; type: unknown; scale?: number; precision?: number }[]
-      rows: unknown[][]
-      declare(): string
+    const cols = mssqlSql.bulkColumns(table)
+    expect(cols.map((c) => [c.name, c.index, c.type])).toEqual([
+      ['stamp', 0, { name: 'DateTime2', scale: 7 }],
+      ['at', 1, { name: 'Time', scale: 3 }],
+      ['tz', 2, { name: 'DateTimeOffset', scale: 7 }],
+      ['amount', 3, { name: 'Decimal', precision: 10, scale: 2 }],
+      ['odd]]name', 4, { name: 'NVarChar', length: 20 }],
+    ])
+    // the same declarations as the driver's Table would send them
+    const bulk = new sql.Table('[dbo].[policy]')
+    for (const c of cols) {
+      const make = (sql as unknown as Record<string, (...a: unknown[]) => sql.ISqlType>)[c.type.name]!
+      bulk.columns.add(c.name, c.type.length !== undefined ? make(c.type.length) : c.type.precision !== undefined ? make(c.type.precision, c.type.scale) : c.type.scale !== undefined ? make(c.type.scale) : make(), { nullable: true })
     }
-    expect(bulk.path).toBe('[dbo].[policy]')
-    expect(bulk.columns.map((c) => c.name)).toEqual(['stamp', 'at', 'tz', 'amount', 'odd]]name'])
-    expect(bulk.columns[0]!.type).toBe(sql.DateTime2)
-    expect(bulk.columns[0]!.scale).toBe(7)
-    expect(bulk.columns[1]!.scale).toBe(3)
-    expect(bulk.columns[2]!.type).toBe(sql.DateTimeOffset)
-    expect(bulk.columns[2]!.scale).toBe(7)
-    expect([bulk.columns[3]!.precision, bulk.columns[3]!.scale]).toEqual([10, 2])
-    expect(bulk.rows).toHaveLength(1)
-    expect(bulk.rows[0]).toHaveLength(5)
-    expect(bulk.declare()).toContain('[stamp] datetime2 (7)')
+    expect((bulk as unknown as { declare(): string }).declare()).toContain('[stamp] datetime2 (7)')
   })
 
   it('chooses bulk load only where it is exact', () => {
@@ -178,16 +182,16 @@ describe('INSERT encoding', () => {
       { name: 'Name', type: { kind: 'text', length: 50 } },
       { name: 'Total', type: { kind: 'text' }, generated: true },
     ])
-    const request = new sql.Request()
-    const text = insertRequest(request, table, [[1, "O'Brien", null], [2, 'x]; DROP TABLE y --', null]], 'dbo')
-    expect(text).toBe(
+    const statement = mssqlSql.insertStatement(table, [[1, "O'Brien", null], [2, 'x]; DROP TABLE y --', null]], 'dbo')
+    expect(statement.sql).toBe(
       'SET IDENTITY_INSERT [dbo].[tblFamilies] ON;\n' +
         'INSERT INTO [dbo].[tblFamilies] ([FamilyID], [Name]) VALUES (@p0, @p1), (@p2, @p3);\n' +
         'SET IDENTITY_INSERT [dbo].[tblFamilies] OFF;',
     )
-    const params = request.parameters as Record<string, { value: unknown }>
+    const params = Object.fromEntries(statement.params.map((p) => [p.name, p]))
     expect(params.p1!.value).toBe("O'Brien")
     expect(params.p3!.value).toBe('x]; DROP TABLE y --')
+    expect(params.p0).toEqual({ name: 'p0', type: { name: 'Int' }, value: 1 })
   })
 
   it('stays under SQL Server\'s 2 100 parameters and 1 000 rows per statement', () => {
@@ -245,7 +249,9 @@ describe('generated DDL', () => {
         '  CONSTRAINT [UQ_tblPolicy_Name] UNIQUE ([Name])\n' +
         ')',
     )
-    expect(createTableSql({ ...policy, schema: 'imis' }, 'dbo')).toContain('CREATE TABLE [imis].[tblPolicy]')
+    expect(createTableSql({ ...policy, schema: 'imis' })).toContain('CREATE TABLE [imis].[tblPolicy]')
+    expect(mssqlSql.createTable(policy, { schema: 'legacy' })).toContain('CREATE TABLE [legacy].[tblPolicy]')
+    expect(mssqlSql.dropTable(policy)).toBe("IF OBJECT_ID(N'[dbo].[tblPolicy]', N'U') IS NOT NULL DROP TABLE [dbo].[tblPolicy]")
   })
 
   it('creates foreign keys checked, or WITH NOCHECK for orphans, and indexes', () => {
@@ -258,6 +264,10 @@ describe('generated DDL', () => {
     expect(createIndexSql(policy, { name: 'IX_e', columns: [], unique: false, expression: 'lower(x)', dialect: 'postgres' })).toBeUndefined()
     expect(identityInsertSql(policy, true)).toBe('SET IDENTITY_INSERT [dbo].[tblPolicy] ON')
     expect(reseedSql({ ...policy, name: "o'k" })).toBe("DBCC CHECKIDENT (N'[dbo].[o''k]', RESEED) WITH NO_INFOMSGS")
+    // the live writer spells an ASCII name as a plain literal (Babelfish misreads N'…' in DBCC), others stay N'…'
+    expect(mssqlSql.reseed(policy, 'dbo', { plainAscii: true })).toBe("DBCC CHECKIDENT ('[dbo].[tblPolicy]', RESEED) WITH NO_INFOMSGS")
+    expect(mssqlSql.reseed({ ...policy, name: 'Polizzä' }, 'dbo', { plainAscii: true })).toBe("DBCC CHECKIDENT (N'[dbo].[Polizzä]', RESEED) WITH NO_INFOMSGS")
+    expect(mssqlSql.resetIdentity({ ...policy, columns: policy.columns.map((c) => ({ ...c, autoIncrement: false })) })).toEqual([])
   })
 
   it("reads the largest primary key for resume's source check, and nothing for a table without one", () => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { bulkColumnType, bulkExact, mssqlNativeType, mssqlToLogical, type MssqlColumnInfo } from '../../dialects/mssql/mssql-types.js'
+import { mssqlTypes, type MssqlColumnInfo } from '../../dialects/mssql/mssql-types.js'
 import type { LogicalType } from '../../src/schema/types.js'
+
+const mssqlToLogical = mssqlTypes.columnMapping
+const mssqlNativeType = mssqlTypes.toNative
+const bulkColumnType = mssqlTypes.bulkColumnType
+const bulkExact = mssqlTypes.bulkExact
 
 const col = (typeName: string, maxLength = 0, precision = 0, scale = 0, codePage?: number): MssqlColumnInfo => ({ typeName, maxLength, precision, scale, ...(codePage !== undefined ? { codePage } : {}) })
 
@@ -54,7 +59,7 @@ describe('SQL Server → logical type map', () => {
     expect(sel(col('date', 3))).toBe('CONVERT(char(10), {col}, 23)')
     expect(sel(col('time', 5, 16, 7))).toBe('CAST({col} AS varchar(16))')
     expect(sel(col('decimal', 17, 38, 10))).toBe('CAST({col} AS varchar(48))')
-    expect(sel(col('money', 8, 19, 4))).toBe('CONVERT(varchar(32), {col}, 2)')
+    expect(sel(col('money', 8, 19, 4))).toBe('CAST(CAST({col} AS decimal(19,4)) AS varchar(32))')
   })
 
   it('reads varchar in a legacy code page as bytes to decode, and UTF-8 collations as text', () => {
@@ -70,6 +75,90 @@ describe('SQL Server → logical type map', () => {
     expect(mssqlToLogical(col('hierarchyid', 892))).toMatchObject({ select: '{col}.ToString()' })
     expect(mssqlToLogical(col('sql_variant', 8016))).toMatchObject({ note: expect.stringMatching(/base type is lost/) })
     expect(mssqlToLogical(col('vector', 100))).toEqual({ rejected: expect.stringMatching(/vector has no mapping/) })
+  })
+})
+
+describe('declared T-SQL types → logical types (toLogical)', () => {
+  it.each<[string, LogicalType]>([
+    ['int', { kind: 'int32' }],
+    ['INT', { kind: 'int32' }],
+    ['integer', { kind: 'int32' }],
+    ['bigint', { kind: 'int64' }],
+    ['smallint', { kind: 'int16' }],
+    ['tinyint', { kind: 'int16' }],
+    ['decimal(18,2)', { kind: 'decimal', precision: 18, scale: 2 }],
+    ['decimal(18, 2)', { kind: 'decimal', precision: 18, scale: 2 }],
+    ['decimal', { kind: 'decimal', precision: 18, scale: 0 }],
+    ['numeric(38,0)', { kind: 'decimal', precision: 38, scale: 0 }],
+    ['money', { kind: 'decimal', precision: 19, scale: 4 }],
+    ['smallmoney', { kind: 'decimal', precision: 10, scale: 4 }],
+    ['nvarchar(50)', { kind: 'text', length: 50 }],
+    ['[nvarchar](50)', { kind: 'text', length: 50 }],
+    ['nvarchar(max)', { kind: 'text' }],
+    ['varchar(max)', { kind: 'text' }],
+    ['varchar', { kind: 'text', length: 1 }],
+    ['char(3)', { kind: 'text', length: 3, fixed: true }],
+    ['nchar(10)', { kind: 'text', length: 10, fixed: true }],
+    ['national character varying(20)', { kind: 'text', length: 20 }],
+    ['ntext', { kind: 'text' }],
+    ['sysname', { kind: 'text', length: 128 }],
+    ['datetime', { kind: 'timestamp', precision: 3 }],
+    ['smalldatetime', { kind: 'timestamp', precision: 0 }],
+    ['datetime2(7)', { kind: 'timestamp', precision: 7 }],
+    ['datetime2', { kind: 'timestamp', precision: 7 }],
+    ['datetime2(3)', { kind: 'timestamp', precision: 3 }],
+    ['datetimeoffset(3)', { kind: 'timestamptz', precision: 3 }],
+    ['time(7)', { kind: 'time', precision: 7 }],
+    ['time', { kind: 'time', precision: 7 }],
+    ['date', { kind: 'date' }],
+    ['uniqueidentifier', { kind: 'uuid' }],
+    ['varbinary(max)', { kind: 'bytes' }],
+    ['varbinary(16)', { kind: 'bytes', length: 16 }],
+    ['binary(8)', { kind: 'bytes', length: 8, fixed: true }],
+    ['image', { kind: 'bytes' }],
+    ['bit', { kind: 'boolean' }],
+    ['float', { kind: 'float64' }],
+    ['float(53)', { kind: 'float64' }],
+    ['float(24)', { kind: 'float32' }],
+    ['double precision', { kind: 'float64' }],
+    ['real', { kind: 'float32' }],
+    ['xml', { kind: 'text' }],
+    ['rowversion', { kind: 'bytes', length: 8, fixed: true }],
+  ])('%s', (declared, type) => {
+    expect(mssqlTypes.toLogical(declared)).toEqual(type)
+  })
+
+  it('rejects types with no logical form, with the reason, instead of guessing', () => {
+    for (const t of ['hierarchyid', 'geography', 'geometry', 'sql_variant']) {
+      expect(mssqlTypes.toLogical(t)).toEqual({ reject: expect.stringContaining(t) })
+    }
+    expect(mssqlTypes.toLogical('vector(3)')).toEqual({ reject: expect.stringMatching(/vector has no mapping/) })
+    expect(mssqlTypes.toLogical('nvarchar(')).toEqual({ reject: expect.stringMatching(/not a SQL Server type/) })
+  })
+
+  it('gives a declared type the logical type of the same live column', () => {
+    // what tsql scripts declare and what sys.columns shows for the same column must agree
+    const pairs: [string, MssqlColumnInfo][] = [
+      ['decimal(18,2)', col('decimal', 9, 18, 2)],
+      ['nvarchar(50)', col('nvarchar', 100)],
+      ['nvarchar(max)', col('nvarchar', -1)],
+      ['char(3)', col('char', 3, 0, 0, 65001)],
+      ['datetime2(7)', col('datetime2', 8, 27, 7)],
+      ['datetimeoffset(3)', col('datetimeoffset', 10, 30, 3)],
+      ['float', col('float', 8, 53)],
+      ['real', col('real', 4, 24)],
+    ]
+    for (const [declared, info] of pairs) expect(mssqlTypes.toLogical(declared)).toEqual((mssqlToLogical(info) as { type: LogicalType }).type)
+  })
+
+  it('reads back every native type toNative produces as the same logical type', () => {
+    const cases: LogicalType[] = [
+      { kind: 'boolean' }, { kind: 'int16' }, { kind: 'int32' }, { kind: 'int64' }, { kind: 'decimal', precision: 12, scale: 3 },
+      { kind: 'float32' }, { kind: 'float64' }, { kind: 'text', length: 40 }, { kind: 'text' }, { kind: 'text', length: 2, fixed: true },
+      { kind: 'bytes' }, { kind: 'bytes', length: 16, fixed: true }, { kind: 'date' }, { kind: 'time', precision: 7 },
+      { kind: 'timestamp', precision: 3 }, { kind: 'timestamptz', precision: 7 }, { kind: 'uuid' },
+    ]
+    for (const t of cases) expect(mssqlTypes.toLogical(mssqlTypes.toNative(t))).toEqual(t)
   })
 })
 

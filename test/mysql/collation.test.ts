@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mysqlCollationFolder } from '../../dialects/mysql/mysql-collation.js'
+import { mysqlTypes } from '../../dialects/mysql/index.js'
 import { MYSQL_URL, serverUp } from '../support/servers.js'
 
 // pairs the preflight must judge exactly as the server does; each is asked of the server itself
@@ -50,7 +50,7 @@ describe.skipIf(!(await serverUp('mysql')))('collation folding agrees with the s
 
   for (const collation of COLLATIONS) {
     it(collation, async () => {
-      const fold = mysqlCollationFolder(collation)
+      const fold = mysqlTypes.collationFolder(collation)
       const disagreements: string[] = []
       for (const [a, b] of PAIRS) {
         const [rows] = await conn.query(`SELECT CONVERT(? USING utf8mb4) COLLATE ${collation} = CONVERT(? USING utf8mb4) AS eq`, [a, b])
@@ -63,13 +63,13 @@ describe.skipIf(!(await serverUp('mysql')))('collation folding agrees with the s
   }
 
   it('binary collations do not fold', () => {
-    expect(mysqlCollationFolder('utf8mb4_nopad_bin')).toBeUndefined()
-    expect(mysqlCollationFolder('binary')).toBeUndefined()
-    expect(mysqlCollationFolder('utf8mb4_0900_as_cs')).toBeUndefined()
+    expect(mysqlTypes.collationFolder('utf8mb4_nopad_bin')).toBeUndefined()
+    expect(mysqlTypes.collationFolder('binary')).toBeUndefined()
+    expect(mysqlTypes.collationFolder('utf8mb4_0900_as_cs')).toBeUndefined()
   })
 
   it('MySQL 8 0900_ai_ci is NO PAD and folds accents and case', () => {
-    const f = mysqlCollationFolder('utf8mb4_0900_ai_ci')!
+    const f = mysqlTypes.collationFolder('utf8mb4_0900_ai_ci')!
     expect(f('Médecins')).toBe(f('medecins'))
     expect(f('a')).not.toBe(f('a '))
   })
@@ -90,7 +90,7 @@ describe.skipIf(!(await serverUp('mysql')))('collation folding partitions letter
         const sql = chars.map(() => `SELECT ? AS c, HEX(WEIGHT_STRING(CONVERT(? USING utf8mb4) COLLATE ${collation})) AS w`).join(' UNION ALL ')
         const [rows] = await conn.query(sql, chars.flatMap((c) => [c, c]))
         const serverClass = new Map((rows as { c: string; w: string }[]).map((r) => [r.c, r.w]))
-        const fold = mysqlCollationFolder(collation)!
+        const fold = mysqlTypes.collationFolder(collation)!
         const wrong: string[] = []
         for (let i = 0; i < chars.length; i++) {
           for (let j = i + 1; j < chars.length; j++) {

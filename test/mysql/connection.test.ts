@@ -1,7 +1,10 @@
+import mysql2cb from 'mysql2'
 import mysql2 from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mysql, MysqlConnection } from '../../dialects/mysql/index.js'
-import { columnTypes, MysqlTableWriter, type MysqlSession } from '../../dialects/mysql/mysql-writer.js'
+import { openMysqlWriter } from '../../dialects/mysql/mysql-writer.js'
+import { engineAccepting } from '../../src/registry.js'
+import { ferry } from '../../src/ferry.js'
 import type { Connection } from '../../src/dialect.js'
 import type { Row, TableSchema } from '../../src/schema/types.js'
 import { createMysqlDatabase, serverUp, type TestDatabase } from '../support/servers.js'
@@ -66,8 +69,7 @@ describe.skipIf(!(await serverUp('mysql')))('mysql connections: caller pools, sn
       }
       await conn.prepareTarget({ dialect: 'mysql', tables: [table], objects: [] }, { mode: 'create' })
       const lease = await conn.lease()
-      const { types } = await columnTypes(lease.session, 'ins')
-      const writer = new MysqlTableWriter(lease.session as MysqlSession, table, { loadData: false, transactional: true, ddlTypes: types, release: lease.release })
+      const writer = await openMysqlWriter(lease.session, table, { loadData: false, release: lease.release })
       const res = await writer.write([
         [1, 'a@x.org', Buffer.from([0, 255, 92]), 'back\\slash \\N'],
         [2, 'A@X.ORG', null, null],
@@ -89,5 +91,47 @@ describe.skipIf(!(await serverUp('mysql')))('mysql connections: caller pools, sn
     } finally {
       await conn.close()
     }
+  })
+
+  // what a caller may hold, of both mysql2 APIs: each is a source and a target of a ferry() and still works after
+  type Held = { query: (sql: string) => unknown; end: (...args: never[]) => unknown }
+  const kinds: [string, (url: string) => Promise<Held>][] = [
+    ['mysql2/promise pool', async (url) => mysql2.createPool({ uri: url, connectionLimit: 2 })],
+    ['mysql2/promise connection', async (url) => mysql2.createConnection(url)],
+    ['mysql2 (callback) pool', async (url) => mysql2cb.createPool({ uri: url, connectionLimit: 2 })],
+    ['mysql2 (callback) connection', async (url) => mysql2cb.createConnection(url)],
+  ]
+  const promiseOf = (held: Held) => ('promise' in held && typeof held.promise === 'function' ? (held.promise as () => mysql2.Pool)() : (held as unknown as mysql2.Pool))
+  const countOf = async (held: Held, table: string) => Number((((await promiseOf(held).query(`SELECT COUNT(*) AS n FROM ${table}`))[0]) as { n: number }[])[0]!.n)
+  const end = (held: Held) => ('promise' in held ? new Promise<void>((resolve) => (held.end as (cb: () => void) => void)(() => resolve())) : (held.end as () => Promise<void>)())
+
+  for (const [kind, open] of kinds) {
+    it(`${kind}: accepted, copied from and to, and still open afterwards`, async () => {
+      const other = await createMysqlDatabase('dbferry_held')
+      const source = await open(db.url)
+      const target = await open(other.url)
+      try {
+        expect(mysql.accepts(source)).toBe(true)
+        expect((await engineAccepting(source))?.name).toBe('mysql')
+        const there = await ferry({ from: source, to: other.url, tables: { include: ['t'] } })
+        expect(there.ok).toBe(true)
+        const back = await ferry({ from: db.url, to: target, mode: 'recreate', tables: { include: ['t'] } })
+        expect(back.ok).toBe(true)
+        // neither object was ended: both still answer, and see the rows
+        const rows = await countOf(source, 't')
+        expect(rows).toBeGreaterThan(0)
+        expect(await countOf(target, 't')).toBe(rows)
+      } finally {
+        await end(source)
+        await end(target)
+        await other.drop()
+      }
+    })
+  }
+
+  it('accepts only mysql2 objects: not their options, nor other drivers\' objects', () => {
+    expect(mysql.accepts({ uri: db.url, connectionLimit: 2 })).toBe(false)
+    expect(mysql.accepts({ connect() {}, query() {}, totalCount: 0 })).toBe(false)
+    expect(mysql.accepts(null)).toBe(false)
   })
 })

@@ -1,8 +1,6 @@
 import mysql2 from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mysql } from '../../dialects/mysql/index.js'
-import { mysqlTypeFor } from '../../dialects/mysql/mysql-types.js'
-import { createTableSql } from '../../dialects/mysql/mysql-writer.js'
+import { mysqlDialect, mysqlSql, mysqlTypes } from '../../dialects/mysql/index.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
 import { createMysqlDatabase, serverUp, type TestDatabase } from '../support/servers.js'
 
@@ -35,7 +33,7 @@ describe.skipIf(!(await serverUp('mysql')))('mysql introspection', () => {
     } finally {
       await c.end()
     }
-    const conn = await mysql.connect(db.url)
+    const conn = await mysqlDialect.connect(db.url)
     try {
       schema = await conn.introspect()
     } finally {
@@ -101,10 +99,10 @@ describe.skipIf(!(await serverUp('mysql')))('mysql introspection', () => {
   })
 
   it('maps logical types to DDL: text keys fit the index, fixed text is varchar, timestamptz is UTC datetime', () => {
-    expect(mysqlTypeFor({ kind: 'text', length: 3, fixed: true })).toBe('varchar(3)')
-    expect(mysqlTypeFor({ kind: 'decimal' })).toBe('decimal(65,30)')
-    expect(mysqlTypeFor({ kind: 'int64', unsigned: true })).toBe('bigint unsigned')
-    const sql = createTableSql(
+    expect(mysqlTypes.toNative({ kind: 'text', length: 3, fixed: true })).toBe('varchar(3)')
+    expect(mysqlTypes.toNative({ kind: 'decimal' })).toBe('decimal(65,30)')
+    expect(mysqlTypes.toNative({ kind: 'int64', unsigned: true })).toBe('bigint unsigned')
+    const sql = mysqlSql.createTable(
       {
         name: 'k',
         columns: [
@@ -117,7 +115,6 @@ describe.skipIf(!(await serverUp('mysql')))('mysql introspection', () => {
         indexes: [],
         foreignKeys: [],
       },
-      { collations: new Map(), charsets: new Set() },
     )
     expect(sql).toContain('`a` varchar(384) NOT NULL')
     expect(sql).toContain('`b` varchar(384) NOT NULL')

@@ -1,6 +1,6 @@
 import mysql2 from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mysql } from '../../dialects/mysql/index.js'
+import { mysqlDialect } from '../../dialects/mysql/index.js'
 import type { Connection } from '../../src/dialect.js'
 import { PreflightError } from '../../src/errors.js'
 import { ferry } from '../../src/ferry.js'
@@ -106,6 +106,28 @@ describe.skipIf(!(await serverUp('mysql')))('preflight: collation collisions, or
     })
   }
 
+  it('lists text a 3-byte utf8mb3 target column cannot hold (the target type map says which columns those are)', async () => {
+    const c = await mysql2.createConnection(src.url)
+    try {
+      await c.query('CREATE TABLE emoji (id INT PRIMARY KEY, note VARCHAR(20) CHARACTER SET utf8mb4)')
+      await c.query("INSERT INTO emoji VALUES (1, 'plain'), (2, 'smile \u{1F600}')")
+    } finally {
+      await c.end()
+    }
+    const toUtf8mb3: Transform = {
+      name: 'utf8mb3',
+      schema(schema: DatabaseSchema) {
+        const copy = structuredClone(schema)
+        for (const t of copy.tables) for (const col of t.columns) if (col.type.kind === 'text') col.charset = 'utf8mb3'
+        return copy
+      },
+    }
+    const p = await plan({ from: src.url, to: dst.url, tables: { include: ['emoji'] }, transforms: [toUtf8mb3] })
+    const issue = p.preflight.find((i) => i.kind === 'unsupported_text')
+    expect(issue).toMatchObject({ table: 'emoji', column: 'note', count: 1 })
+    expect(issue!.examples.map((e) => e.key)).toEqual(['{"id":2}'])
+  })
+
   it('the collisions the preflight lists are exactly the rows the server rejects as duplicate_key', async () => {
     const p = await plan({ from: src.url, to: dst.url, transforms: [collate('utf8mb4_general_ci')], tables: { include: ['org'] } })
     const predicted = p.preflight.filter((i) => i.kind === 'collation_collision' || i.kind === 'duplicate_key')
@@ -141,8 +163,10 @@ describe.skipIf(!(await serverUp('mysql')))('preflight: collation collisions, or
   })
 
   it('values the target cannot hold are found by capability, not by name', async () => {
-    const strict = { ...mysql, capabilities: { ...mysql.capabilities, textHoldsNul: false } }
-    const target = { dialect: strict, description: 'a target without NUL in text' } as unknown as Connection
+    const strict = { ...mysqlDialect, capabilities: { ...mysqlDialect.capabilities, textHoldsNul: false } }
+    // a Connection whose dialect holds less than MySQL; planning only reads its dialect
+    const unused = () => Promise.reject(new Error('planning must not use the target'))
+    const target = { dialect: strict, description: 'a target without NUL in text', introspect: unused, openWriter: unused, close: async () => {} } as unknown as Connection
     const p = await plan({ from: src.url, to: target, tables: { include: ['org'] } })
     const nul = p.preflight.find((i) => i.kind === 'nul_in_text')!
     expect(nul).toMatchObject({ table: 'org', column: 'note', count: 1 })

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { CopyTextBuffer } from '../../dialects/postgres/postgres-copy-text.js'
-import { encodeValue } from '../../dialects/postgres/postgres-writer.js'
+import { postgresSql } from '../../dialects/postgres/index.js'
 import type { Value } from '../../src/schema/types.js'
+
+const { RowBuffer: CopyTextBuffer, encode: encodeValue } = postgresSql.copyText
+type CopyTextBuffer = InstanceType<typeof CopyTextBuffer>
 
 /** The bytes the writer sent before rows were encoded straight into the buffer: strings joined, then UTF-8. */
 function expected(rows: (Value | undefined)[][]): Buffer {

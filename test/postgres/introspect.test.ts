@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type pg from 'pg'
 import type { Connection } from '../../src/dialect.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
-import { postgres } from '../../dialects/postgres/index.js'
+import { postgres, postgresTypes } from '../../dialects/postgres/index.js'
 import { freshPostgres, pgUp, readAll } from './helpers.js'
 
 const DDL = `
@@ -196,5 +196,47 @@ describe.skipIf(!pgUp)('postgres introspection', () => {
         await conn2.close()
       }
     }
+  })
+})
+
+describe('postgresTypes.toLogical (no server)', () => {
+  it('reads declared types as the introspector reads the same columns', () => {
+    const cases: [string, unknown][] = [
+      ['numeric(10,2)', { kind: 'decimal', precision: 10, scale: 2 }],
+      ['NUMERIC(12)', { kind: 'decimal', precision: 12, scale: 0 }],
+      ['numeric', { kind: 'decimal' }],
+      ['character varying(20)', { kind: 'text', length: 20 }],
+      ['varchar(20)', { kind: 'text', length: 20 }],
+      ['character(3)', { kind: 'text', length: 3, fixed: true }],
+      ['char', { kind: 'text', length: 1, fixed: true }],
+      ['timestamp(3) with time zone', { kind: 'timestamptz', precision: 3 }],
+      ['timestamptz', { kind: 'timestamptz' }],
+      ['Timestamp Without Time Zone', { kind: 'timestamp' }],
+      ['time(2)', { kind: 'time', precision: 2 }],
+      ['int8', { kind: 'int64' }],
+      ['bigserial', { kind: 'int64' }],
+      ['smallint', { kind: 'int16' }],
+      ['double precision', { kind: 'float64' }],
+      ['float(10)', { kind: 'float32' }],
+      ['bytea', { kind: 'bytes' }],
+      ['jsonb', { kind: 'json' }],
+      ['uuid', { kind: 'uuid' }],
+      ['text[]', { kind: 'json' }],
+      ['integer[][]', { kind: 'json' }],
+      ['interval', { kind: 'text' }],
+      ['time with time zone', { kind: 'text' }],
+    ]
+    for (const [declared, logical] of cases) expect(postgresTypes.toLogical(declared), declared).toEqual(logical)
+    expect(postgresTypes.toLogical('geometry(Point,4326)')).toEqual({ reject: expect.stringContaining('geometry') })
+  })
+
+  it('reads back every type toNative writes', () => {
+    const types = [
+      { kind: 'boolean' }, { kind: 'int16' }, { kind: 'int32' }, { kind: 'int64' }, { kind: 'decimal', precision: 38, scale: 10 },
+      { kind: 'float32' }, { kind: 'float64' }, { kind: 'text' }, { kind: 'text', length: 40 }, { kind: 'text', length: 2, fixed: true },
+      { kind: 'bytes' }, { kind: 'date' }, { kind: 'time', precision: 3 }, { kind: 'timestamp' }, { kind: 'timestamptz', precision: 0 },
+      { kind: 'uuid' }, { kind: 'json' },
+    ] as const
+    for (const t of types) expect(postgresTypes.toLogical(postgresTypes.toNative(t)), postgresTypes.toNative(t)).toEqual(t)
   })
 })

@@ -152,6 +152,43 @@ describe.skipIf(!pgUp)('postgres connections', () => {
     }
   })
 
+  it('ferry() takes a bare pg Pool as the source and a bare pg Client as the target, and leaves both usable', async () => {
+    const pgm = (await import('pg')).default
+    const src = await freshPostgres('pgbyosrc')
+    const dst = await freshPostgres('pgbyodst')
+    const pool = new pgm.Pool({ connectionString: src.db.url, max: 2 })
+    const client = new pgm.Client({ connectionString: dst.db.url })
+    await client.connect()
+    try {
+      expect(postgres.accepts(pool)).toBe(true)
+      expect(postgres.accepts(client)).toBe(true)
+      expect(postgres.accepts({ connectionString: dst.db.url })).toBe(false)
+      await src.conn.prepareTarget(shop, { mode: 'create' })
+      await load(src.conn, 'sector', [[1, 'health'], [2, 'water']])
+      await load(src.conn, 'org', [[1, 2, 'a@x']])
+      const zone = (await client.query('SHOW TimeZone')).rows[0].TimeZone
+      const report = await ferry({ from: pool, to: client })
+      expect(report.error).toBeUndefined()
+      expect(report.tables.map((t) => [t.name, t.written]).sort()).toEqual([['org', 1], ['sector', 2]])
+      // the caller's client: open, holding the rows, with the session settings dbferry changed given back
+      expect((await client.query('SELECT id, name FROM sector ORDER BY id')).rows).toEqual([{ id: '1', name: 'health' }, { id: '2', name: 'water' }])
+      expect((await client.query('SHOW TimeZone')).rows[0].TimeZone).toBe(zone)
+      // the caller's pool: not ended, and the client dbferry borrowed is back in it
+      expect((await pool.query('SELECT count(*)::int AS n FROM org')).rows).toEqual([{ n: 1 }])
+      expect(pool.idleCount).toBe(pool.totalCount)
+      expect(pool.ended).toBe(false)
+      // a dbferry connection on them closes without ending them either
+      const again = await postgres.connect(client)
+      await again.close()
+      expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+    } finally {
+      await client.end()
+      await pool.end()
+      await src.done()
+      await dst.done()
+    }
+  })
+
   it('creates a missing database as a target', async () => {
     const name = `pgcreated_${Date.now().toString(36)}`
     const u = new URL(PG_URL)

@@ -3,8 +3,11 @@ import type pg from 'pg'
 import type { Connection } from '../../src/dialect.js'
 import type { Row, TableSchema } from '../../src/schema/types.js'
 import { fixtureSchema } from '../../fixtures/fixture.js'
-import { copyLineOf, encodeValue } from '../../dialects/postgres/postgres-writer.js'
+import { postgresErrors, postgresSql } from '../../dialects/postgres/index.js'
 import { freshPostgres, pgUp, readAll, tableOf } from './helpers.js'
+
+const { encode: encodeValue, decode: unescapeCopy } = postgresSql.copyText
+const copyLineOf = postgresErrors.copyLine
 
 describe('postgres COPY encoding (no server)', () => {
   it('encodes every canonical value in text format', () => {
@@ -97,12 +100,15 @@ describe.skipIf(!pgUp)('postgres COPY writer: rejects only the bad rows', () => 
     expect(res.written).toBe(3)
     expect(res.rejected.map((e) => [e.code, e.key])).toEqual([
       ['duplicate_key', { id: 1 }],
-      ['target_rejected', { id: 4 }],
+      ['truncation', { id: 4 }],
       ['duplicate_key', { id: 5 }],
       ['duplicate_key', { id: 6 }],
     ])
     expect(res.rejected[2]!.message).toContain('(email)=(a@x)')
     expect((res.rejected[1]!.cause as { code: string }).code).toBe('22001')
+    // each reject carries the server's own fields
+    expect(res.rejected[1]!.driver).toMatchObject({ code: '22001', sqlState: '22001' })
+    expect(res.rejected[2]!.driver).toMatchObject({ code: '23505', constraint: 'people_email_key', table: 'people', detail: 'Key (email)=(a@x) already exists.' })
     const { rows: back } = await readAll(conn, await tableOf(conn, 'people'))
     expect(back.map((r) => r[0])).toEqual([1, 2, 3, 6, 7])
   })
@@ -159,7 +165,6 @@ describe.skipIf(!pgUp)('postgres COPY writer: rejects only the bad rows', () => 
 
 describe('postgres COPY text decoding (no server)', () => {
   it('undoes every COPY escape', async () => {
-    const { unescapeCopy } = await import('../../dialects/postgres/postgres-reader.js')
     expect(unescapeCopy('plain')).toBe('plain')
     expect(unescapeCopy('a\\tb\\nc\\rd\\\\e\\bf\\fg\\vh')).toBe('a\tb\nc\rd\\e\bf\fg\vh')
     expect(unescapeCopy('\\101\\x42\\x4a\\7')).toBe('ABJ\u0007')
@@ -168,7 +173,6 @@ describe('postgres COPY text decoding (no server)', () => {
     expect(unescapeCopy('end\\')).toBe('end\\')
   })
   it('round-trips through encodeValue', async () => {
-    const { unescapeCopy } = await import('../../dialects/postgres/postgres-reader.js')
     for (const s of ['\\N', '\\\\', '\t\n\r', 'é\\x41', '\\101']) expect(unescapeCopy(encodeValue(s))).toBe(s)
   })
 })

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { sqlite, sqlitePath } from '../../dialects/sqlite/index.js'
+import { sqlite } from '../../dialects/sqlite/index.js'
 import { connect } from '../../src/connect.js'
 import { ConnectionError, UsageError } from '../../src/errors.js'
 import { ferry } from '../../src/ferry.js'
@@ -12,11 +12,14 @@ afterAll(() => tmp.cleanup())
 
 describe('connecting', () => {
   it('reads paths from sqlite: URLs', () => {
-    expect(sqlitePath('sqlite:./rel.db')).toBe('./rel.db')
-    expect(sqlitePath('sqlite:/abs/x.db')).toBe('/abs/x.db')
-    expect(sqlitePath('sqlite:///abs/x.db')).toBe('/abs/x.db')
-    expect(sqlitePath('sqlite::memory:')).toBe(':memory:')
-    expect(sqlitePath('data/x.db')).toBe('data/x.db')
+    const file = sqlite.localFile!
+    expect(file('sqlite:./rel.db')).toBe('./rel.db')
+    expect(file('sqlite:/abs/x.db')).toBe('/abs/x.db')
+    expect(file('sqlite:///abs/x.db')).toBe('/abs/x.db')
+    expect(file('data/x.db')).toBe('data/x.db')
+    // an in-memory database is no file
+    expect(file('sqlite::memory:')).toBeUndefined()
+    expect(file('sqlite:')).toBeUndefined()
   })
 
   it('refuses a source file that does not exist, and does not create it', async () => {
@@ -87,6 +90,43 @@ describe('connecting', () => {
     db.close()
   })
 
+  it('recognises a better-sqlite3 Database by its shape, and nothing else', () => {
+    const db = new Database(':memory:')
+    expect(sqlite.accepts(db)).toBe(true)
+    db.close()
+    // a closed handle is still one (connect then fails on use, as the caller's handle would)
+    expect(sqlite.accepts(db)).toBe(true)
+    expect(sqlite.accepts({ database: db })).toBe(false)
+    expect(sqlite.accepts({ prepare() {}, exec() {}, name: 'x', open: true })).toBe(false)
+    expect(sqlite.accepts(null)).toBe(false)
+  })
+
+  it('copies from and into caller-owned Databases passed to ferry, and leaves both usable', async () => {
+    const from = new Database(':memory:')
+    from.exec("CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO p VALUES (1, 'a'), (2, 'b')")
+    const to = new Database(tmp.path('owned-ferry.db'))
+    const report = await ferry({ from, to, journal: false })
+    expect(report.error).toBeUndefined()
+    expect(report.totals).toMatchObject({ read: 2, written: 2 })
+    expect(from.open && to.open).toBe(true)
+    expect(to.prepare('SELECT name FROM p ORDER BY id').pluck().all()).toEqual(['a', 'b'])
+    from.exec("INSERT INTO p VALUES (3, 'c')")
+    expect(from.prepare('SELECT count(*) FROM p').pluck().get()).toBe(3)
+    from.close()
+    to.close()
+  })
+
+  it('goes through connect() for a bare Database and does not close it', async () => {
+    const db = new Database(':memory:')
+    db.exec('CREATE TABLE h (a TEXT)')
+    const { connection } = await connect(db)
+    expect(connection.dialect.name).toBe('sqlite')
+    expect((await connection.introspect()).tables.map((t) => t.name)).toEqual(['h'])
+    await connection.close()
+    expect(db.open).toBe(true)
+    db.close()
+  })
+
   it('refuses an unknown fallback encoding up front', async () => {
     const err = await sqlite.connect('sqlite::memory:', { fallbackEncoding: 'klingon-8' }).catch((e) => e)
     expect(err).toBeInstanceOf(UsageError)
@@ -94,9 +134,9 @@ describe('connecting', () => {
   })
 
   it('quotes identifiers by doubling quotes', () => {
-    expect(sqlite.quoteIdentifier('we"ird table')).toBe('"we""ird table"')
-    expect(sqlite.nativeType({ kind: 'decimal', precision: 12, scale: 3 })).toBe('DECIMAL TEXT(12,3)')
-    expect(sqlite.nativeType({ kind: 'text', length: 10, fixed: true })).toBe('CHAR(10)')
+    expect(sqlite.sql.quoteIdentifier('we"ird table')).toBe('"we""ird table"')
+    expect(sqlite.types.toNative({ kind: 'decimal', precision: 12, scale: 3 })).toBe('DECIMAL TEXT(12,3)')
+    expect(sqlite.types.toNative({ kind: 'text', length: 10, fixed: true })).toBe('CHAR(10)')
     expect(sqlite.collationFolder?.('NOCASE')?.('ÀbC')).toBe('Àbc')
   })
 })

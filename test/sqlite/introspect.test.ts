@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { sqlite } from '../../dialects/sqlite/index.js'
-import { affinityOf, logicalFromDeclared } from '../../dialects/sqlite/sqlite-types.js'
+import { sqliteTypes } from '../../dialects/sqlite/sqlite-types.js'
 import { buildDb, tableOf, tempDir } from './helpers.js'
 
 const tmp = tempDir()
@@ -47,15 +47,15 @@ describe('declared types', () => {
     ['floating point', { kind: 'float64' }],
     ['pointint', { kind: 'int64' }],
   ])('%j → %j', (declared, expected) => {
-    expect(logicalFromDeclared(declared)).toEqual(expected)
+    expect(sqliteTypes.toLogical(declared)).toEqual(expected)
   })
 
   it('follows SQLite affinity rules in their order', () => {
-    expect(affinityOf('CHARINT')).toBe('INTEGER')
-    expect(affinityOf('FLOATING POINT')).toBe('INTEGER') // "POINT" contains INT: SQLite's own example
-    expect(affinityOf('STRING')).toBe('NUMERIC')
-    expect(affinityOf('')).toBe('BLOB')
-    expect(affinityOf('DOUBLE')).toBe('REAL')
+    expect(sqliteTypes.affinity('CHARINT')).toBe('INTEGER')
+    expect(sqliteTypes.affinity('FLOATING POINT')).toBe('INTEGER') // "POINT" contains INT: SQLite's own example
+    expect(sqliteTypes.affinity('STRING')).toBe('NUMERIC')
+    expect(sqliteTypes.affinity('')).toBe('BLOB')
+    expect(sqliteTypes.affinity('DOUBLE')).toBe('REAL')
   })
 })
 

@@ -1,18 +1,18 @@
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { openSqliteJournal } from '../../dialects/sqlite/index.js'
 import { ConnectionError, FAILURE_KINDS } from '../../src/errors.js'
 import { ferry } from '../../src/ferry.js'
 import { openJournal } from '../../src/journal/open.js'
+import { openJournalFile } from '../../src/store/index.js'
 import { buildDb, tempDir } from './helpers.js'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
 
 describe('the SQLite journal', () => {
-  it('creates its tables and the catalogue of failure kinds from the error classes', () => {
+  it('creates its tables and the catalogue of failure kinds from the error classes', async () => {
     const path = tmp.path('j1.sqlite')
-    openSqliteJournal(path).close()
+    ;(await openJournalFile(path)).close()
     const db = new Database(path, { readonly: true })
     const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all()
     expect(tables).toEqual(['checkpoint', 'entry', 'failure_kind', 'run', 'source_state'])
@@ -28,9 +28,9 @@ describe('the SQLite journal', () => {
     db.close()
   })
 
-  it('records every entry of a large batch in order, in statements of many rows and one by one', () => {
+  it('records every entry of a large batch in order, in statements of many rows and one by one', async () => {
     const path = tmp.path('j-many.sqlite')
-    const j = openSqliteJournal(path)
+    const j = await openJournalFile(path)
     const id = j.startRun({ source: 'sqlite:a.db', target: 'sqlite:b.db', startedAt: '2026-01-01T00:00:00.000Z' })
     // 200 entries: whole statements and a remainder, a kind the catalogue lacks inside one, NULLs and text alike
     const entries = Array.from({ length: 200 }, (_, i) => ({
@@ -95,7 +95,7 @@ describe('the SQLite journal', () => {
   })
 
   it('hands back the source states of an interrupted run, and nothing once a later run finished', async () => {
-    const j = openSqliteJournal(tmp.path('j-states.sqlite'))
+    const j = await openJournalFile(tmp.path('j-states.sqlite'))
     const run = { source: 'sqlite:a.db', target: 'sqlite:b.db', startedAt: '2026-01-01T00:00:00.000Z' }
     const broken = await j.startRun(run)
     await j.sourceStates!(broken, [{ table: 'auth_user', state: { rows: 9, maxKey: '["9"]' } }])
@@ -112,14 +112,14 @@ describe('the SQLite journal', () => {
 
   it('keeps earlier runs when opened again', async () => {
     const path = tmp.path('j2.sqlite')
-    const j = openSqliteJournal(path)
+    const j = await openJournalFile(path)
     const id = j.startRun({ source: 's', target: 't', startedAt: new Date().toISOString() })
     expect(id).toBe(2)
     j.close()
   })
 
-  it('refuses a path it cannot create', () => {
-    expect(() => openSqliteJournal(tmp.path('no/dir/j.sqlite'))).toThrow(ConnectionError)
+  it('refuses a path it cannot create', async () => {
+    await expect(openJournalFile(tmp.path('no/dir/j.sqlite'))).rejects.toThrow(ConnectionError)
   })
 
   it('holds the rejected rows of a ferry run, matching the report', async () => {

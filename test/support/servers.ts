@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { ENGINE_NAMES } from '../../src/registry.js'
 
 /**
  * Test databases on the local servers. Each test creates its own database with a unique name and drops it.
@@ -95,11 +96,10 @@ export async function serverUp(kind: 'postgres' | 'mysql'): Promise<boolean> {
   }
 }
 
-/** The dialects the run covers: DBFERRY_DIALECTS=sqlite,postgres narrows it. */
+/** The dialects the run covers: every engine of the registry; DBFERRY_DIALECTS=sqlite,postgres narrows it. */
 export function selectedDialects(): Set<string> {
   const env = process.env.DBFERRY_DIALECTS
-  const all = ['sqlite', 'postgres', 'mysql', 'mssql']
-  return new Set(env ? env.split(',').map((s) => s.trim()) : all)
+  return new Set(env ? env.split(',').map((s) => s.trim()) : ENGINE_NAMES)
 }
 
 /** Whether the SQL Server at DBFERRY_MSSQL_URL answers (false when it is not set). */
@@ -125,5 +125,50 @@ function parseMssqlTestUrl(url: string): { server: string; port: number; user: s
     password: decodeURIComponent(u.password),
     database: u.pathname.slice(1) || 'master',
     options: { encrypt: false, trustServerCertificate: true },
+  }
+}
+
+/**
+ * Creates a fresh database on the SQL Server at DBFERRY_MSSQL_URL. `drop()` closes dbferry's pools first (the
+ * caller's job) and drops it with a plain `DROP DATABASE`, which both SQL Server and the Babelfish stand-in
+ * take (the stand-in refuses `ALTER DATABASE … SET SINGLE_USER`); when sessions still hold it, it kills them
+ * and tries again.
+ */
+export async function createMssqlDatabase(prefix?: string): Promise<TestDatabase> {
+  if (!MSSQL_URL) throw new Error('DBFERRY_MSSQL_URL is not set')
+  const mssql = (await import('mssql')).default
+  const name = uniqueName(prefix)
+  const admin = new mssql.ConnectionPool(parseMssqlTestUrl(MSSQL_URL))
+  await admin.connect()
+  try {
+    await admin.request().batch(`CREATE DATABASE [${name}]`)
+  } finally {
+    await admin.close()
+  }
+  const u = new URL(MSSQL_URL)
+  u.pathname = `/${name}`
+  return {
+    url: u.toString(),
+    name,
+    async drop() {
+      const pool = new mssql.ConnectionPool(parseMssqlTestUrl(MSSQL_URL!))
+      await pool.connect()
+      try {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await pool.request().batch(`IF DB_ID(N'${name}') IS NOT NULL DROP DATABASE [${name}]`)
+            return
+          } catch (error) {
+            if (attempt >= 3) throw error
+            // a session still uses it (a pool closing late): end those sessions, where the server lets us
+            const r = await pool.request().query(`SELECT session_id FROM sys.dm_exec_sessions WHERE database_id = DB_ID(N'${name}') AND session_id <> @@SPID`).catch(() => ({ recordset: [] }))
+            for (const { session_id } of r.recordset as { session_id: number }[]) await pool.request().batch(`KILL ${Number(session_id)}`).catch(() => {})
+            await new Promise((resolve) => setTimeout(resolve, 500 * attempt))
+          }
+        }
+      } finally {
+        await pool.close()
+      }
+    },
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { describe, expect, it } from 'vitest'
-import { openKeyStore } from '../../dialects/sqlite/sqlite-key-store.js'
+import { openKeyStore } from '../../src/store/index.js'
 import { bloomBytes, createKeyMap, createKeySet, DEFAULT_MAX_IN_MEMORY, SpillingKeyMap } from '../../src/transforms/key-set.js'
 import { foldCaseAndAccents, makeFolding } from '../../src/transforms/normalize.js'
 
@@ -46,8 +46,8 @@ describe('key sets and maps', () => {
 })
 
 describe('the spill file and its filter', () => {
-  it('stores every entry of a put, in statements of many rows and one by one, the last value of a key winning', () => {
-    const store = openKeyStore()
+  it('stores every entry of a put, in statements of many rows and one by one, the last value of a key winning', async () => {
+    const store = await openKeyStore()
     try {
       // 1000 entries: whole statements and a remainder; `dup` once in the first statement, once in the remainder
       const entries: [string, string][] = Array.from({ length: 1000 }, (_, i) => [`k${i}`, `v${i}`])

@@ -10,7 +10,7 @@ import { readTable } from './helpers.js'
 async function mysqlReady(): Promise<boolean> {
   if (!selectedDialects().has('mysql')) return false
   try {
-    ;(await dialectFor('mysql://x')).quoteIdentifier('x')
+    ;(await dialectFor('mysql://x')).sql!.quoteIdentifier('x')
   } catch {
     return false
   }

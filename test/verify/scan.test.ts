@@ -4,7 +4,10 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { sqlite } from '../../dialects/sqlite/index.js'
-import { readSqliteTable, scanSqliteTable } from '../../dialects/sqlite/sqlite-reader.js'
+import { readSqliteTable } from '../../dialects/sqlite/sqlite-reader.js'
+
+// the scan travels on the reader's canonical export (it shares the reader's key plan)
+const scanSqliteTable = readSqliteTable.scan
 import type { Connection } from '../../src/dialect.js'
 import type { RowError } from '../../src/errors.js'
 import type { Row, TableSchema } from '../../src/schema/types.js'

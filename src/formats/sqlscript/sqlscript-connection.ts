@@ -44,7 +44,7 @@ export async function openSqlScript(base: BaseDialect, target: string | object, 
   }
   const engine = engineName === undefined ? undefined : await loadEngine(engineName).catch(() => undefined)
   if (!engine) {
-    throw new UsageError(`sqlscript needs ?dialect=${ENGINE_NAMES.join(', ')}${engineName ? ` (got ${JSON.stringify(engineName)})` : ''}`)
+    throw new UsageError(`sqlscript needs ?dialect=postgres or another engine of ${ENGINE_NAMES.join(', ')}${engineName ? ` (got ${JSON.stringify(engineName)})` : ''}`)
   }
   void options
   // the connection's dialect carries the engine's limits, so rows are fitted for that engine

@@ -1,0 +1,215 @@
+import { existsSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api'
+import type {
+  ConnectOptions,
+  Connection,
+  ConstraintProblem,
+  Dialect,
+  FinalizeOptions,
+  PrepareOptions,
+  ReadBatch,
+  ReadOptions,
+  SnapshotInfo,
+  SourceTableState,
+  TableWriter,
+} from '../../src/dialect.js'
+import { ConnectionError, UsageError } from '../../src/errors.js'
+import { stateJson } from '../../src/schema/rows.js'
+import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
+import { duckdbDialect } from './duckdb-dialect.js'
+import { duckdbErrors } from './duckdb-errors.js'
+import { introspectDuckdb } from './duckdb-introspector.js'
+import { readDuckdbTable } from './duckdb-reader.js'
+import { duckdbSql } from './duckdb-sql.js'
+import { finalizeDuckdbTarget, openDuckdbWriter, prepareDuckdbTarget } from './duckdb-writer.js'
+
+const q = duckdbSql.quoteIdentifier
+
+/** What {@link DuckdbConnection} is built from. */
+export interface DuckdbConnectionInit {
+  dialect: Dialect
+  connection: DuckDBConnection
+  /** The instance dbferry opened (closed on `close()`); undefined when the caller's. */
+  ownedInstance?: DuckDBInstance
+  /** Whether dbferry opened `connection` (closed on `close()`); false for a caller's DuckDBConnection. */
+  ownsConnection: boolean
+  /** The schema read and written. */
+  schema: string
+  description: string
+}
+
+/**
+ * One DuckDB database, as a source or a target. A source reads inside one transaction (`snapshot`), one
+ * table at a time; a target loads through the Appender, one transaction per batch.
+ */
+export class DuckdbConnection implements Connection {
+  readonly dialect: Dialect
+  readonly description: string
+  /** The `@duckdb/node-api` connection, for callers that run their own SQL on it. */
+  readonly connection: DuckDBConnection
+  /** The schema this connection reads and writes (`main` unless told). */
+  readonly schema: string
+  readonly #ownedInstance?: DuckDBInstance
+  readonly #ownsConnection: boolean
+  #inSnapshot = false
+  #closed = false
+
+  constructor(init: DuckdbConnectionInit) {
+    this.dialect = init.dialect
+    this.connection = init.connection
+    this.schema = init.schema
+    this.description = init.description
+    if (init.ownedInstance) this.#ownedInstance = init.ownedInstance
+    this.#ownsConnection = init.ownsConnection
+  }
+
+  async introspect(options: { tables?: readonly string[] } = {}): Promise<DatabaseSchema> {
+    try {
+      return await introspectDuckdb(this.connection, this.schema, options.tables)
+    } catch (error) {
+      throw duckdbErrors.toDbferryError(error, `reading the schema of ${this.description}`)
+    }
+  }
+
+  /** Opens one transaction, held until `close()`: DuckDB's MVCC gives every later read the same data. */
+  async snapshot(): Promise<SnapshotInfo> {
+    if (!this.#inSnapshot) {
+      try {
+        await this.connection.run('BEGIN TRANSACTION')
+        this.#inSnapshot = true
+      } catch (error) {
+        throw duckdbErrors.toDbferryError(error, `starting a read transaction on ${this.description}`)
+      }
+    }
+    return { guarantee: 'one read transaction' }
+  }
+
+  async count(table: TableSchema): Promise<number> {
+    try {
+      const r = await this.connection.runAndReadAll(`SELECT count(*) FROM ${duckdbSql.tableName(table, this.schema)}`)
+      return Number(r.getRows()[0]![0])
+    } catch (error) {
+      throw duckdbErrors.toDbferryError(error, `counting ${table.name} on ${this.description}`, { table: table.name })
+    }
+  }
+
+  async tableState(table: TableSchema): Promise<SourceTableState> {
+    const rows = await this.count(table)
+    const keys = (table.primaryKey?.columns ?? []).map(q)
+    if (keys.length === 0) return { rows }
+    try {
+      // text renderings: the same engine renders the same key the same way in both runs
+      const sql = `SELECT ${keys.map((k) => `CAST(${k} AS VARCHAR)`).join(', ')} FROM ${duckdbSql.tableName(table, this.schema)} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`
+      const last = (await this.connection.runAndReadAll(sql)).getRows()[0]
+      return last ? { rows, maxKey: stateJson(last) } : { rows }
+    } catch (error) {
+      throw duckdbErrors.toDbferryError(error, `reading the largest key of ${table.name} on ${this.description}`, { table: table.name })
+    }
+  }
+
+  read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
+    return readDuckdbTable({ connection: this.connection, schema: this.schema, description: this.description }, table, options)
+  }
+
+  async prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void> {
+    if (this.#inSnapshot) throw new UsageError('this DuckDB connection holds a read transaction; open another one as the target')
+    await prepareDuckdbTarget({ connection: this.connection, schema: this.schema, description: this.description }, schema, options)
+  }
+
+  async openWriter(table: TableSchema): Promise<TableWriter> {
+    return openDuckdbWriter({ connection: this.connection, schema: this.schema, description: this.description }, table)
+  }
+
+  async finalize(schema: DatabaseSchema, _options: FinalizeOptions): Promise<ConstraintProblem[]> {
+    return finalizeDuckdbTarget({ connection: this.connection, schema: this.schema, description: this.description }, schema)
+  }
+
+  /** Runs user SQL (views, macros); a failure is a `SchemaError` with the driver's fields. */
+  async execute(sql: string): Promise<void> {
+    try {
+      await this.connection.run(sql)
+    } catch (error) {
+      throw duckdbErrors.toDbferryError(error, `SQL on ${this.description} failed`)
+    }
+  }
+
+  /** Ends the read transaction and closes what dbferry opened; a caller's connection or instance stays open. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#inSnapshot) {
+      this.#inSnapshot = false
+      await this.connection.run('COMMIT').catch(() => {})
+    }
+    if (this.#ownsConnection) this.connection.closeSync()
+    this.#ownedInstance?.closeSync()
+  }
+}
+
+/** The file of a `duckdb:` URL, or `:memory:`. */
+function pathOf(url: string): string {
+  return duckdbDialect.localFile?.(url) ?? ':memory:'
+}
+
+/** Checks a file before DuckDB opens it: a source must exist; a target's directory must. */
+function checkFile(path: string, create: boolean): void {
+  if (path === ':memory:') return
+  if (!create) {
+    if (!existsSync(path)) throw new ConnectionError(`DuckDB source ${path} does not exist`)
+    if (statSync(path).isDirectory()) throw new ConnectionError(`DuckDB source ${path} is a directory, not a database file`)
+    return
+  }
+  const dir = dirname(resolve(path))
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConnectionError(`cannot create DuckDB database ${path}: the directory ${dir} does not exist`)
+  if (existsSync(path) && statSync(path).isDirectory()) throw new ConnectionError(`cannot use ${path} as a DuckDB database: it is a directory`)
+}
+
+async function currentSchema(connection: DuckDBConnection, wanted: string | undefined, create: boolean): Promise<string> {
+  if (wanted !== undefined) {
+    if (create) await connection.run(`CREATE SCHEMA IF NOT EXISTS ${q(wanted)}`)
+    return wanted
+  }
+  return String((await connection.runAndReadAll('SELECT current_schema()')).getRows()[0]![0])
+}
+
+/**
+ * Opens a DuckDB connection from a `duckdb:` URL, a `DuckDBConnection` the caller holds (used as it is, never
+ * closed) or a `DuckDBInstance` (a connection of dbferry's own on it, closed by `close()`; the instance is
+ * not). A URL's file opens read-only unless `options.create` (a target).
+ */
+export async function connectDuckdb(target: string | object, options: ConnectOptions = {}): Promise<DuckdbConnection> {
+  const create = options.create === true
+  if (typeof target === 'string') {
+    const path = pathOf(target)
+    checkFile(path, create)
+    let instance: DuckDBInstance
+    try {
+      instance = await DuckDBInstance.create(path, path === ':memory:' || create ? {} : { access_mode: 'READ_ONLY' })
+    } catch (error) {
+      throw new ConnectionError(`cannot open DuckDB database ${path}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, {
+        cause: error,
+        ...(duckdbErrors.classify(error) ? { driver: duckdbErrors.classify(error)!.driver } : {}),
+      })
+    }
+    try {
+      const connection = await instance.connect()
+      const schema = await currentSchema(connection, options.schema, create)
+      return new DuckdbConnection({ dialect: duckdbDialect, connection, ownedInstance: instance, ownsConnection: true, schema, description: `duckdb:${path}` })
+    } catch (error) {
+      instance.closeSync()
+      throw duckdbErrors.toDbferryError(error, `opening ${path}`)
+    }
+  }
+  if (target instanceof DuckDBConnection || duckdbDialect.accepts(target) && 'createAppender' in target) {
+    const connection = target as DuckDBConnection
+    const schema = await currentSchema(connection, options.schema, create)
+    return new DuckdbConnection({ dialect: duckdbDialect, connection, ownsConnection: false, schema, description: 'duckdb:(caller connection)' })
+  }
+  if (target instanceof DuckDBInstance || duckdbDialect.accepts(target)) {
+    const connection = await (target as DuckDBInstance).connect()
+    const schema = await currentSchema(connection, options.schema, create)
+    return new DuckdbConnection({ dialect: duckdbDialect, connection, ownsConnection: true, schema, description: 'duckdb:(caller instance)' })
+  }
+  throw new UsageError('duckdb.connect takes a URL (duckdb:./file.duckdb, duckdb::memory:), a DuckDBConnection or a DuckDBInstance')
+}

@@ -1,0 +1,3 @@
+import { pairsFrom } from './pairs.js'
+
+await pairsFrom('duckdb')
