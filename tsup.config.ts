@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup'
-import { ENGINE_NAMES } from './src/registry.js'
+import { ENGINE_NAMES } from './src/engines.js'
 
 // one entry per subpath export (`dbferry/<engine>` for every engine in the registry); drivers stay external
 // (they are optional peer dependencies)

@@ -1,4 +1,4 @@
-import { loadEngine } from './registry.js'
+import { loadEngine } from './engines.js'
 import * as store from './store/backup.js'
 import type { BackupOptions, BackupResult } from './store/backup.js'
 

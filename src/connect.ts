@@ -16,7 +16,7 @@ export async function dialectFor(url: string): Promise<BaseDialect> {
   const load = scheme === undefined ? undefined : loaderFor(scheme)
   if (!load) {
     throw new UsageError(
-      `cannot tell which database ${JSON.stringify(redact(url))} is: use sqlite:./file.db, postgres://…, mysql://…, mssql://…` +
+      `cannot tell which database ${JSON.stringify(redact(url))} is: use sqlite:./file.db, postgres://…, mysql://…, mssql://…, duckdb:./file.duckdb` +
         ` or another registered scheme (${knownSchemes().join(', ')})`,
     )
   }
@@ -48,7 +48,7 @@ export async function connect(spec: ConnectionSpec, options: ConnectOptions = {}
   const engine = await engineAccepting(spec)
   if (!engine) {
     throw new UsageError(
-      'from/to: not a URL, a dbferry connection, or a driver object dbferry recognises (a pg Pool or Client, a mysql2 pool or connection, a better-sqlite3 Database, an mssql ConnectionPool)',
+      'from/to: not a URL, a dbferry connection, or a driver object dbferry recognises (a pg Pool or Client, a mysql2 pool or connection, a better-sqlite3 Database, an mssql ConnectionPool, a DuckDBConnection or DuckDBInstance)',
     )
   }
   // the engine's connection over the caller's object: closing it releases what it took, never the object

@@ -8,7 +8,7 @@ export interface DialectCapabilities {
   /** DDL runs inside transactions and rolls back (PostgreSQL, SQLite, SQL Server). */
   readonly transactionalDdl: boolean
   /** The fastest write path the dialect uses. */
-  readonly bulkPath: 'copy' | 'load-data' | 'tds-bulk' | 'prepared-insert' | 'file'
+  readonly bulkPath: 'copy' | 'load-data' | 'tds-bulk' | 'prepared-insert' | 'appender' | 'file'
   /** Longest identifier the engine keeps; longer ones are shortened by the core. */
   readonly maxIdentifierLength: number
   /** Whether `maxIdentifierLength` counts UTF-8 bytes (PostgreSQL) or characters. */
@@ -271,6 +271,12 @@ export interface SnapshotInfo {
    * columns not copied, script statements skipped. Optional; a source may fill it while introspecting.
    */
   notes?: string[]
+  /**
+   * Script sources: statements that would have changed data (CREATE TABLE, INSERT, UPDATE, DELETE, ALTER
+   * TABLE) and were not applied, each listed in `notes` with its line and reason. A run with any is not
+   * clean (exit code 3). Default 0.
+   */
+  notApplied?: number
 }
 
 /**

@@ -47,12 +47,48 @@ export interface ErrorLocation {
   column?: string
 }
 
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/\s]*)@/gi
-const KV_PASSWORD = /\b(password|pwd|pass)=([^;&\s]*)/gi
+/**
+ * Where a URL starts in text (`postgres://`, `mysql+ssl://`…). A URL runs to the next one or to the end of
+ * the line, not to a space: users paste passwords with spaces, and drivers accept them.
+ */
+const URL_IN_TEXT = /\b([a-z][a-z0-9+.-]*:\/\/)([^\r\n]*?)(?=\b[a-z][a-z0-9+.-]*:\/\/|[\r\n]|$)/gi
 
-/** Masks passwords in URLs (`user:pass@`) and key/value strings (`password=…`). */
+/** A host with an optional numeric port (`db`, `127.0.0.1:9`, `[::1]:5432`), or nothing (`sqlite:///x`). */
+const HOST_PORT = /^(\[[0-9a-f:.]*\]|[^:[\]]*)(:\d*)?$/i
+
+/**
+ * A key/value password (`password=…`, `;Password = …`, `PWD=`, `sslpassword=`, `pass=`). Its value is quoted
+ * ('…', "…", or \"…\" inside a JSON string), braced ({…}, ODBC) or runs to the next `;`, `&` or line end: a space
+ * does not end a password.
+ */
+const KV_PASSWORD = /\b(\w*(?:password|passwd|pwd)|pass)(\s*=\s*)(\\"(?:(?!\\")[^\r\n])*\\"|"(?:[^"]|"")*"|'(?:[^']|'')*'|\{(?:[^}]|\}\})*\}|[^;&\r\n]*)/gi
+
+/**
+ * Masks the password of one URL (the text after `scheme://`) the way the drivers read it: the userinfo ends
+ * at the LAST `@`, so `u:p@ss@host`, `u:pa/ss@host` and `u:pa ss@host` all lose the whole password. A URL
+ * with no userinfo whose authority is no `host[:port]` (e.g. `u:secret`) does not parse: only `…` is kept.
+ */
+function redactAfterScheme(rest: string): string {
+  const at = rest.lastIndexOf('@')
+  if (at >= 0) {
+    const userinfo = rest.slice(0, at)
+    const colon = userinfo.indexOf(':')
+    const user = colon < 0 ? userinfo : userinfo.slice(0, colon)
+    // a `/`, `?`, `#` or space before the colon means this `@` is past the host (in a path, a query or prose)
+    if (colon >= 0 && !/[/?#\s]/.test(user)) return `${user}:***${rest.slice(at)}`
+  }
+  const authority = /^[^/?#\s]*/.exec(rest)![0]
+  return at < 0 && !HOST_PORT.test(authority) ? '…' : rest
+}
+
+/**
+ * Masks passwords in text: in URLs (`user:***@`, whatever characters the password holds; a URL that does
+ * not parse becomes `scheme://…`) and in key/value strings (`password=***`, `Pwd=***`). Idempotent.
+ */
 export function redact(text: string): string {
-  return text.replace(URL_PASSWORD, '$1***@').replace(KV_PASSWORD, '$1=***')
+  return text
+    .replace(URL_IN_TEXT, (_all, scheme: string, rest: string) => scheme + redactAfterScheme(rest))
+    .replace(KV_PASSWORD, '$1$2***')
 }
 
 /**

@@ -17,7 +17,6 @@ import type {
 import { ConnectionError, UsageError } from '../../src/errors.js'
 import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
-import { duckdbDialect } from './duckdb-dialect.js'
 import { duckdbErrors } from './duckdb-errors.js'
 import { introspectDuckdb } from './duckdb-introspector.js'
 import { readDuckdbTable } from './duckdb-reader.js'
@@ -148,8 +147,8 @@ export class DuckdbConnection implements Connection {
 }
 
 /** The file of a `duckdb:` URL, or `:memory:`. */
-function pathOf(url: string): string {
-  return duckdbDialect.localFile?.(url) ?? ':memory:'
+function pathOf(dialect: Dialect, url: string): string {
+  return dialect.localFile?.(url) ?? ':memory:'
 }
 
 /** Checks a file before DuckDB opens it: a source must exist; a target's directory must. */
@@ -176,12 +175,13 @@ async function currentSchema(connection: DuckDBConnection, wanted: string | unde
 /**
  * Opens a DuckDB connection from a `duckdb:` URL, a `DuckDBConnection` the caller holds (used as it is, never
  * closed) or a `DuckDBInstance` (a connection of dbferry's own on it, closed by `close()`; the instance is
- * not). A URL's file opens read-only unless `options.create` (a target).
+ * not). A URL's file opens read-only unless `options.create` (a target). `dialect` is the DuckDB dialect
+ * (passed in, so that this file and the dialect's do not import each other).
  */
-export async function connectDuckdb(target: string | object, options: ConnectOptions = {}): Promise<DuckdbConnection> {
+export async function connectDuckdb(target: string | object, options: ConnectOptions, dialect: Dialect): Promise<DuckdbConnection> {
   const create = options.create === true
   if (typeof target === 'string') {
-    const path = pathOf(target)
+    const path = pathOf(dialect, target)
     checkFile(path, create)
     let instance: DuckDBInstance
     try {
@@ -195,21 +195,21 @@ export async function connectDuckdb(target: string | object, options: ConnectOpt
     try {
       const connection = await instance.connect()
       const schema = await currentSchema(connection, options.schema, create)
-      return new DuckdbConnection({ dialect: duckdbDialect, connection, ownedInstance: instance, ownsConnection: true, schema, description: `duckdb:${path}` })
+      return new DuckdbConnection({ dialect, connection, ownedInstance: instance, ownsConnection: true, schema, description: `duckdb:${path}` })
     } catch (error) {
       instance.closeSync()
       throw duckdbErrors.toDbferryError(error, `opening ${path}`)
     }
   }
-  if (target instanceof DuckDBConnection || duckdbDialect.accepts(target) && 'createAppender' in target) {
+  if (target instanceof DuckDBConnection || dialect.accepts(target) && 'createAppender' in target) {
     const connection = target as DuckDBConnection
     const schema = await currentSchema(connection, options.schema, create)
-    return new DuckdbConnection({ dialect: duckdbDialect, connection, ownsConnection: false, schema, description: 'duckdb:(caller connection)' })
+    return new DuckdbConnection({ dialect, connection, ownsConnection: false, schema, description: 'duckdb:(caller connection)' })
   }
-  if (target instanceof DuckDBInstance || duckdbDialect.accepts(target)) {
+  if (target instanceof DuckDBInstance || dialect.accepts(target)) {
     const connection = await (target as DuckDBInstance).connect()
     const schema = await currentSchema(connection, options.schema, create)
-    return new DuckdbConnection({ dialect: duckdbDialect, connection, ownsConnection: true, schema, description: 'duckdb:(caller instance)' })
+    return new DuckdbConnection({ dialect, connection, ownsConnection: true, schema, description: 'duckdb:(caller instance)' })
   }
   throw new UsageError('duckdb.connect takes a URL (duckdb:./file.duckdb, duckdb::memory:), a DuckDBConnection or a DuckDBInstance')
 }

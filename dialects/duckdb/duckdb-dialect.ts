@@ -36,7 +36,8 @@ export const duckdbDialect: Dialect = Object.freeze({
   capabilities: Object.freeze({
     // DuckDB's DDL is transactional
     transactionalDdl: true,
-    bulkPath: 'file',
+    // the Appender, with DuckDB casting each value from its canonical text
+    bulkPath: 'appender',
     // DuckDB keeps identifiers of any length; 1024 keeps generated names readable (as for SQLite)
     maxIdentifierLength: 1024,
     identifierLengthUnit: 'chars',
@@ -65,6 +66,6 @@ export const duckdbDialect: Dialect = Object.freeze({
   localFile,
   async connect(target: string | object, options: ConnectOptions = {}): Promise<Connection> {
     const { connectDuckdb } = await requireDriver(duckdbDialect.drivers, 'the DuckDB dialect', () => import('./duckdb-connection.js'))
-    return connectDuckdb(target, options)
+    return connectDuckdb(target, options, duckdbDialect)
   },
 } satisfies Dialect)

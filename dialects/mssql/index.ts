@@ -13,7 +13,8 @@ import { mssqlDialect } from './mssql-dialect.js'
 export const mssql = mssqlDialect
 
 export { mssqlDialect }
-export { MssqlConnection, type MssqlSession, type MssqlUrlConfig } from './mssql-connection.js'
+export { MssqlConnection, type MssqlUrlConfig } from './mssql-connection.js'
+export type { MssqlSession } from './mssql-sql.js'
 export { mssqlTypes, type BulkColumnType, type MssqlColumnInfo, type MssqlColumnMapping, type MssqlRejectedType, type MssqlTypes } from './mssql-types.js'
 export { mssqlSql, type InsertParameter, type MssqlSql, type ParameterisedStatement } from './mssql-sql.js'
 export { mssqlErrors, type MssqlDriverFields } from './mssql-errors.js'

@@ -18,7 +18,7 @@ import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
 import { mssqlErrors } from './mssql-errors.js'
 import { introspectMssql, type MssqlReadPlan } from './mssql-introspector.js'
 import { readMssqlTable } from './mssql-reader.js'
-import { mssqlSql } from './mssql-sql.js'
+import { mssqlSql, type MssqlSession } from './mssql-sql.js'
 import type { BulkColumnType } from './mssql-types.js'
 import { finalizeMssqlTarget, openMssqlWriter, prepareMssqlTarget } from './mssql-writer.js'
 
@@ -29,17 +29,6 @@ export interface MssqlUrlConfig {
   schema: string
 }
 
-/**
- * What the reader, writer and introspector use of a connection: new requests (inside the snapshot's
- * transaction when one is open) and the driver's types, so that they never import the driver themselves.
- */
-export interface MssqlSession {
-  request(): sql.Request
-  /** Adds a typed parameter to a request. */
-  input(request: sql.Request, name: string, type: BulkColumnType, value: unknown): void
-  /** An `mssql` Table for a bulk load into an existing table (`[schema].[table]`), columns declared exactly. */
-  bulkTable(path: string, columns: readonly { name: string; type: BulkColumnType }[]): sql.Table
-}
 
 /** Turns a {@link BulkColumnType} into the `mssql` type it names, with its length, precision and scale. */
 function driverType(t: BulkColumnType): sql.ISqlType {

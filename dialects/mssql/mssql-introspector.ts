@@ -1,6 +1,6 @@
 import { SchemaError } from '../../src/errors.js'
 import type { DatabaseSchema, ForeignKeySchema, IndexSchema, KeySchema, ObjectSchema, TableSchema } from '../../src/schema/types.js'
-import type { MssqlSession } from './mssql-connection.js'
+import type { MssqlSession } from './mssql-sql.js'
 import { mssqlSql } from './mssql-sql.js'
 import { mssqlTypes, type MssqlColumnMapping } from './mssql-types.js'
 

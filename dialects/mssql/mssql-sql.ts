@@ -1,6 +1,19 @@
 import type { CreateTableOptions, DialectSql, ScriptFrame } from '../../src/dialect.js'
 import type { ColumnDefault, ColumnSchema, ForeignKeySchema, IndexSchema, KeySchema, LogicalType, Row, TableSchema, Value } from '../../src/schema/types.js'
+import type sql from 'mssql'
 import { mssqlTypes, type BulkColumnType } from './mssql-types.js'
+
+/**
+ * What the reader, writer and introspector use of a connection: new requests (inside the snapshot's
+ * transaction when one is open) and the driver's types, so that they never import the driver themselves.
+ */
+export interface MssqlSession {
+  request(): sql.Request
+  /** Adds a typed parameter to a request. */
+  input(request: sql.Request, name: string, type: BulkColumnType, value: unknown): void
+  /** An `mssql` Table for a bulk load into an existing table (`[schema].[table]`), columns declared exactly. */
+  bulkTable(path: string, columns: readonly { name: string; type: BulkColumnType }[]): sql.Table
+}
 
 /**
  * SQL Server SQL text: quoting, DDL, literals, and the value encodings of the two write paths (bulk load and
@@ -109,12 +122,15 @@ function uniqueClause(table: TableSchema, u: KeySchema): string {
 
 const REFERENTIAL = /^(NO ACTION|CASCADE|SET NULL|SET DEFAULT)$/i
 
-/** `ALTER TABLE … WITH CHECK|NOCHECK ADD CONSTRAINT … FOREIGN KEY`. */
-function foreignKey(table: TableSchema, fk: ForeignKeySchema, options: { check: boolean; defaultSchema?: string; refSchema?: string }): string {
+/** `ALTER TABLE … [WITH CHECK|NOCHECK] ADD CONSTRAINT … FOREIGN KEY`. */
+function foreignKey(table: TableSchema, fk: ForeignKeySchema, options: { check?: boolean; defaultSchema?: string; refSchema?: string }): string {
   const schema = options.defaultSchema ?? 'dbo'
   const name = keyName(table, 'FK', fk.columns, fk.name)
   const ref = qualified({ name: fk.refTable, schema: options.refSchema ?? table.schema ?? schema }, schema)
-  let sql = `ALTER TABLE ${qualified(table, schema)} WITH ${options.check ? 'CHECK' : 'NOCHECK'} ADD CONSTRAINT ${quoteId(name)} FOREIGN KEY (${fk.columns.map(quoteId).join(', ')}) REFERENCES ${ref} (${fk.refColumns.map(quoteId).join(', ')})`
+  // no WITH clause checks existing rows too (SQL Server's default for a new constraint), and servers that do
+  // not take WITH [NO]CHECK at all (the Babelfish stand-in) accept it
+  const check = options.check === undefined ? '' : ` WITH ${options.check ? 'CHECK' : 'NOCHECK'}`
+  let sql = `ALTER TABLE ${qualified(table, schema)}${check} ADD CONSTRAINT ${quoteId(name)} FOREIGN KEY (${fk.columns.map(quoteId).join(', ')}) REFERENCES ${ref} (${fk.refColumns.map(quoteId).join(', ')})`
   if (fk.onDelete && REFERENTIAL.test(fk.onDelete)) sql += ` ON DELETE ${fk.onDelete.toUpperCase()}`
   if (fk.onUpdate && REFERENTIAL.test(fk.onUpdate)) sql += ` ON UPDATE ${fk.onUpdate.toUpperCase()}`
   return sql
@@ -339,8 +355,8 @@ export interface MssqlSql extends DialectSql {
   readonly maxIdentifier: number
   /** `[schema].[table]`, the table's schema else `defaultSchema` (default `dbo`). */
   qualified(table: { name: string; schema?: string }, defaultSchema?: string): string
-  /** ALTER TABLE … ADD FOREIGN KEY, validated (`check: true`) or WITH NOCHECK. Default schema `dbo`. */
-  foreignKey(table: TableSchema, fk: ForeignKeySchema, options: { check: boolean; defaultSchema?: string; refSchema?: string }): string
+  /** ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY; `check` true/false writes WITH CHECK/NOCHECK, absent neither (existing rows are checked). */
+  foreignKey(table: TableSchema, fk: ForeignKeySchema, options: { check?: boolean; defaultSchema?: string; refSchema?: string }): string
   /** DBCC CHECKIDENT RESEED for the table (see `resetIdentity`); `plainAscii` for servers that misread N'…' there. */
   reseed(table: TableSchema, defaultSchema?: string, options?: { plainAscii?: boolean }): string
   /** Whether the table has an IDENTITY column. */

@@ -1,7 +1,7 @@
 import type { ClassifiedError, ConstraintProblem, FinalizeOptions, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
 import { ConnectionError, RowError, SchemaError, isDbferryError, type RowFailureKind } from '../../src/errors.js'
 import type { DatabaseSchema, ForeignKeySchema, Row, TableSchema } from '../../src/schema/types.js'
-import type { MssqlSession } from './mssql-connection.js'
+import type { MssqlSession } from './mssql-sql.js'
 import { mssqlErrors } from './mssql-errors.js'
 import { mssqlSql } from './mssql-sql.js'
 
@@ -228,7 +228,7 @@ export async function finalizeMssqlTarget(session: MssqlSession, schema: Databas
     for (const fk of t.foreignKeys) {
       const name = fk.name ?? `FK_${t.name}_${fk.columns.join('_')}`
       try {
-        await run(mssqlSql.foreignKey(t, fk, { check: true, defaultSchema }))
+        await run(mssqlSql.foreignKey(t, fk, { defaultSchema }))
       } catch (error) {
         if (isDbferryError(error)) throw error
         // existing rows conflict with the key: keep it, untrusted, and say how many rows point nowhere
@@ -236,13 +236,14 @@ export async function finalizeMssqlTarget(session: MssqlSession, schema: Databas
           problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: (error as Error).message })
           continue
         }
+        const orphans = options.orphanedForeignKeys?.get(name) ?? options.orphanedForeignKeys?.get(`${t.name}.${name}`) ?? (await countOrphans(session, t, fk, defaultSchema))
         try {
           await run(mssqlSql.foreignKey(t, fk, { check: false, defaultSchema }))
-          const orphans = options.orphanedForeignKeys?.get(name) ?? options.orphanedForeignKeys?.get(`${t.name}.${name}`) ?? (await countOrphans(session, t, fk, defaultSchema))
           problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'unvalidated', message: `foreign key ${name} created WITH NOCHECK: ${orphans} row(s) point at missing parents`, orphans })
         } catch (again) {
           if (isDbferryError(again)) throw again
-          problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: (again as Error).message })
+          // a server that refuses WITH NOCHECK (the Babelfish stand-in): not created, and still say why
+          problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: `foreign key ${name} not created: ${orphans} row(s) point at missing parents, and WITH NOCHECK was refused: ${(again as Error).message}`, orphans })
         }
       }
     }

@@ -1,3 +1,5 @@
+import { UsageError } from '../errors.js'
+
 /** What a CLI command gets: its arguments after the command name, and where to write. */
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean }
@@ -17,16 +19,28 @@ export interface CliCommand {
 }
 
 /**
- * A small argument parser: `--flag`, `--key value`, `--key=value`, repeated keys collect into arrays.
- * Returns positionals and options; unknown options are left for the command to reject.
+ * A small argument parser: `--flag`, `--key value`, `--key=value`. Only the options named in `repeatable`
+ * may be given more than once (their values collect into an array); any other option given twice is a
+ * usage error naming it, rather than one of the values silently winning or neither being used. A flag
+ * (`booleans`) given twice is the same flag. Returns positionals and options; unknown options are left for
+ * the command to reject.
+ *
+ * @param booleans options that never take a value. Default: none.
+ * @param repeatable options that may be repeated (lists such as `--tables`). Default: none.
  */
-export function parseArgs(args: readonly string[], booleans: readonly string[] = []): { positionals: string[]; options: Record<string, string | boolean | string[]> } {
+export function parseArgs(
+  args: readonly string[],
+  booleans: readonly string[] = [],
+  repeatable: readonly string[] = [],
+): { positionals: string[]; options: Record<string, string | boolean | string[]> } {
   const positionals: string[] = []
   const options: Record<string, string | boolean | string[]> = {}
   const set = (k: string, v: string | boolean) => {
     const prev = options[k]
-    if (prev === undefined || typeof v === 'boolean') options[k] = v
-    else options[k] = Array.isArray(prev) ? [...prev, v as string] : [prev as string, v as string]
+    if (prev === undefined || (prev === true && v === true)) options[k] = v
+    else if (!repeatable.includes(k)) throw new UsageError(`--${k} was given more than once: give it once`)
+    else if (typeof v === 'boolean' || typeof prev === 'boolean') throw new UsageError(`--${k} needs a value each time`)
+    else options[k] = Array.isArray(prev) ? [...prev, v] : [prev, v]
   }
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!

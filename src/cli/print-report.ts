@@ -1,4 +1,10 @@
 import type { Report } from '../report.js'
+import { STOP_SIGNALS, type StopSignal } from './interrupt.js'
+
+/** How the CLI's run ended, beyond the report: the signal that stopped it. Default: none. */
+export interface RunEnding {
+  signal?: StopSignal
+}
 
 function pad(s: string | number, n: number, right = false): string {
   const t = String(s)
@@ -6,7 +12,7 @@ function pad(s: string | number, n: number, right = false): string {
 }
 
 /** The report as text for a terminal or a log: a table of counts, then what was rejected and why. */
-export function formatReport(report: Report): string {
+export function formatReport(report: Report, ending: RunEnding = {}): string {
   const lines: string[] = []
   const w = Math.max(5, ...report.tables.map((t) => t.name.length))
   lines.push(`${report.source} → ${report.target}`)
@@ -58,21 +64,32 @@ export function formatReport(report: Report): string {
     lines.push('', 'Views and functions:')
     for (const o of report.objects) lines.push(`  ${o.name}: ${o.ok ? 'created' : `failed: ${o.error}`}`)
   }
+  const sourceNotes = report.snapshot?.notes ?? []
+  if (sourceNotes.length > 0) {
+    lines.push('', `From the source (${report.snapshot?.notApplied ? `${report.snapshot.notApplied} data-changing statement(s) not applied` : 'notes'}):`)
+    for (const n of sourceNotes) lines.push(`  ${n}`)
+  }
   if (report.journal) lines.push('', `Journal: ${report.journal} (dbferry rejects ${report.journal})`)
   if (report.error) lines.push('', `Stopped: ${report.error.message} [${report.error.code}]`)
-  lines.push(
-    '',
-    report.ok
-      ? report.clean
-        ? 'Done: every row written.'
-        : 'Done, with rows rejected or dropped or constraints not validated (exit code 3).'
-      : 'Failed (exit code 1).',
-  )
+  lines.push('', verdict(report, ending))
   return lines.join('\n')
 }
 
-/** The report as the CLI's `--json` prints it. bigint-safe. */
-export function reportJson(report: Report): string {
+/** The report's last line: how the run ended and the exit code that goes with it. */
+function verdict(report: Report, ending: RunEnding): string {
+  if (ending.signal) {
+    const resume = report.journal ? ': run the same command with --resume to continue from the checkpoint' : ''
+    return `Stopped by ${ending.signal} (exit code ${STOP_SIGNALS[ending.signal]})${resume}.`
+  }
+  if (!report.ok) return 'Failed (exit code 1).'
+  return report.clean ? 'Done: every row written.' : 'Done, with rows rejected or dropped, constraints not validated, or source statements not applied (exit code 3).'
+}
+
+/**
+ * The report as the CLI's `--json` prints it. bigint-safe. A run stopped by a signal also carries
+ * `signal` and `exitCode`.
+ */
+export function reportJson(report: Report, ending: RunEnding = {}): string {
   return JSON.stringify(
     {
       ok: report.ok,
@@ -105,6 +122,7 @@ export function reportJson(report: Report): string {
       ...(report.journal ? { journal: report.journal } : {}),
       ms: report.ms,
       ...(report.error ? { error: report.error } : {}),
+      ...(ending.signal ? { signal: ending.signal, exitCode: STOP_SIGNALS[ending.signal] } : {}),
     },
     (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
     2,

@@ -1,6 +1,6 @@
-import { DbferryError, UsageError, redact } from '../errors.js'
 import type { CliIo } from './command.js'
 import { commands } from './commands/index.js'
+import { printError } from './failure-report.js'
 
 const VERSION = '0.1.0'
 
@@ -46,13 +46,6 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   try {
     return await command.run(rest, io)
   } catch (error) {
-    const message = redact(error instanceof Error ? error.message : String(error))
-    if (error instanceof UsageError && error.code === 'usage') {
-      io.stderr.write(`dbferry ${name}: ${message}\n(see dbferry ${name} --help)\n`)
-      return 2
-    }
-    const code = error instanceof DbferryError ? ` [${error.code}]` : ''
-    io.stderr.write(`dbferry ${name}: ${message}${code}\n`)
-    return 1
+    return printError(name, error, io)
   }
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, extname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { UsageError } from '../errors.js'
-import { ENGINE_NAMES } from '../registry.js'
+import { ENGINE_NAMES } from '../engines.js'
 import type { FerryConfig } from './define-config.js'
 
 /** A loaded config: the options of `ferry()`, where `from` and `to` may be left to the command line. */

@@ -34,14 +34,20 @@ export function orderObjects(objects: readonly ObjectSchema[], schema?: Database
     }),
   )
   const rank = (o: ObjectSchema) => KIND_RANK[o.type] * objects.length + objects.indexOf(o)
-  const done = new Set<string>()
+  // objects, not names, are what is done: two names that differ only by case are two objects, and a
+  // dependency on that name waits for both
+  const done = new Set<ObjectSchema>()
+  const pending = new Map<string, number>()
+  for (const o of objects) pending.set(bare(o.name), (pending.get(bare(o.name)) ?? 0) + 1)
   const out: ObjectSchema[] = []
   while (out.length < objects.length) {
-    const ready = objects.filter((o) => !done.has(bare(o.name)) && [...deps.get(o)!].every((d) => done.has(d)))
+    const left = objects.filter((o) => !done.has(o))
+    const ready = left.filter((o) => [...deps.get(o)!].every((d) => pending.get(d) === 0))
     // a cycle: take the best-ranked remaining object anyway
-    const pool = ready.length > 0 ? ready : objects.filter((o) => !done.has(bare(o.name)))
+    const pool = ready.length > 0 ? ready : left
     const next = pool.reduce((a, b) => (rank(b) < rank(a) ? b : a))
-    done.add(bare(next.name))
+    done.add(next)
+    pending.set(bare(next.name), pending.get(bare(next.name))! - 1)
     out.push(next)
   }
   return out
@@ -65,11 +71,24 @@ export const NOT_SUPPLIED = 'not created: no SQL was supplied for it (the object
  * Runs user-supplied SQL for views and functions on the target, after the data, in dependency order. The
  * order uses the source's dependencies where the source knows the object, and otherwise (or in addition)
  * which other supplied objects the SQL text mentions. A failure is reported and the run goes on. Source
- * objects with no SQL supplied are listed too, in their place, as not created.
+ * objects with no SQL supplied are listed too, in their place, as not created. Never throws: it runs after
+ * the data, so a failure of the step itself (a target that cannot run SQL) is every object's outcome, with
+ * the note that the data copy is complete.
  *
  * @param sqlByName `{ 'dbo.vw_x': 'CREATE VIEW …' }`; names may carry a schema.
  */
 export async function runObjects(target: Connection, sqlByName: Readonly<Record<string, string>>, schema?: DatabaseSchema): Promise<ObjectOutcome[]> {
+  try {
+    return await createObjects(target, sqlByName, schema)
+  } catch (error) {
+    // runs after the data: whatever goes wrong here is the objects' outcome, never the copy's
+    const message = `${redact(error instanceof Error ? error.message : String(error))}; the data copy is complete`
+    const names = [...Object.keys(sqlByName), ...(schema?.objects ?? []).map((o) => (o.schema ? `${o.schema}.${o.name}` : o.name))]
+    return [...new Set(names)].map((name) => ({ name, ok: false, error: message }))
+  }
+}
+
+async function createObjects(target: Connection, sqlByName: Readonly<Record<string, string>>, schema?: DatabaseSchema): Promise<ObjectOutcome[]> {
   const names = Object.keys(sqlByName)
   if (names.length > 0 && !target.execute) throw new UsageError(`${target.description} cannot run SQL, so objects cannot be created there`)
   const known = new Map((schema?.objects ?? []).map((o) => [bare(o.name), o]))

@@ -13,7 +13,8 @@ export function recordFailure(report: Report, error: unknown): void {
 
 /**
  * The run's last step: totals, whether it is clean (ok, verified equal where verified, nothing rejected or
- * dropped, every constraint created), the journal's record of the run, and every connection it opened closed.
+ * dropped, every constraint created, every data-changing statement of a script source applied), the journal's
+ * record of the run, and every connection it opened closed.
  */
 export async function concludeRun(run: RunState): Promise<Report> {
   const report = run.report
@@ -23,7 +24,9 @@ export async function concludeRun(run: RunState): Promise<Report> {
     report.verify?.equal !== false &&
     report.totals.rejected === 0 &&
     report.totals.dropped === 0 &&
-    report.constraints.length === 0
+    report.constraints.length === 0 &&
+    // a script statement that would have changed data and was not applied is data not moved
+    (report.snapshot?.notApplied ?? 0) === 0
   report.ms = Date.now() - run.started
   for (const close of run.onClose.splice(0)) await close().catch(() => {})
   if (run.journal) await run.journal.journal.finishRun(run.journal.runId, { ok: report.ok, report: JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) })

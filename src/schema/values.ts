@@ -244,8 +244,19 @@ function integerConverter(kind: 'int16' | 'int32' | 'int64', unsigned: boolean):
       if (b < lo || b > hi) return fail(`${t} is outside ${kind}${unsigned ? ' unsigned' : ''}`, 'out_of_range')
       return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b
     }
-    return fail(`a ${describe(v)} is not an integer`)
+    return fail(`${valueOf(v)} is not an integer`)
   }
+}
+
+/** The value as a reject message shows it: JSON (bytes as hex), cut to 80 characters. */
+function shown(v: unknown): string {
+  const t = v instanceof Uint8Array ? `0x${Buffer.from(v.subarray(0, 40)).toString('hex')}` : typeof v === 'bigint' ? String(v) : (JSON.stringify(v) ?? String(v))
+  return t.length > 80 ? `${t.slice(0, 79)}…` : t
+}
+
+/** A value and, when it is not text, what it is: `20240101 (a number)`, `"x"`. */
+function valueOf(v: unknown): string {
+  return typeof v === 'string' ? shown(v) : `${shown(v)} (a ${describe(v)})`
 }
 
 function describe(v: unknown): string {
@@ -287,7 +298,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
           if (TRUE_WORDS.has(t)) return true
           if (FALSE_WORDS.has(t)) return false
         }
-        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a boolean`)
+        return fail(`${valueOf(v)} is not a boolean`)
       }
     case 'int16':
     case 'int32':
@@ -309,7 +320,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
           d = canonicalDecimal(String(v))
         } else if (typeof v === 'bigint') d = v.toString()
         else if (typeof v === 'string') d = canonicalDecimal(v)
-        if (d === undefined) return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a decimal`)
+        if (d === undefined) return fail(`${valueOf(v)} is not a decimal`)
         if (p !== undefined) {
           const [ip, fp] = decimalShape(d)
           if (ip > p - s) return fail(`${d} does not fit decimal(${p},${s})`, 'out_of_range')
@@ -337,7 +348,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
           if (l === 'inf' || l === 'infinity' || l === '+infinity' || l === '+inf') return Infinity
           if (l === '-inf' || l === '-infinity') return -Infinity
         }
-        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a number`)
+        return fail(`${valueOf(v)} is not a number`)
       }
     case 'text':
     case 'json': {
@@ -357,7 +368,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
             if (d === undefined) return fail('bytes that are not valid UTF-8 in a text column')
             s = d
           }
-        } else return fail(`a ${describe(v)} is not text`)
+        } else return fail(`${valueOf(v)} is not text`)
         if (isJson) {
           try {
             JSON.parse(s)
@@ -373,7 +384,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
         if (v === null || v === undefined) return null
         if (v instanceof Uint8Array) return v
         if (typeof v === 'string') return Buffer.from(v, 'utf8')
-        return fail(`a ${describe(v)} is not bytes`)
+        return fail(`${valueOf(v)} is not bytes`)
       }
     case 'date':
       return (v) => {
@@ -382,7 +393,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
           const d = canonicalDate(v) ?? canonicalTimestamp(v)?.replace(/ 00:00:00$/, '')
           if (d !== undefined && d.length === 10) return d
         }
-        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a date (YYYY-MM-DD)`)
+        return fail(`${valueOf(v)} is not a date (YYYY-MM-DD)`)
       }
     case 'time': {
       const p = type.precision
@@ -392,7 +403,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
           const t = canonicalTime(v, p)
           if (t !== undefined) return t
         }
-        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a time (HH:MM:SS)`)
+        return fail(`${valueOf(v)} is not a time (HH:MM:SS)`)
       }
     }
     case 'timestamp': {
@@ -403,7 +414,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
           const t = canonicalTimestamp(v, p)
           if (t !== undefined) return t
         }
-        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a timestamp (YYYY-MM-DD HH:MM:SS)`)
+        return fail(`${valueOf(v)} is not a timestamp (YYYY-MM-DD HH:MM:SS)`)
       }
     }
     case 'timestamptz': {
@@ -417,7 +428,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
           const u = canonicalTimestamp(v, p)
           if (u !== undefined) return `${u}+00:00`
         }
-        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a timestamp with offset`)
+        return fail(`${valueOf(v)} is not a timestamp with offset`)
       }
     }
     case 'uuid':
@@ -428,7 +439,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
           const h = Buffer.from(v).toString('hex')
           return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
         }
-        return fail(`${JSON.stringify(typeof v === 'string' ? v : describe(v))} is not a UUID`)
+        return fail(`${valueOf(v)} is not a UUID`)
       }
   }
 }

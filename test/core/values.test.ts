@@ -78,3 +78,23 @@ describe('makeConverter', () => {
     expect(canonicalTimestamp('2010-01-14 08:30')).toBe('2010-01-14 08:30:00')
   })
 })
+
+describe('reject messages show the value', () => {
+  it('names a number that is not a date, with what it is', () => {
+    const bad = makeConverter({ kind: 'date' })(20240101)
+    expect(bad).toBeInstanceOf(ConversionFailure)
+    expect((bad as ConversionFailure).reason).toBe('20240101 (a number) is not a date (YYYY-MM-DD)')
+  })
+
+  it('cuts a long value to 80 characters', () => {
+    const bad = makeConverter({ kind: 'uuid' })('x'.repeat(1000)) as ConversionFailure
+    expect(bad).toBeInstanceOf(ConversionFailure)
+    expect(bad.reason.startsWith(`"${'x'.repeat(78)}…`)).toBe(true)
+    expect(bad.reason.length).toBeLessThan(120)
+  })
+
+  it('shows bytes as hex', () => {
+    const bad = makeConverter({ kind: 'int32' })(new Uint8Array([1, 2, 255])) as ConversionFailure
+    expect(bad.reason).toContain('0x0102ff')
+  })
+})

@@ -33,7 +33,7 @@ function expectCounts(report: Report, fixed: Record<string, number>): void {
   expect(report.tables[1]!.byKind).toEqual({ type_conversion: 1 })
   // values with a 7th fractional digit, cut for targets that keep 6
   expect(report.tables[2]!.fixed).toEqual(fixed)
-  expect(report.snapshot?.guarantee).toMatch(/2 statement\(s\) not understood/)
+  expect(report.snapshot?.guarantee).toMatch(/1 statement\(s\) not understood/)
 }
 
 describe('tsql: script → SQLite', () => {
@@ -52,7 +52,7 @@ describe('tsql: script → SQLite', () => {
     const db = new Database(file, { readonly: true })
     try {
       expect(db.prepare('SELECT LocationId, LocationName, ParentLocationId FROM tblLocations ORDER BY LocationId').raw().all()).toEqual([
-        [1, 'Region One', null],
+        [1, 'changed', null],
         [2, 'العاصمة', 1],
         [3, 'Ærøskøbing -- not a comment', 1],
         [4, "O'Brien's /* not a comment */", 2],
@@ -106,7 +106,7 @@ describe.skipIf(!pgUp)('tsql: script → PostgreSQL, then the user\'s views and 
       expect(report.objects[1]!.error).toMatch(/no_such_column/)
       await client.connect()
       const loc = await client.query('SELECT "LocationName" AS n FROM "tblLocations" ORDER BY "LocationId"')
-      expect(loc.rows.map((r) => r.n)).toEqual(['Region One', 'العاصمة', 'Ærøskøbing -- not a comment', "O'Brien's /* not a comment */"])
+      expect(loc.rows.map((r) => r.n)).toEqual(['changed', 'العاصمة', 'Ærøskøbing -- not a comment', "O'Brien's /* not a comment */"])
       const pol = await client.query(
         'SELECT "PolicyID" AS id, "StartTime"::text AS t, "PolicyValue"::text AS v, "Premium"::text AS m, "Stamp"::text AS s, encode("Photo", \'hex\') AS ph FROM "tblPolicy" ORDER BY 1',
       )
@@ -138,7 +138,7 @@ describe.skipIf(!myUp)('tsql: script → MariaDB', () => {
       const report = await ferry({ from: SCRIPT, to: db.url })
       expectCounts(report, { StartTime: 1, Stamp: 1, StampTz: 1 })
       const [loc] = await conn.query('SELECT LocationName AS n FROM tblLocations ORDER BY LocationId')
-      expect((loc as { n: string }[]).map((r) => r.n)).toEqual(['Region One', 'العاصمة', 'Ærøskøbing -- not a comment', "O'Brien's /* not a comment */"])
+      expect((loc as { n: string }[]).map((r) => r.n)).toEqual(['changed', 'العاصمة', 'Ærøskøbing -- not a comment', "O'Brien's /* not a comment */"])
       const [pol] = await conn.query('SELECT PolicyID AS id, CAST(StartTime AS CHAR) AS t, CAST(PolicyValue AS CHAR) AS v, CAST(Premium AS CHAR) AS m, CAST(Stamp AS CHAR) AS s, HEX(Photo) AS ph FROM tblPolicy ORDER BY 1')
       expect(pol).toEqual([
         { id: 1, t: '08:30:00.123456', v: '12345678901234.56', m: '1234.5678', s: '2020-02-29 23:59:59.999999', ph: '0A1B' },

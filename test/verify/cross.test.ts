@@ -38,7 +38,7 @@ for (const kind of await targetKinds()) {
 
         // one value changed on the target, through the target's own SQL
         const { connection, owned } = await connect(target.url, { create: true })
-        const q = (n: string) => connection.dialect.quoteIdentifier(n)
+        const q = (n: string) => connection.dialect.sql!.quoteIdentifier(n)
         await connection.execute!(`UPDATE ${q('types_all')} SET ${q('vc')} = 'tampered' WHERE ${q('id')} = 1`)
         if (owned) await connection.close()
         const after = await verify({ a: source, b: target.url, renames: report.renames, expectDropped: { types_all: dropped } })

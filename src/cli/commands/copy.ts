@@ -4,10 +4,15 @@ import { UsageError } from '../../errors.js'
 import { exitCodeOf } from '../../report.js'
 import type { TargetMode } from '../../dialect.js'
 import { parseArgs, type CliCommand, type CliIo } from '../command.js'
+import { failedReport, printError } from '../failure-report.js'
+import { abortOnStopSignals, STOP_SIGNALS } from '../interrupt.js'
 import { formatReport, reportJson } from '../print-report.js'
 import { progressDisplay } from '../progress-display.js'
 
 const MODES: readonly TargetMode[] = ['create', 'truncate', 'append', 'recreate']
+
+/** The options of copy (and plan) that may be repeated: lists. Every other option is given at most once. */
+export const COPY_REPEATABLE = ['tables', 'exclude', 'fk'] as const
 
 const HELP = `dbferry copy <from> <to> [options]
 
@@ -18,8 +23,8 @@ dropped by a transform that says so.
 Options:
   --config <file>          a dbferry.config.ts/.js/.json with the same options as ferry(); <from>/<to> optional then
   --mode <m>               create (default: fail if a table exists) | truncate | append | recreate
-  --tables <a,b>           copy only these tables
-  --exclude <a,b>          skip these tables (a /regex/ is allowed)
+  --tables <a,b>           copy only these tables (repeatable)
+  --exclude <a,b>          skip these tables (a /regex/ is allowed; repeatable)
   --fk <child.col=parent.col>   declare a foreign key the source lacks (repeatable)
   --journal <file>         where rejected rows and checkpoints go (default ./dbferry-journal.sqlite)
   --no-journal             keep no journal file
@@ -30,11 +35,15 @@ Options:
   --strip-nul              remove U+0000 from text for targets that cannot store it (default: reject the row)
   --no-pass-through        load CSV tables row by row even where the target could parse the file itself
   --lower-case             fold identifiers to lower case on the target (default: preserve)
-  --json                   print only the report, as JSON, on stdout
+  --json                   print only the report, as JSON, on stdout (also when the run cannot start: its
+                           "error" says why)
   --quiet                  no progress output
 
+Ctrl-C (SIGINT) or SIGTERM stops the copy after the batch being written, keeps the checkpoint in the journal
+and prints the report; --resume continues from there.
+
 Exit codes: 0 done, nothing rejected; 3 done with rejected/dropped rows or unvalidated constraints;
-1 failed; 2 bad usage.`
+1 failed; 2 bad usage; 130 stopped by SIGINT; 143 stopped by SIGTERM.`
 
 function list(v: unknown): string[] {
   if (v === undefined || v === true) return []
@@ -55,7 +64,7 @@ function int(v: unknown, name: string): number | undefined {
 
 /** Turns `copy` arguments into ferry options (a config file's options first, flags over them). */
 export async function copyOptions(args: string[], io: CliIo): Promise<{ options: FerryOptions; json: boolean; quiet: boolean }> {
-  const { positionals, options: o } = parseArgs(args, ['json', 'no-journal', 'strip-nul', 'lower-case', 'quiet', 'resume', 'no-pass-through'])
+  const { positionals, options: o } = parseArgs(args, ['json', 'no-journal', 'strip-nul', 'lower-case', 'quiet', 'resume', 'no-pass-through'], COPY_REPEATABLE)
   const known = new Set(['config', 'mode', 'tables', 'exclude', 'fk', 'journal', 'no-journal', 'batch-rows', 'concurrency', 'fallback-encoding', 'strip-nul', 'lower-case', 'json', 'quiet', 'help', 'resume', 'no-pass-through'])
   for (const k of Object.keys(o)) if (!known.has(k)) throw new UsageError(`unknown option --${k}`)
   let base: Partial<FerryOptions> = {}
@@ -95,26 +104,47 @@ export async function copyOptions(args: string[], io: CliIo): Promise<{ options:
   return { options, json: o.json === true, quiet: o.quiet === true }
 }
 
+/** Whether the arguments ask for `--json`, read before they are parsed: a usage error must honour it too. */
+function asksForJson(args: readonly string[]): boolean {
+  const end = args.indexOf('--')
+  return (end < 0 ? args : args.slice(0, end)).includes('--json')
+}
+
+/** Runs the copy and prints its report; a SIGINT or SIGTERM aborts it (see {@link abortOnStopSignals}). */
+async function copy(options: FerryOptions, json: boolean, quiet: boolean, io: CliIo): Promise<number> {
+  const display = progressDisplay(io, json || quiet ? 'none' : io.stdout.isTTY ? 'tty' : 'lines')
+  const controller = new AbortController()
+  const signals = abortOnStopSignals(controller)
+  let report
+  try {
+    report = await ferry({ ...options, onProgress: display.onProgress, signal: controller.signal })
+  } finally {
+    display.stop()
+    signals.dispose()
+  }
+  const signal = report.error?.code === 'aborted' ? signals.received() : undefined
+  io.stdout.write((json ? reportJson(report, { signal }) : formatReport(report, { signal })) + '\n')
+  return signal ? STOP_SIGNALS[signal] : exitCodeOf(report)
+}
+
 /** `dbferry copy`. */
 export const copyCommand: CliCommand = {
   name: 'copy',
   summary: 'copy a database (schema and rows) into another',
   help: HELP,
   async run(args, io) {
-    const { options, json, quiet } = await copyOptions(args, io)
-    const display = progressDisplay(io, json || quiet ? 'none' : io.stdout.isTTY ? 'tty' : 'lines')
-    const controller = new AbortController()
-    const onSigint = () => controller.abort()
-    process.once('SIGINT', onSigint)
-    let report
+    const started = Date.now()
+    const json = asksForJson(args)
+    let options: FerryOptions | undefined
     try {
-      report = await ferry({ ...options, onProgress: display.onProgress, signal: controller.signal })
-    } finally {
-      display.stop()
-      process.off('SIGINT', onSigint)
+      const parsed = await copyOptions(args, io)
+      options = parsed.options
+      return await copy(parsed.options, parsed.json, parsed.quiet, io)
+    } catch (error) {
+      if (!json) throw error
+      // --json promises a report on stdout, also for a run that could not start (bad URL, server down, no file)
+      io.stdout.write(reportJson(failedReport(error, options?.from, options?.to, Date.now() - started)) + '\n')
+      return printError('copy', error, io)
     }
-    io.stdout.write((json ? reportJson(report) : formatReport(report)) + '\n')
-    if (report.error?.code === 'aborted') return 130
-    return exitCodeOf(report)
   },
 }

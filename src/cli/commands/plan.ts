@@ -2,7 +2,7 @@ import { groupStages } from '../../plan/order.js'
 import { plan, type PlanReport } from '../../plan/plan.js'
 import { UsageError } from '../../errors.js'
 import { parseArgs, type CliCommand } from '../command.js'
-import { copyOptions } from './copy.js'
+import { COPY_REPEATABLE, copyOptions } from './copy.js'
 
 const HELP = `dbferry plan <from> [<to>] [options]
 
@@ -55,12 +55,12 @@ export const planCommand: CliCommand = {
   summary: 'show load order, stages, renames and every problem in the data, before a row moves',
   help: HELP,
   async run(args, io) {
-    const { options } = parseArgs(args, ['json', 'no-scan', 'lower-case'])
+    const { options } = parseArgs(args, ['json', 'no-scan', 'lower-case'], COPY_REPEATABLE)
     const stagesWanted = options.stages === undefined ? undefined : Number(options.stages)
     if (stagesWanted !== undefined && !(Number.isInteger(stagesWanted) && stagesWanted > 0)) throw new UsageError('--stages takes a positive whole number')
     // the same options as copy, so a plan describes exactly the copy it precedes; <to> is optional here
     const rest = args.filter((a, i) => !['--stages', '--no-scan'].includes(a) && !(args[i - 1] === '--stages'))
-    const positionals = parseArgs(rest, ['json', 'lower-case']).positionals
+    const positionals = parseArgs(rest, ['json', 'lower-case'], COPY_REPEATABLE).positionals
     const withTarget = positionals.length === 1 && typeof options.config !== 'string' ? [...rest, positionals[0]!] : rest
     const { options: ferryOptions } = await copyOptions(withTarget, io)
     const report = await plan({ ...ferryOptions, to: positionals.length === 1 && typeof options.config !== 'string' ? undefined : ferryOptions.to, scan: options['no-scan'] !== true })

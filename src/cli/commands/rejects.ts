@@ -54,7 +54,7 @@ export const rejectsCommand: CliCommand = {
   summary: 'list or export rejected/dropped rows and transform changes from a journal',
   help: HELP,
   async run(args, io) {
-    const parsed = parseArgs(args, ['summary', 'help'])
+    const parsed = parseArgs(args, ['summary', 'help'], ['kind', 'table', 'action'])
     const known = new Set(['kind', 'table', 'action', 'run', 'since', 'format', 'limit', 'summary', 'help'])
     const unknown = Object.keys(parsed.options).filter((k) => !known.has(k))
     if (unknown.length > 0) throw new UsageError(`unknown option --${unknown[0]}`)

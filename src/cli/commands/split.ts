@@ -153,7 +153,7 @@ export const splitCommand: CliCommand = {
   summary: 'split a multi-table CSV (web2py export) into N files in foreign-key order',
   help: HELP,
   async run(args: string[], io: CliIo): Promise<number> {
-    const { positionals, options: o } = parseArgs(args, ['guess-fks', 'help'])
+    const { positionals, options: o } = parseArgs(args, ['guess-fks', 'help'], ['fk'])
     if (o.help) {
       io.stdout.write(HELP + '\n')
       return 0

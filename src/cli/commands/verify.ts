@@ -34,7 +34,7 @@ export const verifyCommand: CliCommand = {
   async run(args, io) {
     let parsed: ReturnType<typeof parseArgs>
     try {
-      parsed = parseArgs(args, ['json', 'help'])
+      parsed = parseArgs(args, ['json', 'help'], ['tables'])
       const known = new Set(['json', 'help', 'tables', 'limit', 'hashing'])
       const unknown = Object.keys(parsed.options).filter((k) => !known.has(k))
       if (unknown.length > 0) throw new UsageError(`unknown option --${unknown[0]}`)

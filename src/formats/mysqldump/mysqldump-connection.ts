@@ -17,7 +17,7 @@ import type { DatabaseSchema, ObjectSchema, Row, TableSchema, Value } from '../.
 import { ConversionFailure } from '../../schema/values.js'
 import { parseFileUrl } from '../csv/csv-connection.js'
 import { parseCreateTable } from './create-table.js'
-import { loadEngine } from '../../registry.js'
+import { loadEngine } from '../../engines.js'
 import { dumpConverter, dumpTextDecoder } from './dump-values.js'
 import { parseInsertHead, skipSpaceAndComments, valuesRows, ValuesSyntaxError } from './insert-values.js'
 import { StatementSplitter, type DumpStatement } from './statement-splitter.js'

@@ -5,7 +5,7 @@ import { SchemaError } from '../../errors.js'
 import type { DatabaseSchema, TableSchema } from '../../schema/types.js'
 import type { Transform } from '../../transforms/transform.js'
 import { parseCreateTable } from './create-table.js'
-import { loadEngine } from '../../registry.js'
+import { loadEngine } from '../../engines.js'
 import { classifyStatement } from './mysqldump-connection.js'
 import { StatementSplitter } from './statement-splitter.js'
 

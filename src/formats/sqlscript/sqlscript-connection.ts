@@ -19,7 +19,7 @@ import { SchemaError, UsageError } from '../../errors.js'
 import { orderTables } from '../../plan/order.js'
 import type { DatabaseSchema, Row, TableSchema } from '../../schema/types.js'
 import { parseFileUrl } from '../csv/csv-connection.js'
-import { ENGINE_NAMES, loadEngine } from '../../registry.js'
+import { ENGINE_NAMES, loadEngine } from '../../engines.js'
 
 /** Options for a SQL script target besides the URL form `sqlscript:./out.sql?dialect=postgres`. */
 export interface SqlScriptConnectOptions extends ConnectOptions {

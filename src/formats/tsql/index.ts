@@ -1,6 +1,6 @@
 import type { BaseDialect } from '../../dialect.js'
 import { UsageError } from '../../errors.js'
-import { loadEngine } from '../../registry.js'
+import { loadEngine } from '../../engines.js'
 import { TsqlSource, scriptPath } from './tsql-source.js'
 
 export { TsqlSource, detectEncoding, scriptStatements, columnTypeOf, type SkippedStatement } from './tsql-source.js'

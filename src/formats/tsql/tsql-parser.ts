@@ -13,8 +13,28 @@ export interface QualifiedName {
   name: string
 }
 
-/** A raw value from a script: text (numbers stay text, to keep every digit), bytes, NULL, or an expression dbferry does not evaluate. */
-export type RawValue = string | Uint8Array | null | { unsupported: string }
+/**
+ * A raw value from a script: text (numbers stay text, to keep every digit), bytes, NULL, a function the reader
+ * evaluates per row at load time (`NEWID()`, `GETDATE()`…), the column's `DEFAULT`, or an expression dbferry
+ * does not evaluate.
+ */
+export type RawValue = string | Uint8Array | null | { call: ValueFunction } | { unsupported: string }
+
+/** Functions evaluated at load time; `default` is the DEFAULT keyword of a VALUES list. */
+export type ValueFunction = 'newid' | 'getdate' | 'getutcdate' | 'sysdatetime' | 'sysutcdatetime' | 'sysdatetimeoffset' | 'default'
+
+const VALUE_FUNCTIONS: Record<string, ValueFunction> = {
+  NEWID: 'newid', NEWSEQUENTIALID: 'newid', GETDATE: 'getdate', GETUTCDATE: 'getutcdate', SYSDATETIME: 'sysdatetime',
+  SYSUTCDATETIME: 'sysutcdatetime', SYSDATETIMEOFFSET: 'sysdatetimeoffset',
+}
+
+/** A WHERE condition the reader can apply: comparisons of a column with literals, joined by AND, OR, NOT. */
+export type Predicate =
+  | { op: 'and' | 'or'; left: Predicate; right: Predicate }
+  | { op: 'not'; of: Predicate }
+  | { op: 'compare'; column: string; compare: '=' | '<>' | '<' | '>' | '<=' | '>='; value: RawValue }
+  | { op: 'null'; column: string; negated: boolean }
+  | { op: 'in'; column: string; values: RawValue[]; negated: boolean }
 
 /** A column of a CREATE TABLE. */
 export interface ColumnDef {
@@ -24,10 +44,17 @@ export interface ColumnDef {
   /** Arguments: numbers, or -1 for `max`. */
   args: number[]
   nullable: boolean
+  /** Whether NULL or NOT NULL was written (otherwise a user-defined type's nullability applies). */
+  nullSpecified?: boolean
   identity: boolean
+  /** `IDENTITY(seed, increment)`; default (1, 1). */
+  identitySeed?: number
+  identityIncrement?: number
   /** `AS (expr)` computed column. */
   computed?: string
   default?: string
+  /** The name of the DEFAULT constraint, when written (`CONSTRAINT DF_x DEFAULT 0`). */
+  defaultName?: string
   collation?: string
   primaryKey?: boolean
   unique?: boolean
@@ -38,7 +65,10 @@ export type ConstraintDef =
   | { kind: 'primary' | 'unique'; name?: string; columns: string[] }
   | { kind: 'foreign'; name?: string; columns: string[]; ref: QualifiedName; refColumns: string[]; onDelete?: string; onUpdate?: string }
   | { kind: 'default'; name?: string; column: string; expression: string }
-  | { kind: 'check'; name?: string }
+  | { kind: 'check'; name?: string; expression: string }
+
+/** `SET DATEFORMAT`: the order in which numeric date literals name day, month and year. Default `mdy`. */
+export type DateFormat = 'mdy' | 'dmy' | 'ymd' | 'ydm' | 'myd' | 'dym'
 
 /** One parsed statement. `line` is set by the source. */
 export type Statement =
@@ -46,16 +76,26 @@ export type Statement =
   | { kind: 'eof' }
   | { kind: 'create_table'; table: QualifiedName; columns: ColumnDef[]; constraints: ConstraintDef[] }
   | { kind: 'insert'; table: QualifiedName; columns?: string[]; rows: RawValue[][] }
+  | { kind: 'update'; table: QualifiedName; set: { column: string; value: RawValue }[]; where?: Predicate }
+  | { kind: 'delete'; table: QualifiedName; where?: Predicate }
+  | { kind: 'set_identity_insert'; table: QualifiedName; on: boolean }
+  | { kind: 'set_dateformat'; format: DateFormat }
+  /** `EXEC sp_addtype` / `CREATE TYPE … FROM`: a name for a base type, with its nullability when given. */
+  | { kind: 'type_alias'; name: QualifiedName; base: ColumnDef }
+  | { kind: 'drop_table'; tables: QualifiedName[]; ifExists: boolean }
   | { kind: 'alter_add'; table: QualifiedName; constraints: ConstraintDef[] }
+  | { kind: 'alter_drop'; table: QualifiedName; constraints: string[] }
   | { kind: 'create_index'; table: QualifiedName; name: string; unique: boolean; columns: string[] }
   | { kind: 'object'; type: 'view' | 'function' | 'procedure' | 'trigger'; name: QualifiedName; definition: string }
   /** Understood and without effect on the data (USE, SET ANSI_NULLS, CHECK CONSTRAINT, transactions…). */
   | { kind: 'noop'; text: string }
-  | { kind: 'skipped'; text: string; reason: string }
+  /** Not understood, not applied; `data`: it would have changed rows, tables or keys. */
+  | { kind: 'skipped'; text: string; reason: string; data: boolean; writes: QualifiedName[] }
 
 const STATEMENT_WORDS = new Set([
   'INSERT', 'CREATE', 'ALTER', 'SET', 'USE', 'DROP', 'PRINT', 'IF', 'BEGIN', 'END', 'COMMIT', 'ROLLBACK',
   'DECLARE', 'EXEC', 'EXECUTE', 'UPDATE', 'DELETE', 'GRANT', 'DENY', 'REVOKE', 'TRUNCATE', 'SELECT', 'WHILE',
+  'MERGE', 'OPEN', 'FETCH', 'CLOSE', 'DEALLOCATE', 'RAISERROR', 'ELSE',
 ])
 
 const SESSION_OPTIONS = new Set([
@@ -65,6 +105,46 @@ const SESSION_OPTIONS = new Set([
 ])
 
 class Syntax extends Error {}
+
+const DATA_WORDS = /\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|BULK\s+INSERT|CREATE\s+TABLE|ALTER\s+TABLE|DROP\s+TABLE|INTO\s+[^@\s])/i
+
+/**
+ * Whether a statement the reader did not apply would have changed data, tables or keys: INSERT, UPDATE,
+ * DELETE, MERGE, TRUNCATE, BULK INSERT, CREATE/ALTER/DROP TABLE, SELECT … INTO, an IF, WHILE or BEGIN … END
+ * holding one, and any procedure other than a system one (`sp_…`, except `sp_executesql` running such a
+ * statement), since a procedure may write anything.
+ */
+export function changesData(text: string): boolean {
+  const first = /^\s*(\w+)(?:\s+(\w+))?/.exec(text)
+  const w = first?.[1]?.toUpperCase() ?? ''
+  const next = first?.[2]?.toUpperCase() ?? ''
+  if (w === 'EXEC' || w === 'EXECUTE') {
+    const proc = /^EXEC(?:UTE)?\s+(?:@\w+\s*=\s*)?(?:\[?\w+\]?\.)*\[?(\w+)\]?/i.exec(text.trim())
+    const name = proc?.[1] ?? ''
+    return !/^sp_/i.test(name) || (/^sp_executesql$/i.test(name) && DATA_WORDS.test(text.slice(proc![0].length)))
+  }
+  if (['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'TRUNCATE', 'BULK'].includes(w)) return true
+  if (['CREATE', 'ALTER', 'DROP'].includes(w)) return next === 'TABLE'
+  if (['IF', 'WHILE', 'BEGIN', 'ELSE'].includes(w)) return DATA_WORDS.test(text)
+  if (w === 'SELECT' || w === 'WITH') return /\bINTO\s+[^@\s]/i.test(text)
+  return false
+}
+
+const PART = String.raw`(?:\[(?:[^\]]|\]\])+\]|"[^"]+"|[\w#$]+)`
+const WRITES = new RegExp(String.raw`\b(?:INSERT\s+(?:INTO\s+)?|UPDATE\s+|DELETE\s+(?:FROM\s+)?|MERGE\s+(?:INTO\s+)?|TRUNCATE\s+TABLE\s+|ALTER\s+TABLE\s+|BULK\s+INSERT\s+)(${PART}(?:\s*\.\s*${PART})*)`, 'gi')
+
+/** The tables a statement's text writes to (INSERT, UPDATE, DELETE, MERGE… anywhere in it), each once. */
+export function tablesWritten(text: string): QualifiedName[] {
+  const out = new Map<string, QualifiedName>()
+  for (const m of text.matchAll(WRITES)) {
+    const parts = m[1]!.split(/\s*\.\s*(?=[\["\w#$])/).map((p) => p.replace(/^\[|\]$/g, '').replace(/\]\]/g, ']').replace(/^"|"$/g, ''))
+    const name = parts[parts.length - 1]!
+    if (/^(SET|INTO|FROM|TOP|@)/i.test(name)) continue
+    const q = parts.length >= 2 ? { schema: parts[parts.length - 2]!, name } : { name }
+    out.set(`${(q.schema ?? 'dbo').toLowerCase()}.${name.toLowerCase()}`, q)
+  }
+  return [...out.values()]
+}
 
 /** Parses statements from a {@link TsqlLexer}. */
 export class TsqlParser {
@@ -213,6 +293,23 @@ export class TsqlParser {
         return this.#insert()
       case 'ALTER':
         return this.#alter()
+      case 'UPDATE':
+        return this.#update()
+      case 'DELETE':
+        return this.#delete()
+      case 'EXEC':
+      case 'EXECUTE':
+        return this.#exec()
+      case 'DROP':
+        return this.#drop()
+      case 'TRUNCATE': {
+        this.lex.next()
+        this.#expectWord('TABLE')
+        return { kind: 'delete', table: this.#name() }
+      }
+      case 'IF':
+      case 'WHILE':
+        throw new Syntax(`${w} (conditions and loops are not evaluated)`)
       case 'BEGIN':
       case 'COMMIT': {
         this.lex.next()
@@ -233,10 +330,15 @@ export class TsqlParser {
     const opt = this.lex.next()
     const o = opt.text.toUpperCase()
     if (o === 'IDENTITY_INSERT') {
-      this.#name()
+      const table = this.#name()
       const v = this.lex.next()
       if (!/^(ON|OFF)$/i.test(v.text)) throw new Syntax('IDENTITY_INSERT needs ON or OFF')
-      return { kind: 'noop', text: `SET IDENTITY_INSERT ${v.text.toUpperCase()}` }
+      return { kind: 'set_identity_insert', table, on: v.text.toUpperCase() === 'ON' }
+    }
+    if (o === 'DATEFORMAT') {
+      const v = this.lex.next().text.toLowerCase()
+      if (!/^(mdy|dmy|ymd|ydm|myd|dym)$/.test(v)) throw new Syntax(`SET DATEFORMAT ${v}`)
+      return { kind: 'set_dateformat', format: v as DateFormat }
     }
     if (!SESSION_OPTIONS.has(o)) throw new Syntax(`SET ${opt.text}`)
     if (o === 'TRANSACTION') {
@@ -272,6 +374,14 @@ export class TsqlParser {
       this.#storageClauses()
       return { kind: 'create_index', table, name, unique, columns }
     }
+    if (kind === 'TYPE') {
+      this.lex.next()
+      const name = this.#name()
+      if (!this.#accept('FROM')) throw new Syntax('CREATE TYPE … AS TABLE (table types hold no data)')
+      const base = this.#typeOf(name.name)
+      this.#columnOptions(base, [])
+      return { kind: 'type_alias', name, base }
+    }
     const objectKinds: Record<string, 'view' | 'function' | 'procedure' | 'trigger'> = {
       VIEW: 'view', FUNCTION: 'function', PROCEDURE: 'procedure', PROC: 'procedure', TRIGGER: 'trigger',
     }
@@ -292,13 +402,22 @@ export class TsqlParser {
     throw new Syntax(`CREATE ${kind}`)
   }
 
+  /** A default's expression as written: `((0))`, `'n/a'`, `-1`, `getdate()`. */
+  #defaultText(): string {
+    if (this.#opensList()) return `(${this.#group()})`
+    const start = this.lex.peek().start
+    this.#expression()
+    return this.lex.text.slice(start, this.lex.pos).trim()
+  }
+
   #typeArgs(): number[] {
     const args: number[] = []
     if (!(this.lex.peek().type === 'punct' && this.lex.peek().text === '(')) return args
     this.lex.next()
     for (;;) {
+      const negative = this.#punct('-')
       const t = this.lex.next()
-      if (t.type === 'number') args.push(Number(t.text))
+      if (t.type === 'number') args.push(negative ? -Number(t.text) : Number(t.text))
       else if (this.#word(t, 'MAX')) args.push(-1)
       else throw new Syntax('bad type arguments')
       if (this.#punct(',')) continue
@@ -307,26 +426,36 @@ export class TsqlParser {
     }
   }
 
-  #constraint(name: string | undefined): ConstraintDef {
+  #opensList(): boolean {
+    return this.lex.peek().type === 'punct' && this.lex.peek().text === '('
+  }
+
+  /**
+   * A key, foreign key, default or check. After a column (`column` given), the column list may be left out
+   * (it is that column) or written (a table constraint SQL Server accepts without a comma before it).
+   */
+  #constraint(name: string | undefined, column?: string): ConstraintDef {
+    const columnsOr = () => (column !== undefined && !this.#opensList() ? [column] : this.#identList())
     if (this.#accept('PRIMARY')) {
       this.#expectWord('KEY')
       this.#accept('CLUSTERED') || this.#accept('NONCLUSTERED')
-      const columns = this.#identList()
+      const columns = columnsOr()
       this.#storageClauses()
       return { kind: 'primary', ...(name ? { name } : {}), columns }
     }
     if (this.#accept('UNIQUE')) {
       this.#accept('CLUSTERED') || this.#accept('NONCLUSTERED')
-      const columns = this.#identList()
+      const columns = columnsOr()
       this.#storageClauses()
       return { kind: 'unique', ...(name ? { name } : {}), columns }
     }
-    if (this.#accept('FOREIGN')) {
-      this.#expectWord('KEY')
-      const columns = this.#identList()
+    if (this.#isWord('FOREIGN') || (column !== undefined && this.#isWord('REFERENCES'))) {
+      if (this.#accept('FOREIGN')) this.#expectWord('KEY')
+      const columns = columnsOr()
       this.#expectWord('REFERENCES')
       const ref = this.#name()
-      const refColumns = this.#identList()
+      // without a column list the reference is the table's primary key (resolved by the source)
+      const refColumns = this.#opensList() ? this.#identList() : []
       const fk: ConstraintDef & { kind: 'foreign' } = { kind: 'foreign', ...(name ? { name } : {}), columns, ref, refColumns }
       while (this.#isWord('ON')) {
         this.lex.next()
@@ -343,14 +472,17 @@ export class TsqlParser {
       return fk
     }
     if (this.#accept('DEFAULT')) {
-      const expression = this.lex.peek().type === 'punct' ? `(${this.#group()})` : this.lex.next().text
+      const expression = this.#defaultText()
       this.#expectWord('FOR')
       const column = this.#ident()
       return { kind: 'default', ...(name ? { name } : {}), column, expression }
     }
     if (this.#accept('CHECK')) {
-      this.#group()
-      return { kind: 'check', ...(name ? { name } : {}) }
+      if (this.#accept('NOT')) {
+        this.#expectWord('FOR')
+        this.#expectWord('REPLICATION')
+      }
+      return { kind: 'check', ...(name ? { name } : {}), expression: this.#group() }
     }
     throw new Syntax('constraint')
   }
@@ -380,62 +512,63 @@ export class TsqlParser {
     if (this.#accept('AS')) {
       const computed = this.lex.peek().type === 'punct' ? this.#group() : this.lex.next().text
       this.#accept('PERSISTED')
+      if (this.#accept('NOT')) this.#expectWord('NULL')
       return { name, typeName: '', args: [], nullable: true, identity: false, computed }
     }
+    const col = this.#typeOf(name)
+    this.#columnOptions(col, constraints)
+    return col
+  }
+
+  /** A type as written after a column's name: `[dbo].[nvarchar](50)`, `decimal(18, 2)`. */
+  #typeOf(name: string): ColumnDef {
     const typeParts = this.#name()
-    const col: ColumnDef = { name, typeName: typeParts.name.toLowerCase(), args: this.#typeArgs(), nullable: true, identity: false }
+    return { name, typeName: typeParts.name.toLowerCase(), args: this.#typeArgs(), nullable: true, identity: false }
+  }
+
+  /** NULL, NOT NULL, IDENTITY, COLLATE, DEFAULT and inline constraints, in any order. */
+  #columnOptions(col: ColumnDef, constraints: ConstraintDef[]): void {
     for (;;) {
       const t = this.lex.peek()
       if (t.type !== 'word') break
       const w = t.text.toUpperCase()
       if (w === 'NOT') {
         this.lex.next()
+        if (this.#accept('FOR')) {
+          this.#expectWord('REPLICATION')
+          continue
+        }
         this.#expectWord('NULL')
         col.nullable = false
+        col.nullSpecified = true
       } else if (w === 'NULL') {
         this.lex.next()
+        col.nullSpecified = true
       } else if (w === 'IDENTITY') {
         this.lex.next()
-        this.#typeArgs()
+        const [seed, increment] = this.#typeArgs()
         col.identity = true
+        if (seed !== undefined) col.identitySeed = seed
+        if (increment !== undefined) col.identityIncrement = increment
       } else if (w === 'COLLATE') {
         this.lex.next()
         col.collation = this.#ident()
       } else if (w === 'DEFAULT') {
         this.lex.next()
-        col.default = this.lex.peek().type === 'punct' && this.lex.peek().text === '(' ? `(${this.#group()})` : this.lex.next().text
+        col.default = this.#defaultText()
       } else if (w === 'CONSTRAINT') {
         this.lex.next()
         const cname = this.#ident()
         if (this.#isWord('DEFAULT')) {
           this.lex.next()
-          col.default = this.lex.peek().type === 'punct' ? `(${this.#group()})` : this.lex.next().text
-        } else this.#inlineKey(col, constraints, cname)
+          col.default = this.#defaultText()
+          col.defaultName = cname
+        } else constraints.push(this.#constraint(cname, col.name))
       } else if (w === 'PRIMARY' || w === 'UNIQUE' || w === 'CHECK' || w === 'REFERENCES' || w === 'FOREIGN') {
-        this.#inlineKey(col, constraints, undefined)
+        constraints.push(this.#constraint(undefined, col.name))
       } else if (w === 'ROWGUIDCOL' || w === 'SPARSE' || w === 'FILESTREAM') {
         this.lex.next()
       } else break
-    }
-    return col
-  }
-
-  #inlineKey(col: ColumnDef, constraints: ConstraintDef[], name: string | undefined): void {
-    if (this.#accept('PRIMARY')) {
-      this.#expectWord('KEY')
-      this.#accept('CLUSTERED') || this.#accept('NONCLUSTERED')
-      constraints.push({ kind: 'primary', ...(name ? { name } : {}), columns: [col.name] })
-    } else if (this.#accept('UNIQUE')) {
-      this.#accept('CLUSTERED') || this.#accept('NONCLUSTERED')
-      constraints.push({ kind: 'unique', ...(name ? { name } : {}), columns: [col.name] })
-    } else if (this.#accept('CHECK')) {
-      this.#group()
-    } else {
-      this.#accept('FOREIGN') && this.#expectWord('KEY')
-      this.#expectWord('REFERENCES')
-      const ref = this.#name()
-      const refColumns = this.lex.peek().type === 'punct' && this.lex.peek().text === '(' ? this.#identList() : []
-      constraints.push({ kind: 'foreign', ...(name ? { name } : {}), columns: [col.name], ref, refColumns })
     }
   }
 
@@ -499,6 +632,14 @@ export class TsqlParser {
       case 'word': {
         const w = t.text.toUpperCase()
         if (w === 'NULL') return null
+        if (w === 'DEFAULT') return { call: 'default' }
+        if (w === 'CURRENT_TIMESTAMP') return { call: 'getdate' }
+        const fn = VALUE_FUNCTIONS[w]
+        if (fn && this.lex.peek().type === 'punct' && this.lex.peek().text === '(') {
+          this.#expectPunct('(')
+          this.#expectPunct(')')
+          return { call: fn }
+        }
         if (w.startsWith('$')) return w.slice(1)
         if (w === 'CAST' || w === 'TRY_CAST') {
           this.#expectPunct('(')
@@ -534,9 +675,152 @@ export class TsqlParser {
         }
         return { unsupported: t.text }
       }
+      case 'qid':
+        return { unsupported: `[${t.text}]` }
       default:
         throw new Syntax(`unexpected ${t.type} in VALUES`)
     }
+  }
+
+  /** A default's expression (`((0))`, `(getdate())`) as a value; {@link Syntax} when it is not one. */
+  value(): RawValue {
+    const v = this.#expression()
+    if (this.lex.peek().type !== 'eof') throw new Syntax('more than a value')
+    return v
+  }
+
+  /** After UPDATE or DELETE: the statement must end here, or what follows (a FROM, a JOIN) changes its meaning. */
+  #endOfStatement(what: string): void {
+    const t = this.lex.peek()
+    if (t.type === 'eof' || t.type === 'go' || (t.type === 'punct' && t.text === ';')) return
+    if (t.type === 'word' && STATEMENT_WORDS.has(t.text.toUpperCase())) return
+    throw new Syntax(`${what} with ${t.text} (only comparisons of columns with literals are applied)`)
+  }
+
+  #update(): Statement {
+    this.lex.next()
+    if (this.#isWord('TOP')) throw new Syntax('UPDATE TOP')
+    const table = this.#name()
+    this.#expectWord('SET')
+    const set: { column: string; value: RawValue }[] = []
+    do {
+      const column = this.#name().name
+      this.#expectPunct('=')
+      const value = this.#expression()
+      if (value !== null && typeof value === 'object' && 'unsupported' in value) throw new Syntax(`UPDATE … SET ${column} = ${value.unsupported} (only literals are applied)`)
+      set.push({ column, value })
+    } while (this.#punct(','))
+    const where = this.#accept('WHERE') ? this.#predicate() : undefined
+    this.#endOfStatement('UPDATE')
+    return { kind: 'update', table, set, ...(where ? { where } : {}) }
+  }
+
+  #delete(): Statement {
+    this.lex.next()
+    if (this.#isWord('TOP')) throw new Syntax('DELETE TOP')
+    this.#accept('FROM')
+    const table = this.#name()
+    const where = this.#accept('WHERE') ? this.#predicate() : undefined
+    this.#endOfStatement('DELETE')
+    return { kind: 'delete', table, ...(where ? { where } : {}) }
+  }
+
+  #predicate(): Predicate {
+    let left = this.#conjunction()
+    while (this.#accept('OR')) left = { op: 'or', left, right: this.#conjunction() }
+    return left
+  }
+
+  #conjunction(): Predicate {
+    let left = this.#condition()
+    while (this.#accept('AND')) left = { op: 'and', left, right: this.#condition() }
+    return left
+  }
+
+  #condition(): Predicate {
+    if (this.#accept('NOT')) return { op: 'not', of: this.#condition() }
+    if (this.#punct('(')) {
+      const p = this.#predicate()
+      this.#expectPunct(')')
+      return p
+    }
+    const column = this.#name().name
+    if (this.#accept('IS')) {
+      const negated = this.#accept('NOT')
+      this.#expectWord('NULL')
+      return { op: 'null', column, negated }
+    }
+    const negated = this.#accept('NOT')
+    if (this.#accept('IN')) {
+      this.#expectPunct('(')
+      const values: RawValue[] = []
+      do values.push(this.#literal())
+      while (this.#punct(','))
+      this.#expectPunct(')')
+      return { op: 'in', column, values, negated }
+    }
+    if (negated) throw new Syntax('NOT before an operator other than IN')
+    const compare = this.#comparison()
+    return { op: 'compare', column, compare, value: this.#literal() }
+  }
+
+  #comparison(): '=' | '<>' | '<' | '>' | '<=' | '>=' {
+    const a = this.lex.next()
+    if (a.type !== 'punct') throw new Syntax(`${a.text} in WHERE (only comparisons with literals are applied)`)
+    const b = this.lex.peek()
+    const two = b.type === 'punct' && b.start === a.end ? a.text + b.text : ''
+    if (two === '<>' || two === '<=' || two === '>=' || two === '!=') {
+      this.lex.next()
+      return two === '!=' ? '<>' : two
+    }
+    if (a.text === '=' || a.text === '<' || a.text === '>') return a.text
+    throw new Syntax(`${a.text} in WHERE`)
+  }
+
+  /** A literal on the right of a comparison: a column or an expression there is not applied. */
+  #literal(): RawValue {
+    const v = this.#expression()
+    if (v !== null && typeof v === 'object' && 'unsupported' in v) throw new Syntax(`${v.unsupported} in WHERE (only literals are applied)`)
+    return v
+  }
+
+  /** `EXEC sp_addtype name, 'base', 'NOT NULL'` declares a type; any other EXEC is not run. */
+  #exec(): Statement {
+    this.lex.next()
+    const proc = this.#name()
+    if (proc.name.toLowerCase() !== 'sp_addtype') throw new Syntax(`EXEC ${proc.name} (procedures are not run)`)
+    const args: string[] = []
+    do {
+      if (this.lex.peek().type === 'word' && this.lex.peek().text.startsWith('@')) {
+        this.lex.next()
+        this.#expectPunct('=')
+      }
+      const t = this.lex.next()
+      if (t.type !== 'string' && t.type !== 'word' && t.type !== 'qid') throw new Syntax('sp_addtype arguments')
+      args.push(t.text)
+    } while (this.#punct(','))
+    const [name, base, nulls] = args
+    if (name === undefined || base === undefined) throw new Syntax('sp_addtype needs a name and a base type')
+    const inner = new TsqlParser(new TsqlLexer())
+    inner.lex.append(base, true)
+    const def = inner.#typeOf(name)
+    if (nulls !== undefined) {
+      def.nullable = !/^not\s+null$/i.test(nulls.trim())
+      def.nullSpecified = true
+    }
+    return { kind: 'type_alias', name: { name }, base: def }
+  }
+
+  /** `DROP TABLE [IF EXISTS] t, …`; other DROPs change no data and are listed. */
+  #drop(): Statement {
+    this.lex.next()
+    if (!this.#accept('TABLE')) throw new Syntax(`DROP ${this.lex.peek().text}`)
+    const ifExists = this.#accept('IF')
+    if (ifExists) this.#expectWord('EXISTS')
+    const tables: QualifiedName[] = []
+    do tables.push(this.#name())
+    while (this.#punct(','))
+    return { kind: 'drop_table', tables, ifExists }
   }
 
   #alter(): Statement {
@@ -552,6 +836,15 @@ export class TsqlParser {
       this.lex.next()
       return { kind: 'noop', text: 'ALTER TABLE … CHECK CONSTRAINT' }
     }
+    if (this.#accept('DROP')) {
+      const names: string[] = []
+      do {
+        this.#expectWord('CONSTRAINT')
+        if (this.#accept('IF')) this.#expectWord('EXISTS')
+        names.push(this.#ident())
+      } while (this.#punct(','))
+      return { kind: 'alter_drop', table, constraints: names }
+    }
     this.#expectWord('ADD')
     const constraints: ConstraintDef[] = []
     for (;;) {
@@ -565,16 +858,32 @@ export class TsqlParser {
   /** Skips an unsupported statement up to the next statement keyword at paren depth 0, or GO. */
   #skip(reason: string): Statement {
     const start = this.lex.pos
+    const end = this.#skipStatement()
+    const whole = this.lex.text.slice(start, end).replace(/\s+/g, ' ').trim()
+    const text = whole.length > 120 ? `${whole.slice(0, 117)}…` : whole
+    const data = changesData(whole)
+    return { kind: 'skipped', text, reason, data, writes: data ? tablesWritten(whole) : [] }
+  }
+
+  /**
+   * Moves past one statement the parser does not understand; returns where it ends. IF and WHILE take the
+   * statement (or BEGIN … END block) they govern, and its ELSE; MERGE runs to its semicolon; anything else
+   * runs to the next statement keyword at parenthesis depth 0.
+   */
+  #skipStatement(): number {
     const firstTok = this.lex.next()
-    const firstWord = firstTok.text.toUpperCase()
+    const firstWord = firstTok.type === 'word' ? firstTok.text.toUpperCase() : ''
+    if (firstWord === 'BEGIN' && !this.#isWord('TRAN') && !this.#isWord('TRANSACTION')) return this.#skipBlock()
     let end = firstTok.end
     let depth = firstTok.type === 'punct' && firstTok.text === '(' ? 1 : 0
     for (;;) {
       const t = this.lex.peek()
       if (t.type === 'eof' || t.type === 'go') break
-      if (depth === 0 && t.type === 'word') {
+      if (firstWord === 'MERGE') {
+        if (t.type === 'punct' && t.text === ';') break
+      } else if (depth === 0 && t.type === 'word') {
         const w = t.text.toUpperCase()
-        const stop = STATEMENT_WORDS.has(w) && !(w === 'SET' && firstWord === 'UPDATE') && !(w === 'SELECT' && firstWord === 'INSERT')
+        const stop = STATEMENT_WORDS.has(w) && !(w === 'SET' && firstWord === 'UPDATE') && !(w === 'SELECT' && (firstWord === 'INSERT' || firstWord === 'DECLARE'))
         if (stop) break
       }
       this.lex.next()
@@ -582,7 +891,35 @@ export class TsqlParser {
       if (t.type === 'punct' && t.text === ')') depth = Math.max(0, depth - 1)
       end = t.end
     }
-    const text = this.lex.text.slice(start, end).replace(/\s+/g, ' ').trim()
-    return { kind: 'skipped', text: text.length > 120 ? `${text.slice(0, 117)}…` : text, reason }
+    if (firstWord === 'IF' || firstWord === 'WHILE') {
+      // the governed statement belongs to the condition: applying it alone would ignore the condition
+      end = this.#governed(end)
+      if (firstWord === 'IF' && this.#isWord('ELSE')) {
+        this.lex.next()
+        end = this.#governed(end)
+      }
+    }
+    return end
+  }
+
+  #governed(end: number): number {
+    const t = this.lex.peek()
+    if (t.type === 'eof' || t.type === 'go') return end
+    this.#punct(';')
+    return this.#skipStatement()
+  }
+
+  /** Past `BEGIN … END` (BEGIN already read), counting nested BEGIN/CASE … END. */
+  #skipBlock(): number {
+    let depth = 1
+    for (;;) {
+      const t = this.lex.peek()
+      if (t.type === 'eof' || t.type === 'go') return t.start
+      this.lex.next()
+      if (t.type !== 'word') continue
+      const w = t.text.toUpperCase()
+      if ((w === 'BEGIN' && !this.#isWord('TRAN') && !this.#isWord('TRANSACTION')) || w === 'CASE') depth++
+      else if (w === 'END' && --depth === 0) return t.end
+    }
   }
 }

@@ -1,131 +1,17 @@
-import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import iconv from 'iconv-lite'
 import type { Connection, BaseDialect, DialectTypes, PrepareOptions, ReadBatch, ReadOptions, SnapshotInfo, SourceTableState } from '../../dialect.js'
 import { fileState } from '../file-state.js'
-import { ConnectionError, RowError, SchemaError, UsageError } from '../../errors.js'
-import type { ColumnSchema, DatabaseSchema, LogicalType, ObjectSchema, Row, TableSchema, Value } from '../../schema/types.js'
-import { ConversionFailure, makeConverter, valueSize, type Converter } from '../../schema/values.js'
-import { LexError, NeedMore, TsqlLexer } from './tsql-lexer.js'
-import { TsqlParser, type ColumnDef, type QualifiedName, type RawValue, type Statement } from './tsql-parser.js'
+import { ConnectionError, SchemaError, UsageError } from '../../errors.js'
+import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, LogicalType, ObjectSchema, TableSchema } from '../../schema/types.js'
+import type { ColumnDef, ConstraintDef, DateFormat, QualifiedName, Statement } from './tsql-parser.js'
+import { scriptStatements } from './tsql-statements.js'
+import { keyOf, readTable } from './tsql-table-read.js'
+import { portableDefault } from './tsql-values.js'
+import type { SkippedStatement, TableState } from './tsql-table-state.js'
 
-/** A statement the reader did not understand and skipped, with where it is. */
-export interface SkippedStatement {
-  line: number
-  text: string
-  reason: string
-}
-
-/** Which encoding a script is in, from its first bytes. */
-export function detectEncoding(head: Uint8Array): { encoding: 'utf8' | 'utf16le' | 'utf16be'; bom: number } {
-  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: 'utf8', bom: 3 }
-  if (head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf16le', bom: 2 }
-  if (head[0] === 0xfe && head[1] === 0xff) return { encoding: 'utf16be', bom: 2 }
-  // no BOM: ASCII text in UTF-16 has every other byte zero
-  if (head.length >= 4 && head[0] !== 0 && head[1] === 0 && head[2] !== 0 && head[3] === 0) return { encoding: 'utf16le', bom: 0 }
-  if (head.length >= 4 && head[0] === 0 && head[1] !== 0 && head[2] === 0 && head[3] !== 0) return { encoding: 'utf16be', bom: 0 }
-  return { encoding: 'utf8', bom: 0 }
-}
-
-async function readHead(path: string): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let n = 0
-  for await (const c of createReadStream(path, { start: 0, end: 3 })) {
-    chunks.push(c as Buffer)
-    n += (c as Buffer).length
-  }
-  return Buffer.concat(chunks, n)
-}
-
-/** A parsed statement with the line it starts on (1-based) and, where known, its byte range in the file. */
-export interface LocatedStatement {
-  statement: Statement
-  line: number
-  /** Byte offset of the statement's first token; undefined when offsets cannot be tracked exactly. */
-  byteStart?: number
-  /** Byte offset just past the statement. */
-  byteEnd?: number
-}
-
-/** Where to start and stop reading a script: a statement boundary found by an earlier scan. */
-export interface ScriptRange {
-  start: number
-  end: number
-  /** The line at `start`. */
-  line: number
-}
-
-/**
- * Streams the statements of a script file: decodes UTF-8 or UTF-16 (with or without BOM) chunk by chunk and
- * parses on a buffer that holds at most one statement plus one chunk. With `range`, reads only those bytes
- * (which must start at a statement boundary).
- */
-export async function* scriptStatements(path: string, chunkBytes = 256 * 1024, range?: ScriptRange): AsyncGenerator<LocatedStatement> {
-  const { encoding, bom } = detectEncoding(await readHead(path))
-  const decoder = iconv.getDecoder(encoding === 'utf8' ? 'utf8' : encoding === 'utf16le' ? 'utf16le' : 'utf16-be')
-  const lex = new TsqlLexer()
-  const parser = new TsqlParser(lex)
-  let line = range?.line ?? 1
-  // byte offset of lex.text[0]; exact while decoded text re-encodes to the bytes read
-  let textByte = range?.start ?? bom
-  let exact = true
-  const bytesOf = (from: number, to: number) => (encoding === 'utf8' ? Buffer.byteLength(lex.text.slice(from, to), 'utf8') : 2 * (to - from))
-  const stream = createReadStream(path, { start: range?.start ?? bom, ...(range ? { end: range.end - 1 } : {}), highWaterMark: chunkBytes })
-  const iterator = stream[Symbol.asyncIterator]()
-  let done = false
-  const pull = async () => {
-    const r = await iterator.next()
-    const text = r.done ? (decoder.end() ?? '') : decoder.write(r.value as Buffer)
-    // a replacement character may stand for bytes of another length: stop trusting offsets
-    if (encoding === 'utf8' && text.includes('\uFFFD')) exact = false
-    if (r.done) done = true
-    lex.append(text, done)
-  }
-  await pull()
-  try {
-    for (;;) {
-      const start = lex.pos
-      let statement: Statement
-      try {
-        statement = parser.parse()
-      } catch (e) {
-        if (e instanceof NeedMore && !done) {
-          lex.reset(start)
-          await pull()
-          continue
-        }
-        if (e instanceof LexError) throw new SchemaError(`${path}, line ${line}: ${e.message}`, { cause: e })
-        throw e
-      }
-      if (statement.kind === 'eof') return
-      const tokenStart = Math.max(start, Math.min(parser.statementStart, lex.pos))
-      const stmtLine = line + countNewlines(lex.text, start, tokenStart)
-      line = stmtLine + countNewlines(lex.text, tokenStart, lex.pos)
-      const located: LocatedStatement = { statement, line: stmtLine }
-      if (exact) {
-        located.byteStart = textByte + bytesOf(0, tokenStart)
-        located.byteEnd = textByte + bytesOf(0, lex.pos)
-      }
-      yield located
-      const end = lex.pos
-      textByte += bytesOf(0, end)
-      lex.compact()
-    }
-  } finally {
-    stream.destroy()
-  }
-}
-
-function countNewlines(text: string, from: number, to: number): number {
-  let n = 0
-  for (let i = text.indexOf('\n', from); i >= 0 && i < to; i = text.indexOf('\n', i + 1)) n++
-  return n
-}
-
-function keyOf(q: QualifiedName): string {
-  return `${(q.schema ?? 'dbo').toLowerCase()}.${q.name.toLowerCase()}`
-}
+export { detectEncoding, scriptStatements, type LocatedStatement } from './tsql-statements.js'
+export type { ScriptRange, SkippedStatement } from './tsql-table-state.js'
 
 function displayName(q: QualifiedName): string {
   return `${q.schema ?? 'dbo'}.${q.name}`
@@ -146,32 +32,29 @@ export function columnTypeOf(def: ColumnDef, types: DialectTypes): { type: Logic
 /** A declaration as SQL Server would print it: `sysname` is `nvarchar(128)`; a length of -1 is `max`. */
 function declaredType(def: ColumnDef): string {
   if (def.typeName === 'sysname') return 'nvarchar(128)'
+  // a column declared `timestamp` is SQL Server's rowversion, not a date and time
+  if (def.typeName === 'timestamp') return 'rowversion'
   const args = def.args.map((a) => (a < 0 ? 'max' : String(a)))
   return args.length > 0 ? `${def.typeName}(${args.join(',')})` : def.typeName
 }
 
-interface TableState {
-  schema: TableSchema
-  /** Column name (lowercase) → index. */
-  index: Map<string, number>
-  rows: number
-  /** Bytes from the first INSERT of the table to the end of its last, when every offset was exact. */
-  range?: ScriptRange
-  /** False once an INSERT of the table had no exact offset: reads scan the whole file. */
-  seekable: boolean
-}
-
 /**
  * A T-SQL script as a read-only source (`tsql:./script.sql`). `introspect` scans the file once for its DDL
- * and row counts; `read` scans it again and yields the rows of one table. Statements the reader does not
- * understand are listed in {@link TsqlSource.skippedStatements} and in the snapshot's guarantee text.
+ * and row counts; `read` scans a table's part again and replays it as SQL Server would (see `TableReplay`).
+ * Every statement is applied or listed in {@link TsqlSource.skippedStatements} with its line and reason; those
+ * that would have changed data (`data: true`) are also rejected in their table's read, so the run is not clean.
  */
 export class TsqlSource implements Connection {
   readonly description: string
-  /** Statements skipped because dbferry does not understand them (filled by the first scan). */
+  /** Statements not applied, with their line and reason (filled by the first scan). */
   readonly skippedStatements: SkippedStatement[] = []
+  /** What the scan wants the report to show besides skipped statements (replaced objects, CHECKs, rowversion). */
+  readonly #notes: string[] = []
   #schema: DatabaseSchema | undefined
   #tables = new Map<string, TableState>()
+  #types = new Map<string, ColumnDef>()
+  /** The load's moment: what GETDATE() and its kin give every row. */
+  readonly #loadedAt = new Date()
 
   constructor(
     readonly dialect: BaseDialect,
@@ -182,6 +65,13 @@ export class TsqlSource implements Connection {
     this.description = `T-SQL script ${path}`
   }
 
+  /** Lists a statement not applied; one that changes data is also rejected in the table it writes to. */
+  #skip(entry: SkippedStatement, table?: QualifiedName, listed = false): void {
+    if (!listed) this.skippedStatements.push(entry)
+    const state = table ? this.#tables.get(keyOf(table)) : undefined
+    if (entry.data && state) state.unapplied.push(entry)
+  }
+
   async #scan(): Promise<DatabaseSchema> {
     if (this.#schema) return this.#schema
     try {
@@ -189,73 +79,155 @@ export class TsqlSource implements Connection {
     } catch (e) {
       throw new ConnectionError(`cannot open T-SQL script ${this.path}`, { cause: e })
     }
-    const objects: ObjectSchema[] = []
-    const orphanInserts = new Map<string, { name: string; rows: number; line: number }>()
+    const objects = new Map<string, { object: ObjectSchema; line: number; name: QualifiedName; kind: string }>()
+    const orphans = new Map<string, { name: string; rows: number; line: number }>()
+    let dateFormat: DateFormat = 'mdy'
+    let identityInsert: string | undefined
     for await (const { statement: s, line, byteStart, byteEnd } of scriptStatements(this.path)) {
+      const touch = (state: TableState) => {
+        if (byteStart === undefined || byteEnd === undefined) state.seekable = false
+        else if (state.range) state.range.end = byteEnd
+        else {
+          state.range = { start: byteStart, end: byteEnd, line }
+          state.session = { dateFormat, identityInsert: identityInsert === keyOf(state.schema), defaults: [...state.defaults] }
+        }
+      }
       switch (s.kind) {
         case 'create_table':
           this.#createTable(s, line)
           break
-        case 'insert': {
+        case 'set_dateformat':
+          dateFormat = s.format
+          break
+        case 'set_identity_insert':
+          identityInsert = s.on ? keyOf(s.table) : identityInsert === keyOf(s.table) ? undefined : identityInsert
+          break
+        case 'insert':
+        case 'update':
+        case 'delete': {
           const t = this.#tables.get(keyOf(s.table))
           if (t) {
-            t.rows += s.rows.length
-            if (byteStart === undefined || byteEnd === undefined) t.seekable = false
-            else if (t.range) t.range.end = byteEnd
-            else t.range = { start: byteStart, end: byteEnd, line }
-          } else {
-            const o = orphanInserts.get(keyOf(s.table)) ?? { name: displayName(s.table), rows: 0, line }
+            touch(t)
+            if (s.kind === 'insert') t.rows += s.rows.length
+            else t.changed = true
+          } else if (s.kind === 'insert') {
+            const o = orphans.get(keyOf(s.table)) ?? { name: displayName(s.table), rows: 0, line }
             o.rows += s.rows.length
-            orphanInserts.set(keyOf(s.table), o)
-          }
+            orphans.set(keyOf(s.table), o)
+          } else this.#skip({ line, text: `${s.kind.toUpperCase()} ${displayName(s.table)}`, reason: 'the script does not create this table', data: true })
           break
         }
         case 'alter_add':
-        case 'create_index':
+        case 'alter_drop':
+        case 'create_index': {
+          const t = this.#tables.get(keyOf(s.table))
+          // a default added or dropped while rows still come changes what later INSERTs get
+          if (t && t.range && s.kind !== 'create_index' && this.#touchesDefaults(t, s)) touch(t)
           this.#alter(s, line)
           break
-        case 'object':
-          objects.push({ name: s.name.name, ...(s.name.schema && s.name.schema.toLowerCase() !== 'dbo' ? { schema: s.name.schema } : {}), type: s.type === 'trigger' ? 'procedure' : s.type, definition: s.definition, dependsOn: [] })
-          if (s.type === 'trigger') this.skippedStatements.push({ line, text: `CREATE TRIGGER ${displayName(s.name)}`, reason: 'triggers are not recreated' })
+        }
+        case 'type_alias':
+          this.#types.set(s.name.name.toLowerCase(), s.base)
           break
+        case 'drop_table':
+          for (const name of s.tables) {
+            if (this.#tables.delete(keyOf(name))) this.#notes.push(`line ${line}: DROP TABLE ${displayName(name)}: the table and its rows are gone, as in SQL Server`)
+            else if (!s.ifExists) this.#skip({ line, text: `DROP TABLE ${displayName(name)}`, reason: 'the script does not create this table' })
+          }
+          break
+        case 'object': {
+          const object: ObjectSchema = { name: s.name.name, ...(s.name.schema && s.name.schema.toLowerCase() !== 'dbo' ? { schema: s.name.schema } : {}), type: s.type === 'trigger' ? 'procedure' : s.type, definition: s.definition, dependsOn: [] }
+          const earlier = objects.get(keyOf(s.name))
+          // SQL Server's names are case-insensitive: a second definition of the name replaces the first
+          if (earlier) {
+            objects.delete(keyOf(s.name))
+            this.#notes.push(`line ${line}: CREATE ${s.type.toUpperCase()} ${displayName(s.name)} replaces ${displayName(earlier.name)} of line ${earlier.line} (SQL Server's names are case-insensitive; the later definition is kept)`)
+          }
+          objects.set(keyOf(s.name), { object, line, name: s.name, kind: s.type })
+          if (s.type === 'trigger') this.#skip({ line, text: `CREATE TRIGGER ${displayName(s.name)}`, reason: 'triggers are not recreated' })
+          break
+        }
         case 'skipped':
-          this.skippedStatements.push({ line, text: s.text, reason: s.reason })
+          if (s.writes.length === 0) this.#skip({ line, text: s.text, reason: s.reason, data: s.data })
+          else for (const [i, table] of s.writes.entries()) this.#skip({ line, text: s.text, reason: s.reason, data: s.data }, table, i > 0)
           break
         default:
           break
       }
     }
-    for (const o of orphanInserts.values()) {
-      this.skippedStatements.push({ line: o.line, text: `INSERT ${o.name} (${o.rows} rows)`, reason: 'the script does not create this table' })
-    }
+    for (const o of orphans.values()) this.#skip({ line: o.line, text: `INSERT ${o.name} (${o.rows} rows)`, reason: 'the script does not create this table', data: true })
+    this.#resolveReferences()
     const tables = [...this.#tables.values()].map((t) => ({ ...t.schema, rowCountEstimate: t.rows }))
     // dependencies of objects: names of tables and other objects their text mentions
-    const names = [...tables.map((t) => t.name), ...objects.map((o) => o.name)]
-    for (const o of objects) {
+    const list = [...objects.values()].map((o) => o.object)
+    const names = [...tables.map((t) => t.name), ...list.map((o) => o.name)]
+    for (const o of list) {
       const body = (o.definition ?? '').toLowerCase()
       o.dependsOn = names.filter((n) => n !== o.name && new RegExp(`(^|[^a-z0-9_])\\[?${escapeRe(n.toLowerCase())}\\]?($|[^a-z0-9_])`).test(body))
     }
-    this.#schema = { dialect: 'mssql', tables, objects }
+    this.#schema = { dialect: 'mssql', tables, objects: list }
     return this.#schema
+  }
+
+  #touchesDefaults(t: TableState, s: Extract<Statement, { kind: 'alter_add' | 'alter_drop' }>): boolean {
+    if (s.kind === 'alter_add') return s.constraints.some((k) => k.kind === 'default')
+    return s.constraints.some((n) => t.defaultNames.has(n.toLowerCase()))
+  }
+
+  /** `REFERENCES t` without columns means t's primary key, known once the whole script is read. */
+  #resolveReferences(): void {
+    for (const t of this.#tables.values()) {
+      t.schema.foreignKeys = t.schema.foreignKeys.filter((fk) => {
+        if (fk.refColumns.length > 0) return true
+        const ref = [...this.#tables.values()].find((r) => r.schema.name === fk.refTable)
+        const pk = ref?.schema.primaryKey?.columns
+        if (pk && pk.length === fk.columns.length) {
+          fk.refColumns = [...pk]
+          return true
+        }
+        this.#skip({ line: 0, text: `FOREIGN KEY ${fk.name ?? ''} ${t.schema.name} (${fk.columns.join(', ')}) REFERENCES ${fk.refTable}`.replace(/  +/g, ' '), reason: 'it names no columns and the referenced table has no matching primary key', data: true })
+        return false
+      })
+    }
+  }
+
+  /** A column's declaration with a user-defined type (sp_addtype, CREATE TYPE … FROM) replaced by its base. */
+  #resolveType(c: ColumnDef): ColumnDef {
+    const alias = this.#types.get(c.typeName)
+    if (!alias) return c
+    return { ...c, typeName: alias.typeName, args: alias.args, nullable: c.nullSpecified ? c.nullable : alias.nullable }
   }
 
   #createTable(s: Extract<Statement, { kind: 'create_table' }>, line: number): void {
     const columns: ColumnSchema[] = []
-    for (const c of s.columns) {
+    const createDefaults: (string | undefined)[] = []
+    const defaultNames = new Map<string, number>()
+    const legacyDates = new Set<number>()
+    let identity: TableState['identity']
+    for (const written of s.columns) {
+      const c = this.#resolveType(written)
+      createDefaults.push(c.default)
+      if (c.defaultName) defaultNames.set(c.defaultName.toLowerCase(), columns.length)
       if (c.computed !== undefined) {
         columns.push({ name: c.name, type: { kind: 'text' }, nativeType: '', nullable: true, generated: true, default: { kind: 'expression', sql: c.computed, dialect: 'mssql' } })
         continue
       }
       const mapped = columnTypeOf(c, this.types)
       if ('rejected' in mapped) throw new SchemaError(`${this.path}, line ${line}: ${displayName(s.table)}.${c.name}: ${mapped.rejected}`)
+      if (c.identity) identity = { index: columns.length, seed: c.identitySeed ?? 1, increment: c.identityIncrement ?? 1 }
+      if (/^(datetime|smalldatetime)$/.test(c.typeName)) legacyDates.add(columns.length)
+      // rowversion: SQL Server fills it from a database-wide counter no target keeps, so it is copied as
+      // nullable bytes (the values a script gives, else none) rather than invented
+      const rowversion = mapped.nativeType === 'rowversion'
+      if (rowversion) this.#notes.push(`${s.table.name}.${c.name}: rowversion, copied as nullable binary(8) without generated values`)
       columns.push({
         name: c.name,
         type: mapped.type,
         nativeType: mapped.nativeType,
-        nullable: c.nullable,
+        nullable: c.nullable || rowversion,
         ...(c.identity ? { autoIncrement: true } : {}),
         ...(c.collation ? { collation: c.collation } : {}),
-        ...(c.default !== undefined ? { default: { kind: 'expression' as const, sql: c.default, dialect: 'mssql' } } : {}),
+        ...(c.default !== undefined ? { default: portableDefault(c.default, mapped.type) } : {}),
       })
     }
     const table: TableSchema = {
@@ -266,12 +238,27 @@ export class TsqlSource implements Connection {
       indexes: [],
       foreignKeys: [],
     }
-    const state: TableState = { schema: table, index: new Map(columns.map((c, i) => [c.name.toLowerCase(), i])), rows: 0, seekable: true }
-    this.#tables.set(keyOf(s.table), state)
-    this.#applyConstraints(state, s.constraints)
+    const state: TableState = {
+      schema: table,
+      index: new Map(columns.map((c, i) => [c.name.toLowerCase(), i])),
+      rows: 0,
+      seekable: true,
+      ...(identity ? { identity } : {}),
+      defaults: [...createDefaults],
+      createDefaults,
+      defaultNames,
+      legacyDates,
+      changed: false,
+      unapplied: [],
+    }
+    if (this.#tables.has(keyOf(s.table))) this.#skip({ line, text: `CREATE TABLE ${displayName(s.table)}`, reason: 'the table already exists (SQL Server refuses the statement)', data: true })
+    else {
+      this.#tables.set(keyOf(s.table), state)
+      this.#applyConstraints(state, s.constraints, line)
+    }
   }
 
-  #applyConstraints(state: TableState, constraints: Extract<Statement, { kind: 'create_table' }>['constraints']): void {
+  #applyConstraints(state: TableState, constraints: readonly ConstraintDef[], line: number): void {
     const t = state.schema
     for (const k of constraints) {
       if (k.kind === 'primary') {
@@ -282,18 +269,30 @@ export class TsqlSource implements Connection {
         }
       } else if (k.kind === 'unique') t.uniques.push({ ...(k.name ? { name: k.name } : {}), columns: k.columns.map((c) => this.#columnName(state, c)) })
       else if (k.kind === 'foreign') {
-        t.foreignKeys.push({
+        const fk = {
           ...(k.name ? { name: k.name } : {}),
           columns: k.columns.map((c) => this.#columnName(state, c)),
           refTable: this.#tables.get(keyOf(k.ref))?.schema.name ?? k.ref.name,
           refColumns: k.refColumns.length > 0 ? k.refColumns : (this.#tables.get(keyOf(k.ref))?.schema.primaryKey?.columns ?? []),
           ...(k.onDelete ? { onDelete: k.onDelete } : {}),
           ...(k.onUpdate ? { onUpdate: k.onUpdate } : {}),
-          origin: 'source',
-        })
+          origin: 'source' as const,
+        }
+        // the same key added again (after a DROP CONSTRAINT the parser kept, or twice by name) is one key
+        const same = (o: ForeignKeySchema) =>
+          (fk.name !== undefined && o.name?.toLowerCase() === fk.name.toLowerCase()) ||
+          (o.refTable === fk.refTable && o.columns.join() === fk.columns.join() && o.refColumns.join() === fk.refColumns.join())
+        t.foreignKeys = [...t.foreignKeys.filter((o) => !same(o)), fk]
       } else if (k.kind === 'default') {
-        const col = t.columns[state.index.get(k.column.toLowerCase()) ?? -1]
-        if (col) col.default = { kind: 'expression', sql: k.expression, dialect: 'mssql' }
+        const i = state.index.get(k.column.toLowerCase())
+        const col = t.columns[i ?? -1]
+        if (col && i !== undefined) {
+          col.default = portableDefault(k.expression, col.type)
+          state.defaults[i] = k.expression
+          if (k.name) state.defaultNames.set(k.name.toLowerCase(), i)
+        }
+      } else if (k.kind === 'check') {
+        this.#notes.push(`line ${line}: ${t.name}: CHECK ${k.name ? `${k.name} ` : ''}(${k.expression.trim()}) is not copied`)
       }
     }
   }
@@ -304,14 +303,36 @@ export class TsqlSource implements Connection {
     return state.schema.columns[i]!.name
   }
 
-  #alter(s: Extract<Statement, { kind: 'alter_add' | 'create_index' }>, line: number): void {
+  #alter(s: Extract<Statement, { kind: 'alter_add' | 'alter_drop' | 'create_index' }>, line: number): void {
     const state = this.#tables.get(keyOf(s.table))
     if (!state) {
-      this.skippedStatements.push({ line, text: `${s.kind === 'alter_add' ? 'ALTER TABLE' : 'CREATE INDEX ON'} ${displayName(s.table)}`, reason: 'the script does not create this table' })
+      this.#skip({ line, text: `${s.kind === 'create_index' ? 'CREATE INDEX ON' : 'ALTER TABLE'} ${displayName(s.table)}`, reason: 'the script does not create this table', data: s.kind !== 'create_index' })
       return
     }
-    if (s.kind === 'alter_add') this.#applyConstraints(state, s.constraints)
+    if (s.kind === 'alter_add') this.#applyConstraints(state, s.constraints, line)
+    else if (s.kind === 'alter_drop') this.#dropConstraints(state, s.constraints, line)
     else state.schema.indexes.push({ name: s.name, unique: s.unique, columns: s.columns.map((c) => this.#columnName(state, c)) })
+  }
+
+  /** `ALTER TABLE … DROP CONSTRAINT`: removes the key, foreign key or default of that name. */
+  #dropConstraints(state: TableState, names: readonly string[], line: number): void {
+    const t = state.schema
+    for (const name of names) {
+      const n = name.toLowerCase()
+      const is = (o: { name?: string }) => o.name?.toLowerCase() === n
+      const before = t.foreignKeys.length + t.uniques.length + (t.primaryKey ? 1 : 0)
+      t.foreignKeys = t.foreignKeys.filter((o) => !is(o))
+      t.uniques = t.uniques.filter((o) => !is(o))
+      if (t.primaryKey && is(t.primaryKey)) delete t.primaryKey
+      const d = state.defaultNames.get(n)
+      if (d !== undefined) {
+        delete t.columns[d]!.default
+        state.defaults[d] = undefined
+      }
+      if (before === t.foreignKeys.length + t.uniques.length + (t.primaryKey ? 1 : 0) && d === undefined) {
+        this.#skip({ line, text: `ALTER TABLE ${t.name} DROP CONSTRAINT ${name}`, reason: 'no constraint of that name (SQL Server refuses the statement)' })
+      }
+    }
   }
 
   async introspect(options: { tables?: readonly string[] } = {}): Promise<DatabaseSchema> {
@@ -321,18 +342,27 @@ export class TsqlSource implements Connection {
     return { ...schema, tables: schema.tables.filter((t) => want.has(t.name)) }
   }
 
-  async snapshot(): Promise<SnapshotInfo> {
+  /**
+   * The guarantee text, and notes listing every statement not applied (`line N: skipped …`, with `changes
+   * data` on those that would have changed rows, tables or keys), replaced objects, CHECKs and computed
+   * columns. `notApplied` counts the data statements: a run with any is not clean.
+   */
+  async snapshot(): Promise<SnapshotInfo & { notApplied: number }> {
     await this.#scan()
     let guarantee = 'none needed: a script file read as it is'
-    if (this.skippedStatements.length > 0) {
-      const shown = this.skippedStatements.slice(0, 10).map((s) => `line ${s.line}: ${s.text} (${s.reason})`)
-      guarantee += `; ${this.skippedStatements.length} statement(s) not understood and skipped: ${shown.join('; ')}${this.skippedStatements.length > 10 ? '; …' : ''}`
+    const skipped = this.skippedStatements
+    if (skipped.length > 0) {
+      const shown = skipped.slice(0, 10).map((s) => `line ${s.line}: ${s.text} (${s.reason})`)
+      guarantee += `; ${skipped.length} statement(s) not understood and skipped: ${shown.join('; ')}${skipped.length > 10 ? '; …' : ''}`
     }
+    const notApplied = skipped.filter((s) => s.data).length
+    if (notApplied > 0) guarantee += `; ${notApplied} of them would have changed data: the copy is not what SQL Server would hold`
     const notes = [
-      ...this.skippedStatements.map((s) => `line ${s.line}: skipped ${s.text} (${s.reason})`),
+      ...skipped.map((s) => `line ${s.line}: skipped ${s.text} (${s.reason})${s.data ? ' — changes data' : ''}`),
+      ...this.#notes,
       ...(this.#schema?.tables ?? []).flatMap((t) => t.columns.filter((c) => c.generated).map((c) => `${t.name}.${c.name}: computed column, not copied`)),
     ]
-    return { guarantee, ...(notes.length > 0 ? { notes } : {}) }
+    return { guarantee, ...(notes.length > 0 ? { notes } : {}), notApplied }
   }
 
   /** The file's size and modification time: what resume compares. */
@@ -342,7 +372,8 @@ export class TsqlSource implements Connection {
 
   async count(table: TableSchema): Promise<number> {
     await this.#scan()
-    return this.#stateOf(table).rows
+    const state = this.#stateOf(table)
+    return state.rows + state.unapplied.length
   }
 
   #stateOf(table: TableSchema): TableState {
@@ -353,84 +384,7 @@ export class TsqlSource implements Connection {
 
   async *read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
     await this.#scan()
-    const state = this.#stateOf(table)
-    const wanted = keyOf({ schema: table.schema, name: table.name })
-    // the engine may hand back a table whose columns were narrowed or reordered: align by name
-    const positions = table.columns.map((c) => state.index.get(c.name.toLowerCase()))
-    const converters: Converter[] = table.columns.map((c) => makeConverter(c.type))
-    const keyCols = table.primaryKey?.columns ?? []
-    let rows: Row[] = []
-    let rejected: RowError[] = []
-    let bytes = 0
-    let ordinal = 0
-    let lastKey: readonly Value[] | undefined
-    let skipping = options.after !== undefined
-    const afterKey = options.after ? JSON.stringify(options.after.map(String)) : ''
-    const flush = (): ReadBatch => {
-      const b: ReadBatch = { rows, rejected, ...(lastKey ? { lastKey } : {}) }
-      rows = []
-      rejected = []
-      bytes = 0
-      return b
-    }
-    // only the bytes between the table's first and last INSERT are read again, when the first scan knew them
-    if (state.rows === 0) return
-    const range = state.seekable ? state.range : undefined
-    for await (const { statement: s, line } of scriptStatements(this.path, undefined, range)) {
-      options.signal?.throwIfAborted()
-      if (s.kind !== 'insert' || keyOf(s.table) !== wanted) continue
-      // source column index → position in the INSERT's value list
-      const order = s.columns ? s.columns.map((c) => state.index.get(c.toLowerCase())) : state.schema.columns.flatMap((c, i) => (c.generated ? [] : [i]))
-      if (order.some((i) => i === undefined)) {
-        const bad = s.columns!.find((c) => !state.index.has(c.toLowerCase()))
-        for (const raw of s.rows) {
-          ordinal++
-          rejected.push(new RowError('malformed_record', `line ${line}: INSERT names column ${bad}, which ${table.name} does not have`, { table: table.name, key: `line ${line}`, row: raw.map(rawForJournal) }))
-        }
-        continue
-      }
-      const sourcePos = new Map<number, number>()
-      order.forEach((ci, vi) => sourcePos.set(ci!, vi))
-      for (const raw of s.rows) {
-        ordinal++
-        if (raw.length !== order.length) {
-          rejected.push(new RowError('malformed_record', `line ${line}: ${raw.length} values for ${order.length} columns`, { table: table.name, key: `line ${line}`, row: raw.map(rawForJournal) }))
-          continue
-        }
-        const row: Row = new Array(table.columns.length)
-        let error: RowError | undefined
-        for (let i = 0; i < table.columns.length; i++) {
-          const p = positions[i]
-          const vi = p === undefined ? undefined : sourcePos.get(p)
-          const v: RawValue = vi === undefined ? null : raw[vi]!
-          if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) {
-            error = new RowError('type_conversion', `line ${line}: ${table.columns[i]!.name}: ${v.unsupported} is an expression dbferry does not evaluate`, { table: table.name, column: table.columns[i]!.name, value: v.unsupported })
-            break
-          }
-          const c = converters[i]!(v)
-          if (c instanceof ConversionFailure) {
-            error = new RowError(c.kind, `line ${line}: ${table.columns[i]!.name}: ${c.reason}`, { table: table.name, column: table.columns[i]!.name, value: v instanceof Uint8Array ? `0x${Buffer.from(v).toString('hex')}` : v })
-            break
-          }
-          row[i] = c
-        }
-        const key = keyCols.length > 0 ? keyCols.map((k) => row[table.columns.findIndex((c) => c.name === k)] ?? null) : [ordinal]
-        if (skipping) {
-          if (JSON.stringify(key.map(String)) === afterKey) skipping = false
-          continue
-        }
-        if (error) {
-          rejected.push(new RowError(error.code as 'type_conversion', error.message, { table: table.name, column: error.column, value: error.value, key: `line ${line}`, row: raw.map(rawForJournal) }))
-          lastKey = key
-          continue
-        }
-        rows.push(row)
-        lastKey = key
-        for (const v of row) bytes += valueSize(v)
-        if (rows.length >= options.batchRows || bytes >= options.batchBytes) yield flush()
-      }
-    }
-    if (rows.length > 0 || rejected.length > 0) yield flush()
+    yield* readTable(this.path, this.#stateOf(table), table, options, this.#loadedAt)
   }
 
   async prepareTarget(_schema: DatabaseSchema, _options: PrepareOptions): Promise<void> {
@@ -443,12 +397,6 @@ export class TsqlSource implements Connection {
     throw new UsageError('a T-SQL script is read-only: it can only be a source')
   }
   async close(): Promise<void> {}
-}
-
-function rawForJournal(v: RawValue): unknown {
-  if (v instanceof Uint8Array) return `0x${Buffer.from(v).toString('hex')}`
-  if (v !== null && typeof v === 'object') return v.unsupported
-  return v
 }
 
 function escapeRe(s: string): string {
