@@ -21,7 +21,8 @@ for (const entry of entries) {
     configObjectFullPath: join(root, 'api', 'api-extractor.json'),
     packageJsonFullPath: join(root, 'package.json'),
   })
-  const result = Extractor.invoke(config, { localBuild: update, showVerboseMessages: false, messageCallback: (m) => { if (m.logLevel === 'warning' || m.logLevel === 'error') m.handled = false } })
+  const result = Extractor.invoke(config, { localBuild: update, showVerboseMessages: false, // only warnings and errors reach the console (not the analysis preamble)
+    messageCallback: (m) => { m.handled = m.logLevel !== 'warning' && m.logLevel !== 'error' } })
   if (result.apiReportChanged) changed.push(entry)
   if (!result.succeeded && !result.apiReportChanged) {
     console.error(`api-report: ${entry}: ${result.errorCount} error(s)`)

@@ -10,9 +10,12 @@ export function errorOf(error: unknown): { code: string; message: string } {
   }
 }
 
-/** The CLI's exit code for an error that stopped a command before it could report: 2 bad usage, else 1. */
+/**
+ * The CLI's exit code for an error that stopped a command before it could report: 2 for bad usage and for a
+ * missing driver or feature (`not_available`: the user installs a package or changes an option), else 1.
+ */
 export function exitCodeOfError(error: unknown): 1 | 2 {
-  return error instanceof UsageError && error.code === 'usage' ? 2 : 1
+  return error instanceof UsageError ? 2 : 1
 }
 
 /**

@@ -45,7 +45,7 @@ export interface Checkpoint {
 
 /**
  * Where rejected and dropped rows, fixes and checkpoints go. The default is an SQLite file
- * (`dbferry/sqlite`'s `openSqliteJournal`); {@link MemoryJournal} keeps entries in memory.
+ * (`openJournal`, stored by `src/store`); {@link MemoryJournal} keeps entries in memory.
  */
 export interface Journal {
   startRun(run: JournalRun): number | Promise<number>
