@@ -340,6 +340,88 @@ function columnDefault(definition: string): ColumnDefault {
 }
 
 /**
+ * A speller of catalog names: a name read from sys.* (lower-case on Babelfish) as the user wrote it, taken from
+ * `spellings` (INFORMATION_SCHEMA's names, or a module's definition). An exact match wins; otherwise the one
+ * spelling that matches ignoring case; two such spellings (a case-sensitive database) or none leave the name as
+ * the catalog has it.
+ */
+function nameSpeller(spellings: Iterable<string>): (name: string) => string {
+  const exact = new Set<string>()
+  const folded = new Map<string, string | null>()
+  for (const s of spellings) {
+    if (exact.has(s)) continue
+    exact.add(s)
+    const k = s.toLowerCase()
+    folded.set(k, folded.has(k) ? null : s)
+  }
+  return (name) => (exact.has(name) ? name : folded.get(name.toLowerCase()) ?? name)
+}
+
+const BABELFISH_INDEX = /^(.+?)([0-9a-f]{32})$/
+/** The longest name PostgreSQL keeps (NAMEDATALEN - 1), which cuts Babelfish's index names. */
+const PG_NAME_MAX = 63
+
+/**
+ * An index name as the user wrote it, where the catalog shows Babelfish's PostgreSQL index name: the
+ * lower-cased name, then the table's, then 32 hex digits of a hash — the two names cut together to 31
+ * characters when all would pass 63. The suffix is dropped (case is lost on that server); a name with a
+ * capital letter, or without the table's name before the hash, is SQL Server's own and stays.
+ */
+function indexNameAsWritten(name: string, table: string): string {
+  const m = BABELFISH_INDEX.exec(name)
+  if (!m || name !== name.toLowerCase()) return name
+  const rest = m[1]!
+  const t = table.toLowerCase()
+  if (rest.endsWith(t) && rest.length > t.length) return rest.slice(0, rest.length - t.length)
+  if (name.length !== PG_NAME_MAX) return name
+  // cut short: the longest start of the table's name that ends the rest, else the index name alone was cut
+  for (let n = Math.min(t.length, rest.length - 1); n > 0; n--) if (rest.endsWith(t.slice(0, n))) return rest.slice(0, rest.length - n)
+  return rest
+}
+
+/** One identifier token of T-SQL: `[bracketed]`, `"quoted"` or plain. */
+const IDENT = /\[((?:[^\]]|\]\])+)\]|"((?:[^"]|"")+)"|([A-Za-z_@#][\w@#$]*)/g
+const COMMENTS_AND_STRINGS = /--[^\n]*|\/\*[\s\S]*?\*\/|N?'(?:[^']|'')*'/g
+
+function unquoted(m: RegExpExecArray): string {
+  return m[1] !== undefined ? m[1].replace(/]]/g, ']') : m[2] !== undefined ? m[2].replace(/""/g, '"') : m[3]!
+}
+
+/** The name a module's definition creates (`CREATE [OR ALTER] VIEW|FUNCTION|PROC[EDURE]|TRIGGER [schema.]name`), unquoted. */
+function definedName(definition: string): string | undefined {
+  const text = definition.replace(COMMENTS_AND_STRINGS, (c) => (c.startsWith("'") || c.startsWith("N'") ? c : ' '))
+  const head = /^\s*CREATE\s+(?:OR\s+ALTER\s+)?(?:VIEW|FUNCTION|PROCEDURE|PROC|TRIGGER)\s+/i.exec(text)
+  if (!head) return undefined
+  const tail = text.slice(head[0].length)
+  const parts: string[] = []
+  const re = new RegExp(IDENT.source, 'y')
+  let at = 0
+  for (;;) {
+    re.lastIndex = at
+    const m = re.exec(tail)
+    if (!m) break
+    parts.push(unquoted(m))
+    const dot = /^\s*\.\s*/.exec(tail.slice(re.lastIndex))
+    if (!dot) break
+    at = re.lastIndex + dot[0].length
+  }
+  return parts.length > 0 ? parts[parts.length - 1] : undefined
+}
+
+/**
+ * The names among `candidates` that a definition references (ignoring case, outside comments and string
+ * literals), without `self`: the dependencies of a view, function or procedure where the server records none
+ * (Babelfish's sys.sql_expression_dependencies is empty).
+ */
+function referencedNames(definition: string, candidates: readonly string[], self: string): string[] {
+  const tokens = new Set<string>()
+  const text = definition.replace(COMMENTS_AND_STRINGS, ' ')
+  for (const m of text.matchAll(IDENT)) tokens.add(unquoted(m as RegExpExecArray).toLowerCase())
+  const me = self.toLowerCase()
+  return [...new Set(candidates.filter((c) => c.toLowerCase() !== me && tokens.has(c.toLowerCase())))]
+}
+
+/**
  * The statement that creates schema `@s` when it is missing. EXEC (…) takes only literals and variables, so the
  * statement is built into a variable first.
  */
@@ -377,6 +459,14 @@ export interface MssqlSql extends DialectSql {
   selectTable(table: TableSchema, selects: readonly string[], defaultSchema: string, afterParams: readonly string[] | undefined): string
   /** A stored default definition (`((0))`, `(getdate())`) as a column default. */
   columnDefault(definition: string): ColumnDefault
+  /** A speller of sys.* names as `spellings` (INFORMATION_SCHEMA, definitions) write them; see `nameSpeller`. */
+  nameSpeller(spellings: Iterable<string>): (name: string) => string
+  /** An index name without Babelfish's `<table><md5>` suffix; SQL Server's names unchanged. */
+  indexNameAsWritten(name: string, table: string): string
+  /** The name a view/function/procedure definition creates, unquoted; undefined when it is not a CREATE. */
+  definedName(definition: string): string | undefined
+  /** The `candidates` a definition references outside comments and literals, ignoring case, without `self`. */
+  referencedNames(definition: string, candidates: readonly string[], self: string): string[]
   /** Creates schema `@s` (an nvarchar parameter) when it is missing. */
   readonly ensureSchema: string
 }
@@ -434,4 +524,8 @@ export const mssqlSql: MssqlSql = Object.freeze({
   selectTable,
   columnDefault,
   ensureSchema: ENSURE_SCHEMA,
+  nameSpeller,
+  indexNameAsWritten,
+  definedName,
+  referencedNames,
 })

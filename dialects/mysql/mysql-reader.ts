@@ -44,6 +44,21 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 type Decoded = Value | { fail: string; kind: 'type_conversion' | 'invalid_encoding' } | { zero: string }
 
+/**
+ * A single-precision value as the shortest decimal that names it: the number with the fewest significant
+ * digits (1 to 9) that rounds to the same float32, so `real` 9.8 is 9.8 and not 9.800000190734863 — what a
+ * float64 column of the target then holds, and what a file prints. NaN, ±Infinity and ±0 stay as they are.
+ */
+function shortestFloat32(x: number): number {
+  const f = Math.fround(x)
+  if (!Number.isFinite(f) || f === 0) return f
+  for (let p = 1; p < 9; p++) {
+    const n = Number(f.toPrecision(p))
+    if (Math.fround(n) === f) return n
+  }
+  return Number(f.toPrecision(9))
+}
+
 function bufferToBigInt(b: Buffer): bigint {
   return b.length === 0 ? 0n : BigInt(`0x${b.toString('hex')}`)
 }
@@ -76,6 +91,8 @@ function columnDecoder(table: TableSchema, column: ColumnSchema): (raw: unknown)
         return t.kind === 'int64' ? intOf(BigInt(s)) : Number(s)
       }
     case 'float32':
+      // FLOAT is read widened to double (exact); carried as the shortest decimal that names the float32
+      return (raw) => shortestFloat32(Number(raw))
     case 'float64':
       return (raw) => Number(raw)
     case 'decimal':

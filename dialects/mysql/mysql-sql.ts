@@ -96,28 +96,53 @@ function keyName(table: TableSchema, name: string, used: Set<string>): string {
   return n
 }
 
+/** Whether a column is text or bytes that a key must size (enums are fixed-width). */
+const sizedInKey = (col: ColumnSchema | undefined): col is ColumnSchema =>
+  col !== undefined && (col.type.kind === 'text' || col.type.kind === 'bytes') && !(col.type.kind === 'text' && col.type.values)
+
+/**
+ * The bytes each text or bytes key column may take so that every key fits InnoDB's 3072 bytes with its
+ * fixed-width parts counted (`int` 4, `datetime(6)` 8, `char(36)` 144, …): what the fixed parts leave is
+ * shared among the text and bytes parts, a part declared shorter than its share keeping its length and
+ * leaving the rest to the others. A column in several keys gets the smallest of its shares.
+ */
+function keyByteLimits(table: TableSchema, columns: readonly ColumnSchema[], keepNative: boolean): Map<string, number> {
+  const limits = new Map<string, number>()
+  for (const key of [table.primaryKey, ...table.uniques]) {
+    if (!key) continue
+    const parts = key.columns.map((name) => columns.find((x) => x.name === name))
+    const sized = parts.filter(sizedInKey)
+    if (sized.length === 0) continue
+    let room = MAX_KEY_BYTES
+    for (const col of parts) if (col && !sizedInKey(col)) room -= mysqlTypes.keyBytes(columnDdlType(col, keepNative, true)) ?? 0
+    // the shortest declared parts first: what they do not use goes to the longer ones
+    const wanted = sized
+      .map((col) => ({ col, bytes: col.type.kind === 'text' || col.type.kind === 'bytes' ? (col.type.length ?? Infinity) * (col.type.kind === 'text' ? UTF8MB4_BYTES : 1) : Infinity }))
+      .sort((a, b) => a.bytes - b.bytes)
+    wanted.forEach(({ col, bytes }, i) => {
+      const share = Math.max(0, Math.floor(room / (wanted.length - i)))
+      const given = Math.min(bytes, share)
+      room -= given
+      limits.set(col.name, Math.min(limits.get(col.name) ?? Infinity, given))
+    })
+  }
+  return limits
+}
+
 /**
  * `CREATE TABLE` for one table: columns, primary key and unique keys (secondary indexes come later), with the
- * character sets and collations `server` knows. Text and bytes in keys are sized to InnoDB's 3072-byte key;
- * the other varchar/varbinary columns to the row-size budget, beyond which they become text/blob.
+ * character sets and collations `server` knows. Text and bytes in keys are sized to InnoDB's 3072-byte key
+ * (see {@link keyByteLimits}): a key part longer than its share (or unbounded) becomes a `varchar(n)` of the
+ * characters that fit, never a prefix, so the key still compares whole values; the writer rejects a longer
+ * value with the reason. The other varchar/varbinary columns are sized to the row-size budget, beyond which
+ * they become text/blob.
  */
 function createTableSql(table: TableSchema, server: ServerCharsets, options: CreateTableOptions = {}): string {
   // without a named source, a table that came from MySQL is known by its storage engine
   const keepNative = (options.sourceDialect ?? (table.engine !== undefined ? 'mysql' : undefined)) === 'mysql'
   const columns = table.columns.filter((c) => !c.generated)
   const keyCols = new Set([...(table.primaryKey?.columns ?? []), ...table.uniques.flatMap((u) => u.columns)])
-  // text and bytes columns in keys must fit InnoDB's 3072-byte key: unbounded or long ones become varchar(n)
-  const keyLimit = new Map<string, number>()
-  for (const key of [table.primaryKey, ...table.uniques]) {
-    if (!key) continue
-    const varCols = key.columns.filter((c) => {
-      const col = columns.find((x) => x.name === c)
-      return col && (col.type.kind === 'text' || col.type.kind === 'bytes') && !(col.type.kind === 'text' && col.type.values)
-    })
-    if (varCols.length === 0) continue
-    const share = Math.floor(MAX_KEY_BYTES / varCols.length)
-    for (const c of varCols) keyLimit.set(c, Math.min(keyLimit.get(c) ?? Infinity, share))
-  }
+  const keyLimit = keyByteLimits(table, columns, keepNative)
   let budget = ROW_SIZE_BUDGET
   const typeOf = new Map<string, string>()
   for (const c of columns) {

@@ -221,6 +221,61 @@ function varLengthBytes(type: LogicalType): number {
   return 0
 }
 
+/** Bytes of the fractional seconds of `time(p)`/`datetime(p)`/`timestamp(p)`. */
+const fractionBytes = (p: number) => Math.ceil(p / 2)
+
+/** Bytes of a decimal's digits: 4 per 9 digits, and the leftover digits by MySQL's table. */
+function decimalDigitBytes(digits: number): number {
+  return Math.floor(digits / 9) * 4 + [0, 1, 1, 2, 2, 3, 3, 4, 4][digits % 9]!
+}
+
+/** Bytes a fixed-width type takes in an index key, by type name (InnoDB's key-length accounting). */
+const KEY_BYTES: Readonly<Record<string, (f: MysqlColumnFacts, params: number[]) => number>> = {
+  tinyint: () => 1,
+  bool: () => 1,
+  boolean: () => 1,
+  smallint: () => 2,
+  mediumint: () => 3,
+  int: () => 4,
+  integer: () => 4,
+  bigint: () => 8,
+  year: () => 1,
+  bit: (f) => Math.ceil(bitWidth(f.columnType) / 8),
+  // float(p) past 24 binary digits is a double; float(M,D) is a float whatever M
+  float: (_f, p) => (p.length === 1 && p[0]! > 24 ? 8 : 4),
+  double: () => 8,
+  real: () => 8,
+  decimal: (f) => decimalDigitBytes((f.numericPrecision ?? 10) - (f.numericScale ?? 0)) + decimalDigitBytes(f.numericScale ?? 0),
+  numeric: (f) => decimalDigitBytes((f.numericPrecision ?? 10) - (f.numericScale ?? 0)) + decimalDigitBytes(f.numericScale ?? 0),
+  date: () => 3,
+  time: (f) => 3 + fractionBytes(f.datetimePrecision ?? 0),
+  datetime: (f) => 5 + fractionBytes(f.datetimePrecision ?? 0),
+  timestamp: (f) => 4 + fractionBytes(f.datetimePrecision ?? 0),
+  enum: (f) => (parseEnumValues(f.columnType).length > 255 ? 2 : 1),
+  set: (f) => [1, 1, 2, 3, 4, 8, 8, 8, 8][Math.ceil(parseEnumValues(f.columnType).length / 8)] ?? 8,
+  // characters counted at utf8mb4's 4 bytes: exact for the tables dbferry creates, more than enough otherwise
+  char: (f) => (f.charMaxLength ?? 1) * UTF8MB4_BYTES,
+  varchar: (f) => (f.charMaxLength ?? 0) * UTF8MB4_BYTES,
+  binary: (f) => f.charMaxLength ?? 1,
+  varbinary: (f) => f.charMaxLength ?? 0,
+  uuid: () => 16,
+  inet4: () => 4,
+  inet6: () => 16,
+}
+
+/**
+ * Bytes a column of DDL type `declared` takes in an InnoDB index key (what "max key length is 3072 bytes"
+ * counts: no length or NULL bytes; characters at 4 bytes): `int` 4, `bigint` 8, `decimal(10,2)` 5,
+ * `datetime(6)` 8, `char(36)` 144, `varchar(100)` 400. Undefined for text/blob types, which a key can hold
+ * only as a prefix.
+ */
+function keyBytes(declared: string): number | undefined {
+  const facts = factsOf(declared)
+  if (facts === undefined) return undefined
+  const params = /\(([\d,\s]+)\)/.exec(facts.columnType)?.[1]?.split(',').map(Number) ?? []
+  return KEY_BYTES[facts.dataType]?.(facts, params)
+}
+
 /** Whether a column is a MySQL text column in a 3-byte UTF-8 charset (`utf8`/`utf8mb3`), which cannot hold astral characters. */
 function isUtf8mb3(column: Pick<ColumnSchema, 'charset' | 'collation'>): boolean {
   const cs = (column.charset ?? column.collation?.split('_')[0] ?? '').toLowerCase()
@@ -382,6 +437,11 @@ export interface MysqlTypes extends DialectTypes {
   toNativeBudgeted(type: LogicalType, varcharAllowed: boolean): string
   /** Bytes a column takes from InnoDB's row-size budget when declared as varchar/varbinary (0 for other types). */
   varLengthBytes(type: LogicalType): number
+  /**
+   * Bytes a column of this DDL type takes in an InnoDB index key, as the 3072-byte limit counts them (`int`
+   * 4, `decimal(10,2)` 5, `datetime(6)` 8, `varchar(n)` 4n); undefined for text/blob types (prefix only).
+   */
+  keyBytes(declared: string): number | undefined
   /** Bytes per character of utf8mb4, the character set of the tables dbferry creates: 4. */
   readonly bytesPerChar: number
   /** Whether a text column is in a 3-byte UTF-8 charset (`utf8`/`utf8mb3`), which cannot hold astral characters. */
@@ -414,6 +474,7 @@ export const mysqlTypes: MysqlTypes = Object.freeze({
   bmpOnly: isUtf8mb3,
   toNativeBudgeted: nativeType,
   varLengthBytes,
+  keyBytes,
   bytesPerChar: UTF8MB4_BYTES,
   isUtf8mb3,
   readsAsBytes,

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream'
 import type { ClassifiedError, ConstraintProblem, FinalizeOptions, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
 import { ConnectionError, RowError, SchemaError, type RowFailureKind } from '../../src/errors.js'
 import { rowKey } from '../../src/schema/rows.js'
-import type { ColumnSchema, DatabaseSchema, LogicalType, Row, TableSchema, Value } from '../../src/schema/types.js'
+import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, LogicalType, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { mysqlErrors, type MysqlWarning } from './mysql-errors.js'
 import { mysqlSql, type ServerCharsets } from './mysql-sql.js'
 import { mysqlTypes } from './mysql-types.js'
@@ -207,6 +207,8 @@ class MysqlTableWriter implements TableWriter {
   readonly #insertHead: string
   readonly #placeholders: string
   readonly #utf8mb3: boolean[]
+  /** Per codec: the length a key column was narrowed to so its key fits InnoDB's 3072 bytes, and that key. */
+  readonly #narrowed: ({ length: number; key: string } | undefined)[]
   readonly #maxRowBytes: number
   #inTransaction = false
   #txStarted = 0
@@ -226,6 +228,7 @@ class MysqlTableWriter implements TableWriter {
     this.#transactional = options.transactional
     this.#codecs = table.columns.flatMap((c, i) => (c.generated ? [] : [codecFor(c, i, options.ddlTypes.get(c.name) ?? '')]))
     this.#utf8mb3 = this.#codecs.map((c) => TEXTUAL.has(c.column.type.kind) && mysqlTypes.isUtf8mb3(c.column))
+    this.#narrowed = this.#codecs.map((c) => narrowedKeyColumn(table, c.column, options.ddlTypes.get(c.column.name) ?? ''))
     const targets: string[] = []
     const sets: string[] = []
     this.#codecs.forEach((c, i) => {
@@ -269,6 +272,21 @@ class MysqlTableWriter implements TableWriter {
       }
     }
     for (let i = 0; i < this.#codecs.length; i++) {
+      const narrowed = this.#narrowed[i]
+      if (narrowed !== undefined) {
+        const c = this.#codecs[i]!
+        const v = row[c.index]
+        const length = typeof v === 'string' ? (v.length > narrowed.length ? [...v].length : v.length) : v instanceof Uint8Array ? v.byteLength : 0
+        if (length > narrowed.length) {
+          return this.#reject(
+            row,
+            'truncation',
+            `${this.#table.name}.${c.column.name}: the value is ${length} ${c.column.type.kind === 'bytes' ? 'bytes' : 'characters'} long, but the column holds ${narrowed.length}: it is part of ${narrowed.key}, and InnoDB keys hold at most 3072 bytes; the row is not copied rather than cut, so the key stays exact`,
+            c.column.name,
+            v,
+          )
+        }
+      }
       if (!this.#utf8mb3[i]) continue
       const c = this.#codecs[i]!
       const v = row[c.index]
@@ -529,6 +547,41 @@ class MysqlTableWriter implements TableWriter {
   }
 }
 
+/**
+ * A foreign key's actions as MySQL/MariaDB accepts them: `SET NULL` on a column that is NOT NULL (legal in
+ * PostgreSQL, where the delete or update then fails on the NOT NULL) becomes `RESTRICT`, which refuses the same
+ * changes. `changes` says what was replaced, for the report.
+ */
+function legalActions(table: TableSchema, fk: ForeignKeySchema): { fk: ForeignKeySchema; changes: string[] } {
+  const notNull = fk.columns.filter((c) => {
+    const col = table.columns.find((x) => x.name === c)
+    return col !== undefined && (!col.nullable || table.primaryKey?.columns.includes(c) === true)
+  })
+  if (notNull.length === 0) return { fk, changes: [] }
+  const out = { ...fk }
+  const changes: string[] = []
+  for (const on of ['onDelete', 'onUpdate'] as const) {
+    if (!/^set null$/i.test(fk[on] ?? '')) continue
+    out[on] = 'RESTRICT'
+    changes.push(`ON ${on === 'onDelete' ? 'DELETE' : 'UPDATE'} SET NULL became ON ${on === 'onDelete' ? 'DELETE' : 'UPDATE'} RESTRICT (${notNull.join(', ')} NOT NULL)`)
+  }
+  return { fk: out, changes }
+}
+
+/**
+ * A key's text or bytes column that the table's DDL holds shorter than the source declares it (or unbounded
+ * text in a `varchar(n)`): its length and the key, so a longer value is rejected with the reason.
+ */
+function narrowedKeyColumn(table: TableSchema, column: ColumnSchema, ddlType: string): { length: number; key: string } | undefined {
+  if (column.type.kind !== 'text' && column.type.kind !== 'bytes') return undefined
+  const m = /^var(?:char|binary)\((\d+)\)/i.exec(ddlType)
+  if (!m || Number(m[1]) >= (column.type.length ?? Infinity)) return undefined
+  const pk = table.primaryKey?.columns.includes(column.name) ? table.primaryKey : undefined
+  const key = pk ?? table.uniques.find((u) => u.columns.includes(column.name))
+  if (!key) return undefined
+  return { length: Number(m[1]), key: `${pk ? 'the primary key' : `unique key ${key.name ?? ''}`.trimEnd()} (${key.columns.join(', ')})` }
+}
+
 function approxRowBytes(row: Row): number {
   let n = 0
   for (const v of row) {
@@ -663,10 +716,20 @@ export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchem
       } catch {
         orphans = 0
       }
-      const sql = mysqlSql.addForeignKey(t, { ...fk, name })
+      const { fk: legal, changes } = legalActions(t, fk)
+      const sql = mysqlSql.addForeignKey(t, { ...legal, name })
       try {
         if (orphans > 0) await s.query('SET foreign_key_checks = 0')
         await s.query(sql)
+        if (changes.length > 0) {
+          problems.push({
+            table: t.name,
+            name,
+            kind: 'foreign_key',
+            outcome: 'failed',
+            message: `${changes.join('; ')}: MySQL/MariaDB refuses SET NULL on a NOT NULL column, so the key was created with RESTRICT instead, which refuses the same changes (where the source allows SET NULL on a NOT NULL column, such a change fails on the NOT NULL)`,
+          })
+        }
         if (orphans > 0) {
           problems.push({
             table: t.name,

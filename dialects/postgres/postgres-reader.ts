@@ -29,6 +29,21 @@ const TSTZ_RE = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?)([+-]\d{2})(?::
 const MIN_SAFE = -(2n ** 53n)
 const MAX_SAFE = 2n ** 53n
 
+/**
+ * A single-precision value as the shortest decimal that names it: the number with the fewest significant
+ * digits (1 to 9) that rounds to the same float32, so `real` 9.8 is 9.8 and not 9.800000190734863 — what a
+ * float64 column of the target then holds, and what a file prints. NaN, ±Infinity and ±0 stay as they are.
+ */
+function shortestFloat32(x: number): number {
+  const f = Math.fround(x)
+  if (!Number.isFinite(f) || f === 0) return f
+  for (let p = 1; p < 9; p++) {
+    const n = Number(f.toPrecision(p))
+    if (Math.fround(n) === f) return n
+  }
+  return Number(f.toPrecision(9))
+}
+
 function notCanonical(what: string, text: string): ConversionFailure {
   return new ConversionFailure(`${what} ${JSON.stringify(text)} has no canonical form (infinity, BC or a year past 9999)`)
 }
@@ -58,8 +73,8 @@ function decoderFor(column: ColumnSchema): Decoder {
     case 'decimal':
       return (s) => (s === 'NaN' || s.endsWith('Infinity') ? new ConversionFailure(`numeric ${s} is not a decimal number`) : s)
     case 'float32':
-      // real's shortest text form names the stored single-precision value; fround gives exactly that value
-      return (s) => Math.fround(+s)
+      // real's text names the stored single-precision value; carried as the shortest decimal that names it
+      return (s) => shortestFloat32(+s)
     case 'float64':
       return (s) => +s
     case 'bytes':

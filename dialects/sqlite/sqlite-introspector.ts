@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import { SchemaError } from '../../src/errors.js'
-import { ConversionFailure, makeConverter } from '../../src/schema/values.js'
+import { canonicalTimestampTz, ConversionFailure, makeConverter } from '../../src/schema/values.js'
 import type {
   ColumnDefault,
   ColumnSchema,
@@ -195,14 +195,41 @@ function parseDefault(text: string | null, type: LogicalType): ColumnDefault | u
   return { kind: 'value', value: v }
 }
 
-function columnsOf(db: BetterSqlite3.Database, table: string, collations: Map<string, string>): ColumnSchema[] {
+/**
+ * Whether a timestamp column holds at least one text value with a UTC offset (`…+00:00`, `…Z`, `…+0530`):
+ * such a column is read as `timestamptz`, so every value keeps its instant (see {@link SqliteIntrospectOptions}).
+ * SQL picks the candidates (a time, then a sign or a Z after it) and the core's parser decides, stopping at
+ * the first one; a column without any is read to its end once.
+ */
+function holdsOffsets(db: BetterSqlite3.Database, table: string, column: string, memo: Map<string, unknown> | undefined): boolean {
+  const key = `offsets\u0000${table}\u0000${column}`
+  const known = memo?.get(key)
+  if (typeof known === 'boolean') return known
+  const c = sqliteSql.quoteIdentifier(column)
+  const candidates = db
+    .prepare(`SELECT ${c} FROM ${sqliteSql.quoteIdentifier(table)} WHERE typeof(${c}) = 'text' AND (${c} GLOB '*[0-9]:[0-9][0-9]*[+-][0-9][0-9]*' OR ${c} GLOB '*[0-9]:[0-9][0-9]*[Zz]')`)
+    .pluck()
+  let found = false
+  for (const v of candidates.iterate() as IterableIterator<string>) {
+    if (canonicalTimestampTz(v) !== undefined) {
+      found = true
+      break
+    }
+  }
+  memo?.set(key, found)
+  return found
+}
+
+function columnsOf(db: BetterSqlite3.Database, table: string, collations: Map<string, string>, memo: Map<string, unknown> | undefined): ColumnSchema[] {
   const rows = db.prepare('SELECT cid, name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?)').all(table) as XInfoRow[]
   const pkCount = rows.filter((r) => r.pk > 0).length
   const out: ColumnSchema[] = []
   for (const r of rows) {
     // hidden 1: a virtual table's hidden column, not data
     if (r.hidden === 1) continue
-    const type = sqliteTypes.toLogical(r.type)
+    let type = sqliteTypes.toLogical(r.type)
+    // a generated column is not read, so it keeps its declared type
+    if (type.kind === 'timestamp' && r.hidden === 0 && holdsOffsets(db, table, r.name, memo)) type = { ...type, kind: 'timestamptz' }
     const c: ColumnSchema = { name: r.name, type, nativeType: r.type, nullable: r.notnull === 0 && r.pk === 0 }
     const d = parseDefault(r.dflt_value, type)
     if (d) c.default = d

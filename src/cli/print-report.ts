@@ -82,7 +82,7 @@ function verdict(report: Report, ending: RunEnding): string {
     return `Stopped by ${ending.signal} (exit code ${STOP_SIGNALS[ending.signal]})${resume}.`
   }
   if (!report.ok) return 'Failed (exit code 1).'
-  return report.clean ? 'Done: every row written.' : 'Done, with rows rejected or dropped, constraints not validated, or source statements not applied (exit code 3).'
+  return report.clean ? 'Done: every row written.' : 'Done, with rows rejected or dropped, constraints or views not created or validated, or source statements not applied (exit code 3).'
 }
 
 /**

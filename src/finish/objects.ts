@@ -67,11 +67,36 @@ function mentions(text: string, name: string): boolean {
 /** The message for a source object the user supplied no target SQL for. */
 export const NOT_SUPPLIED = 'not created: no SQL was supplied for it (the objects option)'
 
+/** The message for a source object of another engine whose SQL dbferry does not translate. */
+function notTranslated(from: string, target: Connection): string {
+  return `not created: its ${from} SQL is not translated to ${target.dialect.name}; supply the target's SQL for it (the objects option)`
+}
+
+/** Whether source and target are one engine, so that a source object's own definition runs on the target as it is. */
+function sameEngine(target: Connection, schema: DatabaseSchema | undefined): boolean {
+  return schema !== undefined && schema.dialect === target.dialect.name
+}
+
+/**
+ * A source object's definition as a statement the same engine runs: a full `CREATE …` as the source keeps it
+ * (SQLite, SQL Server), or a view's query (PostgreSQL, MySQL keep only that) made into `CREATE VIEW`.
+ * Undefined when the source kept no definition.
+ */
+function ownDefinition(target: Connection, o: ObjectSchema): string | undefined {
+  const text = o.definition?.trim()
+  if (!text) return undefined
+  if (/^create\b/i.test(text)) return text
+  if (o.type !== 'view') return undefined
+  const q = (n: string) => target.dialect.sql?.quoteIdentifier(n) ?? n
+  return `CREATE VIEW ${o.schema ? `${q(o.schema)}.` : ''}${q(o.name)} AS ${text.replace(/;\s*$/, '')}`
+}
+
 /**
  * Runs user-supplied SQL for views and functions on the target, after the data, in dependency order. The
  * order uses the source's dependencies where the source knows the object, and otherwise (or in addition)
  * which other supplied objects the SQL text mentions. A failure is reported and the run goes on. Source
- * objects with no SQL supplied are listed too, in their place, as not created. Never throws: it runs after
+ * objects with no SQL supplied are created from their own definition when source and target are one engine,
+ * and otherwise listed, in their place, as not created (with the reason). Never throws: it runs after
  * the data, so a failure of the step itself (a target that cannot run SQL) is every object's outcome, with
  * the note that the data copy is complete.
  *
@@ -99,14 +124,20 @@ async function createObjects(target: Connection, sqlByName: Readonly<Record<stri
     const inferred = names.filter((other) => other !== name && mentions(text, other))
     return { name, type: source?.type ?? kindOfSql(text), dependsOn: [...new Set([...(source?.dependsOn ?? []), ...inferred])] }
   })
+  const own = new Map<string, string>()
   for (const o of schema?.objects ?? []) {
-    if (!supplied.has(bare(o.name))) objects.push({ ...o, name: o.schema ? `${o.schema}.${o.name}` : o.name })
+    if (supplied.has(bare(o.name))) continue
+    const name = o.schema ? `${o.schema}.${o.name}` : o.name
+    objects.push({ ...o, name })
+    const text = sameEngine(target, schema) ? ownDefinition(target, o) : undefined
+    if (text !== undefined) own.set(name, text)
   }
+  if (own.size > 0 && !target.execute) throw new UsageError(`${target.description} cannot run SQL, so objects cannot be created there`)
   const outcomes: ObjectOutcome[] = []
   for (const o of orderObjects(objects)) {
-    const text = sqlByName[o.name]
+    const text = sqlByName[o.name] ?? own.get(o.name)
     if (text === undefined) {
-      outcomes.push({ name: o.name, ok: false, error: NOT_SUPPLIED })
+      outcomes.push({ name: o.name, ok: false, error: sameEngine(target, schema) || !schema ? NOT_SUPPLIED : notTranslated(schema.dialect, target) })
       continue
     }
     try {

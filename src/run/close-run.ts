@@ -13,7 +13,7 @@ export function recordFailure(report: Report, error: unknown): void {
 
 /**
  * The run's last step: totals, whether it is clean (ok, verified equal where verified, nothing rejected or
- * dropped, every constraint created, every data-changing statement of a script source applied), the journal's
+ * dropped, every constraint, view and function created, every data-changing statement of a script source applied), the journal's
  * record of the run, and every connection it opened closed.
  */
 export async function concludeRun(run: RunState): Promise<Report> {
@@ -25,6 +25,8 @@ export async function concludeRun(run: RunState): Promise<Report> {
     report.totals.rejected === 0 &&
     report.totals.dropped === 0 &&
     report.constraints.length === 0 &&
+    // a view or function of the source that is not on the target is part of the database not moved
+    report.objects.every((o) => o.ok) &&
     // a script statement that would have changed data and was not applied is data not moved
     (report.snapshot?.notApplied ?? 0) === 0
   report.ms = Date.now() - run.started
