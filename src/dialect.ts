@@ -161,6 +161,12 @@ export interface Connection {
    * it with the interrupted run's and refuses to continue when it differs. Absent: not checked.
    */
   tableState?(table: TableSchema): Promise<SourceTableState>
+  /**
+   * What database this connection reaches, as the server itself identifies it (not as the URL spells it):
+   * two connections with equal `server` and `database` reach the same data, and a run between them would read
+   * what it overwrites. Absent: not checked.
+   */
+  identity?(): Promise<DatabaseIdentity>
 
   /** Creates (or truncates, or checks) the target tables with primary and unique keys, no FKs. */
   prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void>
@@ -208,6 +214,18 @@ export interface Connection {
 
   /** Ends the snapshot and closes the connection (or releases it when the user owns the pool). */
   close(): Promise<void>
+}
+
+/**
+ * Where a connection's tables live: the server's own identity (PostgreSQL `system_identifier` and port,
+ * MySQL `@@server_uuid`, SQL Server `@@SERVERNAME` and port, a file's device and inode), the database, and the
+ * schema its unqualified tables are in (engines with schemas).
+ */
+export interface DatabaseIdentity {
+  server: string
+  database: string
+  /** The schema tables are read from or written to; absent on engines without schemas. */
+  schema?: string
 }
 
 /** Options of {@link Connection.scan}. */
@@ -273,8 +291,8 @@ export interface SnapshotInfo {
   notes?: string[]
   /**
    * Script sources: statements that would have changed data (CREATE TABLE, INSERT, UPDATE, DELETE, ALTER
-   * TABLE) and were not applied, each listed in `notes` with its line and reason. A run with any is not
-   * clean (exit code 3). Default 0.
+   * TABLE) and were not applied, each listed in `notes` with its line and reason; SQLite sources: virtual
+   * tables (FTS, R*Tree) holding data no target gets. A run with any is not clean (exit code 3). Default 0.
    */
   notApplied?: number
 }
@@ -512,4 +530,10 @@ export interface ConnectOptions {
    * journaled (`null`, the default), or reject their row with kind `zero_date` (`reject`).
    */
   zeroDates?: 'null' | 'reject'
+  /**
+   * SQLite sources: what a number in a `DATE`/`DATETIME`/`TIMESTAMP` column means — Unix seconds
+   * (`unixepoch`), Unix milliseconds (`unixepoch-ms`) or a Julian day number (`julianday`), each read as UTC;
+   * `reject` (the default) rejects its row, showing the value. Also `?numericTimestamps=…` on the `sqlite:` URL.
+   */
+  sqliteNumericTimestamps?: 'reject' | 'unixepoch' | 'unixepoch-ms' | 'julianday'
 }

@@ -72,6 +72,7 @@ export type {
   Connection,
   ConstraintProblem,
   CreateTableOptions,
+  DatabaseIdentity,
   Dialect,
   DialectCapabilities,
   DialectErrors,

@@ -4,6 +4,22 @@ import { sqliteErrors } from './sqlite-errors.js'
 import { sqliteSql } from './sqlite-sql.js'
 import { sqliteTypes } from './sqlite-types.js'
 
+/** dbferry's own `sqlite:` URL parameters and the {@link ConnectOptions} each one sets. */
+const URL_PARAMS = new Set(['numericTimestamps'])
+
+/**
+ * Splits `?numericTimestamps=…` off a `sqlite:` URL. Only a query whose every key is one of
+ * {@link URL_PARAMS} is a query: any other `?` is part of the file name.
+ */
+function splitUrl(url: string): { path: string; params: URLSearchParams } {
+  const at = url.lastIndexOf('?')
+  const query = at < 0 ? '' : url.slice(at + 1)
+  if (!/^[A-Za-z]+=[^&]*(?:&[A-Za-z]+=[^&]*)*$/.test(query)) return { path: url, params: new URLSearchParams() }
+  const params = new URLSearchParams(query)
+  if (![...params.keys()].every((k) => URL_PARAMS.has(k))) return { path: url, params: new URLSearchParams() }
+  return { path: url.slice(0, at), params }
+}
+
 const NOCASE: CollationFolder = (s) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase())
 const RTRIM: CollationFolder = (s) => s.replace(/ +$/, '')
 
@@ -58,10 +74,11 @@ export const sqliteDialect: Dialect = Object.freeze({
   },
   /**
    * The path in an `sqlite:` URL: `sqlite:./rel.db`, `sqlite:/abs.db`, `sqlite:///abs.db`; a string without
-   * the scheme is a path. Undefined for `sqlite::memory:` and `sqlite:`.
+   * the scheme is a path, and dbferry's parameters (`?numericTimestamps=unixepoch`) are not part of it.
+   * Undefined for `sqlite::memory:` and `sqlite:`.
    */
   localFile(url: string): string | undefined {
-    let p = url.replace(/^sqlite3?:/i, '')
+    let p = splitUrl(url).path.replace(/^sqlite3?:/i, '')
     if (p.startsWith('//')) p = p.slice(2)
     return p === '' || p === ':memory:' ? undefined : p
   },
@@ -73,6 +90,11 @@ export const sqliteDialect: Dialect = Object.freeze({
   },
   async connect(target: string | object, options: ConnectOptions = {}): Promise<Connection> {
     const { connectSqlite } = await requireDriver(sqliteDialect.drivers, 'the SQLite dialect', () => import('./sqlite-connection.js'))
-    return connectSqlite(target, options, sqliteDialect)
+    if (typeof target !== 'string') return connectSqlite(target, options, sqliteDialect)
+    const { path, params } = splitUrl(target)
+    const numeric = params.get('numericTimestamps')
+    // the connect option wins over the URL, as for every engine's URL parameters
+    const merged = numeric === null || options.sqliteNumericTimestamps !== undefined ? options : { ...options, sqliteNumericTimestamps: numeric as ConnectOptions['sqliteNumericTimestamps'] }
+    return connectSqlite(path, merged, sqliteDialect)
   },
 })

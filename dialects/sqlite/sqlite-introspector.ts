@@ -228,8 +228,7 @@ function columnsOf(db: BetterSqlite3.Database, table: string, collations: Map<st
     // hidden 1: a virtual table's hidden column, not data
     if (r.hidden === 1) continue
     let type = sqliteTypes.toLogical(r.type)
-    // a generated column is not read, so it keeps its declared type
-    if (type.kind === 'timestamp' && r.hidden === 0 && holdsOffsets(db, table, r.name, memo)) type = { ...type, kind: 'timestamptz' }
+    if (type.kind === 'timestamp' && holdsOffsets(db, table, r.name, memo)) type = { ...type, kind: 'timestamptz' }
     const c: ColumnSchema = { name: r.name, type, nativeType: r.type, nullable: r.notnull === 0 && r.pk === 0 }
     const d = parseDefault(r.dflt_value, type)
     if (d) c.default = d
@@ -298,12 +297,114 @@ function foreignKeysOf(db: BetterSqlite3.Database, table: string, pkOf: (t: stri
   return out
 }
 
+/* Virtual tables: a module's data, which no other engine can hold as it is. */
+
+/** The tables each module keeps its data in, named `<virtual table>_<suffix>`. */
+const SHADOW_SUFFIXES: Readonly<Record<string, readonly string[]>> = {
+  fts3: ['content', 'segments', 'segdir', 'docsize', 'stat'],
+  fts4: ['content', 'segments', 'segdir', 'docsize', 'stat'],
+  fts5: ['data', 'idx', 'content', 'docsize', 'config'],
+  rtree: ['node', 'rowid', 'parent'],
+  rtree_i32: ['node', 'rowid', 'parent'],
+  geopoly: ['node', 'rowid', 'parent'],
+}
+
+/** Modules whose tables show another table's data (their rows are not data of their own). */
+const DERIVED_MODULES = new Set(['fts5vocab', 'fts4aux'])
+
+/** One virtual table of the file, and what becomes of it. */
+interface VirtualTable {
+  name: string
+  module: string
+  /** Its shadow tables present in the file. */
+  shadows: string[]
+  /** FTS external content: the table whose rows it indexes. */
+  contentTable?: string
+  /** Rows it holds, or undefined when it cannot be read (a module this SQLite lacks). */
+  rows?: number
+}
+
+/** The module and arguments of a `CREATE VIRTUAL TABLE … USING module(args)` statement. */
+function moduleOf(sql: string): { module: string; args: string } {
+  const m = /\busing\s+("(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|\w+)\s*(?:\(([\s\S]*)\))?\s*;?\s*$/i.exec(sql)
+  if (!m) return { module: '?', args: '' }
+  return { module: m[1]!.replace(/^["`[]|["`\]]$/g, '').toLowerCase(), args: m[2] ?? '' }
+}
+
+/** The `content=` option of an FTS table: a table name, `''` for a contentless one, undefined when absent. */
+function contentOption(args: string): string | undefined {
+  for (const part of splitTopLevel(args)) {
+    const m = /^content\s*=\s*([\s\S]*)$/i.exec(part)
+    if (!m) continue
+    const v = m[1]!.trim()
+    const quoted = /^(['"`])([\s\S]*)\1$/.exec(v)
+    return quoted ? quoted[2]!.replaceAll(quoted[1]! + quoted[1]!, quoted[1]!) : /^\[([\s\S]*)\]$/.exec(v)?.[1] ?? v
+  }
+  return undefined
+}
+
+/** Every virtual table of the file, with its shadow tables, its content table and its row count. */
+function virtualTables(db: BetterSqlite3.Database, tableNames: readonly string[]): VirtualTable[] {
+  const defs = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' ORDER BY rowid").all() as { name: string; sql: string }[]
+  const byLower = new Map(tableNames.map((n) => [n.toLowerCase(), n]))
+  return defs.map(({ name, sql }) => {
+    const { module, args } = moduleOf(sql)
+    const shadows = (SHADOW_SUFFIXES[module] ?? []).map((s) => byLower.get(`${name}_${s}`.toLowerCase())).filter((n): n is string => n !== undefined)
+    const vt: VirtualTable = { name, module, shadows }
+    const content = module.startsWith('fts') ? contentOption(args) : undefined
+    if (content !== undefined && content !== '') vt.contentTable = byLower.get(content.toLowerCase()) ?? content
+    try {
+      vt.rows = Number(db.prepare(`SELECT count(*) FROM ${sqliteSql.quoteIdentifier(name)}`).pluck().safeIntegers(false).get())
+    } catch {
+      // the module is not in this SQLite: the table cannot be read at all
+    }
+    return vt
+  })
+}
+
+/**
+ * What the report says about a virtual table, and whether it holds data the copy leaves behind: an FTS index
+ * over a table of the file (external content) is an index not created, its rows come with that table; any
+ * other virtual table with rows (FTS with its own content, R*Tree, contentless FTS, a module this SQLite
+ * lacks) is data not copied, so the run is not clean.
+ */
+function virtualTableNote(vt: VirtualTable, tables: ReadonlySet<string>): { note: string; dataLeft: boolean } {
+  const what = `${vt.name}: virtual table (${vt.module})`
+  const shadows = vt.shadows.length > 0 ? `; its shadow tables ${vt.shadows.join(', ')} are not copied either` : ''
+  const rows = vt.rows === undefined ? 'cannot be read here (its module is not in this SQLite)' : `holds ${vt.rows} row(s)`
+  if (DERIVED_MODULES.has(vt.module)) return { note: `${what}, a view of another virtual table's data: not created${shadows}`, dataLeft: false }
+  if (vt.contentTable !== undefined && tables.has(vt.contentTable)) {
+    return { note: `${what}, a full-text index over table ${vt.contentTable}: index not created (the rows of ${vt.contentTable} are copied; create a full-text index on the target)${shadows}`, dataLeft: false }
+  }
+  const dataLeft = vt.rows !== 0
+  return { note: `${what} ${rows}: not copied, no other engine holds a virtual table${dataLeft ? ' — its data is not on the target' : ''}${shadows}`, dataLeft }
+}
+
+/** Options of {@link introspectSqlite}. */
+export interface SqliteIntrospectOptions {
+  /** Only these tables (and views). Default: all. */
+  tables?: readonly string[]
+  /**
+   * Results that stay true while one read transaction is open (which timestamp columns hold offsets), so
+   * reading the schema again inside the snapshot does not scan the data again. Default: none kept.
+   */
+  memo?: Map<string, unknown>
+  /**
+   * Filled with what the report should say about the file: virtual tables and their shadow tables (skipped,
+   * with the reason), timestamp columns read as `timestamptz`; `dataLeft` counts the virtual tables whose
+   * data no target gets. Default: not collected.
+   */
+  survey?: { notes: string[]; dataLeft: number }
+}
+
 /**
  * Reads an SQLite database's schema from its own catalog: `sqlite_schema` and the `table_list`, `table_xinfo`,
  * `index_list`, `index_xinfo` and `foreign_key_list` pragmas. Virtual tables and their shadow tables are
- * left out (their data lives in the module); views are reported as objects.
+ * left out (their data lives in the module; `options.survey` says so); views are reported as objects. A
+ * `DATETIME`/`TIMESTAMP` column that holds times with a UTC offset is read as `timestamptz` (values without
+ * one read as UTC), so no row is rejected for its offset.
  */
-export function introspectSqlite(db: BetterSqlite3.Database, options: { tables?: readonly string[] } = {}): DatabaseSchema {
+export function introspectSqlite(db: BetterSqlite3.Database, options: SqliteIntrospectOptions = {}): DatabaseSchema {
   try {
     const list = db
       .prepare("SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
@@ -323,12 +424,18 @@ export function introspectSqlite(db: BetterSqlite3.Database, options: { tables?:
       }
       return pk
     }
+    const virtual = virtualTables(
+      db,
+      list.map((t) => t.name),
+    )
+    // shadow tables by name too: without its module, SQLite lists a shadow table as a plain table
+    const shadow = new Set(virtual.flatMap((v) => v.shadows))
     const tables: TableSchema[] = []
     for (const t of list) {
-      if (t.type !== 'table') continue
+      if (t.type !== 'table' || shadow.has(t.name)) continue
       if (wanted && !wanted.has(t.name)) continue
       const sql = db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?").pluck().get(t.name) as string | null
-      const columns = columnsOf(db, t.name, sql ? columnCollations(sql) : new Map())
+      const columns = columnsOf(db, t.name, sql ? columnCollations(sql) : new Map(), options.memo)
       const pk = pkOf(t.name)
       const { uniques, indexes } = keysOf(db, t.name)
       const table: TableSchema = {
@@ -350,6 +457,21 @@ export function introspectSqlite(db: BetterSqlite3.Database, options: { tables?:
       if (wanted && !wanted.has(v.name)) continue
       const body = v.sql.replace(/^[\s\S]*?\bAS\b/i, '')
       objects.push({ name: v.name, type: 'view', definition: v.sql, dependsOn: names.filter((n) => n !== v.name && mentions(body, n)) })
+    }
+    if (options.survey) {
+      const names = new Set(list.filter((t) => t.type === 'table' && !shadow.has(t.name)).map((t) => t.name))
+      for (const vt of virtual) {
+        const { note, dataLeft } = virtualTableNote(vt, names)
+        options.survey.notes.push(note)
+        if (dataLeft) options.survey.dataLeft++
+      }
+      for (const t of tables) {
+        for (const c of t.columns) {
+          if (c.type.kind === 'timestamptz' && sqliteTypes.toLogical(c.nativeType).kind === 'timestamp') {
+            options.survey.notes.push(`${t.name}.${c.name}: ${c.nativeType} holds times with a UTC offset, read as timestamptz (values without an offset are read as UTC)`)
+          }
+        }
+      }
     }
     return { dialect: 'sqlite', tables, objects }
   } catch (error) {

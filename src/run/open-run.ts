@@ -20,6 +20,10 @@ export async function openRun(options: FerryOptions): Promise<RunState> {
   try {
     source = await connect(options.from, { fallbackEncoding: options.fallbackEncoding })
     const target = await connect(options.to, { create: true })
+    await refuseSameDatabase(source, target).catch(async (error) => {
+      if (target.owned) await target.connection.close().catch(() => {})
+      throw error
+    })
     const report = emptyReport(source.connection.description, target.connection.description ?? (typeof options.to === 'string' ? redact(options.to) : 'target'))
     if (!journal) return { started, source, target, interrupted: false, report, onClose: [] }
     report.journal = journal.journal.location
@@ -35,6 +39,22 @@ export async function openRun(options: FerryOptions): Promise<RunState> {
     if (source?.owned) await source.connection.close().catch(() => {})
     if (journal?.owned) await Promise.resolve(journal.journal.close()).catch(() => {})
     throw error
+  }
+}
+
+/**
+ * Refuses a run whose source and target are one database (the same server's database and schema, the same
+ * file): it would empty or append to the very tables it reads. Checked on the servers' own identities, so two
+ * spellings of one server (localhost and 127.0.0.1, a symlinked file) are caught before anything is written.
+ */
+async function refuseSameDatabase(source: RunConnection, target: RunConnection): Promise<void> {
+  const [a, b] = [source.connection, target.connection]
+  if (!a.identity || !b.identity || a.dialect.name !== b.dialect.name) return
+  const [ia, ib] = await Promise.all([a.identity(), b.identity()])
+  if (ia.server === ib.server && ia.database === ib.database && (ia.schema ?? '') === (ib.schema ?? '')) {
+    throw new UsageError(
+      `the source and the target are the same database (${a.description}${ia.schema ? `, schema ${ia.schema}` : ''}): copying it onto itself would overwrite what it reads`,
+    )
   }
 }
 
