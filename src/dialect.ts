@@ -113,13 +113,17 @@ export interface TableWriter {
   abort?(): Promise<void>
 }
 
-/** A constraint or index that could not be created, or was created without validation. */
+/** A constraint or index that could not be created, was created without validation, or was created changed. */
 export interface ConstraintProblem {
   table: string
   name: string
   kind: 'index' | 'unique' | 'foreign_key' | 'sequence'
-  /** `unvalidated`: created but existing rows were not checked (orphans present). */
-  outcome: 'failed' | 'unvalidated'
+  /**
+   * `failed`: not created. `unvalidated`: created, but existing rows were not checked (orphans present).
+   * `changed`: created in the nearest form the target allows, which differs from the source's (the message
+   * says how; e.g. `ON DELETE SET NULL` on a NOT NULL column became `RESTRICT` on MariaDB).
+   */
+  outcome: 'failed' | 'unvalidated' | 'changed'
   message: string
   /** For foreign keys: how many child rows point nowhere. */
   orphans?: number

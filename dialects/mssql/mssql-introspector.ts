@@ -75,6 +75,12 @@ LEFT JOIN sys.sql_modules m ON m.object_id = o.object_id
 WHERE o.is_ms_shipped = 0 AND o.type IN ('V', 'FN', 'IF', 'TF', 'P') AND s.name = @schema
 ORDER BY o.name`
 
+// INFORMATION_SCHEMA keeps names as written where sys.* may not (Babelfish lower-cases them)
+const SPELLINGS = `
+SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name
+FROM INFORMATION_SCHEMA.COLUMNS
+WHERE TABLE_SCHEMA = @schema`
+
 const DEPENDENCIES = `
 SELECT d.referencing_id, OBJECT_NAME(d.referenced_id) AS ref_name
 FROM sys.sql_expression_dependencies d
@@ -129,7 +135,19 @@ export async function introspectMssql(session: MssqlSession, schemaName: string,
   const fks = await run<{ fk_id: number; name: string; parent_object_id: number; ref_table: string; column_name: string; ref_column: string; on_delete: string; on_update: string }>(FOREIGN_KEYS)
   const objects = await run<{ object_id: number; name: string; type: string; definition: string | null }>(OBJECTS)
   const deps = await run<{ referencing_id: number; ref_name: string | null }>(DEPENDENCIES)
+  const spellings = await run<{ table_name: string; column_name: string }>(SPELLINGS)
   const codePages = await codePageBytes(session)
+  const spellTable = mssqlSql.nameSpeller(spellings.map((r) => r.table_name))
+  const columnSpellings = new Map<string, string[]>()
+  for (const r of spellings) columnSpellings.set(r.table_name, [...(columnSpellings.get(r.table_name) ?? []), r.column_name])
+  const columnSpellers = new Map<string, (name: string) => string>()
+  /** A column of a table (named as written) as written. */
+  const spellColumn = (table: string, column: string): string => {
+    let speller = columnSpellers.get(table)
+    if (!speller) columnSpellers.set(table, (speller = mssqlSql.nameSpeller(columnSpellings.get(table) ?? [])))
+    return speller(column)
+  }
+  for (const t of tables) t.name = spellTable(t.name)
   const notes: string[] = []
   const plans = new Map<string, MssqlReadPlan>()
   const byId = new Map<number, TableSchema>()
@@ -143,7 +161,8 @@ export async function introspectMssql(session: MssqlSession, schemaName: string,
       uniques: [],
       indexes: [],
       foreignKeys: [],
-      ...(t.row_count !== null ? { rowCountEstimate: Number(t.row_count) } : {}),
+      // Babelfish shows -1 for a table never analyzed
+      ...(t.row_count !== null && Number(t.row_count) >= 0 ? { rowCountEstimate: Number(t.row_count) } : {}),
     }
     byId.set(t.object_id, table)
     plans.set(t.name, { selects: [], codePages: [] })
@@ -152,18 +171,14 @@ export async function introspectMssql(session: MssqlSession, schemaName: string,
   for (const c of columns) {
     const table = byId.get(c.object_id)
     if (!table) continue
+    c.name = spellColumn(table.name, c.name)
     const plan = plans.get(table.name)!
-    if (c.is_computed) {
-      table.columns.push({ name: c.name, type: { kind: 'text' }, nativeType: c.type_name, nullable: true, generated: true, default: { kind: 'expression', sql: c.computed_definition ?? '', dialect: 'mssql' } })
-      plan.selects.push('NULL')
-      plan.codePages.push(undefined)
-      notes.push(`${table.name}.${c.name}: computed column AS ${c.computed_definition ?? '?'} is not copied`)
-      continue
-    }
     const mapped = mssqlTypes.columnMapping({ typeName: c.type_name, maxLength: c.max_length, precision: c.precision, scale: c.scale, ...(c.code_page !== null && codePages ? { codePage: c.code_page } : {}) })
     if ('rejected' in mapped) throw new SchemaError(`${table.name}.${c.name}: ${mapped.rejected}`, { table: table.name, column: c.name })
     const m: MssqlColumnMapping = mapped
     if (m.note) notes.push(`${table.name}.${c.name}: ${m.note}`)
+    // a computed column's values are read like any column's; the target gets them as a plain column
+    if (c.is_computed) notes.push(`${table.name}.${c.name}: computed column AS ${c.computed_definition ?? '?'}, copied as a plain column with its values (the expression is not recreated)`)
     table.columns.push({
       name: c.name,
       type: m.type,
@@ -172,7 +187,7 @@ export async function introspectMssql(session: MssqlSession, schemaName: string,
       ...(c.is_identity ? { autoIncrement: true } : {}),
       ...(c.collation_name ? { collation: c.collation_name } : {}),
       // Babelfish shows rowversion's own generator as a default; SQL Server has none, and a copy takes no versions
-      ...(c.default_definition && m.nativeType !== 'rowversion' ? { default: mssqlSql.columnDefault(c.default_definition) } : {}),
+      ...(c.default_definition && m.nativeType !== 'rowversion' && !c.is_computed ? { default: mssqlSql.columnDefault(c.default_definition) } : {}),
     })
     plan.selects.push(m.select)
     plan.codePages.push(m.decodeCodePage)
@@ -185,44 +200,59 @@ export async function introspectMssql(session: MssqlSession, schemaName: string,
     g.columns.push(i.column_name)
     groups.set(k, g)
   }
-  for (const { row, columns: cols } of groups.values()) {
+  for (const { row, columns: sysCols } of groups.values()) {
     const table = byId.get(row.object_id)
     if (!table) continue
+    const cols = sysCols.map((c) => spellColumn(table.name, c))
     const key: KeySchema = { name: row.name, columns: cols }
     if (row.is_primary_key) table.primaryKey = key
     else if (row.is_unique_constraint) table.uniques.push(key)
     else {
-      const index: IndexSchema = { name: row.name, columns: cols, unique: row.is_unique }
+      const index: IndexSchema = { name: mssqlSql.indexNameAsWritten(row.name, table.name), columns: cols, unique: row.is_unique }
       if (row.has_filter && row.filter_definition) Object.assign(index, { where: row.filter_definition, dialect: 'mssql' })
       table.indexes.push(index)
     }
   }
   const fkGroups = new Map<number, ForeignKeySchema & { parent: number }>()
   for (const f of fks) {
+    const parentName = byId.get(f.parent_object_id)?.name ?? spellTable(f.ref_table)
+    const refTable = spellTable(f.ref_table)
     const g = fkGroups.get(f.fk_id) ?? {
       parent: f.parent_object_id,
       name: f.name,
       columns: [],
-      refTable: f.ref_table,
+      refTable,
       refColumns: [],
       onDelete: f.on_delete.replace(/_/g, ' '),
       onUpdate: f.on_update.replace(/_/g, ' '),
       origin: 'source' as const,
     }
-    g.columns.push(f.column_name)
-    g.refColumns.push(f.ref_column)
+    g.columns.push(spellColumn(parentName, f.column_name))
+    g.refColumns.push(spellColumn(refTable, f.ref_column))
     fkGroups.set(f.fk_id, g)
   }
   for (const { parent, ...fk } of fkGroups.values()) byId.get(parent)?.foreignKeys.push(fk)
 
   const depsById = new Map<number, string[]>()
   for (const d of deps) if (d.ref_name) depsById.set(d.referencing_id, [...(depsById.get(d.referencing_id) ?? []), d.ref_name])
-  const objectList: ObjectSchema[] = objects.map((o) => ({
-    name: o.name,
-    ...(schemaName !== 'dbo' ? { schema: schemaName } : {}),
-    type: o.type === 'V' ? 'view' : o.type === 'P' ? 'procedure' : 'function',
-    ...(o.definition ? { definition: o.definition } : {}),
-    dependsOn: [...new Set(depsById.get(o.object_id) ?? [])].filter((n) => n !== o.name),
-  }))
+  // the definition spells the name as created; sys.objects may not (Babelfish)
+  const named = objects.map((o) => {
+    const defined = o.definition ? mssqlSql.definedName(o.definition) : undefined
+    return { ...o, name: defined ? mssqlSql.nameSpeller([defined])(o.name) : o.name }
+  })
+  const known = [...named.map((o) => o.name), ...[...byId.values()].map((t) => t.name)]
+  const spellKnown = mssqlSql.nameSpeller(known)
+  const objectList: ObjectSchema[] = named.map((o) => {
+    const recorded = (depsById.get(o.object_id) ?? []).map(spellKnown)
+    // where the server records no dependencies (Babelfish), the names the definition mentions
+    const dependsOn = recorded.length > 0 ? recorded : o.definition ? mssqlSql.referencedNames(o.definition, known, o.name) : []
+    return {
+      name: o.name,
+      ...(schemaName !== 'dbo' ? { schema: schemaName } : {}),
+      type: o.type === 'V' ? 'view' : o.type === 'P' ? 'procedure' : 'function',
+      ...(o.definition ? { definition: o.definition } : {}),
+      dependsOn: [...new Set(dependsOn)].filter((n) => n !== o.name),
+    }
+  })
   return { schema: { dialect: 'mssql', tables: out, objects: objectList }, plans, notes }
 }

@@ -3,7 +3,7 @@ import type { ReadBatch, ReadOptions } from '../../src/dialect.js'
 import { AbortError, RowError } from '../../src/errors.js'
 import { rowKey } from '../../src/schema/rows.js'
 import type { ColumnSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
-import { canonicalTime, canonicalTimestamp, valueSize } from '../../src/schema/values.js'
+import { canonicalTime, canonicalTimestamp, shortestFloat32, valueSize } from '../../src/schema/values.js'
 import { mysqlSql } from './mysql-sql.js'
 import { mysqlTypes, type ZeroDatePolicy } from './mysql-types.js'
 
@@ -44,20 +44,6 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 type Decoded = Value | { fail: string; kind: 'type_conversion' | 'invalid_encoding' } | { zero: string }
 
-/**
- * A single-precision value as the shortest decimal that names it: the number with the fewest significant
- * digits (1 to 9) that rounds to the same float32, so `real` 9.8 is 9.8 and not 9.800000190734863 — what a
- * float64 column of the target then holds, and what a file prints. NaN, ±Infinity and ±0 stay as they are.
- */
-function shortestFloat32(x: number): number {
-  const f = Math.fround(x)
-  if (!Number.isFinite(f) || f === 0) return f
-  for (let p = 1; p < 9; p++) {
-    const n = Number(f.toPrecision(p))
-    if (Math.fround(n) === f) return n
-  }
-  return Number(f.toPrecision(9))
-}
 
 function bufferToBigInt(b: Buffer): bigint {
   return b.length === 0 ? 0n : BigInt(`0x${b.toString('hex')}`)

@@ -219,12 +219,25 @@ function createIndex(table: TableSchema, index: IndexSchema): string | undefined
 const STRING_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', "'": "\\'", '\0': '\\0', '\n': '\\n', '\r': '\\r', '\x1a': '\\Z' }
 const stringLiteral = (s: string) => `'${s.replace(/[\\'\0\n\r\x1a]/g, (ch) => STRING_ESCAPES[ch]!)}'`
 
+/** The largest float32, as a double. */
+const FLOAT32_MAX = 3.4028234663852886e38
+
+/**
+ * A float32 value as the text a `FLOAT` column takes: its shortest decimal (`9.8`), except near the largest
+ * float32, whose shortest decimal (`3.4028235e38`) lies past it and which MySQL/MariaDB refuse as out of
+ * range: there the exact value goes, which the column stores as the same float32.
+ */
+function float32Text(v: number): string {
+  const f = Math.fround(v)
+  return Math.abs(v) > FLOAT32_MAX && Number.isFinite(f) ? String(f) : String(v)
+}
+
 /** A literal for a canonical value: backslash escapes, `X'…'` bytes, timestamps with offset in UTC. */
 function literal(v: Value, column: ColumnSchema): string {
   if (v === null) return 'NULL'
   if (typeof v === 'boolean') return v ? '1' : '0'
   if (v instanceof Uint8Array) return v.length === 0 ? "''" : `X'${hex(v)}'`
-  if (typeof v === 'number' && Number.isFinite(v)) return Object.is(v, -0) ? '0' : String(v)
+  if (typeof v === 'number' && Number.isFinite(v)) return Object.is(v, -0) ? '0' : column.type.kind === 'float32' ? float32Text(v) : String(v)
   if (typeof v === 'bigint') return v.toString()
   const s = String(v)
   if (column.type.kind === 'decimal' && /^-?\d+(\.\d+)?$/.test(s)) return s
@@ -327,6 +340,8 @@ export interface MysqlSql extends DialectSql {
   createTableOn(table: TableSchema, server: ServerCharsets, options?: CreateTableOptions): string
   /** A key's name, at most 64 characters and unique among `used` (case-insensitively); `PRIMARY` becomes `<table>_pkey`. */
   keyName(table: TableSchema, name: string, used: Set<string>): string
+  /** A float32 value as a `FLOAT` column takes it: the shortest decimal, or the exact value past the largest float32's. */
+  float32Text(value: number): string
   /** A timestamp with offset (`… +02:00`) as the UTC `datetime` MySQL stores; other text unchanged. */
   utcTimestamp(value: string): string
   /** The expression a reader selects for a column (floats widened to double, which the text protocol prints exactly). */
@@ -362,6 +377,7 @@ export const mysqlSql: MysqlSql = Object.freeze({
   }),
   createTableOn: createTableSql,
   keyName,
+  float32Text,
   utcTimestamp,
   selectExpression,
   segmentHashQuery,

@@ -167,6 +167,10 @@ function codecFor(column: ColumnSchema, index: number, ddlType: string): ColumnC
     return { column, index, via: 'unhex', field: (v) => bytes(v).toString('hex'), param: bytes }
   }
   if (bit) return { column, index, via: 'bit', field: (v) => scalar(v), param: (v) => scalar(v) }
+  if (kind === 'float32') {
+    const f32 = (v: Exclude<Value, null>) => (typeof v === 'number' ? mysqlSql.float32Text(v) : scalar(v))
+    return { column, index, field: f32, param: f32 }
+  }
   return {
     column,
     index,
@@ -563,7 +567,8 @@ function legalActions(table: TableSchema, fk: ForeignKeySchema): { fk: ForeignKe
   for (const on of ['onDelete', 'onUpdate'] as const) {
     if (!/^set null$/i.test(fk[on] ?? '')) continue
     out[on] = 'RESTRICT'
-    changes.push(`ON ${on === 'onDelete' ? 'DELETE' : 'UPDATE'} SET NULL became ON ${on === 'onDelete' ? 'DELETE' : 'UPDATE'} RESTRICT (${notNull.join(', ')} NOT NULL)`)
+    const event = on === 'onDelete' ? 'DELETE' : 'UPDATE'
+    changes.push(`ON ${event} SET NULL became ON ${event} RESTRICT (${notNull.join(', ')} ${notNull.length > 1 ? 'are' : 'is'} NOT NULL)`)
   }
   return { fk: out, changes }
 }
@@ -726,8 +731,8 @@ export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchem
             table: t.name,
             name,
             kind: 'foreign_key',
-            outcome: 'failed',
-            message: `${changes.join('; ')}: MySQL/MariaDB refuses SET NULL on a NOT NULL column, so the key was created with RESTRICT instead, which refuses the same changes (where the source allows SET NULL on a NOT NULL column, such a change fails on the NOT NULL)`,
+            outcome: 'changed',
+            message: `${changes.join('; ')}: MySQL/MariaDB refuses SET NULL on a NOT NULL column; the key was created with RESTRICT, which refuses the same changes as the source's key, where they fail on the NOT NULL`,
           })
         }
         if (orphans > 0) {

@@ -4,7 +4,7 @@ import type { ReadBatch, ReadOptions } from '../../src/dialect.js'
 import { RowError, SchemaError } from '../../src/errors.js'
 import { keyColumnIndexes, rowKey } from '../../src/schema/rows.js'
 import type { ColumnSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
-import { ConversionFailure, makeConverter } from '../../src/schema/values.js'
+import { ConversionFailure, makeConverter, shortestFloat32 } from '../../src/schema/values.js'
 import { postgresErrors } from './postgres-errors.js'
 import { postgresSql } from './postgres-sql.js'
 import { postgresTypes } from './postgres-types.js'
@@ -29,20 +29,6 @@ const TSTZ_RE = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?)([+-]\d{2})(?::
 const MIN_SAFE = -(2n ** 53n)
 const MAX_SAFE = 2n ** 53n
 
-/**
- * A single-precision value as the shortest decimal that names it: the number with the fewest significant
- * digits (1 to 9) that rounds to the same float32, so `real` 9.8 is 9.8 and not 9.800000190734863 — what a
- * float64 column of the target then holds, and what a file prints. NaN, ±Infinity and ±0 stay as they are.
- */
-function shortestFloat32(x: number): number {
-  const f = Math.fround(x)
-  if (!Number.isFinite(f) || f === 0) return f
-  for (let p = 1; p < 9; p++) {
-    const n = Number(f.toPrecision(p))
-    if (Math.fround(n) === f) return n
-  }
-  return Number(f.toPrecision(9))
-}
 
 function notCanonical(what: string, text: string): ConversionFailure {
   return new ConversionFailure(`${what} ${JSON.stringify(text)} has no canonical form (infinity, BC or a year past 9999)`)

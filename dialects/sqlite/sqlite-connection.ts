@@ -22,7 +22,7 @@ import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, Row, TableSchema } from '../../src/schema/types.js'
 import { introspectSqlite } from './sqlite-introspector.js'
 import { sqliteErrors } from './sqlite-errors.js'
-import { readSqliteTable } from './sqlite-reader.js'
+import { readSqliteTable, type SqliteReadContext } from './sqlite-reader.js'
 import { sqliteSql } from './sqlite-sql.js'
 import { finalizeSqliteTarget, openSqliteWriter, prepareSqliteTarget } from './sqlite-writer.js'
 
@@ -49,6 +49,18 @@ export interface SqliteConnectionInit {
   /** Close the database on `close()`: true when dbferry opened it, false for a caller's handle. */
   owned: boolean
   fallbackEncoding?: string
+  /** What a number in a date or timestamp column means (see `ConnectOptions.sqliteNumericTimestamps`). Default `reject`. */
+  numericTimestamps?: NumericTimestamps
+}
+
+/** What a number in a `DATE`/`DATETIME`/`TIMESTAMP` column is read as. */
+type NumericTimestamps = NonNullable<ConnectOptions['sqliteNumericTimestamps']>
+
+/** How the report names each reading of numbers in timestamp columns. */
+const NUMERIC_MEANING: Readonly<Record<Exclude<NumericTimestamps, 'reject'>, string>> = {
+  unixepoch: 'Unix seconds',
+  'unixepoch-ms': 'Unix milliseconds',
+  julianday: 'Julian day numbers',
 }
 
 /**
@@ -62,7 +74,10 @@ export class SqliteConnection implements Connection {
   readonly db: BetterSqlite3.Database
   readonly #owned: boolean
   readonly #fallbackEncoding?: string
+  readonly #numericTimestamps: NumericTimestamps
   #inSnapshot = false
+  /** Results of data scans made while introspecting, valid inside the snapshot (cleared outside it). */
+  readonly #memo = new Map<string, unknown>()
   #targetJournalMode?: string
   /** Pragmas as they were before the load, restored on close for a caller's handle. */
   #savedPragmas?: { synchronous: unknown; foreign_keys: unknown; cache_size: unknown }
@@ -74,15 +89,25 @@ export class SqliteConnection implements Connection {
     this.description = `sqlite:${init.path}`
     this.#owned = init.owned
     if (init.fallbackEncoding !== undefined) this.#fallbackEncoding = init.fallbackEncoding
+    this.#numericTimestamps = init.numericTimestamps ?? 'reject'
   }
 
   async introspect(options?: { tables?: readonly string[] }): Promise<DatabaseSchema> {
-    return introspectSqlite(this.db, options)
+    return introspectSqlite(this.db, { ...options, ...this.#memoOption() })
+  }
+
+  /** The introspection memo, only inside the snapshot: outside it the data may change between two reads. */
+  #memoOption(): { memo?: Map<string, unknown> } {
+    if (!this.#inSnapshot) this.#memo.clear()
+    return this.#inSnapshot ? { memo: this.#memo } : {}
   }
 
   /**
    * Opens a read transaction and reads once, so the snapshot is taken now; it is held until `close()`. In WAL
-   * mode writers carry on meanwhile; in rollback-journal mode they wait for the copy to finish.
+   * mode writers carry on meanwhile; in rollback-journal mode they wait for the copy to finish. The notes say
+   * what the copy leaves out or reads in its own way: virtual tables and their shadow tables (`notApplied`
+   * counts those holding data no target gets), timestamp columns read as `timestamptz` because they hold
+   * offsets, and the reading of numbers in timestamp columns when `numericTimestamps` is set.
    */
   async snapshot(): Promise<SnapshotInfo> {
     if (!this.#inSnapshot && !this.db.inTransaction) {
@@ -95,7 +120,17 @@ export class SqliteConnection implements Connection {
         throw new ConnectionError(`could not start a read transaction on ${this.description}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...sqliteErrors.driverOf(error) })
       }
     }
-    return { guarantee: 'one read transaction' }
+    const survey = { notes: [] as string[], dataLeft: 0 }
+    introspectSqlite(this.db, { survey, ...this.#memoOption() })
+    const policy = this.#numericTimestamps
+    if (policy !== 'reject') survey.notes.push(`numbers in DATE, DATETIME and TIMESTAMP columns are read as ${NUMERIC_MEANING[policy]} in UTC (numericTimestamps=${policy})`)
+    const info: SnapshotInfo = { guarantee: 'one read transaction' }
+    if (survey.dataLeft > 0) {
+      info.guarantee += `; ${survey.dataLeft} virtual table(s) hold data no target gets`
+      info.notApplied = survey.dataLeft
+    }
+    if (survey.notes.length > 0) info.notes = survey.notes
+    return info
   }
 
   async count(table: TableSchema): Promise<number> {
@@ -113,14 +148,19 @@ export class SqliteConnection implements Connection {
   }
 
   read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
-    const ctx = this.#fallbackEncoding === undefined ? { db: this.db } : { db: this.db, fallbackEncoding: this.#fallbackEncoding }
-    return readSqliteTable(ctx, table, options)
+    return readSqliteTable(this.#readContext(), table, options)
   }
 
   /** Every row through one SQLite function call instead of batches (see `readSqliteTable.scan`); for verify. */
   scan(table: TableSchema, visit: (row: Row) => void, options: ScanOptions = {}): Promise<{ rows: number; rejected: RowError[] }> {
-    const ctx = this.#fallbackEncoding === undefined ? { db: this.db } : { db: this.db, fallbackEncoding: this.#fallbackEncoding }
-    return readSqliteTable.scan(ctx, table, visit, options)
+    return readSqliteTable.scan(this.#readContext(), table, visit, options)
+  }
+
+  /** What every read of a table needs besides the table: the handle and how values are read. */
+  #readContext(): SqliteReadContext {
+    const ctx: SqliteReadContext = { db: this.db, numericTimestamps: this.#numericTimestamps }
+    if (this.#fallbackEncoding !== undefined) ctx.fallbackEncoding = this.#fallbackEncoding
+    return ctx
   }
 
   /** Sets the pragmas of a bulk load once, the first time this connection is used as a target. */
@@ -242,13 +282,22 @@ function openFile(path: string, options: ConnectOptions): BetterSqlite3.Database
   return db
 }
 
-/** The encoding option checked before anything is opened. */
-function fallback(options: ConnectOptions): { fallbackEncoding?: string } {
-  if (options.fallbackEncoding === undefined) return {}
+const NUMERIC_TIMESTAMPS: ReadonlySet<string> = new Set(['reject', 'unixepoch', 'unixepoch-ms', 'julianday'])
+
+/** The reading options, checked before anything is opened: the fallback encoding and `numericTimestamps`. */
+function fallback(options: ConnectOptions): { fallbackEncoding?: string; numericTimestamps?: NumericTimestamps } {
+  const out: { fallbackEncoding?: string; numericTimestamps?: NumericTimestamps } = {}
+  const numeric = options.sqliteNumericTimestamps
+  if (numeric !== undefined) {
+    if (!NUMERIC_TIMESTAMPS.has(numeric)) throw new UsageError(`numericTimestamps must be reject, unixepoch, unixepoch-ms or julianday, not ${JSON.stringify(numeric)}`)
+    out.numericTimestamps = numeric
+  }
+  if (options.fallbackEncoding === undefined) return out
   if (!iconv.encodingExists(options.fallbackEncoding)) {
     throw new UsageError(`unknown fallback encoding ${JSON.stringify(options.fallbackEncoding)} (any iconv-lite encoding name, e.g. cp1252, latin1)`)
   }
-  return { fallbackEncoding: options.fallbackEncoding }
+  out.fallbackEncoding = options.fallbackEncoding
+  return out
 }
 
 /**

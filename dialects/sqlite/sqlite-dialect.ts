@@ -27,7 +27,8 @@ const RTRIM: CollationFolder = (s) => s.replace(/ +$/, '')
  * The SQLite dialect (better-sqlite3). Sources open read-only and must exist; targets are created when
  * missing. Loads with prepared INSERTs in one transaction per batch; foreign keys are declared with the
  * tables and checked after the data. `connect` takes a URL, `{ filename }`, or a better-sqlite3 Database the
- * caller holds (bare or as `{ database }`), which it never closes.
+ * caller holds (bare or as `{ database }`), which it never closes. `?numericTimestamps=unixepoch` (or
+ * `unixepoch-ms`, `julianday`; default `reject`) on the URL reads numbers in date and timestamp columns as UTC.
  *
  * @example
  * const conn = await sqliteDialect.connect('sqlite:./app.db')

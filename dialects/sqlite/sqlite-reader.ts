@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import iconv from 'iconv-lite'
-import type { ReadBatch, ReadOptions, ScanOptions } from '../../src/dialect.js'
+import type { ConnectOptions, ReadBatch, ReadOptions, ScanOptions } from '../../src/dialect.js'
 import { AbortError, RowError, SchemaError } from '../../src/errors.js'
 import { valueToJson } from '../../src/schema/rows.js'
 import type { ColumnSchema, LogicalType, Row, TableSchema, Value } from '../../src/schema/types.js'
@@ -71,11 +71,93 @@ function isCanonicalTime(s: string, at: number): boolean {
   return h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && se >= 0 && se <= 59
 }
 
+/** What a number in a date or timestamp column means (`ConnectOptions.sqliteNumericTimestamps`). */
+type NumericTimestamps = NonNullable<ConnectOptions['sqliteNumericTimestamps']>
+
+const US_PER_DAY = 86_400_000_000n
+/** Microseconds from 0000-01-01 to 1970-01-01, and to the end of 9999: the range a canonical timestamp holds. */
+const MIN_US = -62_167_219_200_000_000n
+const MAX_US = 253_402_300_799_999_999n
+/** The Julian day of 1970-01-01 00:00 UTC, in milliseconds. */
+const JD_EPOCH_MS = 210_866_760_000_000
+
+/** Whole units and the rest in microseconds, exactly for integers and to the microsecond for reals. */
+function scaled(v: number | bigint, usPerUnit: bigint): bigint {
+  if (typeof v === 'bigint') return v * usPerUnit
+  const whole = Math.floor(v)
+  return BigInt(whole) * usPerUnit + BigInt(Math.round((v - whole) * Number(usPerUnit)))
+}
+
+/** `YYYY-MM-DD HH:MM:SS[.ffffff]` for microseconds since 1970-01-01 UTC (a proleptic Gregorian calendar). */
+function formatMicros(us: bigint): string {
+  let days = us / US_PER_DAY
+  let rest = us % US_PER_DAY
+  if (rest < 0n) {
+    rest += US_PER_DAY
+    days -= 1n
+  }
+  // days to a civil date (H. Hinnant's algorithm)
+  const z = Number(days) + 719468
+  const era = Math.floor(z / 146097)
+  const doe = z - era * 146097
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365)
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
+  const mp = Math.floor((5 * doy + 2) / 153)
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1
+  const m = mp < 10 ? mp + 3 : mp - 9
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+  const t = Number(rest)
+  const secs = Math.floor(t / 1e6)
+  const frac = t % 1e6
+  const p2 = (n: number) => String(n).padStart(2, '0')
+  const time = `${p2(Math.floor(secs / 3600))}:${p2(Math.floor(secs / 60) % 60)}:${p2(secs % 60)}`
+  const f = frac === 0 ? '' : `.${String(frac).padStart(6, '0').replace(/0+$/, '')}`
+  return `${String(y).padStart(4, '0')}-${p2(m)}-${p2(d)} ${time}${f}`
+}
+
+/**
+ * The UTC timestamp a number means under `policy`: Unix seconds or milliseconds (integers exact, reals to the
+ * microsecond), or a Julian day number (to the millisecond, as SQLite's own date functions read it).
+ */
+function numberAsTimestamp(v: number | bigint, policy: Exclude<NumericTimestamps, 'reject'>): string | ConversionFailure {
+  if (typeof v === 'number' && !Number.isFinite(v)) return new ConversionFailure(`${v} (a number) is not a timestamp`)
+  const us = policy === 'unixepoch' ? scaled(v, 1_000_000n) : policy === 'unixepoch-ms' ? scaled(v, 1_000n) : BigInt(Math.round(Number(v) * 86_400_000) - JD_EPOCH_MS) * 1_000n
+  if (us < MIN_US || us > MAX_US) return new ConversionFailure(`${v} (a number, read as ${policy}) is outside the years 0000 to 9999`, 'out_of_range')
+  return formatMicros(us)
+}
+
+/**
+ * The converter of a date or timestamp column for numbers: under `reject` the core's failure with a hint to
+ * the option; otherwise the number read as `policy` and then converted as its text would be (a date must be
+ * at midnight, a timestamptz gets `+00:00`).
+ */
+function numericTemporal(type: LogicalType, policy: NumericTimestamps, slow: Converter): (v: number | bigint) => Value | ConversionFailure {
+  const name = type.kind === 'date' ? 'DATE' : 'DATETIME'
+  if (policy === 'reject') {
+    return (v) => {
+      const out = slow(v)
+      return out instanceof ConversionFailure ? new ConversionFailure(`${out.reason}; numbers in a ${name} column are read with numericTimestamps=unixepoch, unixepoch-ms or julianday`, out.kind) : out
+    }
+  }
+  return (v) => {
+    const ts = numberAsTimestamp(v, policy)
+    if (ts instanceof ConversionFailure) return ts
+    if (type.kind === 'date' && !ts.endsWith(' 00:00:00')) return new ConversionFailure(`${v} (a number, read as ${policy}) is ${ts} UTC, not a date: it has a time of day`)
+    const out = slow(ts)
+    return out instanceof ConversionFailure ? new ConversionFailure(`${v} (a number, read as ${policy} ${ts}): ${out.reason}`, out.kind) : out
+  }
+}
+
 /** The canonical converter for a column read from SQLite. */
-function sqliteConverter(c: ColumnSchema): Converter {
+function sqliteConverter(c: ColumnSchema, numericTimestamps: NumericTimestamps): Converter {
   const type = c.type
   if (type.kind === 'bytes' && c.nativeType.trim() === '') return untypedConverter()
   const slow = makeConverter(type)
+  if (type.kind === 'date' || type.kind === 'timestamp' || type.kind === 'timestamptz') {
+    const text = temporalConverter(type, slow)
+    const numeric = numericTemporal(type, numericTimestamps, slow)
+    return (v) => (typeof v === 'number' || typeof v === 'bigint' ? numeric(v) : text(v))
+  }
   switch (type.kind) {
     case 'text':
       return (v) => (typeof v === 'string' ? v : slow(v))
@@ -88,17 +170,26 @@ function sqliteConverter(c: ColumnSchema): Converter {
       const [lo, hi] = INT_RANGES[`${type.unsigned ? 'u' : ''}${type.kind}` as keyof typeof INT_RANGES]
       const loN = Number(lo)
       const hiN = Number(hi)
-      return (v) => (typeof v === 'number' && Number.isInteger(v) && v >= loN && v <= hiN ? v : slow(v))
+      // past 2^53 the bounds are not exact as doubles (2^63 - 1 is 2^63): the core compares those as bigints
+      return (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= loN && v <= hiN ? v : slow(v))
     }
     case 'boolean':
       return (v) => (v === 0 ? false : v === 1 ? true : slow(v))
+    case 'decimal':
+      return decimalConverter(type, slow)
+    default:
+      return slow
+  }
+}
+
+/** Text in a date or timestamp column: the canonical shapes without a regex, anything else by the core. */
+function temporalConverter(type: LogicalType, slow: Converter): Converter {
+  switch (type.kind) {
     case 'timestamp':
       // a timestamp without fraction is already canonical when its shape and values are
       return (v) => (typeof v === 'string' && v.length === 19 && v.charCodeAt(10) === 32 && isCanonicalDate(v) && isCanonicalTime(v, 11) ? v : slow(v))
     case 'date':
       return (v) => (typeof v === 'string' && v.length === 10 && isCanonicalDate(v) ? v : slow(v))
-    case 'decimal':
-      return decimalConverter(type, slow)
     default:
       return slow
   }
@@ -138,6 +229,8 @@ export interface SqliteReadContext {
   db: BetterSqlite3.Database
   /** iconv-lite encoding for text that is not valid UTF-8; undefined rejects such rows. */
   fallbackEncoding?: string
+  /** What a number in a date or timestamp column means (`ConnectOptions.sqliteNumericTimestamps`). Default `reject`. */
+  numericTimestamps?: 'reject' | 'unixepoch' | 'unixepoch-ms' | 'julianday'
 }
 
 /** How rows are ordered and found again: the rowid (under a name no column shadows) or the primary key. */
@@ -248,7 +341,7 @@ class RowConverter {
     readonly plan: KeyPlan,
   ) {
     this.n = table.columns.length
-    this.#converters = table.columns.map(sqliteConverter)
+    this.#converters = table.columns.map((c) => sqliteConverter(c, ctx.numericTimestamps ?? 'reject'))
     this.#kinds = table.columns.map((c) => c.type.kind)
   }
 

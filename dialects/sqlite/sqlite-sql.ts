@@ -89,10 +89,15 @@ function isRowidAlias(table: TableSchema, c: ColumnSchema, sameEngine: boolean):
 
 /**
  * The declared type for a column: the source's own type when the schema came from SQLite and still means the
- * same logical type (a type override changes it), else the type map's name.
+ * same logical type (a type override changes it), else the type map's name. A `DATETIME` column the
+ * introspector read as `timestamptz` (it holds offsets) keeps its name: its values keep their offsets.
  */
 function declaredType(c: ColumnSchema, sameEngine: boolean): string {
-  if (sameEngine && JSON.stringify(sqliteTypes.toLogical(c.nativeType)) === JSON.stringify(c.type)) return typeSql(c.nativeType)
+  if (sameEngine) {
+    const declared = sqliteTypes.toLogical(c.nativeType)
+    const read = declared.kind === 'timestamp' && c.type.kind === 'timestamptz' ? { ...declared, kind: 'timestamptz' } : declared
+    if (JSON.stringify(read) === JSON.stringify(c.type)) return typeSql(c.nativeType)
+  }
   return sqliteTypes.toNative(c.type)
 }
 

@@ -14,6 +14,10 @@ import type { LogicalType } from '../../src/schema/types.js'
  * its UTF-8 bytes and numbers as the bytes of their decimal text, so no value of any storage class is lost.
  * Give such a column a logical type with ferry's `types` option when it holds text.
  *
+ * `char(n)`/`character(n)` is text of at most n characters without `fixed`: SQLite never pads, and a target's
+ * `char(n)` would hand back `'ab '` for `'ab'`. A `DATETIME`/`TIMESTAMP` column is a timestamp by its name; the
+ * introspector reads it as `timestamptz` when it holds times with a UTC offset.
+ *
  * Writing: {@link SQLITE_TYPE_NAMES} gives the DDL type for each logical kind. Decimals and JSON are declared
  * with a `TEXT` word (`DECIMAL TEXT(38,10)`, `JSON TEXT`) so the column has TEXT affinity: under NUMERIC
  * affinity SQLite would turn `'12345678901234567890.5'` into an 8-byte float and `'1.0'` JSON into `1`.
@@ -152,9 +156,10 @@ function build(kind: LogicalType['kind'], t: string, args: number[]): LogicalTyp
       return out
     }
     case 'text': {
-      const out: { kind: 'text'; length?: number; fixed?: boolean } = { kind }
+      // `char(n)` too: SQLite stores its values unpadded, and a target's char(n) would pad them on read, so it
+      // is bounded text (a SQLite target keeps the declared `char(n)`; a type override can ask for `fixed`)
+      const out: { kind: 'text'; length?: number } = { kind }
       if (args[0] !== undefined && args[0] > 0) out.length = args[0]
-      if (out.length !== undefined && /^(n?char|character|native character)\b/.test(t) && !/varying/.test(t)) out.fixed = true
       return out
     }
     case 'bytes': {

@@ -459,3 +459,18 @@ export function valueSize(v: Value): number {
       return (v as Uint8Array).byteLength + 8
   }
 }
+
+/**
+ * A single-precision value as the shortest decimal that names it: the number with the fewest significant
+ * digits (1 to 9) that rounds to the same float32, so `real` 9.8 is 9.8 and not 9.800000190734863 — what a
+ * float64 column of the target then holds, and what a file prints. NaN, ±Infinity and ±0 stay as they are.
+ */
+export function shortestFloat32(x: number): number {
+  const f = Math.fround(x)
+  if (!Number.isFinite(f) || f === 0) return f
+  for (let p = 1; p < 9; p++) {
+    const n = Number(f.toPrecision(p))
+    if (Math.fround(n) === f) return n
+  }
+  return Number(f.toPrecision(9))
+}

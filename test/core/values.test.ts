@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConversionFailure, canonicalDecimal, canonicalTimestamp, canonicalTimestampTz, makeConverter } from '../../src/schema/values.js'
+import { ConversionFailure, canonicalDecimal, canonicalTimestamp, canonicalTimestampTz, makeConverter, shortestFloat32 } from '../../src/schema/values.js'
 
 describe('makeConverter', () => {
   it('converts integers exactly, bigint past 2^53, and rejects junk with a reason', () => {
@@ -96,5 +96,16 @@ describe('reject messages show the value', () => {
   it('shows bytes as hex', () => {
     const bad = makeConverter({ kind: 'int32' })(new Uint8Array([1, 2, 255])) as ConversionFailure
     expect(bad.reason).toContain('0x0102ff')
+  })
+})
+
+describe('shortestFloat32', () => {
+  it('names a single-precision value by its shortest decimal', () => {
+    expect(shortestFloat32(Math.fround(9.8))).toBe(9.8)
+    expect(shortestFloat32(Math.fround(0.1))).toBe(0.1)
+    expect(shortestFloat32(Math.fround(1e-7))).toBe(1e-7)
+    expect(shortestFloat32(Math.fround(16777217))).toBe(16777216)
+    expect(Object.is(shortestFloat32(-0), -0)).toBe(true)
+    expect(shortestFloat32(Number.NaN)).toBeNaN()
   })
 })

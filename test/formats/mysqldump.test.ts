@@ -196,6 +196,100 @@ describe('mysqldump source', () => {
   })
 })
 
+/** A dump with views, triggers and routines as mysqldump --routines --triggers --events writes them. */
+const PROGRAMS_DUMP = `-- MariaDB dump 10.19
+/*!40101 SET NAMES utf8mb4 */;
+
+--
+-- Table structure for table \`item\`
+--
+CREATE TABLE \`item\` (
+  \`id\` int(11) NOT NULL,
+  \`qty\` int(11) NOT NULL,
+  PRIMARY KEY (\`id\`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+INSERT INTO \`item\` VALUES (1,5),(2,7);
+/*!50003 SET @saved_cs_client      = @@character_set_client */ ;
+DELIMITER ;;
+/*!50003 CREATE*/ /*!50017 DEFINER=\`root\`@\`localhost\`*/ /*!50003 TRIGGER \`item_qty_bi\` BEFORE INSERT ON \`item\` FOR EACH ROW BEGIN
+  IF NEW.qty < 0 THEN SET NEW.qty = 0; END IF;
+END */;;
+DELIMITER ;
+
+--
+-- Temporary table structure for view \`placeholder_name\`
+--
+SET @saved_cs_client     = @@character_set_client;
+/*!50001 CREATE VIEW \`big_items\` AS SELECT
+ 1 AS \`id\` */;
+
+--
+-- Final view structure for view \`stale_comment_name\`
+--
+/*!50001 DROP VIEW IF EXISTS \`big_items\`*/;
+/*!50001 CREATE ALGORITHM=UNDEFINED */
+/*!50013 DEFINER=\`root\`@\`localhost\` SQL SECURITY DEFINER */
+/*!50001 VIEW \`big_items\` AS select \`item\`.\`id\` AS \`id\` from \`item\` where \`item\`.\`qty\` > 5 */;
+/*!50001 CREATE ALGORITHM=UNDEFINED */
+/*!50013 DEFINER=\`view maker\`@\`%\` SQL SECURITY DEFINER */
+/*!50001 VIEW \`uncommented\` AS select \`big_items\`.\`id\` AS \`id\` from \`big_items\` */;
+
+--
+-- Dumping events for database 'shop'
+--
+DELIMITER ;;
+/*!50106 CREATE*/ /*!50117 DEFINER=\`root\`@\`localhost\`*/ /*!50106 EVENT \`purge_empty\` ON SCHEDULE EVERY 1 DAY STARTS '2024-01-01 00:00:00' ON COMPLETION NOT PRESERVE ENABLE DO DELETE FROM item WHERE qty = 0 */ ;;
+DELIMITER ;
+
+--
+-- Dumping routines for database 'shop'
+--
+/*!50003 DROP PROCEDURE IF EXISTS \`restock\` */;
+DELIMITER ;;
+CREATE DEFINER=\`root\`@\`localhost\` PROCEDURE \`restock\`(IN n INT)
+BEGIN
+  UPDATE item SET qty = qty + n;
+END ;;
+DELIMITER ;
+DELIMITER ;;
+CREATE DEFINER=\`root\`@\`localhost\` FUNCTION \`twice\`(n INT) RETURNS int(11)
+    DETERMINISTIC
+RETURN n * 2 ;;
+DELIMITER ;
+`
+
+describe('mysqldump views, triggers and routines', () => {
+  it('names views by their CREATE VIEW statement, not by the -- View structure comment', async () => {
+    const file = join(tmp(), 'programs.sql')
+    writeFileSync(file, PROGRAMS_DUMP)
+    const { connection } = await connect(`mysqldump:${file}`)
+    const schema = await connection.introspect()
+    expect(schema.tables.map((t) => t.name)).toEqual(['item'])
+    expect(schema.objects?.map((o) => [o.type, o.name, o.definition, o.dependsOn])).toEqual([
+      ['view', 'big_items', 'select `item`.`id` AS `id` from `item` where `item`.`qty` > 5', ['item']],
+      ['view', 'uncommented', 'select `big_items`.`id` AS `id` from `big_items`', ['big_items']],
+    ])
+  })
+
+  it('lists the CREATE TRIGGER, PROCEDURE, FUNCTION and EVENT it does not carry in the snapshot notes, triggers and events counted as not applied', async () => {
+    const file = join(tmp(), 'programs.sql')
+    writeFileSync(file, PROGRAMS_DUMP)
+    const { connection } = await connect(`mysqldump:${file}`)
+    const info = await connection.snapshot()
+    expect(info.notes).toEqual([
+      expect.stringMatching(/^line 15: CREATE TRIGGER item_qty_bi \(BEFORE INSERT ON item\) is not copied .*changes data on later writes/),
+      expect.stringMatching(/^line 42: CREATE EVENT purge_empty is not copied .*changes data on its schedule/),
+      expect.stringMatching(/^line 50: CREATE PROCEDURE restock is not copied/),
+      expect.stringMatching(/^line 56: CREATE FUNCTION twice is not copied/),
+    ])
+    expect(info.notApplied).toBe(2)
+    const report = await ferry({ from: `mysqldump:${file}`, to: `csv:${join(tmp(), 'out')}` })
+    expect(report.totals).toMatchObject({ read: 2, written: 2, rejected: 0 })
+    expect(report.snapshot?.notApplied).toBe(2)
+    expect(report.clean).toBe(false)
+  })
+})
+
 describe('rewriteDump', () => {
   it('rewrites engine and charset in CREATE TABLE only, and copies every other byte', async () => {
     const dir = tmp()

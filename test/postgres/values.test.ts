@@ -20,6 +20,12 @@ describe.skipIf(!pgUp)('postgres values: every logical type round-trips exactly'
   })
   afterAll(async () => env?.done())
 
+  /** The fixture's float32 values whose shortest decimal differs from their exact double. */
+  const F32_SHORTEST = new Map([
+    [-3.4028234663852886e38, -3.4028235e38],
+    [3.4028234663852886e38, 3.4028235e38],
+  ])
+
   it('writes the types fixture with COPY and reads back the same canonical values', async () => {
     const { skipped } = await buildFixture(typesFixture, conn)
     expect(skipped).toEqual({ types_all: 1 }) // row 4: U+0000 in text
@@ -34,6 +40,8 @@ describe.skipIf(!pgUp)('postgres values: every logical type round-trips exactly'
       for (const [i, name] of cols.entries()) {
         let w = want[i]
         if (name === 'dec') w = expectedDecimal(w as string | null)
+        // real comes back as the shortest decimal that names its float32 (the fixture holds the exact double)
+        if (name === 'f32') w = F32_SHORTEST.get(w as number) ?? w
         if (name === 'byt' && w !== null) {
           expect(Buffer.isBuffer(got[i]), `${name} of row ${want[0]}`).toBe(true)
           expect(Buffer.compare(got[i] as Buffer, w as Buffer), `${name} of row ${want[0]}`).toBe(0)

@@ -27,7 +27,8 @@ describe('declared types', () => {
     ['blob', { kind: 'bytes' }],
     ['', { kind: 'bytes' }],
     ['varchar(40)', { kind: 'text', length: 40 }],
-    ['char(2)', { kind: 'text', length: 2, fixed: true }],
+    // SQLite never pads: char(n) is bounded text, not fixed (a target's char(n) would pad it on read)
+    ['char(2)', { kind: 'text', length: 2 }],
     ['character varying(7)', { kind: 'text', length: 7 }],
     ['uuid', { kind: 'uuid' }],
     ['json', { kind: 'json' }],
@@ -108,7 +109,7 @@ describe('introspection', () => {
     expect(byName.o!.nativeType).toBe('')
     expect(byName.p!.type).toEqual({ kind: 'uuid' })
     expect(byName.q!.type).toEqual({ kind: 'json' })
-    expect(byName.r!.type).toEqual({ kind: 'text', length: 3, fixed: true })
+    expect(byName.r!.type).toEqual({ kind: 'text', length: 3 })
     expect(byName.s!.default).toEqual({ kind: 'value', value: "x'y" })
     expect(byName.s!.nullable).toBe(false)
     expect(byName.t!.default).toEqual({ kind: 'value', value: -1.5 })

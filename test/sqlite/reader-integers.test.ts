@@ -71,3 +71,29 @@ describe('integers past 2^53 in a table read by rowid', () => {
     await conn.close()
   })
 })
+
+/** SQLite turns integer text past 2^63 - 1 into a REAL; 2^63 itself must not pass as an int64. */
+describe('a REAL of exactly 2^63 in an INTEGER column', () => {
+  it('is rejected as out of range, in a read and in a scan', async () => {
+    const file = tmp.path('real-2-63.db')
+    buildDb(file, `CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER); INSERT INTO t VALUES (1, 9223372036854775807), (2, '9223372036854775808'), (3, -9223372036854775808.0), (4, 1e17)`)
+    const conn = await sqlite.connect(`sqlite:${file}`)
+    const t = tableOf((await conn.introspect()).tables, 't')
+    const batches = await readAll(conn, t)
+    const scanned: unknown[][] = []
+    // a scan hands the key's raw parts after the values
+    const scan = await conn.scan!(t, (row) => scanned.push(row.slice(0, 2)))
+    await conn.close()
+    const rows = batches.flatMap((b) => b.rows)
+    // -2^63 is in range, as a REAL too; 1e17 is an integer by value
+    expect(rows).toEqual([
+      [1, 2n ** 63n - 1n],
+      [3, -(2n ** 63n)],
+      [4, 10n ** 17n],
+    ])
+    expect(scanned).toEqual(rows)
+    for (const rejected of [batches.flatMap((b) => b.rejected), scan.rejected]) {
+      expect(rejected.map((e) => [e.code, e.key, e.column, e.value])).toEqual([['out_of_range', { id: 2 }, 'n', 2 ** 63]])
+    }
+  })
+})

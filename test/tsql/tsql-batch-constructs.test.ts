@@ -46,6 +46,14 @@ describe('batch variables and the expressions that hash them', () => {
     ]])
   })
 
+  it('an expression followed by COLLATE keeps its value', async () => {
+    const { read } = await openScript([
+      'CREATE TABLE c ([id] int NOT NULL PRIMARY KEY, [pwd] varchar(max) NULL)',
+      "INSERT c ([id], [pwd]) VALUES (1, CONVERT(varchar(max), HASHBYTES('SHA2_256', CAST(CONVERT(NVARCHAR(25), 'JH01') COLLATE LATIN1_GENERAL_CS_AS AS VARCHAR(MAX))), 2))",
+    ])
+    expect((await read('c')).rows).toEqual([[1, sha256Hex(Buffer.from('JH01', 'latin1'))]])
+  })
+
   it('a variable assigned by a statement the reader does not apply is not used with its old value', async () => {
     const { read } = await openScript([
       'CREATE TABLE v ([id] int NOT NULL PRIMARY KEY, [n] int NULL)',
@@ -103,6 +111,54 @@ describe('TRY … CATCH blocks', () => {
     expect((await read('t')).rows).toEqual([[1]])
     expect(source.skippedStatements.map((s) => [s.line, s.data])).toEqual([[5, false]])
     expect(source.skippedStatements[0]!.reason).toMatch(/only when the TRY block fails/)
+  })
+})
+
+describe('names SQL Server reads without regard to case', () => {
+  it('a foreign key\'s referenced columns take the referenced table\'s spelling, also when that table comes later', async () => {
+    const { schema } = await openScript([
+      'CREATE TABLE loc ([LocationId] int NOT NULL PRIMARY KEY)',
+      'CREATE TABLE fam ([id] int NOT NULL PRIMARY KEY, [LocationID] int NULL, [PayID] int NULL)',
+      'ALTER TABLE fam ADD CONSTRAINT FK_fam_loc FOREIGN KEY (LocationID) REFERENCES [loc] (LocationID)',
+      'ALTER TABLE fam ADD CONSTRAINT FK_fam_pay FOREIGN KEY (PayID) REFERENCES [pay] (PAYMENTID)',
+      'CREATE TABLE pay ([PaymentId] int NOT NULL PRIMARY KEY)',
+    ])
+    expect(schema.tables.find((t) => t.name === 'fam')!.foreignKeys).toMatchObject([
+      { name: 'FK_fam_loc', columns: ['LocationID'], refTable: 'loc', refColumns: ['LocationId'] },
+      { name: 'FK_fam_pay', columns: ['PayID'], refTable: 'pay', refColumns: ['PaymentId'] },
+    ])
+  })
+})
+
+describe('statements of the sample scripts', () => {
+  it('IF EXISTS (… object_id(\'t\') …) DROP TABLE t and IF OBJECT_ID(\'t\') IS NOT NULL DROP TABLE t are DROP TABLE IF EXISTS', async () => {
+    const { source, schema, read } = await openScript([
+      "if exists (select * from sysobjects where id = object_id('dbo.Order Details') and sysstat & 0xf = 3)",
+      '\tdrop table "dbo"."Order Details"',
+      'GO',
+      "IF OBJECT_ID('dbo.kept', 'U') IS NOT NULL DROP TABLE dbo.kept",
+      'CREATE TABLE "Order Details" ([id] int NOT NULL PRIMARY KEY)',
+      'CREATE TABLE kept ([id] int NOT NULL PRIMARY KEY)',
+      'INSERT kept VALUES (1)',
+      "IF OBJECT_ID('dbo.kept') IS NOT NULL DROP TABLE [dbo].[kept]",
+      "IF EXISTS (SELECT * FROM sysobjects WHERE id = object_id('other')) DROP TABLE [Order Details]",
+    ])
+    expect(schema.tables.map((t) => t.name)).toEqual(['Order Details'])
+    // the condition names another table than the one dropped: not evaluated, listed
+    expect(source.skippedStatements.map((s) => [s.line, s.data])).toEqual([[9, true]])
+    expect((await read('Order Details')).rows).toEqual([])
+  })
+
+  it('UPDATE STATISTICS changes no data', async () => {
+    const { source } = await openScript(['CREATE TABLE s ([id] int NOT NULL PRIMARY KEY)', 'UPDATE STATISTICS s', 'UPDATE STATISTICS dbo.s WITH FULLSCAN'])
+    expect(source.skippedStatements).toEqual([])
+  })
+
+  it('a number other than 0 into a bit column is 1, as SQL Server converts it', async () => {
+    const { read } = await openScript(['CREATE TABLE b ([id] int NOT NULL PRIMARY KEY, [flag] bit NOT NULL)', "INSERT b VALUES (1, 3), (2, 0), (3, -1), (4, 0.5), (5, 'TRUE')"])
+    const r = await read('b')
+    expect(r.rejected).toEqual([])
+    expect(r.rows).toEqual([[1, true], [2, false], [3, true], [4, true], [5, true]])
   })
 })
 

@@ -23,26 +23,65 @@ import { parseInsertHead, skipSpaceAndComments, valuesRows, ValuesSyntaxError } 
 import { StatementSplitter, type DumpStatement } from './statement-splitter.js'
 
 /** What kind of statement a dump statement is, from its first words. */
-export type StatementKind = 'create-table' | 'create-view' | 'insert' | 'set-names' | 'other'
+export type StatementKind = 'create-table' | 'create-view' | 'insert' | 'set-names' | 'create-program' | 'other'
+
+/** A trigger, routine or event a dump creates, which dbferry does not carry. */
+export interface DumpProgram {
+  type: 'trigger' | 'procedure' | 'function' | 'event'
+  name: string
+  /** Triggers: when they fire (`BEFORE INSERT ON t`). */
+  on?: string
+}
+
+// a definer's user and host may be quoted and hold spaces (`my user`@`%`)
+const DEFINER = '(?:DEFINER\\s*=\\s*(?:`(?:[^`]|``)*`|\'[^\']*\'|[^\\s@]+)(?:\\s*@\\s*(?:`(?:[^`]|``)*`|\'[^\']*\'|[^\\s`\']+))?\\s+)?'
+const NAME = '(?:`((?:[^`]|``)+)`|([\\w$]+))'
+const PROGRAM_HEAD = new RegExp(
+  `^CREATE\\s+(?:OR\\s+REPLACE\\s+)?${DEFINER}` +
+    '(?:AGGREGATE\\s+)?(TRIGGER|PROCEDURE|FUNCTION|EVENT)\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?' +
+    `${NAME}(?:\\s*\\.\\s*${NAME})?` +
+    `(?:\\s+((?:BEFORE|AFTER)\\s+(?:INSERT|UPDATE|DELETE)\\s+ON\\s+${NAME}(?:\\s*\\.\\s*${NAME})?))?`,
+  'i',
+)
+const unquote = (quoted: string | undefined, bare: string | undefined) => (quoted !== undefined ? quoted.replace(/``/g, '`') : bare)
+
+/** The trigger, procedure, function or event a `CREATE` statement's head (version comments joined) names. */
+function parseProgram(head: string): DumpProgram | undefined {
+  const m = PROGRAM_HEAD.exec(head)
+  if (!m) return undefined
+  const program: DumpProgram = { type: m[1]!.toLowerCase() as DumpProgram['type'], name: (unquote(m[4], m[5]) ?? unquote(m[2], m[3]))! }
+  if (m[6] !== undefined) {
+    const table = unquote(m[9], m[10]) ?? unquote(m[7], m[8])
+    program.on = `${m[6].replace(/\s+ON\s+[\s\S]*$/i, '').replace(/\s+/g, ' ').toUpperCase()} ON ${table}`
+  }
+  return program
+}
 
 const SET_NAMES = /SET\s+NAMES\s+'?([A-Za-z0-9_]+)/i
-const VIEW_HEAD = /^CREATE\s+(OR\s+REPLACE\s+)?(ALGORITHM\s*=\s*\w+\s+)?(DEFINER\s*=\s*\S+\s+)?(SQL\s+SECURITY\s+\w+\s+)?VIEW\s/i
+const VIEW_HEAD = new RegExp(`^CREATE\\s+(?:OR\\s+REPLACE\\s+)?(?:ALGORITHM\\s*=\\s*\\w+\\s+)?${DEFINER}(?:SQL\\s+SECURITY\\s+\\w+\\s+)?VIEW\\s`, 'i')
+
+// the name follows the head (a definer named `view …` is no view name), the body the first AS after it
+const VIEW_STATEMENT = new RegExp(`${VIEW_HEAD.source}\\s*${NAME}(?:\\s*\\.\\s*${NAME})?[\\s\\S]*?\\bAS\\s+([\\s\\S]*)$`, 'i')
 
 /** A view's name and body from its CREATE VIEW statement (version-comment wrappers removed). */
 export function parseCreateView(text: Buffer): { name: string; definition: string } | undefined {
+  // the statement's bytes may begin with the dump's comments (`-- Final view structure for view …`)
   const sql = text
-    .toString('utf8')
+    .toString('utf8', skipSpaceAndComments(text, 0))
     .replace(/\/\*!\d*\s?/g, '')
     .replace(/\*\//g, '')
     .trim()
-  const m = /\bVIEW\s+(?:`((?:[^`]|``)+)`|([\w$]+))(?:\s*\.\s*(?:`((?:[^`]|``)+)`|([\w$]+)))?[\s\S]*?\bAS\s+([\s\S]*)$/i.exec(sql)
+  const m = VIEW_STATEMENT.exec(sql)
   if (!m) return undefined
   const name = (m[3] ?? m[4] ?? m[1] ?? m[2])!.replace(/``/g, '`')
   return { name, definition: m[5]!.trim() }
 }
 
-/** Classifies a statement by its first significant bytes (comments and version-comment openers skipped). */
-export function classifyStatement(text: Buffer): { kind: StatementKind; names?: string } {
+/**
+ * Classifies a statement by its first significant bytes (comments and version-comment openers skipped):
+ * `program` names a trigger, procedure, function or event (`create-program`), which dbferry does not carry.
+ */
+export function classifyStatement(text: Buffer): { kind: StatementKind; names?: string; program?: DumpProgram } {
   let i = skipSpaceAndComments(text, 0)
   if (text[i] === 0x2f && text[i + 1] === 0x2a && text[i + 2] === 0x21) {
     i += 3
@@ -54,6 +93,11 @@ export function classifyStatement(text: Buffer): { kind: StatementKind; names?: 
   if (VIEW_HEAD.test(head)) return { kind: 'create-view' }
   if (/^CREATE\s+(TEMPORARY\s+)?TABLE\s/i.test(head)) return { kind: 'create-table' }
   if (/^(INSERT|REPLACE)\s/i.test(head)) return { kind: 'insert' }
+  if (/^CREATE\s/i.test(head) && parseProgram(head)) {
+    // names may be any UTF-8: parse them from the text decoded as such
+    const program = parseProgram(text.toString('utf8', i, i + 400).replace(/\*\/\s*\/\*!\d*/g, ' '))
+    if (program) return { kind: 'create-program', program }
+  }
   const m = SET_NAMES.exec(head)
   if (m && /^SET\s/i.test(head)) return { kind: 'set-names', names: m[1]! }
   return { kind: 'other' }
@@ -123,6 +167,8 @@ export class MysqldumpConnection implements Connection {
   readonly description: string
   #index: Map<string, TableIndex> | undefined
   #views: ObjectSchema[] = []
+  /** Triggers, routines and events the dump creates, with the line of each. */
+  #programs: (DumpProgram & { line: number })[] = []
   #names = 'utf8mb4'
 
   constructor(
@@ -156,6 +202,8 @@ export class MysqldumpConnection implements Connection {
             throw new SchemaError(`${this.description} line ${st.line}: ${(e as Error).message}`, { cause: e })
           }
           index.set(t.name, { schema: t, ranges: index.get(t.name)?.ranges ?? [], rows: index.get(t.name)?.rows ?? 0 })
+        } else if (c.kind === 'create-program') {
+          this.#programs.push({ ...c.program!, line: st.line })
         } else if (c.kind === 'create-view') {
           const v = parseCreateView(st.text)
           if (v) views.set(v.name, v.definition)
@@ -202,8 +250,23 @@ export class MysqldumpConnection implements Connection {
     return { dialect: 'mysql', tables, objects: this.#views }
   }
 
+  /**
+   * No snapshot (a file), and the triggers, procedures, functions and events the dump creates, each named in
+   * `notes` with its line: dbferry copies tables and views only. Triggers and events count as `notApplied`:
+   * they change data by themselves (on every later write, on a schedule), so a target without them behaves
+   * differently and the run is not clean. A missing procedure or function changes nothing until it is called,
+   * and then fails loudly: noted, not counted.
+   */
   async snapshot(): Promise<SnapshotInfo> {
-    return { guarantee: 'none (file)' }
+    await this.#scan()
+    if (this.#programs.length === 0) return { guarantee: 'none (file)' }
+    const notes = this.#programs.map((p) => {
+      const acts = p.type === 'trigger' || p.type === 'event'
+      const why = acts ? `it changes data ${p.type === 'trigger' ? 'on later writes' : 'on its schedule'}; create it on the target yourself` : 'create it on the target yourself if it is needed'
+      return `line ${p.line}: CREATE ${p.type.toUpperCase()} ${p.name}${p.on !== undefined ? ` (${p.on})` : ''} is not copied (dbferry copies tables and views): ${why}`
+    })
+    const notApplied = this.#programs.filter((p) => p.type === 'trigger' || p.type === 'event').length
+    return { guarantee: 'none (file)', notes, ...(notApplied > 0 ? { notApplied } : {}) }
   }
 
   /** The file's size and modification time: what resume compares. */

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+import iconv from 'iconv-lite'
 import { NeedMore, TsqlLexer, type Token } from './tsql-lexer.js'
 
 /**
@@ -27,6 +29,26 @@ const VALUE_FUNCTIONS: Record<string, ValueFunction> = {
   NEWID: 'newid', NEWSEQUENTIALID: 'newid', GETDATE: 'getdate', GETUTCDATE: 'getutcdate', SYSDATETIME: 'sysdatetime',
   SYSUTCDATETIME: 'sysutcdatetime', SYSDATETIMEOFFSET: 'sysdatetimeoffset',
 }
+
+/**
+ * A variable of the current batch (`DECLARE @v type = value`, `SET @v = value`): its value, and whether its
+ * type is national (`nvarchar`, `nchar`, `ntext`, `sysname`), which decides the bytes HASHBYTES hashes.
+ */
+export interface BatchVariable {
+  value: RawValue
+  national: boolean
+  /** The declared type, lowercase (`varchar`, `int`…), which an assigned value is fitted to. */
+  typeName: string
+  /** A character or binary type's length (`varchar(10)`); absent for `max` and other types. */
+  length?: number
+}
+
+const NATIONAL_TYPES = /^(nvarchar|nchar|ntext|sysname)$/
+const TEXT_TYPES = /^(varchar|char|nvarchar|nchar|text|ntext|sysname)$/
+const INTEGER_TYPES = /^(int|bigint|smallint|tinyint|bit)$/
+
+/** HASHBYTES algorithms → node's names. */
+const HASH_ALGORITHMS: Record<string, string> = { MD5: 'md5', SHA: 'sha1', SHA1: 'sha1', SHA2_256: 'sha256', SHA2_512: 'sha512' }
 
 /** A WHERE condition the reader can apply: comparisons of a column with literals, joined by AND, OR, NOT. */
 export type Predicate =
@@ -133,22 +155,67 @@ export function changesData(text: string): boolean {
 const PART = String.raw`(?:\[(?:[^\]]|\]\])+\]|"[^"]+"|[\w#$]+)`
 const WRITES = new RegExp(String.raw`\b(?:INSERT\s+(?:INTO\s+)?|UPDATE\s+|DELETE\s+(?:FROM\s+)?|MERGE\s+(?:INTO\s+)?|TRUNCATE\s+TABLE\s+|ALTER\s+TABLE\s+|BULK\s+INSERT\s+)(${PART}(?:\s*\.\s*${PART})*)`, 'gi')
 
-/** The tables a statement's text writes to (INSERT, UPDATE, DELETE, MERGE… anywhere in it), each once. */
+const SOURCES = new RegExp(String.raw`\b(?:FROM|JOIN)\s+(${PART}(?:\s*\.\s*${PART})*)(?:\s+AS)?\s+(${PART})`, 'gi')
+
+function nameOf(written: string): QualifiedName {
+  const parts = written.split(/\s*\.\s*(?=[\["\w#$])/).map((p) => p.replace(/^\[|\]$/g, '').replace(/\]\]/g, ']').replace(/^"|"$/g, ''))
+  const name = parts[parts.length - 1]!
+  return parts.length >= 2 ? { schema: parts[parts.length - 2]!, name } : { name }
+}
+
+/** A statement's text with its comments blanked (strings kept, so `'--'` in a literal stays). */
+export function withoutComments(text: string): string {
+  return text.replace(/'(?:[^']|'')*'?|--[^\n]*|\/\*[\s\S]*?(?:\*\/|$)/g, (m) => (m.startsWith("'") ? m : ' '))
+}
+
+/**
+ * The tables a statement's code writes to (INSERT, UPDATE, DELETE, MERGE… anywhere in it, comments aside),
+ * each once; an alias (`UPDATE p … FROM tblPolicy p`) stands for the table its FROM or JOIN names.
+ */
 export function tablesWritten(text: string): QualifiedName[] {
+  const code = withoutComments(text)
+  const aliases = new Map<string, QualifiedName>()
+  for (const m of code.matchAll(SOURCES)) {
+    const alias = nameOf(m[2]!).name
+    if (!/^(ON|WHERE|INNER|LEFT|RIGHT|FULL|CROSS|OUTER|JOIN|SET|GROUP|ORDER|WITH)$/i.test(alias)) aliases.set(alias.toLowerCase(), nameOf(m[1]!))
+  }
   const out = new Map<string, QualifiedName>()
-  for (const m of text.matchAll(WRITES)) {
-    const parts = m[1]!.split(/\s*\.\s*(?=[\["\w#$])/).map((p) => p.replace(/^\[|\]$/g, '').replace(/\]\]/g, ']').replace(/^"|"$/g, ''))
-    const name = parts[parts.length - 1]!
-    if (/^(SET|INTO|FROM|TOP|@)/i.test(name)) continue
-    const q = parts.length >= 2 ? { schema: parts[parts.length - 2]!, name } : { name }
-    out.set(`${(q.schema ?? 'dbo').toLowerCase()}.${name.toLowerCase()}`, q)
+  for (const m of code.matchAll(WRITES)) {
+    const written = nameOf(m[1]!)
+    if (/^(SET|INTO|FROM|TOP|@)/i.test(written.name)) continue
+    const q = (!written.schema && aliases.get(written.name.toLowerCase())) || written
+    out.set(`${(q.schema ?? 'dbo').toLowerCase()}.${q.name.toLowerCase()}`, q)
   }
   return [...out.values()]
 }
 
+/** A value assigned to a variable, fitted to its type as SQL Server fits it: text cut to the length, integers whole. */
+function assigned(value: RawValue, to: BatchVariable): RawValue {
+  if (typeof value === 'string') {
+    if (TEXT_TYPES.test(to.typeName)) {
+      const cut = to.length !== undefined ? value.slice(0, to.length) : value
+      return /^n?char$/.test(to.typeName) && to.length !== undefined ? cut.padEnd(to.length) : cut
+    }
+    if (INTEGER_TYPES.test(to.typeName) && !/^[+-]?\d+$/.test(value.trim())) return { unsupported: `${value} assigned to an ${to.typeName} variable` }
+  }
+  if (value instanceof Uint8Array && to.length !== undefined) return value.slice(0, to.length)
+  return value
+}
+
 /** Parses statements from a {@link TsqlLexer}. */
 export class TsqlParser {
-  constructor(readonly lex: TsqlLexer) {}
+  /**
+   * @param variables the batch's variables (name lowercase, with its `@`) as they stand where parsing starts;
+   *   the parser keeps them up to date (DECLARE, SET, a statement not applied that assigns one) and empties
+   *   them at GO. Default: none.
+   */
+  constructor(
+    readonly lex: TsqlLexer,
+    readonly variables: Map<string, BatchVariable> = new Map(),
+  ) {}
+
+  /** Whether the expression last read has a national type (N'…', nvarchar): what HASHBYTES hashes. */
+  #national = false
 
   #word(t: Token, w: string): boolean {
     return t.type === 'word' && t.text.toUpperCase() === w
@@ -259,6 +326,8 @@ export class TsqlParser {
     if (first.type === 'eof') return { kind: 'eof' }
     if (first.type === 'go') {
       this.lex.next()
+      // a batch's variables end with it
+      this.variables.clear()
       return { kind: 'go' }
     }
     if (first.type === 'punct' && first.text === ';') {
@@ -307,12 +376,26 @@ export class TsqlParser {
         this.#expectWord('TABLE')
         return { kind: 'delete', table: this.#name() }
       }
-      case 'IF':
+      case 'IF': {
+        const drop = this.#ifExistsDrop()
+        if (drop) return drop
+        throw new Syntax('IF (conditions and loops are not evaluated)')
+      }
       case 'WHILE':
-        throw new Syntax(`${w} (conditions and loops are not evaluated)`)
+        throw new Syntax('WHILE (conditions and loops are not evaluated)')
+      case 'DECLARE':
+        return this.#declare()
+      case 'END': {
+        // END TRY: the statements of the TRY block were read one by one
+        this.lex.next()
+        if (!this.#accept('TRY')) throw new Syntax('END without BEGIN')
+        return { kind: 'noop', text: 'END TRY' }
+      }
       case 'BEGIN':
       case 'COMMIT': {
         this.lex.next()
+        if (w === 'BEGIN' && this.#accept('TRY')) return { kind: 'noop', text: 'BEGIN TRY' }
+        if (w === 'BEGIN' && this.#isWord('CATCH')) return this.#catch()
         if (this.#accept('TRANSACTION') || this.#accept('TRAN')) {
           if (this.lex.peek().type === 'word' && !STATEMENT_WORDS.has(this.lex.peek().text.toUpperCase())) this.lex.next()
           return { kind: 'noop', text: `${w} TRANSACTION` }
@@ -325,8 +408,95 @@ export class TsqlParser {
     }
   }
 
+  /**
+   * `IF EXISTS (SELECT * FROM sysobjects WHERE id = object_id('t') …) DROP TABLE t` and `IF OBJECT_ID('t'[, 'U'])
+   * IS NOT NULL DROP TABLE t`: the condition asks whether the dropped table exists, so the statement is
+   * `DROP TABLE IF EXISTS t`. Undefined (position kept) for any other IF.
+   */
+  #ifExistsDrop(): Statement | undefined {
+    const start = this.lex.pos
+    const sameName = (a: string, b: QualifiedName) => {
+      const parts = a.split('.').map((p) => p.trim().replace(/^\[|\]$/g, '').replace(/^"|"$/g, ''))
+      const name = parts[parts.length - 1]!.toLowerCase()
+      const schema = (parts.length >= 2 ? parts[parts.length - 2]! : 'dbo').toLowerCase()
+      return name === b.name.toLowerCase() && schema === (b.schema ?? 'dbo').toLowerCase()
+    }
+    try {
+      this.lex.next()
+      let object: string | undefined
+      if (this.#accept('EXISTS')) {
+        // the subquery: object_id('name') is the object asked about; the rest narrows it to a user table
+        const inner = this.#group()
+        const m = /^\s*SELECT\s+\*\s+FROM\s+(?:dbo\.)?sysobjects\s+WHERE\s+id\s*=\s*object_id\s*\(\s*N?'((?:[^']|'')+)'\s*\)\s*(?:AND\s+(?:OBJECTPROPERTY\s*\(\s*id\s*,\s*N?'IsUserTable'\s*\)\s*=\s*1|sysstat\s*&\s*0xf\s*=\s*3|type\s*=\s*N?'U'))?\s*$/i.exec(inner)
+        object = m?.[1]?.replace(/''/g, "'")
+      } else if (this.#isWord('OBJECT_ID')) {
+        this.lex.next()
+        this.#expectPunct('(')
+        const name = this.lex.next()
+        let type = 'U'
+        if (this.#punct(',')) type = this.lex.next().text
+        this.#expectPunct(')')
+        this.#expectWord('IS')
+        this.#expectWord('NOT')
+        this.#expectWord('NULL')
+        if (name.type === 'string' && /^U$/i.test(type.trim())) object = name.text
+      }
+      if (object === undefined || !this.#accept('DROP') || !this.#accept('TABLE')) throw new Syntax('IF')
+      const table = this.#name()
+      if (!sameName(object, table) || this.#punct(',')) throw new Syntax('IF')
+      return { kind: 'drop_table', tables: [table], ifExists: true }
+    } catch (e) {
+      if (!(e instanceof Syntax)) throw e
+      this.lex.reset(start)
+      return undefined
+    }
+  }
+
+  /** `DECLARE @a type [= value], …`: the batch's variables; a cursor or table variable is not evaluated. */
+  #declare(): Statement {
+    this.lex.next()
+    const declared: [string, BatchVariable][] = []
+    do {
+      const t = this.lex.next()
+      if (t.type !== 'word' || !t.text.startsWith('@')) throw new Syntax(`DECLARE ${t.text} (cursors are not evaluated)`)
+      this.#accept('AS')
+      if (this.#isWord('TABLE') || this.#isWord('CURSOR')) throw new Syntax(`DECLARE ${t.text} ${this.lex.peek().text} (table variables and cursors are not evaluated)`)
+      const type = this.#name().name.toLowerCase()
+      const [length] = this.#typeArgs()
+      const variable: BatchVariable = { value: null, national: NATIONAL_TYPES.test(type), typeName: type, ...(length !== undefined && length > 0 ? { length } : {}) }
+      if (this.#punct('=')) variable.value = assigned(this.#expression(), variable)
+      declared.push([t.text.toLowerCase(), variable])
+    } while (this.#punct(','))
+    for (const [name, v] of declared) this.variables.set(name, v)
+    return { kind: 'noop', text: 'DECLARE' }
+  }
+
+  /**
+   * `BEGIN CATCH … END CATCH` (BEGIN read): it runs only when a statement of the TRY block fails, and the
+   * reader applies the TRY block's statements as succeeding. Listed when it would change data, else a no-op.
+   */
+  #catch(): Statement {
+    const start = this.lex.pos
+    this.lex.next()
+    const end = this.#skipBlock()
+    this.#accept('CATCH')
+    const whole = `BEGIN${this.lex.text.slice(start, end)} CATCH`.replace(/\s+/g, ' ').trim()
+    if (!changesData(whole)) return { kind: 'noop', text: 'BEGIN CATCH … END CATCH' }
+    const text = whole.length > 120 ? `${whole.slice(0, 117)}…` : whole
+    return { kind: 'skipped', text, reason: 'a CATCH block runs only when the TRY block fails; its statements were applied as succeeding', data: false, writes: [] }
+  }
+
   #set(): Statement {
     this.lex.next()
+    if (this.lex.peek().type === 'word' && this.lex.peek().text.startsWith('@') && !this.lex.peek().text.startsWith('@@')) {
+      const name = this.lex.next().text.toLowerCase()
+      const known = this.variables.get(name)
+      if (!known) throw new Syntax(`SET ${name} of a variable not declared in this batch`)
+      this.#expectPunct('=')
+      const value = this.#expression()
+      this.variables.set(name, { ...known, value: assigned(value, known) })
+      return { kind: 'noop', text: `SET ${name}` }
+    }
     const opt = this.lex.next()
     const o = opt.text.toUpperCase()
     if (o === 'IDENTITY_INSERT') {
@@ -596,21 +766,38 @@ export class TsqlParser {
   }
 
   #expression(): RawValue {
-    let v = this.#primary()
+    let v = this.#collated()
+    let national = this.#national
     while (this.lex.peek().type === 'punct' && this.lex.peek().text === '+') {
       this.lex.next()
-      const r = this.#primary()
+      const r = this.#collated()
+      national ||= this.#national
       if (typeof v === 'string' && typeof r === 'string') v = v + r
       else if (v === null || r === null) v = null
       else v = { unsupported: 'an expression with +' }
+    }
+    this.#national = national
+    return v
+  }
+
+  /** A primary with an optional `COLLATE name`, which changes how text compares, not its value. */
+  #collated(): RawValue {
+    const v = this.#primary()
+    if (this.#isWord('COLLATE')) {
+      const national = this.#national
+      this.lex.next()
+      this.#ident()
+      this.#national = national
     }
     return v
   }
 
   #primary(): RawValue {
+    this.#national = false
     const t = this.lex.next()
     switch (t.type) {
       case 'string':
+        this.#national = /^n$/i.test(this.lex.text[t.start] ?? '')
         return t.text
       case 'number':
         return t.text
@@ -641,28 +828,40 @@ export class TsqlParser {
           return { call: fn }
         }
         if (w.startsWith('$')) return w.slice(1)
+        if (w.startsWith('@')) return this.#variable(t.text)
         if (w === 'CAST' || w === 'TRY_CAST') {
           this.#expectPunct('(')
           const v = this.#expression()
           this.#expectWord('AS')
-          this.#name()
+          const type = this.#name().name.toLowerCase()
           this.#typeArgs()
           this.#expectPunct(')')
-          return v
+          this.#national = NATIONAL_TYPES.test(type)
+          return v instanceof Uint8Array && TEXT_TYPES.test(type) ? { unsupported: `CAST of binary to ${type}` } : v
         }
         if (w === 'CONVERT' || w === 'TRY_CONVERT') {
           this.#expectPunct('(')
-          this.#name()
+          const type = this.#name().name.toLowerCase()
           this.#typeArgs()
           this.#expectPunct(',')
           const v = this.#expression()
           let style: string | undefined
           if (this.#punct(',')) style = this.lex.next().text
           this.#expectPunct(')')
+          this.#national = NATIONAL_TYPES.test(type)
+          // binary to text: style 1 is 0x and hex digits, 2 the digits alone (SQL Server writes them uppercase)
+          if (v instanceof Uint8Array && TEXT_TYPES.test(type)) {
+            const hex = Buffer.from(v).toString('hex').toUpperCase()
+            if (style === '1') return `0x${hex}`
+            if (style === '2') return hex
+            return { unsupported: `CONVERT of binary to ${type}${style !== undefined ? ` with style ${style}` : ''}` }
+          }
           // a style other than the ISO ones changes how text is read: not evaluated
           if (style !== undefined && !/^(20|21|23|120|121|126|127|0|1|2)$/.test(style) && typeof v === 'string') return { unsupported: `CONVERT with style ${style}` }
           return v
         }
+        if (w === 'HASHBYTES' && this.#opensList()) return this.#hashbytes()
+        if (w === 'CONCAT' && this.#opensList()) return this.#concat()
         if ((w === 'CHAR' || w === 'NCHAR') && this.lex.peek().text === '(') {
           this.#expectPunct('(')
           const n = this.lex.next()
@@ -679,6 +878,64 @@ export class TsqlParser {
         return { unsupported: `[${t.text}]` }
       default:
         throw new Syntax(`unexpected ${t.type} in VALUES`)
+    }
+  }
+
+  /** A batch variable's value; one not declared in this batch is refused by SQL Server: not evaluated. */
+  #variable(name: string): RawValue {
+    if (name.startsWith('@@')) return { unsupported: name }
+    const v = this.variables.get(name.toLowerCase())
+    if (!v) return { unsupported: `${name} (not declared in this batch)` }
+    this.#national = v.national
+    return v.value
+  }
+
+  /** `HASHBYTES('SHA2_256', x)` (HASHBYTES read): the digest of x's bytes, cp1252 for varchar, UTF-16LE for nvarchar. */
+  #hashbytes(): RawValue {
+    this.#expectPunct('(')
+    const algorithm = this.lex.next()
+    this.#expectPunct(',')
+    const input = this.#expression()
+    const national = this.#national
+    this.#expectPunct(')')
+    this.#national = false
+    const hash = HASH_ALGORITHMS[algorithm.text.toUpperCase()]
+    if (algorithm.type !== 'string' || !hash) return { unsupported: `HASHBYTES('${algorithm.text}', …)` }
+    if (input === null) return null
+    if (typeof input === 'object' && !(input instanceof Uint8Array)) return input
+    const bytes = input instanceof Uint8Array ? input : national ? Buffer.from(input, 'utf16le') : iconv.encode(input, 'win1252')
+    return new Uint8Array(createHash(hash).update(bytes).digest())
+  }
+
+  /** `CONCAT(a, b, …)` (CONCAT read): the texts joined, NULL as empty text. */
+  #concat(): RawValue {
+    this.#expectPunct('(')
+    let out = ''
+    let national = false
+    for (;;) {
+      const v = this.#expression()
+      national ||= this.#national
+      if (v instanceof Uint8Array || (v !== null && typeof v === 'object')) {
+        this.#closeList()
+        return v instanceof Uint8Array ? { unsupported: 'CONCAT of binary' } : v
+      }
+      if (v !== null) out += v
+      if (this.#punct(',')) continue
+      this.#expectPunct(')')
+      break
+    }
+    this.#national = national
+    return out
+  }
+
+  /** Skips to the `)` closing the list being read. */
+  #closeList(): void {
+    let depth = 1
+    for (;;) {
+      const t = this.lex.next()
+      if (t.type === 'eof') throw new Syntax('unbalanced parentheses')
+      if (t.type === 'punct' && t.text === '(') depth++
+      else if (t.type === 'punct' && t.text === ')' && --depth === 0) return
     }
   }
 
@@ -699,6 +956,16 @@ export class TsqlParser {
 
   #update(): Statement {
     this.lex.next()
+    if (this.#accept('STATISTICS')) {
+      // the optimizer's statistics, not data
+      this.#name()
+      for (;;) {
+        const t = this.lex.peek()
+        if (t.type === 'eof' || t.type === 'go' || (t.type === 'punct' && t.text === ';') || (t.type === 'word' && STATEMENT_WORDS.has(t.text.toUpperCase()))) break
+        this.lex.next()
+      }
+      return { kind: 'noop', text: 'UPDATE STATISTICS' }
+    }
     if (this.#isWord('TOP')) throw new Syntax('UPDATE TOP')
     const table = this.#name()
     this.#expectWord('SET')
@@ -859,10 +1126,18 @@ export class TsqlParser {
   #skip(reason: string): Statement {
     const start = this.lex.pos
     const end = this.#skipStatement()
-    const whole = this.lex.text.slice(start, end).replace(/\s+/g, ' ').trim()
+    const raw = this.lex.text.slice(start, end)
+    const whole = raw.replace(/\s+/g, ' ').trim()
     const text = whole.length > 120 ? `${whole.slice(0, 117)}…` : whole
-    const data = changesData(whole)
-    return { kind: 'skipped', text, reason, data, writes: data ? tablesWritten(whole) : [] }
+    const code = withoutComments(raw)
+    const data = changesData(code)
+    // a variable this statement would have assigned no longer has the value the reader knows
+    for (const m of code.matchAll(/(@\w+)\s*=(?!=)/g)) {
+      const name = m[1]!.toLowerCase()
+      const v = this.variables.get(name)
+      if (v) this.variables.set(name, { ...v, value: { unsupported: `${m[1]} (assigned by a statement not applied)` } })
+    }
+    return { kind: 'skipped', text, reason, data, writes: data ? tablesWritten(code) : [] }
   }
 
   /**

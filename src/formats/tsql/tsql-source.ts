@@ -4,7 +4,7 @@ import type { Connection, BaseDialect, DialectTypes, PrepareOptions, ReadBatch, 
 import { fileState } from '../file-state.js'
 import { ConnectionError, SchemaError, UsageError } from '../../errors.js'
 import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, LogicalType, ObjectSchema, TableSchema } from '../../schema/types.js'
-import type { ColumnDef, ConstraintDef, DateFormat, QualifiedName, Statement } from './tsql-parser.js'
+import type { BatchVariable, ColumnDef, ConstraintDef, DateFormat, QualifiedName, Statement } from './tsql-parser.js'
 import { scriptStatements } from './tsql-statements.js'
 import { keyOf, readTable } from './tsql-table-read.js'
 import { portableDefault } from './tsql-values.js'
@@ -83,13 +83,14 @@ export class TsqlSource implements Connection {
     const orphans = new Map<string, { name: string; rows: number; line: number }>()
     let dateFormat: DateFormat = 'mdy'
     let identityInsert: string | undefined
-    for await (const { statement: s, line, byteStart, byteEnd } of scriptStatements(this.path)) {
+    const variables = new Map<string, BatchVariable>()
+    for await (const { statement: s, line, byteStart, byteEnd } of scriptStatements(this.path, undefined, undefined, variables)) {
       const touch = (state: TableState) => {
         if (byteStart === undefined || byteEnd === undefined) state.seekable = false
         else if (state.range) state.range.end = byteEnd
         else {
           state.range = { start: byteStart, end: byteEnd, line }
-          state.session = { dateFormat, identityInsert: identityInsert === keyOf(state.schema), defaults: [...state.defaults] }
+          state.session = { dateFormat, identityInsert: identityInsert === keyOf(state.schema), defaults: [...state.defaults], variables: new Map(variables) }
         }
       }
       switch (s.kind) {
@@ -174,12 +175,19 @@ export class TsqlSource implements Connection {
     return s.constraints.some((n) => t.defaultNames.has(n.toLowerCase()))
   }
 
-  /** `REFERENCES t` without columns means t's primary key, known once the whole script is read. */
+  /**
+   * `REFERENCES t` without columns means t's primary key, known once the whole script is read; the table and
+   * columns a key references take their declared spelling (SQL Server matches names without regard to case).
+   */
   #resolveReferences(): void {
     for (const t of this.#tables.values()) {
       t.schema.foreignKeys = t.schema.foreignKeys.filter((fk) => {
+        const ref = [...this.#tables.values()].find((r) => r.schema.name.toLowerCase() === fk.refTable.toLowerCase())
+        if (ref) {
+          fk.refTable = ref.schema.name
+          fk.refColumns = fk.refColumns.map((c) => ref.schema.columns[ref.index.get(c.toLowerCase()) ?? -1]?.name ?? c)
+        }
         if (fk.refColumns.length > 0) return true
-        const ref = [...this.#tables.values()].find((r) => r.schema.name === fk.refTable)
         const pk = ref?.schema.primaryKey?.columns
         if (pk && pk.length === fk.columns.length) {
           fk.refColumns = [...pk]

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import iconv from 'iconv-lite'
 import { SchemaError } from '../../errors.js'
 import { LexError, NeedMore, TsqlLexer } from './tsql-lexer.js'
-import { TsqlParser, type Statement } from './tsql-parser.js'
+import { TsqlParser, type BatchVariable, type Statement } from './tsql-parser.js'
 import type { ScriptRange } from './tsql-table-state.js'
 
 /** Which encoding a script is in, from its first bytes. */
@@ -39,13 +39,14 @@ export interface LocatedStatement {
 /**
  * Streams the statements of a script file: decodes UTF-8 or UTF-16 (with or without BOM) chunk by chunk and
  * parses on a buffer that holds at most one statement plus one chunk. With `range`, reads only those bytes
- * (which must start at a statement boundary).
+ * (which must start at a statement boundary). `variables`: the batch's variables where the read starts, kept
+ * up to date as statements are parsed (the caller may look at them between statements); default none.
  */
-export async function* scriptStatements(path: string, chunkBytes = 256 * 1024, range?: ScriptRange): AsyncGenerator<LocatedStatement> {
+export async function* scriptStatements(path: string, chunkBytes = 256 * 1024, range?: ScriptRange, variables: Map<string, BatchVariable> = new Map()): AsyncGenerator<LocatedStatement> {
   const { encoding, bom } = detectEncoding(await readHead(path))
   const decoder = iconv.getDecoder(encoding === 'utf8' ? 'utf8' : encoding === 'utf16le' ? 'utf16le' : 'utf16-be')
   const lex = new TsqlLexer()
-  const parser = new TsqlParser(lex)
+  const parser = new TsqlParser(lex, variables)
   let line = range?.line ?? 1
   // byte offset of lex.text[0]; exact while decoded text re-encodes to the bytes read
   let textByte = range?.start ?? bom

@@ -172,6 +172,8 @@ export class TableReplay {
       v = callValue(v.call === 'default' ? 'getdate' : v.call, this.#loadedAt)
       fixes.push({ column: c.name, kind: 'generated', message: `line ${line}: ${c.name} generated at load time (${from === 'default' ? 'its default' : 'a function in VALUES'})` })
     }
+    // SQL Server stores any number other than 0 in a bit column as 1
+    if (typeof v === 'string' && /^bit$/i.test(this.#state.schema.columns[i]!.nativeType) && /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(v.trim())) v = Number(v) === 0 ? '0' : '1'
     if (typeof v === 'string' && (c.type.kind === 'date' || c.type.kind === 'timestamp')) {
       const d = readDateLiteral(v, this.#dateFormat, this.#state.legacyDates.has(i))
       if (d && c.type.kind === 'date') {
@@ -309,7 +311,8 @@ export async function* readTable(path: string, state: TableState, table: TableSc
   if (state.rows > 0 || state.unapplied.length > 0) {
     const range = state.seekable ? state.range : undefined
     if (state.rows > 0) {
-      for await (const { statement: s, line } of scriptStatements(path, undefined, range)) {
+      const variables = new Map(range ? state.session?.variables : undefined)
+      for await (const { statement: s, line } of scriptStatements(path, undefined, range, variables)) {
         options.signal?.throwIfAborted()
         if (take(replay.apply(s, line))) yield flush()
       }

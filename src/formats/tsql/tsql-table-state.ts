@@ -1,5 +1,5 @@
 import type { TableSchema } from '../../schema/types.js'
-import type { DateFormat } from './tsql-parser.js'
+import type { BatchVariable, DateFormat } from './tsql-parser.js'
 
 /** A statement the reader did not apply, with where it is and why. */
 export interface SkippedStatement {
@@ -16,6 +16,8 @@ export interface SessionAtStart {
   identityInsert: boolean
   /** Each column's default expression in force then (index of the table's columns). */
   defaults: (string | undefined)[]
+  /** The batch's variables then (DECLARE before the range's first statement, in the same batch). */
+  variables: Map<string, BatchVariable>
 }
 
 /** Where to start and stop reading a script: a statement boundary found by an earlier scan. */
