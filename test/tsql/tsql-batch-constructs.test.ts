@@ -162,6 +162,22 @@ describe('statements of the sample scripts', () => {
   })
 })
 
+describe('fixes of rows a later statement removes', () => {
+  it('a value generated for a row that a later DELETE removes is not counted; one an UPDATE keeps is', async () => {
+    const { read } = await openScript([
+      'CREATE TABLE g ([id] int NOT NULL PRIMARY KEY, [uuid] uniqueidentifier NOT NULL DEFAULT NEWID(), [n] int NULL)',
+      'INSERT g ([id]) VALUES (1), (2), (3)',
+      'DELETE FROM g WHERE id = 2',
+      'UPDATE g SET n = 5 WHERE id = 3',
+      'DELETE FROM g WHERE id = 1',
+      "INSERT g ([id], [uuid]) VALUES (4, '6F9619FF-8B86-D011-B42D-00C04FC964FF')",
+    ])
+    const r = await read('g')
+    expect(r.rows.map((row) => [row[0], row[2]])).toEqual([[3, 5], [4, null]])
+    expect(r.fixed).toEqual({ uuid: 1 })
+  })
+})
+
 describe('tables a statement not applied writes to', () => {
   it('come from its code, not its comments, and an UPDATE of an alias is the aliased table\'s', () => {
     const text = [

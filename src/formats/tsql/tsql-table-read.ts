@@ -42,6 +42,8 @@ export class TableReplay {
   /** Rejected rows and refused statements, in order. */
   rejected: RowError[] = []
   fixes: Fix[] = []
+  /** Fixes of held rows: counted only for the rows still held when they go out (a DELETE may remove them). */
+  #heldFixes: Fix[] = []
 
   constructor(state: TableState, wanted: string, loadedAt: Date, output: TableSchema) {
     this.#state = state
@@ -157,7 +159,7 @@ export class TableReplay {
     }
     const id = this.#state.identity
     if (id && given.has(id.index) && typeof row[id.index] === 'number') this.#sawIdentity(row[id.index] as number)
-    for (const f of fixes) this.fixes.push({ ...f, row })
+    for (const f of fixes) (this.#state.changed ? this.#heldFixes : this.fixes).push({ ...f, row })
     return row
   }
 
@@ -225,6 +227,8 @@ export class TableReplay {
       const hit = (row: Row) => (s.where ? matches(s.where as Predicate, row, column) : true)
       if (s.kind === 'delete') {
         this.held = this.held.filter((r) => !hit(r))
+        const kept = new Set(this.held)
+        this.#heldFixes = this.#heldFixes.filter((f) => kept.has(f.row))
         return
       }
       const sets = s.set.map((a) => {
@@ -240,11 +244,20 @@ export class TableReplay {
         })
         return next
       })
+      // the fixes follow their rows into the updated copies
+      const moved = new Map(this.held.map((r, k) => [r, updated[k]!]))
+      for (const f of this.#heldFixes) f.row = moved.get(f.row) ?? f.row
       this.held = updated
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e)
       this.rejected.push(new RowError('malformed_record', `line ${line}: ${s.kind.toUpperCase()} not applied: ${reason}`, { table: name, key: `line ${line}` }))
     }
+  }
+
+  /** The rows held to the end (the table is changed by UPDATE or DELETE), their fixes moved out with them. */
+  releaseHeld(): Row[] {
+    this.fixes.push(...this.#heldFixes.splice(0))
+    return this.held.splice(0)
   }
 
   /** A literal of an UPDATE or WHERE, as the column's value. */
@@ -318,7 +331,7 @@ export async function* readTable(path: string, state: TableState, table: TableSc
       }
     }
     // held rows (the table was changed by UPDATE or DELETE) go out now, in batches
-    const held = replay.held.splice(0)
+    const held = replay.releaseHeld()
     for (let i = 0; i < held.length || (i === 0 && (replay.rejected.length > 0 || replay.fixes.length > 0)); i += options.batchRows) {
       if (take(held.slice(i, i + options.batchRows))) yield flush()
     }
