@@ -63,6 +63,7 @@ export interface ReadOptions {
    * there (MySQL `LIMIT`); paging readers stop when the caller does. Default: the table's end.
    */
   limit?: number
+  /** The run's abort signal: a reader that finds it aborted stops with an `AbortError`. Absent: never aborted. */
   signal?: AbortSignal
 }
 
@@ -74,6 +75,7 @@ export interface ReadOptions {
 export interface ReadBatch {
   /** Handed over: transforms may change these arrays in place, so a reader must not keep or reuse them. */
   rows: Row[]
+  /** Source rows that did not convert, one error each (kind, key, column, value); not in `rows`. */
   rejected: RowError[]
   /** Rows repaired on the way in (e.g. decoded with a fallback encoding), by column name. */
   fixed?: Record<string, number>
@@ -82,12 +84,18 @@ export interface ReadBatch {
    * Optional: a reader that only counts leaves it out.
    */
   fixes?: { column: string; kind: string; message: string; row: Row }[]
+  /**
+   * The read-order key of the batch's last source row (rejected rows included), values in key column order.
+   * Absent when the table is read in no key order (no key): checkpoints keep the previous key.
+   */
   lastKey?: readonly Value[]
 }
 
 /** The outcome of writing one batch. Every row given is either written or rejected. */
 export interface WriteResult {
+  /** Rows of the batch the target took. */
   written: number
+  /** Rows of the batch the target refused, one error each (kind, key, column, the driver's fields). */
   rejected: RowError[]
   /**
    * Whether everything written so far is committed. `false`: the rows sit in an open transaction that a later
@@ -115,8 +123,11 @@ export interface TableWriter {
 
 /** A constraint or index that could not be created, was created without validation, or was created changed. */
 export interface ConstraintProblem {
+  /** The target table's name. */
   table: string
+  /** The index's or constraint's name (for `sequence`, the identity or sequence the engine names). */
   name: string
+  /** What it is: `sequence` is an identity/sequence position that could not be moved past the loaded keys. */
   kind: 'index' | 'unique' | 'foreign_key' | 'sequence'
   /**
    * `failed`: not created. `unvalidated`: created, but existing rows were not checked (orphans present).
@@ -124,6 +135,7 @@ export interface ConstraintProblem {
    * says how; e.g. `ON DELETE SET NULL` on a NOT NULL column became `RESTRICT` on MariaDB).
    */
   outcome: 'failed' | 'unvalidated' | 'changed'
+  /** What happened, with the target's reason (credentials redacted). */
   message: string
   /** For foreign keys: how many child rows point nowhere. */
   orphans?: number
@@ -131,7 +143,9 @@ export interface ConstraintProblem {
 
 /** Options for {@link Connection.prepareTarget}. */
 export interface PrepareOptions {
+  /** What to do with tables that already exist (see {@link TargetMode}). */
   mode: TargetMode
+  /** The run's abort signal, checked between statements (an aborted preparation throws). Absent: never aborted. */
   signal?: AbortSignal
 }
 
@@ -139,6 +153,7 @@ export interface PrepareOptions {
 export interface FinalizeOptions {
   /** Foreign keys known to have orphans: create them unvalidated where the engine allows it. */
   orphanedForeignKeys?: ReadonlyMap<string, number>
+  /** The run's abort signal, checked between statements: an aborted finalize stops early. Absent: never aborted. */
   signal?: AbortSignal
 }
 
@@ -148,6 +163,7 @@ export interface FinalizeOptions {
  * and `finalize`. A file format that is only a source throws a `UsageError` from the target methods.
  */
 export interface Connection {
+  /** The engine or file format it belongs to: its name and capabilities (and, for engines, its SQL). */
   readonly dialect: BaseDialect
   /** A display form of what it is connected to, with no password. */
   readonly description: string
@@ -363,6 +379,7 @@ export type CollationFolder = (value: string) => string
 export interface BaseDialect {
   /** `sqlite`, `postgres`, `mysql`, `mssql`, `duckdb`, or a file format name (`csv`, `tsql`, …). */
   readonly name: string
+  /** What it can do; the core branches on these, never on `name`. */
   readonly capabilities: DialectCapabilities
   /** Engines: the type map. File formats: absent. */
   readonly types?: DialectTypes
@@ -396,8 +413,11 @@ export interface BaseDialect {
  * {@link UsageError} naming the package (see `src/drivers.ts`).
  */
 export interface Dialect extends BaseDialect {
+  /** The type map, both directions. */
   readonly types: DialectTypes
+  /** Statements as this engine writes them. */
   readonly sql: DialectSql
+  /** What its driver's errors mean. */
   readonly errors: DialectErrors
   /** The npm packages `connect` needs (e.g. `['pg', 'pg-copy-streams']`). */
   readonly drivers: readonly string[]
@@ -413,6 +433,7 @@ export interface Dialect extends BaseDialect {
  * spatial type, `hierarchyid`), with the reason; a column of it is reported, not guessed at.
  */
 export interface TypeRejection {
+  /** Why no logical type carries it, as the report or error shows it (`PostgreSQL type … has no logical type …`). */
   reject: string
 }
 
@@ -508,6 +529,7 @@ export interface ClassifiedError {
    * error of the engine that none of these names.
    */
   kind: FailureKind
+  /** The driver error's own fields (code, SQLSTATE, constraint, table, column, message), credentials redacted. */
   driver: DriverErrorFields
   /** The connection is gone: the run stops with a resumable `ConnectionError`. */
   connectionLost: boolean

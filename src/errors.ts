@@ -42,8 +42,14 @@ export type FailureKind = keyof typeof FAILURE_KINDS
 
 /** Where a problem is: the table, the row's key (primary key values, rowid or ordinal) and the column. */
 export interface ErrorLocation {
+  /** The table concerned. Absent: no one table. */
   table?: string
+  /**
+   * The row's key: key column values by name (`{ id: 7 }`, from the primary key or else the first unique key), or
+   * text where a file has no key (`line 12`). Absent: no row, or a table without a key.
+   */
   key?: Record<string, unknown> | string
+  /** The column at fault. Absent: the whole row or table. */
   column?: string
 }
 
@@ -96,15 +102,26 @@ export function redact(text: string): string {
  * `DriverErrorFields` in the dialect contract. Credentials are redacted.
  */
 export interface DriverFields {
+  /**
+   * The driver's error code as text: PostgreSQL SQLSTATE, mysql2 `ER_…`, SQLite `SQLITE_CONSTRAINT_UNIQUE`, SQL
+   * Server's number, DuckDB's error type.
+   */
   code?: string
+  /** The five-character SQLSTATE, where the driver gives one (PostgreSQL, MySQL/MariaDB). */
   sqlState?: string
+  /** The numeric error number (MySQL/MariaDB errno, SQL Server's error number). */
   errno?: number
+  /** The constraint or index the engine names. */
   constraint?: string
   /** The schema (namespace) the engine names. */
   schema?: string
+  /** The table the engine names. */
   table?: string
+  /** The column the engine names. */
   column?: string
+  /** The engine's detail text (PostgreSQL `DETAIL`, e.g. `Key (id)=(7) already exists.`). */
   detail?: string
+  /** The driver's message. */
   message: string
 }
 
@@ -122,8 +139,11 @@ export function redactDriverFields(fields: DriverFields): DriverFields {
 export class DbferryError extends Error {
   /** The failure-kind code. */
   readonly code: FailureKind
+  /** The table concerned (see {@link ErrorLocation.table}). Absent: no one table. */
   readonly table?: string
+  /** The row's key (see {@link ErrorLocation.key}). Absent: no row, or a table without a key. */
   readonly key?: Record<string, unknown> | string
+  /** The column at fault. Absent: the whole row or table. */
   readonly column?: string
   /** The driver's own fields when a driver error is behind this one (credentials redacted). Default: absent. */
   readonly driver?: DriverFields
@@ -141,6 +161,7 @@ export class DbferryError extends Error {
 
 /** One table whose source differs from what the interrupted run read. */
 export interface SourceChange {
+  /** The source table's name. */
   table: string
   /** The fields that differ, with the interrupted run's value and the current one. */
   fields: { field: string; before: unknown; now: unknown }[]
@@ -151,6 +172,7 @@ export interface SourceChange {
  * two different states of the data. `changes` lists every changed table.
  */
 export class SourceChangedError extends DbferryError {
+  /** Every changed table, with the fields that differ; `table` names the first. */
   readonly changes: readonly SourceChange[]
   constructor(changes: readonly SourceChange[]) {
     const what = changes
@@ -187,6 +209,7 @@ export class UsageError extends DbferryError {
 
 /** A transform threw; names the transform. */
 export class TransformError extends DbferryError {
+  /** The transform's name (`dedupe(auth_user.email)`), also the message's prefix. */
   readonly transform: string
   constructor(transform: string, message: string, options: ErrorLocation & { cause?: unknown } = {}) {
     super('transform', `transform ${transform}: ${message}`, options)
@@ -196,6 +219,7 @@ export class TransformError extends DbferryError {
 
 /** The preflight found problems and `onPreflight: 'stop'` was set. */
 export class PreflightError extends DbferryError {
+  /** The issues that stopped the run (`PreflightIssue`s from `src/plan/preflight.ts`); the message names the first three. */
   readonly issues: readonly unknown[]
   constructor(message: string, issues: readonly unknown[]) {
     super('preflight', message)
@@ -244,6 +268,7 @@ export type RowFailureKind = Extract<
  * column, and keeps the source row (as canonical values, or raw for malformed records).
  */
 export class RowError extends DbferryError {
+  /** The row-level failure kind. */
   declare readonly code: RowFailureKind
   /** The offending value, when one column is at fault. */
   readonly value?: unknown

@@ -6,10 +6,15 @@ import type { Rename } from './schema/identifiers.js'
 
 /** One rejected or dropped row, as the report shows it (all of them are in the journal). */
 export interface RowProblem {
+  /** Why: the failure kind (`duplicate_key`, `filtered`, …). */
   kind: FailureKind
+  /** `rejected`: the row could not be written; `dropped`: it was deliberately not written. */
   action: 'rejected' | 'dropped'
+  /** The row's key as the journal has it (`{"id":7}`, or a file's `line 12`). Absent: no key known. */
   key?: string
+  /** The column at fault. Absent: the whole row. */
   column?: string
+  /** What happened, naming the table, column and value where one is at fault. */
   message: string
   /** Which part of the run decided: `reader`, `target`, or a transform's name. */
   by: string
@@ -21,10 +26,18 @@ export interface TableReport {
   name: string
   /** The source table's name, when different. */
   source?: string
+  /**
+   * `done`: every row accounted for (also a table an interrupted run finished, when resuming); `failed`: an
+   * error stopped it (see `error`); `skipped`: not copied, because the run stopped before it.
+   */
   status: 'done' | 'failed' | 'skipped'
+  /** Source rows read, rejected ones included (with what a resumed run carried over). */
   read: number
+  /** Rows written to the target, stub rows a transform inserted included. */
   written: number
+  /** Rows that could not be written: refused by the reader, a transform or the target. */
   rejected: number
+  /** Rows deliberately not written (dedupe, filters, dangling foreign keys with `drop`). */
   dropped: number
   /** Rows a transform added (stub parents). */
   inserted: number
@@ -34,7 +47,9 @@ export interface TableReport {
   byKind: Partial<Record<FailureKind, number>>
   /** The first rejected and dropped rows (up to `maxExamples`, default 20). */
   examples: RowProblem[]
+  /** Time spent copying this table, in milliseconds. */
   ms: number
+  /** The message of the error that failed it. Absent unless `status` is `failed`. */
   error?: string
   /**
    * How the rows went in: `pass-through` — the file's bytes went to the target's own CSV parser in one
@@ -50,11 +65,17 @@ export interface TableReport {
 
 /** Totals over all tables. */
 export interface Totals {
+  /** Sum of the tables' `read`. */
   read: number
+  /** Sum of the tables' `written`. */
   written: number
+  /** Sum of the tables' `rejected`. */
   rejected: number
+  /** Sum of the tables' `dropped`. */
   dropped: number
+  /** Sum of the tables' `inserted`. */
   inserted: number
+  /** Values fixed, over every table and column. */
   fixed: number
 }
 
@@ -62,25 +83,42 @@ export interface Totals {
 export interface Report {
   /** True when every table finished (rows may still have been rejected: see `clean`). */
   ok: boolean
-  /** True when `ok` and nothing was rejected or dropped and every constraint was created and validated. */
+  /**
+   * True when `ok`, nothing was rejected or dropped, every constraint was created and validated, every view and
+   * function was created, `verify` (when asked) found the target equal, and a script source applied every
+   * data-changing statement (`snapshot.notApplied` is 0).
+   */
   clean: boolean
+  /** The source as it displays (no password). */
   source: string
+  /** The target as it displays (no password). */
   target: string
+  /** One per table of the run, in load order. */
   tables: TableReport[]
+  /** Sums over `tables`. */
   totals: Totals
+  /** Names the target could not keep, with the names they got. */
   renames: Rename[]
+  /** Foreign keys the load order could not honour (self-references, cycles); created after the data like the rest. */
   deferredForeignKeys: DeferredForeignKey[]
+  /** Indexes, keys and sequences not created, created unvalidated, or created changed. Empty: all created as they were. */
   constraints: ConstraintProblem[]
-  /** Views/functions created from user-supplied SQL, in order, and their outcome. */
+  /**
+   * The source's views and functions and those given in the `objects` option, in the order they were created,
+   * and their outcome: created from the SQL supplied, from the source's own definition (same engine), or not.
+   */
   objects: { name: string; ok: boolean; error?: string }[]
+  /** How consistent the source's read was. Absent when the run stopped before the snapshot. */
   snapshot?: SnapshotInfo
   /** What the preflight found (when the run's `preflight` option is `report` or `stop`), collation collisions first. */
   preflight?: PreflightIssue[]
+  /** The journal file's path. Absent: no journal, or one that is not a file (a `MemoryJournal`). */
   journal?: string
   /** The backup taken of an existing SQLite target before the run changed it. */
   backup?: string
   /** The result of `verify: true`: source and target compared after the copy. */
   verify?: { equal: boolean; tables: { name: string; equal: boolean; missing: number; extra: number; changed: number }[] }
+  /** The whole run's time, in milliseconds. */
   ms: number
   /** The error that stopped the run, if one did. */
   error?: { code: string; message: string }

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import type * as mysql2 from 'mysql2/promise'
 import type {
   BaseDialect,
@@ -5,6 +6,7 @@ import type {
   ConnectOptions,
   Connection,
   ConstraintProblem,
+  DatabaseIdentity,
   FinalizeOptions,
   PrepareOptions,
   ReadBatch,
@@ -62,15 +64,125 @@ interface Lease {
 
 const prepared = new WeakSet<object>()
 
-/** Splits dbferry's own URL parameters (`zeroDates`) from the URL mysql2 gets. */
-function parseUrl(url: string): { uri: string; zeroDates?: ZeroDatePolicy; database: string } {
+/** `ConnectOptions` with the MySQL dialect's timeouts (also URL parameters, see {@link mysqlDialect}). */
+export interface MysqlConnectOptions extends ConnectOptions {
+  /** Connecting (TCP, TLS, handshake, authentication) must finish within this many milliseconds. Default 30 000. */
+  connectTimeoutMs?: number
+  /**
+   * While rows are read or written, a server that sends and takes no byte for this many milliseconds ends the
+   * run with a resumable `ConnectionError` (a frozen server, a dead network path). Default 300 000; 0: never.
+   */
+  stallTimeoutMs?: number
+}
+
+/** The timeouts of a connection: connecting, and a stall while rows stream (never a statement timeout). */
+interface Timeouts {
+  connectMs: number
+  stallMs: number
+}
+
+/** Default connect timeout: 30 s. */
+const CONNECT_TIMEOUT_MS = 30_000
+/** Default stall timeout: 5 minutes. */
+const STALL_TIMEOUT_MS = 300_000
+/** TCP keepalive probes start after this long idle, so a peer that vanished is noticed even between queries. */
+const KEEPALIVE_DELAY_MS = 30_000
+
+/** Splits dbferry's own URL parameters (`zeroDates`, the timeouts) from the URL mysql2 gets. */
+function parseUrl(url: string): { uri: string; zeroDates?: ZeroDatePolicy; database: string; timeouts: Partial<Timeouts> } {
   const u = new URL(url.replace(/^mariadb:/i, 'mysql:'))
   const zd = u.searchParams.get('zeroDates')
   u.searchParams.delete('zeroDates')
   if (zd !== null && zd !== 'null' && zd !== 'reject') throw new UsageError(`zeroDates must be null or reject, not ${JSON.stringify(zd)}`)
-  const out: { uri: string; zeroDates?: ZeroDatePolicy; database: string } = { uri: u.toString(), database: decodeURIComponent(u.pathname.replace(/^\//, '')) }
+  const timeouts = urlTimeouts(u.searchParams, redact(url))
+  const out: { uri: string; zeroDates?: ZeroDatePolicy; database: string; timeouts: Partial<Timeouts> } = {
+    uri: u.toString(),
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')),
+    timeouts,
+  }
   if (zd) out.zeroDates = zd as ZeroDatePolicy
   return out
+}
+
+/**
+ * The timeouts a URL sets, removed from it: `connect_timeout` in seconds (as the server's own variable and
+ * libpq count it), or `connectTimeout`/`connectTimeoutMs` in milliseconds (as mysql2 counts it), and
+ * `stallTimeoutMs`.
+ */
+function urlTimeouts(params: URLSearchParams, description: string): Partial<Timeouts> {
+  const number = (name: string, scale: number): number | undefined => {
+    const v = params.get(name)
+    params.delete(name)
+    if (v === null) return undefined
+    const n = Number(v)
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a number ≥ 0, not ${JSON.stringify(v)} (${description})`)
+    return n * scale
+  }
+  const seconds = number('connect_timeout', 1000)
+  const ms = number('connectTimeoutMs', 1) ?? number('connectTimeout', 1)
+  const out: Partial<Timeouts> = {}
+  const connect = ms ?? seconds
+  if (connect !== undefined) out.connectMs = connect
+  const stall = number('stallTimeoutMs', 1)
+  if (stall !== undefined) out.stallMs = stall
+  return out
+}
+
+/** The connection's timeouts: the URL's, else the options', else the defaults. */
+function timeoutsOf(url: Partial<Timeouts>, options: MysqlConnectOptions): Timeouts {
+  return {
+    connectMs: url.connectMs ?? options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    stallMs: url.stallMs ?? options.stallTimeoutMs ?? STALL_TIMEOUT_MS,
+  }
+}
+
+/** mysql2 options for the connect timeout (0: none) and TCP keepalive. */
+function socketOptions(timeouts: Timeouts): { connectTimeout?: number; enableKeepAlive: true; keepAliveInitialDelay: number } {
+  return { ...(timeouts.connectMs > 0 && { connectTimeout: timeouts.connectMs }), enableKeepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS }
+}
+
+/** How many streams hold a socket's stall timeout armed. */
+const stallDepth = new WeakMap<Socket, number>()
+
+/**
+ * Arms the stall timeout on a connection's socket while rows stream: no byte either way for `ms` destroys the
+ * socket with an `ETIMEDOUT` error, which mysql2 hands to the command in flight as fatal (a lost connection:
+ * a `ConnectionError` naming the table, resumable). TCP keepalive alone does not end it: a frozen server's
+ * kernel still answers the probes. Returns the disarm function.
+ */
+function armStall(raw: object, ms: number, description: string): () => void {
+  const socket = (raw as { stream?: Socket }).stream
+  if (!(ms > 0) || !socket || typeof socket.setTimeout !== 'function' || socket.destroyed) return () => {}
+  const armed = (stallDepth.get(socket) ?? 0) + 1
+  stallDepth.set(socket, armed)
+  const onTimeout = () => {
+    socket.destroy(Object.assign(new Error(`no byte sent to or received from ${description} for ${ms / 1000} s (stall timeout: stallTimeoutMs)`), { code: 'ETIMEDOUT' }))
+  }
+  if (armed === 1) socket.setTimeout(ms)
+  socket.on('timeout', onTimeout)
+  let done = false
+  return () => {
+    if (done) return
+    done = true
+    socket.off('timeout', onTimeout)
+    const left = (stallDepth.get(socket) ?? 1) - 1
+    stallDepth.set(socket, left)
+    if (left === 0) socket.setTimeout(0)
+  }
+}
+
+/** `writer` with the stall timeout armed during every call that talks to the server. */
+function stallGuardedWriter(writer: TableWriter, arm: () => () => void): TableWriter {
+  const guarded = <A extends unknown[], R>(f: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    const disarm = arm()
+    try {
+      return await f(...args)
+    } finally {
+      disarm()
+    }
+  }
+  const abort = writer.abort?.bind(writer)
+  return { write: guarded(writer.write.bind(writer)), close: guarded(writer.close.bind(writer)), ...(abort && { abort: guarded(abort) }) }
 }
 
 /** mysql2 options dbferry needs for exact values (readers also cast every value to text or bytes themselves). */
@@ -98,14 +210,17 @@ export class MysqlConnection implements Connection {
   #mariadb: boolean | undefined
   #localInfile: boolean | undefined
   #maxPacket: number | undefined
+  readonly #stallMs: number
 
   constructor(
     dialect: BaseDialect,
     handle: { pool?: mysql2.Pool; connection?: mysql2.Connection; owns: boolean },
     description: string,
     zeroDates: ZeroDatePolicy,
+    stallMs: number = STALL_TIMEOUT_MS,
   ) {
     this.dialect = dialect
+    this.#stallMs = stallMs
     this.#pool = handle.pool
     this.#single = handle.connection
     this.#ownsPool = handle.owns
@@ -202,11 +317,34 @@ export class MysqlConnection implements Connection {
     return last[0] ? { rows, maxKey: stateJson(keys.map((_, i) => last[0]![`k${i}`])) } : { rows }
   }
 
+  /**
+   * The server as it identifies itself, readable without privileges: MySQL's `@@server_uuid`, MariaDB's
+   * `@@server_uid` (a hash of the host's hardware address, the data directory and the port), else
+   * `@@hostname`, `@@port` and `@@datadir`; and the current database. No schema: a database is MySQL's schema.
+   */
+  async identity(): Promise<DatabaseIdentity> {
+    const rows = await this.#query<{ Variable_name: string; Value: string }>(
+      "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('server_uuid', 'server_uid', 'hostname', 'port', 'datadir')",
+    )
+    const v = new Map(rows.map((r) => [String(r.Variable_name).toLowerCase(), String(r.Value)]))
+    const [db] = await this.#query<{ db: string | null }>('SELECT DATABASE() AS db')
+    const uuid = v.get('server_uuid') ?? v.get('server_uid')
+    const server = uuid ? `mysql:${uuid}:${v.get('port') ?? ''}` : `mysql:${v.get('hostname') ?? ''}:${v.get('port') ?? ''}:${v.get('datadir') ?? ''}`
+    return { server, database: db?.db ?? '' }
+  }
+
+  /** The stall timeout of a leased connection, armed; returns the disarm function. */
+  #armStall(raw: object): () => void {
+    return armStall(raw, this.#stallMs, this.description)
+  }
+
   async *read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
     const l = this.#snapshot ?? (await this.lease())
+    const disarm = this.#armStall(l.raw)
     try {
       yield* readMysqlTable(l.raw, table, options, this.#zeroDates)
     } finally {
+      disarm()
       if (l !== this.#snapshot) l.release()
     }
   }
@@ -233,9 +371,11 @@ export class MysqlConnection implements Connection {
   async *readSegments(table: TableSchema, request: SegmentRequest, wanted: readonly number[], options: ReadOptions): AsyncIterable<ReadBatch> {
     const where = mysqlSql.segmentFilter(table, request, wanted)
     const l = this.#snapshot ?? (await this.lease())
+    const disarm = this.#armStall(l.raw)
     try {
       yield* readMysqlTable(l.raw, table, options, this.#zeroDates, where)
     } finally {
+      disarm()
       if (l !== this.#snapshot) l.release()
     }
   }
@@ -264,7 +404,8 @@ export class MysqlConnection implements Connection {
       l.release()
       throw error
     }
-    return openMysqlWriter(l.session, table, { loadData: this.#localInfile, maxPacket: this.#maxPacket, release: l.release })
+    const writer = await openMysqlWriter(l.session, table, { loadData: this.#localInfile, maxPacket: this.#maxPacket, release: l.release })
+    return stallGuardedWriter(writer, () => this.#armStall(l.raw))
   }
 
   async finalize(schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
@@ -291,9 +432,9 @@ export class MysqlConnection implements Connection {
   }
 }
 
-async function openPool(uri: string, database: string, create: boolean): Promise<mysql2.Pool> {
+async function openPool(uri: string, database: string, create: boolean, timeouts: Timeouts): Promise<mysql2.Pool> {
   const driver = await import('mysql2/promise')
-  const make = () => driver.createPool({ uri, ...DRIVER_OPTIONS, connectionLimit: 8 })
+  const make = () => driver.createPool({ uri, ...DRIVER_OPTIONS, ...socketOptions(timeouts), connectionLimit: 8 })
   let pool = make()
   try {
     const c = await pool.getConnection()
@@ -305,7 +446,7 @@ async function openPool(uri: string, database: string, create: boolean): Promise
     if ((error as { errno?: number }).errno === 1049 && create && database) {
       const u = new URL(uri)
       u.pathname = '/'
-      const admin = await driver.createConnection({ uri: u.toString(), ...DRIVER_OPTIONS })
+      const admin = await driver.createConnection({ uri: u.toString(), ...DRIVER_OPTIONS, ...socketOptions(timeouts) })
       try {
         await admin.query(`CREATE DATABASE IF NOT EXISTS ${q(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`)
       } finally {
@@ -336,31 +477,36 @@ function promiseApi<T extends mysql2.Pool | mysql2.Connection>(x: T | CallbackAp
  * Zero dates read as NULL unless `options.zeroDates` (or the URL's `zeroDates`) is `reject`. Throws a
  * `ConnectionError` with the driver's fields when the server cannot be reached.
  */
-export async function connectMysql(target: string | MysqlConnectTarget, options: ConnectOptions, dialect: Dialect): Promise<MysqlConnection> {
+export async function connectMysql(target: string | MysqlConnectTarget, options: MysqlConnectOptions, dialect: Dialect): Promise<MysqlConnection> {
   if (typeof target === 'string') {
-    const { uri, zeroDates, database } = parseUrl(target)
+    const parsed = parseUrl(target)
+    const timeouts = timeoutsOf(parsed.timeouts, options)
     try {
-      const pool = await openPool(uri, database, options.create === true)
-      return new MysqlConnection(dialect, { pool, owns: true }, redact(target), options.zeroDates ?? zeroDates ?? 'null')
+      const pool = await openPool(parsed.uri, parsed.database, options.create === true, timeouts)
+      return new MysqlConnection(dialect, { pool, owns: true }, redact(target), options.zeroDates ?? parsed.zeroDates ?? 'null', timeouts.stallMs)
     } catch (error) {
       if (error instanceof UsageError) throw error
       const driver = mysqlErrors.classify(error)?.driver
-      throw new ConnectionError(`cannot connect to ${redact(target)}: ${(error as Error).message}`, { cause: error, ...(driver && { driver }) })
+      const timedOut = (error as { code?: unknown }).code === 'ETIMEDOUT' && timeouts.connectMs > 0
+      const why = timedOut ? `no answer within ${timeouts.connectMs / 1000} s (connect timeout: connect_timeout in the URL, in seconds, or connectTimeoutMs)` : (error as Error).message
+      throw new ConnectionError(`cannot connect to ${redact(target)}: ${why}`, { cause: error, ...(driver && { driver }) })
     }
   }
+  const timeouts = timeoutsOf({}, options)
   const zeroDates = options.zeroDates ?? 'null'
   const held = heldObject(target, dialect)
   if (held !== undefined) {
     const api = promiseApi(held)
     // a pool hands out connections; anything else is one connection
     if (typeof (api as Partial<mysql2.Pool>).getConnection === 'function') {
-      return new MysqlConnection(dialect, { pool: api as mysql2.Pool, owns: false }, 'mysql (caller pool)', zeroDates)
+      return new MysqlConnection(dialect, { pool: api as mysql2.Pool, owns: false }, 'mysql (caller pool)', zeroDates, timeouts.stallMs)
     }
-    return new MysqlConnection(dialect, { connection: api as mysql2.Connection, owns: false }, 'mysql (caller connection)', zeroDates)
+    return new MysqlConnection(dialect, { connection: api as mysql2.Connection, owns: false }, 'mysql (caller connection)', zeroDates, timeouts.stallMs)
   }
   const driver = await import('mysql2/promise')
-  const pool = driver.createPool({ ...(target as mysql2.PoolOptions), ...DRIVER_OPTIONS })
-  return new MysqlConnection(dialect, { pool, owns: true }, 'mysql', zeroDates)
+  // the caller's own connect timeout and keepalive settings win over the defaults
+  const pool = driver.createPool({ ...socketOptions(timeouts), ...(target as mysql2.PoolOptions), ...DRIVER_OPTIONS })
+  return new MysqlConnection(dialect, { pool, owns: true }, 'mysql', zeroDates, timeouts.stallMs)
 }
 
 /** The caller's mysql2 object in `target` (the object itself, or the one `{ pool }`/`{ connection }` holds), or undefined. */

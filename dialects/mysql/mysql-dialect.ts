@@ -42,6 +42,12 @@ function accepts(target: unknown): boolean {
  *
  * URL parameter `zeroDates=reject` (or the `zeroDates` connect option) rejects rows holding zero dates instead
  * of reading them as NULL (the default).
+ *
+ * Timeouts (URL parameters, else the `connectTimeoutMs`/`stallTimeoutMs` options of `MysqlConnectOptions`):
+ * `connect_timeout` (seconds; or `connectTimeout`/`connectTimeoutMs` in milliseconds) bounds connecting,
+ * default 30 s; `stallTimeoutMs` ends a run whose server sends and takes no byte for that long while rows are
+ * read or written (a frozen server), default 5 minutes, 0 for never — a resumable `ConnectionError`. Every
+ * connection dbferry opens has TCP keepalive on.
  */
 export const mysqlDialect: Dialect = Object.freeze({
   name: 'mysql',

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import pg from 'pg'
 import type {
   ConnectOptions,
@@ -5,6 +6,7 @@ import type {
   ConstraintProblem,
   CsvLoad,
   CsvText,
+  DatabaseIdentity,
   Dialect,
   FinalizeOptions,
   PrepareOptions,
@@ -54,8 +56,37 @@ export interface Session {
   description: string
   /** Builds a new client to the same server (for cancelling a query), or undefined for a user's client. */
   config?: pg.ClientConfig
+  /** Milliseconds without a byte either way, while rows stream, after which the session is ended (0: never). */
+  stallMs: number
   release(): Promise<void>
 }
+
+/**
+ * The timeouts of a session (see {@link PostgresConnectOptions}): connecting, and a stall while rows stream.
+ * Not a statement timeout: a long `CREATE INDEX` or a count that sends nothing is never cut short.
+ */
+interface Timeouts {
+  connectMs: number
+  stallMs: number
+}
+
+/** `ConnectOptions` with the PostgreSQL dialect's timeouts (also URL parameters, see {@link postgresDialect}). */
+export interface PostgresConnectOptions extends ConnectOptions {
+  /** Connecting (TCP, TLS, authentication) must finish within this many milliseconds. Default 30 000. */
+  connectTimeoutMs?: number
+  /**
+   * While rows are read or written, a server that sends and takes no byte for this many milliseconds ends the
+   * run with a resumable `ConnectionError` (a frozen server, a dead network path). Default 300 000; 0: never.
+   */
+  stallTimeoutMs?: number
+}
+
+/** Default connect timeout: 30 s. */
+const CONNECT_TIMEOUT_MS = 30_000
+/** Default stall timeout: 5 minutes. */
+const STALL_TIMEOUT_MS = 300_000
+/** TCP keepalive probes start after this long idle, so a peer that vanished is noticed even between queries. */
+const KEEPALIVE_DELAY_MS = 30_000
 
 /** Session settings that make the text forms exact and independent of the server's defaults. */
 const SETTINGS = [
@@ -65,17 +96,24 @@ const SETTINGS = [
   "SET bytea_output = 'hex'",
   "SET client_encoding = 'UTF8'",
   'SET extra_float_digits = 1',
-  // a commit per batch need not wait for its WAL flush: a client crash loses nothing the server acknowledged,
-  // and after a server crash resume finds the target short of its checkpoint and says so instead of guessing
-  'SET synchronous_commit = off',
 ].join('; ')
+
+/**
+ * Every commit dbferry makes is one a checkpoint confirms (a batch, a CSV table), so none may be acknowledged
+ * before its WAL is flushed: after a server crash the target must still hold every batch the journal says it
+ * holds, or resume finds it short and refuses. A session (or a database, a role, the server) whose default is
+ * `off` gets `local`; `on` and the replication levels are kept as they are. One flush per batch of
+ * thousands of rows costs little.
+ */
+const DURABLE_COMMIT = "SELECT CASE WHEN current_setting('synchronous_commit') = 'off' THEN set_config('synchronous_commit', 'local', false) END"
+
 const RESET = 'RESET DateStyle; RESET TimeZone; RESET IntervalStyle; RESET bytea_output; RESET client_encoding; RESET extra_float_digits; RESET synchronous_commit'
 
-/** Splits `?schema=` off a URL (pg would pass unknown parameters to the server). */
-function parseUrl(url: string): { config: pg.ClientConfig; schema?: string; description: string } {
+/** Splits dbferry's parameters (`schema`, the timeouts) off a URL (pg would pass unknown parameters to the server). */
+function parseUrl(url: string): { config: pg.ClientConfig; schema?: string; description: string; timeouts: Partial<Timeouts> } {
   const description = redact(url)
   // `postgres:` or `postgres://` alone: everything from PG* variables
-  if (/^postgres(ql)?:(\/\/)?$/i.test(url.trim())) return { config: {}, description: `postgres (from PG* environment)` }
+  if (/^postgres(ql)?:(\/\/)?$/i.test(url.trim())) return { config: {}, description: `postgres (from PG* environment)`, timeouts: {} }
   let u: URL
   try {
     u = new URL(url)
@@ -85,7 +123,49 @@ function parseUrl(url: string): { config: pg.ClientConfig; schema?: string; desc
   const schema = u.searchParams.get('schema') ?? u.searchParams.get('currentSchema') ?? undefined
   u.searchParams.delete('schema')
   u.searchParams.delete('currentSchema')
-  return { config: { connectionString: u.toString() }, schema, description }
+  const timeouts = urlTimeouts(u.searchParams, description)
+  return { config: { connectionString: u.toString() }, schema, description, timeouts }
+}
+
+/**
+ * The timeouts a URL sets, removed from it: `connect_timeout` in seconds (as libpq reads it), or
+ * `connectTimeoutMs`, and `stallTimeoutMs`, in milliseconds.
+ */
+function urlTimeouts(params: URLSearchParams, description: string): Partial<Timeouts> {
+  const out: Partial<Timeouts> = {}
+  const number = (name: string, scale: number): number | undefined => {
+    const v = params.get(name)
+    params.delete(name)
+    if (v === null) return undefined
+    const n = Number(v)
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a number ≥ 0, not ${JSON.stringify(v)} (${description})`)
+    return n * scale
+  }
+  const seconds = number('connect_timeout', 1000)
+  const ms = number('connectTimeoutMs', 1)
+  const connect = ms ?? seconds
+  if (connect !== undefined) out.connectMs = connect
+  const stall = number('stallTimeoutMs', 1)
+  if (stall !== undefined) out.stallMs = stall
+  return out
+}
+
+/** The session's timeouts: the URL's, else the options', else the defaults (libpq's `connect_timeout=0`: none). */
+function timeoutsOf(url: Partial<Timeouts>, options: PostgresConnectOptions): Timeouts {
+  return {
+    connectMs: url.connectMs ?? options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    stallMs: url.stallMs ?? options.stallTimeoutMs ?? STALL_TIMEOUT_MS,
+  }
+}
+
+/** The client config with the connect timeout and TCP keepalive (a config's own settings are kept). */
+function withTimeouts(config: pg.ClientConfig, timeouts: Timeouts): pg.ClientConfig {
+  return {
+    connectionTimeoutMillis: timeouts.connectMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+    ...config,
+  }
 }
 
 function databaseOf(config: pg.ClientConfig): string | undefined {
@@ -123,8 +203,10 @@ async function openClient(config: pg.ClientConfig, description: string, create: 
   try {
     await client.connect()
     return client
-  } catch (cause) {
+  } catch (error) {
     await client.end().catch(() => {})
+    // pg's own "timeout expired" (or a socket's) says nothing of which limit it was
+    const cause = isConnectTimeout(error, config) ? connectTimeoutError(error, config) : error
     const db = databaseOf(config)
     // 3D000: the database does not exist; a target may create it
     if (create && (cause as { code?: string }).code === '3D000' && db) {
@@ -146,6 +228,75 @@ async function openClient(config: pg.ClientConfig, description: string, create: 
   }
 }
 
+/** Whether connecting failed because the connect timeout ran out. */
+function isConnectTimeout(error: unknown, config: pg.ClientConfig): boolean {
+  return (config.connectionTimeoutMillis ?? 0) > 0 && error instanceof Error && /timeout expired|Connection terminated due to connection timeout/i.test(error.message)
+}
+
+function connectTimeoutError(error: unknown, config: pg.ClientConfig): Error {
+  const ms = config.connectionTimeoutMillis ?? 0
+  return Object.assign(new Error(`no answer within ${ms / 1000} s (connect timeout: connect_timeout in the URL, in seconds, or connectTimeoutMs)`), {
+    code: 'ETIMEDOUT',
+    cause: error,
+  })
+}
+
+/**
+ * Arms the stall timeout on a session's socket while rows stream (`what`: `reading t`): no byte either way for
+ * `stallMs` destroys the socket with an `ETIMEDOUT` error, which fails the query in flight as a lost
+ * connection (a `ConnectionError` naming the server and the table, resumable). TCP keepalive alone does not
+ * end it: a frozen server's kernel still answers the probes. Returns the disarm function.
+ */
+function armStall(session: Session): () => void {
+  const socket = (session.client as unknown as { connection?: { stream?: Socket } }).connection?.stream
+  const ms = session.stallMs
+  if (!(ms > 0) || !socket || typeof socket.setTimeout !== 'function' || socket.destroyed) return () => {}
+  const armed = (stallDepth.get(socket) ?? 0) + 1
+  stallDepth.set(socket, armed)
+  const onTimeout = () => {
+    const error = Object.assign(new Error(`no byte sent or received for ${ms / 1000} s (stall timeout: stallTimeoutMs)`), { code: 'ETIMEDOUT' })
+    socket.destroy(error)
+  }
+  if (armed === 1) socket.setTimeout(ms)
+  socket.on('timeout', onTimeout)
+  let done = false
+  return () => {
+    if (done) return
+    done = true
+    socket.off('timeout', onTimeout)
+    const left = (stallDepth.get(socket) ?? 1) - 1
+    stallDepth.set(socket, left)
+    if (left === 0) socket.setTimeout(0)
+  }
+}
+
+/** How many streams hold a socket's stall timeout armed (a connection may read and write at once). */
+const stallDepth = new WeakMap<Socket, number>()
+
+/** `source` with the stall timeout armed from the first pull to the end (or an early return). */
+async function* stallGuarded<T>(session: Session, source: AsyncIterable<T>): AsyncIterable<T> {
+  const disarm = armStall(session)
+  try {
+    yield* source
+  } finally {
+    disarm()
+  }
+}
+
+/** `writer` with the stall timeout armed during every call that talks to the server. */
+function stallGuardedWriter(session: Session, writer: TableWriter): TableWriter {
+  const guarded = <A extends unknown[], R>(f: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    const disarm = armStall(session)
+    try {
+      return await f(...args)
+    } finally {
+      disarm()
+    }
+  }
+  const abort = writer.abort?.bind(writer)
+  return { ...writer, write: guarded(writer.write.bind(writer)), close: guarded(writer.close.bind(writer)), ...(abort && { abort: guarded(abort) }) }
+}
+
 /** A caller's `pg` Pool or Client (as `dialect.accepts` recognises them) in the wrapped form `openSession` takes. */
 function wrapped(target: PostgresTarget | object, dialect: Dialect): PostgresTarget | object {
   if (typeof target === 'string' || !dialect.accepts(target)) return target
@@ -153,8 +304,9 @@ function wrapped(target: PostgresTarget | object, dialect: Dialect): PostgresTar
 }
 
 /** Opens a session from any {@link PostgresTarget}. */
-async function openSession(given: PostgresTarget | object, options: ConnectOptions, dialect: Dialect): Promise<Session> {
+async function openSession(given: PostgresTarget | object, options: PostgresConnectOptions, dialect: Dialect): Promise<Session> {
   const target = wrapped(given, dialect)
+  let timeouts = timeoutsOf({}, options)
   let client: pg.Client | pg.PoolClient
   let schema = options.schema
   let description: string
@@ -164,7 +316,8 @@ async function openSession(given: PostgresTarget | object, options: ConnectOptio
     const parsed = parseUrl(target)
     schema = parsed.schema ?? schema
     description = parsed.description
-    config = parsed.config
+    timeouts = timeoutsOf(parsed.timeouts, options)
+    config = withTimeouts(parsed.config, timeouts)
     const c = await openClient(config, description, options.create === true)
     client = c
     release = async () => {
@@ -195,7 +348,7 @@ async function openSession(given: PostgresTarget | object, options: ConnectOptio
   } else {
     const { schema: s, ...rest } = target as pg.ClientConfig & { schema?: string }
     schema = s ?? schema
-    config = rest
+    config = withTimeouts(rest, timeouts)
     description = redact(rest.connectionString ?? `postgres://${rest.user ?? ''}@${rest.host ?? 'localhost'}/${rest.database ?? ''}`)
     const c = await openClient(config, description, options.create === true)
     client = c
@@ -206,6 +359,7 @@ async function openSession(given: PostgresTarget | object, options: ConnectOptio
   const owned = config !== undefined
   try {
     await client.query(SETTINGS)
+    await client.query(DURABLE_COMMIT)
     if (schema === undefined) {
       const r = await client.query<{ s: string }>('SELECT current_schema() AS s')
       schema = r.rows[0]?.s ?? 'public'
@@ -221,7 +375,14 @@ async function openSession(given: PostgresTarget | object, options: ConnectOptio
     if (error instanceof SchemaError) throw error
     throw connectionError(`could not prepare the session on ${description}`, error)
   }
-  return { client, schema, description: schema === 'public' ? description : `${description} (schema ${schema})`, config, release: () => release(!owned) }
+  return {
+    client,
+    schema,
+    description: schema === 'public' ? description : `${description} (schema ${schema})`,
+    config,
+    stallMs: timeouts.stallMs,
+    release: () => release(!owned),
+  }
 }
 
 function wrap(error: unknown, what: string, description: string): Error {
@@ -297,13 +458,34 @@ export class PostgresConnection implements Connection {
     }
   }
 
+  /**
+   * The cluster as the server identifies itself, readable by any role: `system_identifier` (fixed at initdb,
+   * shared only with physical copies of it), the port it listens on and when its postmaster started (which
+   * tells a copy apart); then `current_database()` and the schema this connection reads and writes. The data
+   * directory is left out: only privileged roles can read it, and two roles must see one identity.
+   */
+  async identity(): Promise<DatabaseIdentity> {
+    try {
+      const r = await this.#session.client.query<{ system: string; port: string; started: string; db: string; schema: string }>(
+        `SELECT (SELECT system_identifier::text FROM pg_control_system()) AS system, current_setting('port') AS port,
+          to_char(pg_postmaster_start_time() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS started,
+          current_database() AS db, (SELECT nspname FROM pg_namespace WHERE nspname = $1) AS schema`,
+        [this.schema],
+      )
+      const row = r.rows[0]!
+      return { server: `postgres:${row.system}:${row.port}:${row.started}`, database: row.db, schema: row.schema ?? this.schema }
+    } catch (error) {
+      throw wrap(error, 'reading which server this is', this.description)
+    }
+  }
+
   /** What the reader needs: the session, and whether a snapshot transaction is open. */
   #reader(): ReaderSession {
     return { ...this.#session, inTransaction: () => this.#inTransaction }
   }
 
   read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
-    return readPostgresTable(this.#reader(), table, options, this.description)
+    return stallGuarded(this.#session, readPostgresTable(this.#reader(), table, options, this.description))
   }
 
   /**
@@ -336,7 +518,7 @@ export class PostgresConnection implements Connection {
   /** The rows of some segments of a `segmentHashes` request, read like `read`. */
   readSegments(table: TableSchema, request: SegmentRequest, wanted: readonly number[], options: ReadOptions): AsyncIterable<ReadBatch> {
     const { after: _after, ...fromStart } = options
-    return readPostgresTable(this.#reader(), table, fromStart, this.description, postgresSql.segmentFilter(table, request, wanted))
+    return stallGuarded(this.#session, readPostgresTable(this.#reader(), table, fromStart, this.description, postgresSql.segmentFilter(table, request, wanted)))
   }
 
   async prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void> {
@@ -345,14 +527,28 @@ export class PostgresConnection implements Connection {
   }
 
   async openWriter(table: TableSchema): Promise<TableWriter> {
-    return openPostgresWriter(this.#session.client, this.schema, table, this.description, () => this.#inTransaction)
+    return stallGuardedWriter(this.#session, openPostgresWriter(this.#session.client, this.schema, table, this.description, () => this.#inTransaction))
   }
 
   /** Loads a table's CSV text with one `COPY … (FORMAT csv)` in a transaction left open (the writer's `loadCsv`). */
   async loadCsv(table: TableSchema, text: CsvText, options: { signal?: AbortSignal } = {}): Promise<CsvLoad | string> {
     if (this.#inTransaction) return 'this PostgreSQL connection holds a read snapshot'
+    const disarm = armStall(this.#session)
     try {
-      return await openPostgresWriter(this.#session.client, this.schema, table, this.description).loadCsv(text, options.signal)
+      const load = await openPostgresWriter(this.#session.client, this.schema, table, this.description).loadCsv(text, options.signal)
+      if (typeof load === 'string') return load
+      const session = this.#session
+      return {
+        ...load,
+        async commit() {
+          const disarmCommit = armStall(session)
+          try {
+            await load.commit()
+          } finally {
+            disarmCommit()
+          }
+        },
+      }
     } catch (error) {
       // the source's own refusal and an abort pass as they are; the server's errors keep where it stopped
       const e = error as { code?: unknown; where?: unknown }
@@ -360,6 +556,8 @@ export class PostgresConnection implements Connection {
       const wrapped = wrap(error, `loading ${table.name} as CSV`, this.description)
       if (typeof e.where === 'string') wrapped.message += ` (${e.where})`
       throw wrapped
+    } finally {
+      disarm()
     }
   }
 
@@ -396,6 +594,6 @@ export class PostgresConnection implements Connection {
  * (default: the URL's `?schema=`, else the server's `current_schema()`) and `options.create` (default false:
  * create a missing database or schema) as in {@link ConnectOptions}.
  */
-export async function connectPostgres(target: PostgresTarget | object, options: ConnectOptions, dialect: Dialect): Promise<PostgresConnection> {
+export async function connectPostgres(target: PostgresTarget | object, options: PostgresConnectOptions, dialect: Dialect): Promise<PostgresConnection> {
   return new PostgresConnection(dialect, await openSession(target, options, dialect))
 }

@@ -22,6 +22,12 @@ function accepts(target: unknown): boolean {
  * or Client the caller holds (borrowed, never ended), `{ pool }` or `{ client }` with an optional `schema`,
  * or a `pg` client config. The schema defaults to `ConnectOptions.schema`, else the URL's, else the server's
  * `current_schema()`.
+ *
+ * Timeouts (URL parameters, else the `connectTimeoutMs`/`stallTimeoutMs` options of `PostgresConnectOptions`):
+ * `connect_timeout` (seconds, as libpq; or `connectTimeoutMs`) bounds connecting, default 30 s;
+ * `stallTimeoutMs` ends a run whose server sends and takes no byte for that long while rows are read or
+ * written (a frozen server), default 5 minutes, 0 for never — a resumable `ConnectionError`. Every
+ * connection dbferry opens has TCP keepalive on.
  */
 export const postgresDialect: Dialect = Object.freeze({
   name: 'postgres',

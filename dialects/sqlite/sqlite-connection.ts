@@ -285,7 +285,7 @@ function openFile(path: string, options: ConnectOptions): BetterSqlite3.Database
 const NUMERIC_TIMESTAMPS: ReadonlySet<string> = new Set(['reject', 'unixepoch', 'unixepoch-ms', 'julianday'])
 
 /** The reading options, checked before anything is opened: the fallback encoding and `numericTimestamps`. */
-function fallback(options: ConnectOptions): { fallbackEncoding?: string; numericTimestamps?: NumericTimestamps } {
+function readingOptions(options: ConnectOptions): { fallbackEncoding?: string; numericTimestamps?: NumericTimestamps } {
   const out: { fallbackEncoding?: string; numericTimestamps?: NumericTimestamps } = {}
   const numeric = options.sqliteNumericTimestamps
   if (numeric !== undefined) {
@@ -307,7 +307,7 @@ function fallback(options: ConnectOptions): { fallbackEncoding?: string; numeric
  * opened read-only and must exist.
  */
 export async function connectSqlite(target: string | object, options: ConnectOptions, dialect: Dialect): Promise<SqliteConnection> {
-  const encoding = fallback(options)
+  const encoding = readingOptions(options)
   if (typeof target === 'string') {
     const path = dialect.localFile!(target) ?? ':memory:'
     return new SqliteConnection({ dialect, db: openFile(path, options), path, owned: true, ...encoding })

@@ -13,9 +13,13 @@ export interface InstallCompatOptions {
 
 /** What {@link installCompat} did. */
 export interface InstallCompatResult {
+  /** The pack installed. */
   pack: CompatPack
+  /** The schema the functions went into. */
   schema: string
+  /** The functions' names, without the schema (`datediff`, `isnull`, …). */
   functions: readonly string[]
+  /** How many SQL statements were run. */
   statements: number
 }
 

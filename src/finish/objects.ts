@@ -4,10 +4,16 @@ import type { Connection } from '../dialect.js'
 import { UsageError, redact } from '../errors.js'
 import type { DatabaseSchema, ObjectSchema } from '../schema/types.js'
 
-/** The outcome of one user-supplied object (view, function, procedure). */
+/**
+ * The outcome of one object (view, function, procedure): one the user supplied SQL for, or one of the source's,
+ * created from its own definition or listed as not created.
+ */
 export interface ObjectOutcome {
+  /** The object's name as supplied, or the source's with its schema (`dbo.vw_x`). */
   name: string
+  /** Whether it was created. */
   ok: boolean
+  /** Why it was not created: the target's error, or why it was not attempted. Absent when `ok`. */
   error?: string
 }
 

@@ -2,8 +2,11 @@ import type { DatabaseSchema, ForeignKeySchema } from '../schema/types.js'
 
 /** A foreign key the planner could not honour by order (a self-reference or part of a cycle). */
 export interface DeferredForeignKey {
+  /** The child table's name. */
   table: string
+  /** The key, as the child declares it. */
   foreignKey: ForeignKeySchema
+  /** `self_reference`: the table references itself; `cycle`: set aside to break a cycle of tables. */
   reason: 'self_reference' | 'cycle'
 }
 

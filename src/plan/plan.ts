@@ -26,7 +26,9 @@ export interface PlanOptions
 
 /** What a copy would do, as data: order, stages, deferred keys, renames, and every problem found in the data. */
 export interface PlanReport {
+  /** The source as it displays (no password). */
   source: string
+  /** The target as it displays (no password). Absent when `to` was not given (planned for the source's dialect). */
   target?: string
   /** Tables in load order, parents first. */
   order: string[]
@@ -34,12 +36,15 @@ export interface PlanReport {
   stages: string[][]
   /** Foreign keys that cannot be honoured by order (self-references, cycles). */
   deferred: DeferredForeignKey[]
+  /** Names the target could not keep, with the names they would get. */
   renames: Rename[]
   /** Problems found by scanning the source, collation collisions first. */
   preflight: PreflightIssue[]
   /** Rows per table as scanned (0 when `scan: false`). */
   tables: { name: string; source?: string; rows: number }[]
+  /** How consistent the source's read was. */
   snapshot?: SnapshotInfo
+  /** Time the plan took, in milliseconds. */
   ms: number
 }
 

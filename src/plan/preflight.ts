@@ -30,19 +30,28 @@ export type PreflightKind =
 
 /** One example of an issue: the row's key (as JSON) and the offending value(s). */
 export interface PreflightExample {
+  /** The source row's key as JSON (`{"id":7}`); for `identifier_renamed`, the old name. Absent: no key known. */
   key?: string
+  /**
+   * The offending value as JSON-safe data (an array for several columns); for `identifier_renamed`, the new
+   * name; null for a value the reader repaired.
+   */
   value: unknown
 }
 
 /** One problem the preflight found, with how many rows it touches and a few examples. */
 export interface PreflightIssue {
+  /** What was found. */
   kind: PreflightKind
   /** The target table's name. */
   table: string
   /** The column(s) concerned, comma-separated for multi-column keys. */
   column?: string
+  /** How many rows it concerns (names, for `identifier_renamed`; values, for repairs on read). */
   count: number
+  /** The first rows found, up to `maxExamples` (default 10). */
   examples: PreflightExample[]
+  /** What was found and what it would do, as the report shows it. */
   message: string
 }
 

@@ -13,10 +13,18 @@ export interface IdentifierPolicy {
 
 /** One name the target could not keep. */
 export interface Rename {
+  /** What was renamed. */
   kind: 'table' | 'column' | 'index' | 'constraint'
+  /** The table (its source name) a column, index or constraint belongs to. Absent for a table. */
   table?: string
+  /** The name before. */
   from: string
+  /** The name on the target. */
   to: string
+  /**
+   * `case`: folded by `case: 'lower'`; `too_long`: shortened to the target's limit (one name can have both).
+   * `clash` is never given: names that would still collide stop the run with a `SchemaError`.
+   */
   reason: 'too_long' | 'case' | 'clash'
 }
 

@@ -6,14 +6,19 @@ export type TableMatcher = string | RegExp
 
 /** Which tables a run copies. Default: all of them. */
 export interface TableSelection {
+  /** Source tables to copy: a name matches exactly, a RegExp by `test`. Absent or empty: every table. */
   include?: readonly TableMatcher[]
+  /** Source tables to leave out, even when `include` names them. Default none. */
   exclude?: readonly TableMatcher[]
 }
 
 /** A foreign key the source does not declare: `{ from: 'or_organisation.sector_id', to: 'or_sector.id' }`. */
 export interface DeclaredForeignKey {
+  /** The child's columns as `table.column`, or `table.(a,b)` for a composite key (source names). */
   from: string
+  /** The parent's columns, spelled like `from`. */
   to: string
+  /** The constraint's name. Absent: the target picks one. */
   name?: string
 }
 

@@ -21,6 +21,7 @@ export interface BackupResult {
   bytes: number
   /** Whether it is gzip-compressed. */
   gzip: boolean
+  /** Time it took, in milliseconds. */
   ms: number
 }
 

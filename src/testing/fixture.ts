@@ -5,9 +5,13 @@ import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, KeySchema, Logical
 
 /** A column as a fixture declares it. `nullable` defaults to true. */
 export interface FixtureColumn {
+  /** The column's name. */
   name: string
+  /** Its logical type; each engine declares it as its type map says. */
   type: LogicalType
+  /** Whether it accepts NULL. Default true. */
   nullable?: boolean
+  /** An identity / serial / auto-increment column. Default false. */
   autoIncrement?: boolean
 }
 
@@ -17,19 +21,29 @@ export interface FixtureColumn {
  * and are written only where the target's `storesAnyValue` capability is set.
  */
 export interface FixtureTable {
+  /** The table's name. */
   name: string
+  /** The columns, in row order. */
   columns: FixtureColumn[]
+  /** The primary key's columns. Absent: no primary key. */
   primaryKey?: string[]
+  /** Unique keys, each a list of columns. Default none. */
   uniques?: string[][]
+  /** Secondary indexes (`unique` default false), created after the rows. Default none. */
   indexes?: { name: string; columns: string[]; unique?: boolean }[]
+  /** Foreign keys (`name` absent: the engine picks one), created after the rows. Default none. */
   foreignKeys?: { columns: string[]; refTable: string; refColumns: string[]; name?: string }[]
+  /** Rows as canonical values aligned with `columns`; a row the engine cannot store is skipped (see `holdableRows`). */
   rows: Row[]
+  /** Rows written only where the target's `storesAnyValue` is set (see above). Default none. */
   looseRows?: unknown[][]
 }
 
 /** A fixture: tables and rows declared once, buildable in any dialect. */
 export interface Fixture {
+  /** Names the fixture in errors (`fixture <name>: <table> refused 2 row(s)`). */
   name: string
+  /** The tables, parents before children (rows are written in this order). */
   tables: FixtureTable[]
 }
 

@@ -33,6 +33,7 @@ export interface ExpectMigratedOptions {
 
 /** Thrown by {@link expectMigrated}; `report` holds the full comparison. */
 export class MigrationMismatchError extends Error {
+  /** The whole comparison; the message lists only the differing tables, up to `limit` rows of each kind. */
   readonly report: VerifyReport
   constructor(report: VerifyReport, limit: number) {
     super(`the target does not match the source\n${formatVerifyReport(report, { limit, equalTables: false })}`)

@@ -20,9 +20,11 @@ export type DanglingStrategy = 'null' | 'drop' | 'stub' | 'fail'
 export interface StubInfo {
   /** The child table and its foreign-key columns. */
   table: string
+  /** The child's foreign-key columns. */
   columns: string[]
   /** The parent table and the referenced columns. */
   refTable: string
+  /** The parent's referenced columns, aligned with `columns`. */
   refColumns: string[]
 }
 
@@ -35,7 +37,9 @@ export type StubFunction = (key: Value | Value[], info: StubInfo) => Record<stri
 
 /** A per-foreign-key strategy. */
 export interface ForeignKeyStrategy {
+  /** What happens to this key's dangling rows. */
   strategy: DanglingStrategy
+  /** Placeholder values for `stub`. Default: the transform's `stub`. */
   stub?: StubFunction
 }
 
@@ -58,15 +62,21 @@ export interface FixDanglingForeignKeysOptions {
 
 /** One child row whose foreign key points nowhere. */
 export interface DanglingRow {
+  /** The child table's name. */
   table: string
+  /** The child row's key (`{ id: 7 }`). Absent: the table has no primary or unique key. */
   key?: Record<string, unknown>
+  /** The child's foreign-key columns. */
   columns: string[]
+  /** The missing parent key as text: the value of a one-column key, a JSON array of the values of a composite one. */
   value: string
+  /** The parent table's name. */
   refTable: string
 }
 
 /** `fail`: dangling foreign keys were found; `dangling` lists the rows of the batch that found them. */
 export class DanglingForeignKeyError extends DbferryError {
+  /** The dangling rows of the batch that found them; `table` names the first one's table. */
   readonly dangling: readonly DanglingRow[]
   constructor(message: string, dangling: readonly DanglingRow[]) {
     super('dangling_foreign_key', message, { table: dangling[0]?.table })

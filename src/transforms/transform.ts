@@ -57,12 +57,15 @@ export interface BatchOutcome {
 
 /** What transforms can use during the copy. */
 export interface TransformContext {
+  /** The run's source connection (in its snapshot). */
   readonly source: Connection
+  /** The run's target connection. */
   readonly target: Connection
   /** The target schema (after schema transforms and identifier rules). */
   readonly schema: DatabaseSchema
   /** The source schema as introspected (plus user-declared foreign keys). */
   readonly sourceSchema: DatabaseSchema
+  /** The load order of the run: parents first, and the foreign keys it had to defer. */
   readonly order: LoadOrder
   /** State shared between transforms of one run, e.g. dedupe's remap tables for fixDanglingForeignKeys. */
   readonly state: Map<string, unknown>
@@ -74,13 +77,18 @@ export interface TransformContext {
   insert(table: string, rows: Row[], reason: string): Promise<WriteResult>
   /** Creates a key set with bounded memory (spills to a temporary SQLite file past its limit). */
   keySet(name: string): Promise<KeySet>
+  /** The run's abort signal. Absent: the run has none. */
   readonly signal?: AbortSignal
 }
 
 /** A set of keys (strings) with bounded memory. */
 export interface KeySet {
+  /** Adds a key; await the result when it is a promise (the built-in set returns one when it moves to disk). */
   add(key: string): void | Promise<void>
+  /** Whether the set holds the key. */
   has(key: string): boolean | Promise<boolean>
+  /** Keys held (the built-in set: exact in memory; once on disk, an upper bound, as a key added twice may count twice). */
   readonly size: number
+  /** Frees its memory and temporary file. Sets from {@link TransformContext.keySet} are closed by the run when it ends. */
   close(): void | Promise<void>
 }

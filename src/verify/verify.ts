@@ -44,6 +44,7 @@ export interface VerifyOptions {
   batchRows?: number
   /** Where rows are hashed (see {@link VerifyHashing}). Default `auto`. */
   hashing?: VerifyHashing
+  /** Aborts the comparison: readers that find it aborted stop with an `AbortError`. Absent: never aborted. */
   signal?: AbortSignal
 }
 
@@ -56,8 +57,11 @@ export interface TableVerification {
   name: string
   /** The table's name on `b`, when it differs. */
   nameB?: string
+  /** True when both sides have the table and its columns, and no row is missing, extra, changed or unreadable. */
   equal: boolean
+  /** Rows on `a`, unreadable ones included (for a table `b` lacks, `a`'s count of it). */
   rowsA: number
+  /** Rows on `b`, unreadable ones included (for a table `a` lacks, `b`'s count of it). */
   rowsB: number
   /** Key columns the rows were matched by; empty when the table has no key (rows compared as a multiset). */
   key: string[]
@@ -67,18 +71,23 @@ export interface TableVerification {
   extra: RowKeyObject[]
   /** Rows on both sides whose values differ, with the columns (names on `a`) that differ. */
   changed: { key: RowKeyObject; columns: string[] }[]
+  /** Rows of `a` that `b` lacks, all of them (`expectDropped` ones not counted). */
   missingCount: number
+  /** Rows of `b` that `a` lacks, all of them. */
   extraCount: number
+  /** Rows on both sides whose values differ, all of them. */
   changedCount: number
   /** Rows of `a` missing on `b` that `expectDropped` accounts for. */
   expectedDropped: number
-  /** Rows a side's reader could not convert (counted in rowsA/rowsB), with their keys where known. */
+  /** Rows of `a` its reader could not convert (counted in `rowsA`), less those `expectDropped` accounts for. */
   unreadableA: number
+  /** Rows of `b` its reader could not convert (counted in `rowsB`). */
   unreadableB: number
   /** Table- and column-level differences: a table or column only one side has. */
   problems: string[]
   /** Where the first pass hashed the rows: `engine` (the servers) or `node`. */
   hashing: 'engine' | 'node'
+  /** Time the table's comparison took, in milliseconds. */
   ms: number
 }
 
@@ -86,9 +95,13 @@ export interface TableVerification {
 export interface VerifyReport {
   /** True when every compared table holds the same rows under the tolerances. */
   equal: boolean
+  /** `a` as it displays (no password). */
   a: string
+  /** `b` as it displays (no password). */
   b: string
+  /** One per table compared: `a`'s in its order, then tables only `b` has. */
   tables: TableVerification[]
+  /** Time the whole comparison took, in milliseconds. */
   ms: number
 }
 
