@@ -1,10 +1,12 @@
-import { existsSync, statSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import { existsSync, realpathSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api'
 import type {
   ConnectOptions,
   Connection,
   ConstraintProblem,
+  DatabaseIdentity,
   Dialect,
   FinalizeOptions,
   PrepareOptions,
@@ -31,6 +33,8 @@ export interface DuckdbConnectionInit {
   connection: DuckDBConnection
   /** The instance dbferry opened (closed on `close()`); undefined when the caller's. */
   ownedInstance?: DuckDBInstance
+  /** The caller's instance this connection was opened on, when known (identifies an in-memory database). */
+  instance?: DuckDBInstance
   /** Whether dbferry opened `connection` (closed on `close()`); false for a caller's DuckDBConnection. */
   ownsConnection: boolean
   /** The schema read and written. */
@@ -51,6 +55,8 @@ export class DuckdbConnection implements Connection {
   readonly schema: string
   readonly #ownedInstance?: DuckDBInstance
   readonly #ownsConnection: boolean
+  /** What identifies the in-memory database: the instance when known, else this connection. */
+  readonly #instanceKey: object
   #inSnapshot = false
   #closed = false
 
@@ -61,6 +67,7 @@ export class DuckdbConnection implements Connection {
     this.description = init.description
     if (init.ownedInstance) this.#ownedInstance = init.ownedInstance
     this.#ownsConnection = init.ownsConnection
+    this.#instanceKey = init.instance ?? init.ownedInstance ?? init.connection
   }
 
   async introspect(options: { tables?: readonly string[] } = {}): Promise<DatabaseSchema> {
@@ -107,6 +114,27 @@ export class DuckdbConnection implements Connection {
     }
   }
 
+  /**
+   * The database file as the file system identifies it — device and inode of its real path, so a symlink, a
+   * hard link or another spelling of the path is the same file — or, in memory, `memory:` and an id unique to
+   * the instance (another instance's memory is another database). The schema is the one read and written.
+   */
+  async identity(): Promise<DatabaseIdentity> {
+    let path: string | undefined
+    try {
+      const r = await this.connection.runAndReadAll('SELECT path FROM duckdb_databases() WHERE database_name = current_database()')
+      const p = r.getRows()[0]?.[0]
+      path = typeof p === 'string' && p !== '' && p !== ':memory:' ? p : undefined
+    } catch (error) {
+      throw duckdbErrors.toDbferryError(error, `reading which database ${this.description} is`)
+    }
+    if (path !== undefined && existsSync(path)) {
+      const st = statSync(realpathSync(path))
+      return { server: `file:${st.dev}:${st.ino}`, database: 'file', schema: this.schema }
+    }
+    return { server: `memory:${instanceId(this.#instanceKey)}`, database: 'memory', schema: this.schema }
+  }
+
   read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
     return readDuckdbTable({ connection: this.connection, schema: this.schema, description: this.description }, table, options)
   }
@@ -144,6 +172,15 @@ export class DuckdbConnection implements Connection {
     if (this.#ownsConnection) this.connection.closeSync()
     this.#ownedInstance?.closeSync()
   }
+}
+
+/** A unique id per DuckDB instance (or per connection, when its instance is not known). */
+const instanceIds = new WeakMap<object, string>()
+
+function instanceId(key: object): string {
+  let id = instanceIds.get(key)
+  if (id === undefined) instanceIds.set(key, (id = randomUUID()))
+  return id
 }
 
 /** The file of a `duckdb:` URL, or `:memory:`. */
@@ -209,7 +246,7 @@ export async function connectDuckdb(target: string | object, options: ConnectOpt
   if (target instanceof DuckDBInstance || dialect.accepts(target)) {
     const connection = await (target as DuckDBInstance).connect()
     const schema = await currentSchema(connection, options.schema, create)
-    return new DuckdbConnection({ dialect, connection, ownsConnection: true, schema, description: 'duckdb:(caller instance)' })
+    return new DuckdbConnection({ dialect, connection, instance: target as DuckDBInstance, ownsConnection: true, schema, description: 'duckdb:(caller instance)' })
   }
   throw new UsageError('duckdb.connect takes a URL (duckdb:./file.duckdb, duckdb::memory:), a DuckDBConnection or a DuckDBInstance')
 }

@@ -4,7 +4,7 @@ import type { Checkpoint, Journal, JournalEntry } from '../journal/journal.js'
 import type { TableReport } from '../report.js'
 import { keyString, rowKey, rowToJson, valueToJson } from '../schema/rows.js'
 import type { Row, TableSchema, Value } from '../schema/types.js'
-import { confirmedCheckpoint, intentCheckpoint } from './resume.js'
+import { confirmedCheckpoint, intentCheckpoint, type ResumedInfo } from './resume.js'
 import type { BatchOutcome } from '../transforms/transform.js'
 import { makeRowFitter } from './fit-rows.js'
 import { passThrough } from './pass-through.js'
@@ -182,6 +182,7 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
   let writtenCounts = committedCounts
   let inflight: Promise<void> | undefined
   try {
+    if ((report.resumed as ResumedInfo | undefined)?.restarted !== undefined) await emptyTargetTable(ctx, pair)
     if (await passThrough(ctx, pair, report, total)) return
     writer = await ctx.target.openWriter(pair.target)
     const confirm = async () => {
@@ -294,6 +295,14 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
       ms: report.ms,
     })
   }
+}
+
+/**
+ * Empties a table's target table before a resumed run copies it again from the start (it had no key to continue
+ * after), through the target's own `truncate` mode, so no row of the interrupted run is written twice.
+ */
+async function emptyTargetTable(ctx: CopyContext, pair: TablePair): Promise<void> {
+  await ctx.target.prepareTarget({ dialect: ctx.target.dialect.name, tables: [pair.target], objects: [] }, { mode: 'truncate', signal: ctx.signal })
 }
 
 /**

@@ -4,7 +4,7 @@ import type { PlannedRun } from '../plan/planned-run.js'
 import type { RunState } from '../run/run-state.js'
 import { valueToJson } from '../schema/rows.js'
 import type { DatabaseSchema } from '../schema/types.js'
-import { confirmedCheckpoint, resumeState, type ResumeState } from './resume.js'
+import { confirmedCheckpoint, resumeState, type ResumedInfo, type ResumeState } from './resume.js'
 
 /**
  * Where each table of a resumed run goes on, from the interrupted run's checkpoints and the rows the target
@@ -22,8 +22,13 @@ export async function resumeTables(run: RunState, planned: PlannedRun, targetSpe
     resumeAt.set(name, state)
     const r = planned.reports.get(name)!
     Object.assign(r, state.carried)
-    r.resumed = { carried: { ...state.carried }, after: state.after ? JSON.stringify(state.after.map(valueToJson)) : undefined, skipped: state.done }
-    if (byTable.has(name)) await journal.journal.checkpoint(journal.runId, confirmedCheckpoint(r, state.after, state.done))
+    const resumed: ResumedInfo = { carried: { ...state.carried }, after: state.after ? JSON.stringify(state.after.map(valueToJson)) : undefined, skipped: state.done }
+    if (state.restart) resumed.restarted = restartNote(state.restart.targetRows)
+    r.resumed = resumed
+    // a table that starts over keeps the interrupted run's checkpoint until its first batch: the copy empties
+    // its target table first, and a crash in between must still find the checkpoint that explains the rows
+    const cp = byTable.get(name)
+    if (cp) await journal.journal.checkpoint(journal.runId, state.restart ? cp : confirmedCheckpoint(r, state.after, state.done))
     if (state.unjournaledRejects > 0) {
       await journal.journal.record(journal.runId, [
         {
@@ -37,6 +42,11 @@ export async function resumeTables(run: RunState, planned: PlannedRun, targetSpe
     }
   }
   return resumeAt
+}
+
+/** The report's reason for a table that starts over. */
+function restartNote(targetRows: number): string {
+  return `no key to continue after (no primary key, read in no resumable order): the ${targetRows} row(s) on the target were removed and the table copied again from the start`
 }
 
 /**

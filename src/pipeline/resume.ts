@@ -66,7 +66,19 @@ export interface ResumeState {
   done: boolean
   /** Rows the target refused in the batch that committed just before the crash (their details were not journaled). */
   unjournaledRejects: number
+  /**
+   * The interrupted run read this table in no resumable order (a table without a primary key read from a
+   * server source: no key to continue after), so it starts over from an empty target table; set with the rows
+   * the target holds now, which the copy removes first. Absent: continue after `after`.
+   */
+  restart?: { targetRows: number }
 }
+
+/**
+ * What the report's `resumed` says about a table (`TableReport.resumed`), with `restarted` for a table that
+ * starts over: why, and how many of its rows were removed from the target first.
+ */
+export type ResumedInfo = NonNullable<TableReport['resumed']> & { restarted?: string }
 
 /**
  * Decides where a table resumes, from its last checkpoint and the target's exact row count. Throws a
@@ -90,6 +102,9 @@ export function resumeState(table: string, cp: Checkpoint | undefined, targetRow
     return { carried: committed, done: true, unjournaledRejects: 0 }
   }
   const p = env.pending
+  // no key to continue after (rows read, none of them carrying a position): reading from the start again and
+  // appending would write every committed row twice, so the table starts over from empty
+  if (env.committed === null && (p?.key ?? null) === null) return restartState(table, cp, p, targetRows)
   if (p && p.rows === 0 && targetRows === cp.written) {
     // the pending batch had nothing to write: it is complete once its rejects and drops were journaled, which
     // cannot be told apart here, so its counts are carried and its details may be missing
@@ -109,6 +124,25 @@ export function resumeState(table: string, cp: Checkpoint | undefined, targetRow
     `cannot resume ${table}: the target has ${targetRows} rows but the checkpoint says ${cp.written}${p ? ` (+${p.rows} pending)` : ''}; it changed since the run (use mode recreate to start over)`,
     { table },
   )
+}
+
+/**
+ * A table without a position starts over: its counts start at zero and the target's rows are removed before
+ * it is copied again. The target must hold what the checkpoints explain (the committed rows, up to the pending
+ * batch), or nothing at all (a crash after the rows were removed and before the first new checkpoint).
+ */
+function restartState(table: string, cp: Checkpoint, p: Pending | undefined, targetRows: number): ResumeState {
+  const zero = { read: 0, written: 0, rejected: 0, dropped: 0 }
+  const explained = targetRows === 0 || targetRows === cp.written || (p !== undefined && targetRows > cp.written && targetRows <= cp.written + p.rows)
+  if (!explained) {
+    throw new SchemaError(
+      `cannot resume ${table}: the target has ${targetRows} rows but the checkpoint says ${cp.written}${p ? ` (+${p.rows} pending)` : ''}; it changed since the run (use mode recreate to start over)`,
+      { table },
+    )
+  }
+  const state: ResumeState = { carried: zero, done: false, unjournaledRejects: 0 }
+  if (targetRows > 0 || cp.read > 0 || p !== undefined) state.restart = { targetRows }
+  return state
 }
 
 const STATE_FIELDS = ['rows', 'maxKey', 'bytes', 'modified'] as const

@@ -43,7 +43,7 @@ export interface FixtureTable {
 export interface Fixture {
   /** Names the fixture in errors (`fixture <name>: <table> refused 2 row(s)`). */
   name: string
-  /** The tables, parents before children (rows are written in this order). */
+  /** The tables, created and filled in this order. */
   tables: FixtureTable[]
 }
 

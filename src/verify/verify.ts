@@ -44,7 +44,7 @@ export interface VerifyOptions {
   batchRows?: number
   /** Where rows are hashed (see {@link VerifyHashing}). Default `auto`. */
   hashing?: VerifyHashing
-  /** Aborts the comparison: readers that find it aborted stop with an `AbortError`. Absent: never aborted. */
+  /** Aborts the comparison: checked between batches, it stops with an `AbortError`. Absent: never aborted. */
   signal?: AbortSignal
 }
 
@@ -57,7 +57,7 @@ export interface TableVerification {
   name: string
   /** The table's name on `b`, when it differs. */
   nameB?: string
-  /** True when both sides have the table and its columns, and no row is missing, extra, changed or unreadable. */
+  /** True when `problems` is empty and no row is missing, extra, changed or unreadable. */
   equal: boolean
   /** Rows on `a`, unreadable ones included (for a table `b` lacks, `a`'s count of it). */
   rowsA: number
