@@ -242,7 +242,9 @@ export interface Connection {
  * schema its unqualified tables are in (engines with schemas).
  */
 export interface DatabaseIdentity {
+  /** The server (or file, or in-memory instance) as one opaque string, e.g. `postgres:<system_identifier>:<port>:…`. */
   server: string
+  /** The database on that server, as the server names it; engines without one say where (DuckDB: `file`, `memory`). */
   database: string
   /** The schema tables are read from or written to; absent on engines without schemas. */
   schema?: string

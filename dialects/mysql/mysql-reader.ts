@@ -39,7 +39,11 @@ function rawTypeCast(table: TableSchema): (field: Field) => unknown {
   return (field) => (field.type === 'BIT' || field.type === 'GEOMETRY' || bytes[Number(field.name)] ? field.buffer() : field.string('utf8'))
 }
 
-const ZERO_DATE_RE = /^(0000-\d\d-\d\d|\d{4}-00-\d\d|\d{4}-\d\d-00)/
+// a zero month or day (0000-00-00 included); the year 0 with a real month and day (0000-01-01) is a date
+const ZERO_DATE_RE = /^(\d{4}-00-\d\d|\d{4}-\d\d-00)/
+// TIME is an interval from -838:59:59 to 838:59:59; past a time of day it is carried in this form
+const TIME_SPAN_RE = /^-?\d{2,3}:[0-5]\d:[0-5]\d(\.\d+)?$/
+const INTEGER_RE = /^-?\d+$/
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 type Decoded = Value | { fail: string; kind: 'type_conversion' | 'invalid_encoding' } | { zero: string }
@@ -63,6 +67,9 @@ function columnDecoder(table: TableSchema, column: ColumnSchema): (raw: unknown)
         if (Buffer.isBuffer(raw)) return bufferToBigInt(raw) !== 0n
         if (raw === '0') return false
         if (raw === '1') return true
+        // a tinyint(1) holds -128..127: any other integer is carried as the number (the value model's boolean
+        // extension), which integer-backed booleans keep and a true boolean column refuses, naming it
+        if (typeof raw === 'string' && INTEGER_RE.test(raw) && /^tinyint/i.test(column.nativeType)) return Number(raw)
         return {
           fail: `${where}: ${JSON.stringify(raw)} in a ${column.nativeType || 'boolean'} column is not a boolean (0 or 1); declare the column's type with the types option, e.g. { kind: 'int16' }`,
           kind: 'type_conversion',
@@ -118,8 +125,10 @@ function columnDecoder(table: TableSchema, column: ColumnSchema): (raw: unknown)
       return (raw) => {
         const s = String(raw)
         const c = canonicalTime(s, t.precision)
-        // MySQL's time is an interval (-838:59:59 to 838:59:59); only times of day are times
-        return c === undefined ? { fail: `${where}: ${JSON.stringify(s)} is outside a time of day (00:00:00 to 23:59:59)`, kind: 'type_conversion' } : c
+        if (c !== undefined) return c
+        // MySQL's time is an interval (-838:59:59 to 838:59:59): carried as the server wrote it (the value
+        // model's time extension), which a MySQL target keeps and a time-of-day column refuses, naming it
+        return TIME_SPAN_RE.test(s) ? s : { fail: `${where}: ${JSON.stringify(s)} is not a time`, kind: 'type_conversion' }
       }
   }
 }
