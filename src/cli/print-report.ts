@@ -66,7 +66,7 @@ export function formatReport(report: Report, ending: RunEnding = {}): string {
   }
   const sourceNotes = report.snapshot?.notes ?? []
   if (sourceNotes.length > 0) {
-    lines.push('', `From the source (${report.snapshot?.notApplied ? `${report.snapshot.notApplied} data-changing statement(s) not applied` : 'notes'}):`)
+    lines.push('', `From the source (${report.snapshot?.notApplied ? `${report.snapshot.notApplied} object(s) or statement(s) with data not applied` : 'notes'}):`)
     for (const n of sourceNotes) lines.push(`  ${n}`)
   }
   if (report.journal) lines.push('', `Journal: ${report.journal} (dbferry rejects ${report.journal})`)

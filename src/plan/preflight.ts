@@ -63,6 +63,7 @@ export interface PreflightOptions {
   batchBytes?: number
   /** Examples kept per issue. Default 10. */
   maxExamples?: number
+  /** Aborts the scan with an `AbortError`. Absent: never aborted. */
   signal?: AbortSignal
   /** Called with each table's row count as it is scanned. */
   onTable?: (table: string, rows: number) => void

@@ -2,37 +2,57 @@ import { importBetterSqlite3, loadDatabase, type DriverLoader } from './database
 
 /** Filters of {@link queryJournal}. */
 export interface JournalQuery {
+  /** Only entries of these kinds (`duplicate_key`, `fixed`, …). Absent or empty: every kind. */
   kinds?: readonly string[]
+  /** Only entries of these (target) tables. Absent or empty: every table. */
   tables?: readonly string[]
+  /** Only entries of these actions (`rejected`, `dropped`, `fixed`, `inserted`, `remapped`). Absent or empty: every action. */
   actions?: readonly string[]
   /** A run id, or `last` for the latest run. */
   run?: number | 'last'
   /** Entries created at or after this ISO date/time. */
   since?: string
+  /** Most entries returned, first ones first (counts are not limited). Default: all. */
   limit?: number
 }
 
 /** One journal entry as stored. */
 export interface JournalRow {
+  /** The entry's id, in the order entries were recorded. */
   id: number
+  /** The run that recorded it. */
   run_id: number
+  /** {@link JournalEntry.table}. */
   table_name: string
+  /** {@link JournalEntry.action}. */
   action: string
+  /** {@link JournalEntry.kind}. */
   kind: string
+  /** {@link JournalEntry.key}; null when absent. */
   key: string | null
+  /** {@link JournalEntry.column}; null when absent. */
   column_name: string | null
+  /** {@link JournalEntry.message}. */
   message: string
+  /** {@link JournalEntry.row}; null when absent. */
   row_json: string | null
+  /** {@link JournalEntry.source}. */
   source: string
+  /** When it was recorded (ISO 8601, UTC). */
   created_at: string
 }
 
 /** Counts per run, table, action and kind. */
 export interface JournalCount {
+  /** The run. */
   run_id: number
+  /** The table. */
   table_name: string
+  /** The action. */
   action: string
+  /** The kind. */
   kind: string
+  /** How many entries match (all of them, whatever `limit`). */
   n: number
 }
 

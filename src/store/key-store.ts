@@ -13,7 +13,9 @@ export interface SpillStore {
   put(each: (entry: (key: string, value: KeyValue) => void) => void): void
   /** The value as it was stored: strings as strings, numbers as numbers (`-0` as `0`). */
   get(key: string): KeyValue | undefined
+  /** Whether the key is stored. */
   has(key: string): boolean
+  /** Closes and deletes the temporary file. */
   close(): void
 }
 

@@ -32,13 +32,17 @@ export const DEFAULT_MAX_IN_MEMORY = 1_000_000
  * only when it moves the map to disk; `get` and `has` are always synchronous.
  */
 export interface KeyMap<V extends string | number = string> {
+  /** Maps the key to the value (a key set again takes the later value). */
   set(key: string, value: V): void | Promise<void>
+  /** The key's value. Undefined: not in the map. */
   get(key: string): V | undefined
+  /** Whether the map holds the key. */
   has(key: string): boolean
   /** Exact in memory; after a spill, an upper bound (a key written twice may count twice). */
   readonly size: number
   /** Whether the map moved to a temporary file. */
   readonly spilled: boolean
+  /** Frees its memory and deletes its temporary file. */
   close(): void
 }
 

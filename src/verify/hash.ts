@@ -141,6 +141,7 @@ export class RowHasher {
     this.word(0x1f)
   }
 
+  /** Ends the row: sets `lo` and `hi` to its 64-bit hash. */
   finish(): void {
     let h1 = this.h1
     let h2 = this.h2
@@ -158,9 +159,13 @@ export const MAX_SEGMENTS = 1 << 16
 
 /** Per-segment row counts and hash sums of one side of a table. */
 export class SegmentSums {
+  /** Rows per segment. */
   readonly count: Uint32Array
+  /** Per segment, the sum (mod 2^32) of its rows' hashes' low 32 bits. */
   readonly lo: Uint32Array
+  /** Per segment, the sum (mod 2^32) of its rows' hashes' high 32 bits. */
   readonly hi: Uint32Array
+  /** Rows added, over every segment. */
   rows = 0
 
   /** `segments` must be a power of two. */

@@ -213,12 +213,15 @@ export function byteCheck(type: LogicalType): ByteCheck | undefined {
 
 /** Options of {@link CsvTextScanner}. */
 export interface ScannerOptions {
+  /** The delimiter byte. */
   delimiter: number
+  /** The quote byte. */
   quote: number
   /** The escape byte inside quoted fields; equal to `quote` for doubled quotes, -1 for none. */
   escape: number
   /** The unquoted field meaning NULL, as bytes. */
   null: Uint8Array
+  /** The first record is a header (its field count is checked; its fields are not). */
   header: boolean
   /** Column names in the file's order (messages). */
   names: readonly string[]

@@ -92,9 +92,11 @@ export async function* readCsvItems(path: string, options: CsvOptions, fallbackE
 
 /** The header (or generated names) and the first records of a file, for introspection. */
 export interface CsvSample {
+  /** Column names: the header's (an empty name becomes `column_<n>`), or `c1…` when the file has none. */
   header: string[]
+  /** The first records' fields (null for a NULL field), blank and malformed lines skipped. */
   rows: (string | null)[][]
-  /** Lines holding a header that could not be parsed. */
+  /** Where and why the header could not be parsed (`line 1: …`). Absent: it parsed, or there is none. */
   headerProblem?: string
 }
 
@@ -129,12 +131,15 @@ export async function sampleCsv(path: string, options: CsvOptions, fallbackEncod
 
 /** Where a table's rows live and how to read them. */
 export interface CsvTableSource {
+  /** The file's path. */
   path: string
   /** Display name of the file in messages. */
   file: string
+  /** How it is parsed. */
   options: CsvOptions
   /** Column names in the file's order (its header, or generated `c1…`). */
   header: string[]
+  /** The encoding taken when none is given and the file's first bytes are not UTF-8 or UTF-16 (e.g. `cp1252`). Absent: such a file is refused. */
   fallbackEncoding?: string
   /** Rejects found before reading (multi-table files report them on their table's first batch). */
   preRejected?: RowError[]

@@ -83,7 +83,9 @@ function normalizeEncoding(e: string): string {
 
 /** A stateful decoder (multi-byte sequences may straddle chunks); strips a leading BOM. */
 export interface TextChunkDecoder {
+  /** Decodes a chunk; an incomplete sequence at its end waits for the next chunk. */
   write(bytes: Buffer): string
+  /** Decodes what is left at the end of the input. */
   end(): string
 }
 
