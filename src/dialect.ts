@@ -252,6 +252,7 @@ export interface DatabaseIdentity {
 
 /** Options of {@link Connection.scan}. */
 export interface ScanOptions {
+  /** The run's abort signal. Absent: never aborted. */
   signal?: AbortSignal
   /** Called as each stretch of rows begins, with where it begins (opaque) and how many rows came before. */
   onStretch?(from: unknown, rowsBefore: number): void
@@ -269,6 +270,7 @@ export interface SegmentRequest {
   key?: readonly number[]
   /** Number of segments, a power of two up to 65 536. */
   segments: number
+  /** The run's abort signal. Absent: never aborted. */
   signal?: AbortSignal
 }
 
@@ -284,6 +286,7 @@ export interface SegmentHashes {
   sums: Map<number, string>
   /** Segments holding a row the reader would reject: compared row by row, where rejects are counted. */
   suspect: Set<number>
+  /** The table's rows, as the server counted them. */
   rows: number
 }
 
@@ -324,10 +327,13 @@ export interface SnapshotInfo {
  * NULL rule is dbferry's: an unquoted field equal to `null` is NULL; a quoted field never is.
  */
 export interface CsvTextFormat {
+  /** The field delimiter. */
   delimiter: string
+  /** The quote character. */
   quote: string
   /** The character before a quote (or itself) inside a quoted field; equal to `quote` for doubled quotes. */
   escape: string
+  /** The unquoted field that means NULL. */
   null: string
   /** The first record is a header, to be skipped. */
   header: boolean
@@ -348,6 +354,7 @@ export interface CsvTextFormat {
  * cannot store.
  */
 export interface CsvText {
+  /** How the bytes are written. */
   format: CsvTextFormat
   /** The source's column names in the order of the file's fields. */
   columns: readonly string[]
@@ -363,7 +370,9 @@ export interface CsvText {
 export interface CsvLoad {
   /** Rows the target loaded, as it counts them. */
   rows: number
+  /** Commits the load. */
   commit(): Promise<void>
+  /** Rolls the load back: the table holds what it held before. */
   rollback(): Promise<void>
 }
 

@@ -1,5 +1,5 @@
 // Bench of DuckDB's two fast load paths, 1M rows of a 6-column table (ints, text, decimal, timestamp):
-//   /usr/bin/time -v node test/duckdb/load-bench.mjs appender|appender-typed|csv [rows]
+//   /usr/bin/time -v node bench/duckdb-load.mjs appender|appender-typed|csv [rows]
 // `appender`: the Appender, every value as the driver's JS value or text that DuckDB casts (exact);
 // `appender-typed`: the Appender with decimals and timestamps converted to DuckDB values in JS;
 // `csv`: each batch staged as a CSV file, then INSERT … SELECT FROM read_csv(…) with the column types.
