@@ -40,7 +40,7 @@ export const FAILURE_KINDS = {
 /** A stable failure-kind code; see {@link FAILURE_KINDS}. */
 export type FailureKind = keyof typeof FAILURE_KINDS
 
-/** Where a problem is: the table, the row's key (primary key values, rowid or ordinal) and the column. */
+/** Where a problem is: the table, the row's key (key column values, SQLite's rowid, or a file's line) and the column. */
 export interface ErrorLocation {
   /** The table concerned. Absent: no one table. */
   table?: string

@@ -129,6 +129,21 @@ export class MssqlConnection implements Connection {
         for (const c of columns) t.columns.add(c.name, driverType(c.type), { nullable: true })
         return t
       },
+      inTransaction: async (work) => {
+        const open = this.#transaction
+        if (open) return work(() => new sql.Request(open))
+        const tx = new sql.Transaction(this.pool)
+        await tx.begin()
+        try {
+          const result = await work(() => new sql.Request(tx))
+          await tx.commit()
+          return result
+        } catch (error) {
+          // the server may have ended the transaction already (XACT_ABORT, a lost connection): the first error tells
+          await tx.rollback().catch(() => {})
+          throw error
+        }
+      },
     }
   }
 

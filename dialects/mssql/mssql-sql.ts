@@ -13,6 +13,11 @@ export interface MssqlSession {
   input(request: sql.Request, name: string, type: BulkColumnType, value: unknown): void
   /** An `mssql` Table for a bulk load into an existing table (`[schema].[table]`), columns declared exactly. */
   bulkTable(path: string, columns: readonly { name: string; type: BulkColumnType }[]): sql.Table
+  /**
+   * Runs `work` on one connection inside one transaction (the snapshot's, when one is open, else a new one,
+   * committed when `work` resolves and rolled back when it throws): session temp tables live on a connection.
+   */
+  inTransaction<T>(work: (request: () => sql.Request) => Promise<T>): Promise<T>
 }
 
 /**
@@ -291,14 +296,63 @@ function insertStatement(table: TableSchema, rows: readonly Row[], defaultSchema
 }
 
 /**
- * Whether a table's batches go through TDS bulk load. tedious's bulk load has no KEEP_IDENTITY option and
- * encodes decimals through JS numbers, and `mssql`'s Table cannot name a table containing `]`; such tables use
- * the parameterised multi-row INSERT path (with SET IDENTITY_INSERT), which is exact.
+ * Whether a table's batches go through TDS bulk load. tedious encodes decimals through JS numbers, and
+ * `mssql`'s Table cannot name a table containing `]`; such tables use the parameterised multi-row INSERT path,
+ * which is exact. A table with an IDENTITY column bulk-loads through {@link staging} (tedious has no
+ * KEEP_IDENTITY, so a direct bulk load would let SQL Server renumber the keys).
  */
 function usesBulk(table: TableSchema): boolean {
-  if (hasIdentity(table)) return false
   if (/[\]\[.]/.test(table.name) || /[\]\[.]/.test(table.schema ?? '')) return false
   return writtenColumns(table).every(({ column }) => mssqlTypes.bulkExact(column.type))
+}
+
+/** A bulk column type as T-SQL declares it: `nvarchar(max)`, `datetime2(6)`, `decimal(20,0)`, `bigint`. */
+function bulkTypeSql(t: BulkColumnType): string {
+  const name = t.name.toLowerCase()
+  if (t.length !== undefined) return `${name}(${t.length})`
+  if (t.precision !== undefined) return `${name}(${t.precision},${t.scale ?? 0})`
+  if (t.scale !== undefined) return `${name}(${t.scale})`
+  return name
+}
+
+/** The session temp table a batch of an IDENTITY table is bulk-loaded into. */
+const STAGE = '#dbferry_stage'
+
+/** How a batch reaches an IDENTITY table exactly: bulk into a temp table, then one INSERT … SELECT. */
+export interface Staging {
+  /** The temp table's name (`#dbferry_stage`), as the bulk load addresses it. */
+  name: string
+  /** Drops a stage left on the connection, then creates it: columns `c0`, `c1`, … typed as the bulk path declares them, nullable, no IDENTITY. */
+  create: string
+  /** The bulk-load columns of the stage: {@link bulkColumns} named `c0`, `c1`, …. */
+  columns: { name: string; index: number; type: BulkColumnType; logical: LogicalType }[]
+  /** `INSERT … SELECT` from the stage under IDENTITY_INSERT (switched off again when the INSERT fails), then the stage dropped. */
+  insert: string
+}
+
+/**
+ * The staged write of an IDENTITY table. The stage has no IDENTITY, so the bulk load keeps every value on any
+ * server; the INSERT under SET IDENTITY_INSERT then keeps them in the table, and SQL Server (not the stand-in)
+ * moves the identity past the largest. IDENTITY_INSERT is per session and lasts past a failed statement, so
+ * the CATCH block switches it off before passing the error on.
+ */
+function staging(table: TableSchema, defaultSchema = 'dbo'): Staging {
+  const columns = bulkColumns(table).map((c, i) => ({ ...c, name: `c${i}` }))
+  const target = qualified(table, defaultSchema)
+  const names = writtenColumns(table).map(({ column }) => quoteId(column.name)).join(', ')
+  const create = `IF OBJECT_ID(N'tempdb..${STAGE}') IS NOT NULL DROP TABLE ${STAGE};
+CREATE TABLE ${STAGE} (${columns.map((c) => `${quoteId(c.name)} ${bulkTypeSql(c.type)} NULL`).join(', ')})`
+  const insert = `${identityInsert(table, true, defaultSchema)};
+BEGIN TRY
+  INSERT INTO ${target} (${names}) SELECT ${columns.map((c) => quoteId(c.name)).join(', ')} FROM ${STAGE};
+END TRY
+BEGIN CATCH
+  ${identityInsert(table, false, defaultSchema)};
+  THROW;
+END CATCH
+${identityInsert(table, false, defaultSchema)};
+DROP TABLE ${STAGE}`
+  return { name: STAGE, create, columns, insert }
 }
 
 /** The bulk-load columns of a table: written columns with `]` doubled (as `mssql` wants) and exact declarations. */
@@ -443,8 +497,10 @@ export interface MssqlSql extends DialectSql {
   reseed(table: TableSchema, defaultSchema?: string, options?: { plainAscii?: boolean }): string
   /** Whether the table has an IDENTITY column. */
   hasIdentity(table: TableSchema): boolean
-  /** Whether the writer bulk-loads this table (else parameterised INSERTs). */
+  /** Whether the writer bulk-loads this table (else parameterised INSERTs); IDENTITY tables through {@link staging}. */
   usesBulk(table: TableSchema): boolean
+  /** The staged bulk write of an IDENTITY table (see `staging`). Default schema `dbo`. */
+  staging(table: TableSchema, defaultSchema?: string): Staging
   /** The bulk-load column declarations of a table, in write order, with each column's index in a row. */
   bulkColumns(table: TableSchema): { name: string; index: number; type: BulkColumnType; logical: LogicalType }[]
   /** A canonical value as tedious's bulk load takes it. */
@@ -516,6 +572,7 @@ export const mssqlSql: MssqlSql = Object.freeze({
   reseed,
   hasIdentity,
   usesBulk,
+  staging,
   bulkColumns,
   bulkValue,
   insertParameter,

@@ -41,6 +41,22 @@ async function bulkRows(session: MssqlSession, table: TableSchema, rows: readonl
   await session.request().bulk(bulk, { keepNulls: true } as never)
 }
 
+/**
+ * Bulk-loads one batch of an IDENTITY table exactly: into the session's stage (no IDENTITY, so every key is
+ * kept whatever the server does with bulk identity values), then one INSERT … SELECT under IDENTITY_INSERT, all
+ * in one transaction on one connection. A failure anywhere rolls the whole batch back.
+ */
+async function stagedRows(session: MssqlSession, table: TableSchema, rows: readonly Row[], defaultSchema: string): Promise<void> {
+  const stage = mssqlSql.staging(table, defaultSchema)
+  await session.inTransaction(async (request) => {
+    await request().batch(stage.create)
+    const bulk = session.bulkTable(stage.name, stage.columns)
+    for (const r of rows) bulk.rows.add(...stage.columns.map((c) => mssqlSql.bulkValue(r[c.index] ?? null, c.logical) as never))
+    await request().bulk(bulk, { keepNulls: true } as never)
+    await request().batch(stage.insert)
+  })
+}
+
 /** The row's primary key as `{ column: value }`, when the table has one. */
 function keyOf(table: TableSchema, row: Row): Record<string, unknown> | undefined {
   const key = table.primaryKey?.columns ?? []
@@ -65,7 +81,7 @@ function rowError(table: TableSchema, row: Row, error: unknown, c: ClassifiedErr
   })
 }
 
-/** The writer of one table: bulk load or multi-row INSERT per batch; a refused batch is retried row by row. */
+/** The writer of one table: bulk load (staged for IDENTITY tables) or multi-row INSERT per batch; a refused batch is retried row by row. */
 class MssqlTableWriter implements TableWriter {
   constructor(
     readonly session: MssqlSession,
@@ -77,7 +93,8 @@ class MssqlTableWriter implements TableWriter {
     if (rows.length === 0) return { written: 0, rejected: [] }
     if (mssqlSql.usesBulk(this.table)) {
       try {
-        await bulkRows(this.session, this.table, rows, this.defaultSchema)
+        if (mssqlSql.hasIdentity(this.table)) await stagedRows(this.session, this.table, rows, this.defaultSchema)
+        else await bulkRows(this.session, this.table, rows, this.defaultSchema)
         return { written: rows.length, rejected: [] }
       } catch (error) {
         this.#stopIfLost(error)

@@ -143,6 +143,18 @@ function socketOptions(timeouts: Timeouts): { connectTimeout?: number; enableKee
 
 /** How many streams hold a socket's stall timeout armed. */
 const stallDepth = new WeakMap<Socket, number>()
+/** The stall that ended a connection, if one did: mysql2 may report the next command's "closed state" instead. */
+const stalled = new WeakMap<object, Error>()
+
+/**
+ * `error` as the stall that caused it, when the connection's stall timeout fired: a resumable
+ * `ConnectionError` naming the table. Otherwise `error` unchanged.
+ */
+function stallError(raw: object, error: unknown, table: string): unknown {
+  const stall = stalled.get(raw)
+  if (stall === undefined) return error
+  return new ConnectionError(`lost the connection while copying ${table}: ${stall.message} (run again with --resume to continue)`, { table, cause: error })
+}
 
 /**
  * Arms the stall timeout on a connection's socket while rows stream: no byte either way for `ms` destroys the
@@ -156,7 +168,9 @@ function armStall(raw: object, ms: number, description: string): () => void {
   const armed = (stallDepth.get(socket) ?? 0) + 1
   stallDepth.set(socket, armed)
   const onTimeout = () => {
-    socket.destroy(Object.assign(new Error(`no byte sent to or received from ${description} for ${ms / 1000} s (stall timeout: stallTimeoutMs)`), { code: 'ETIMEDOUT' }))
+    const error = Object.assign(new Error(`no byte sent to or received from ${description} for ${ms / 1000} s (stall timeout: stallTimeoutMs)`), { code: 'ETIMEDOUT' })
+    stalled.set(raw, error)
+    socket.destroy(error)
   }
   if (armed === 1) socket.setTimeout(ms)
   socket.on('timeout', onTimeout)
@@ -171,12 +185,47 @@ function armStall(raw: object, ms: number, description: string): () => void {
   }
 }
 
+/**
+ * `source`'s batches until the connection's socket closes under it. mysql2 hands a fatal error of a streamed
+ * query (no callback) to the connection, not to the stream, so a read whose socket the stall timeout (or the
+ * server) closed would wait forever: it ends here with the stall's error, or a lost connection's, and the
+ * abandoned stream is left to the closed socket.
+ */
+async function* untilClosed<T>(raw: object, source: AsyncGenerator<T>, description: string): AsyncGenerator<T> {
+  const socket = (raw as { stream?: Socket }).stream
+  let lost: (error: unknown) => void = () => {}
+  const closed = new Promise<never>((_, reject) => (lost = reject))
+  closed.catch(() => {})
+  const onClose = () => lost(stalled.get(raw) ?? Object.assign(new Error(`the connection to ${description} closed`), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }))
+  socket?.once('close', onClose)
+  let pending = false
+  let done = false
+  try {
+    for (;;) {
+      pending = true
+      const next = await Promise.race([source.next(), closed])
+      pending = false
+      if (next.done) {
+        done = true
+        return
+      }
+      yield next.value
+    }
+  } finally {
+    socket?.off('close', onClose)
+    // stopped early by the consumer: let the reader clean up; a read still waiting on a closed socket is left
+    if (!done && !pending) await source.return(undefined)
+  }
+}
+
 /** `writer` with the stall timeout armed during every call that talks to the server. */
-function stallGuardedWriter(writer: TableWriter, arm: () => () => void): TableWriter {
+function stallGuardedWriter(writer: TableWriter, raw: object, arm: () => () => void, table: string): TableWriter {
   const guarded = <A extends unknown[], R>(f: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
     const disarm = arm()
     try {
       return await f(...args)
+    } catch (error) {
+      throw stallError(raw, error, table)
     } finally {
       disarm()
     }
@@ -211,6 +260,8 @@ export class MysqlConnection implements Connection {
   #localInfile: boolean | undefined
   #maxPacket: number | undefined
   readonly #stallMs: number
+  /** Every driver connection leased, so that closing can bound the goodbye to a frozen server. */
+  readonly #raws = new Set<object>()
 
   constructor(
     dialect: BaseDialect,
@@ -252,6 +303,7 @@ export class MysqlConnection implements Connection {
       }
     }
     const raw = (conn as unknown as { connection: StreamingConnection & object }).connection
+    if (this.#ownsPool) this.#raws.add(raw)
     if (!prepared.has(raw)) {
       try {
         await conn.query(`SET SESSION sql_mode = '${SESSION_SQL_MODE}', time_zone = '+00:00', max_error_count = 65535`)
@@ -342,7 +394,9 @@ export class MysqlConnection implements Connection {
     const l = this.#snapshot ?? (await this.lease())
     const disarm = this.#armStall(l.raw)
     try {
-      yield* readMysqlTable(l.raw, table, options, this.#zeroDates)
+      yield* untilClosed(l.raw, readMysqlTable(l.raw, table, options, this.#zeroDates), this.description)
+    } catch (error) {
+      throw stallError(l.raw, error, table.name)
     } finally {
       disarm()
       if (l !== this.#snapshot) l.release()
@@ -373,7 +427,9 @@ export class MysqlConnection implements Connection {
     const l = this.#snapshot ?? (await this.lease())
     const disarm = this.#armStall(l.raw)
     try {
-      yield* readMysqlTable(l.raw, table, options, this.#zeroDates, where)
+      yield* untilClosed(l.raw, readMysqlTable(l.raw, table, options, this.#zeroDates, where), this.description)
+    } catch (error) {
+      throw stallError(l.raw, error, table.name)
     } finally {
       disarm()
       if (l !== this.#snapshot) l.release()
@@ -405,7 +461,7 @@ export class MysqlConnection implements Connection {
       throw error
     }
     const writer = await openMysqlWriter(l.session, table, { loadData: this.#localInfile, maxPacket: this.#maxPacket, release: l.release })
-    return stallGuardedWriter(writer, () => this.#armStall(l.raw))
+    return stallGuardedWriter(writer, l.raw, () => this.#armStall(l.raw), table.name)
   }
 
   async finalize(schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
@@ -425,10 +481,21 @@ export class MysqlConnection implements Connection {
     const snap = this.#snapshot
     this.#snapshot = undefined
     if (snap) {
+      // a frozen server must not hold the run's end: the stall timeout bounds the commit of the snapshot
+      const disarm = this.#armStall(snap.raw)
       await snap.session.query('COMMIT').catch(() => {})
+      disarm()
       snap.release()
     }
-    if (this.#ownsPool) await this.#pool?.end()
+    if (this.#ownsPool) {
+      // ending the pool says goodbye on every connection: a frozen server would hold it forever
+      const disarms = [...this.#raws].map((raw) => this.#armStall(raw))
+      try {
+        await this.#pool?.end()
+      } finally {
+        for (const disarm of disarms) disarm()
+      }
+    }
   }
 }
 

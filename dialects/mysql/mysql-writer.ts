@@ -184,6 +184,13 @@ const ROW_KINDS = new Set<string>(['invalid_encoding', 'out_of_range', 'truncati
 /** A classified kind as a row's failure kind: one that names no fault of the row's values is `target_rejected`. */
 const rowKind = (kind: string): RowFailureKind => (ROW_KINDS.has(kind) ? (kind as RowFailureKind) : 'target_rejected')
 const ASTRAL_RE = /[\u{10000}-\u{10FFFF}]/u
+/** ` (value "…")` for a refused value the server's message does not quote; bytes and NULL are left to the row. */
+function valueNote(message: string, v: Value | undefined): string {
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'bigint' && typeof v !== 'boolean') return ''
+  const text = String(v)
+  return message.includes(`'${text}'`) || message.includes(`"${text}"`) ? '' : ` (value ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)})`
+}
+
 /** Rows a writer's transaction holds before it commits. */
 const COMMIT_ROWS = 200_000
 /** Longest a writer's transaction stays open before it commits, in milliseconds. */
@@ -322,11 +329,14 @@ class MysqlTableWriter implements TableWriter {
     const message = driver.message.replace(/ at row \d+$/, '')
     const text = kind === 'duplicate_key' ? this.#describeDuplicate(message, driver.constraint) : message
     const opts: ConstructorParameters<typeof RowError>[2] = { table: this.#table.name, key: rowKey(this.#table, row), row, driver }
+    let named = ''
     if (idx >= 0) {
       opts.column = column
       opts.value = row[idx]
+      // the server names the column, not the value ("Data truncated for column 'd'"): the journal needs both
+      named = valueNote(text, row[idx])
     }
-    return new RowError(rowKind(kind), `${this.#table.name}: ${text}${note}`, opts)
+    return new RowError(rowKind(kind), `${this.#table.name}: ${text}${named}${note}`, opts)
   }
 
   /**

@@ -580,11 +580,17 @@ export class PostgresConnection implements Connection {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (this.#inTransaction) {
-      this.#inTransaction = false
-      await this.#session.client.query('COMMIT').catch(() => {})
+    // a frozen server must not hold the run's end: the stall timeout bounds the commit and the goodbye
+    const disarm = armStall(this.#session)
+    try {
+      if (this.#inTransaction) {
+        this.#inTransaction = false
+        await this.#session.client.query('COMMIT').catch(() => {})
+      }
+      await this.#session.release().catch(() => {})
+    } finally {
+      disarm()
     }
-    await this.#session.release().catch(() => {})
   }
 }
 

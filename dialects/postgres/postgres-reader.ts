@@ -22,16 +22,19 @@ const unescapeCopy = postgresSql.copyText.decode
 /** Decodes one column's text form; returns the value or a reason for rejecting the row. */
 type Decoder = (text: string) => Value | ConversionFailure
 
-const DATE_RE = /^\d{4}-\d{2}-\d{2}$/
-const TS_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$/
-const TSTZ_RE = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?)([+-]\d{2})(?::?(\d{2}))?(?::?(\d{2}))?$/
+// beyond YYYY-MM-DD: years past 9999 and BC dates, in PostgreSQL's own spelling (the value model's date
+// extension, which PostgreSQL targets keep and others refuse, naming the value); `infinity` is tested apart
+const DATE_RE = /^\d{4,}-\d{2}-\d{2}( BC)?$/
+const TS_RE = /^\d{4,}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?( BC)?$/
+const TSTZ_RE = /^(\d{4,}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?)([+-]\d{2})(?::?(\d{2}))?(?::?(\d{2}))?( BC)?$/
+const isInfinity = (s: string) => s === 'infinity' || s === '-infinity'
 // DESIGN §3: int64 is a number up to 2^53 (exactly representable), a bigint past it
 const MIN_SAFE = -(2n ** 53n)
 const MAX_SAFE = 2n ** 53n
 
 
 function notCanonical(what: string, text: string): ConversionFailure {
-  return new ConversionFailure(`${what} ${JSON.stringify(text)} has no canonical form (infinity, BC or a year past 9999)`)
+  return new ConversionFailure(`${what} ${JSON.stringify(text)} has no canonical form`)
 }
 
 /** The decoder of one column, from its logical type (and native type where that decides the text form). */
@@ -57,7 +60,8 @@ function decoderFor(column: ColumnSchema): Decoder {
         return b >= MIN_SAFE && b <= MAX_SAFE ? Number(b) : b
       }
     case 'decimal':
-      return (s) => (s === 'NaN' || s.endsWith('Infinity') ? new ConversionFailure(`numeric ${s} is not a decimal number`) : s)
+      // NaN and ±Infinity are carried as PostgreSQL spells them (the value model's decimal extension)
+      return (s) => s
     case 'float32':
       // real's text names the stored single-precision value; carried as the shortest decimal that names it
       return (s) => shortestFloat32(+s)
@@ -66,15 +70,16 @@ function decoderFor(column: ColumnSchema): Decoder {
     case 'bytes':
       return (s) => Buffer.from(s.slice(2), 'hex')
     case 'date':
-      return (s) => (DATE_RE.test(s) ? s : notCanonical('date', s))
+      return (s) => (DATE_RE.test(s) || isInfinity(s) ? s : notCanonical('date', s))
     case 'timestamp':
-      return (s) => (TS_RE.test(s) ? s : notCanonical('timestamp', s))
+      return (s) => (TS_RE.test(s) || isInfinity(s) ? s : notCanonical('timestamp', s))
     case 'timestamptz':
       return (s) => {
+        if (isInfinity(s)) return s
         const m = TSTZ_RE.exec(s)
         if (!m) return notCanonical('timestamptz', s)
         // the session runs in UTC, so the offset is +00; other offsets only come from historic zones
-        return m[4] !== undefined ? new ConversionFailure(`timestamptz ${s} has a seconds offset`) : `${m[1]}${m[2]}:${m[3] ?? '00'}`
+        return m[4] !== undefined ? new ConversionFailure(`timestamptz ${s} has a seconds offset`) : `${m[1]}${m[2]}:${m[3] ?? '00'}${m[5] ?? ''}`
       }
     default:
       // text, uuid, json, time: the text form is the canonical value

@@ -4,7 +4,7 @@ import type { ConnectOptions, ReadBatch, ReadOptions, ScanOptions } from '../../
 import { AbortError, RowError, SchemaError } from '../../src/errors.js'
 import { valueToJson } from '../../src/schema/rows.js'
 import type { ColumnSchema, LogicalType, Row, TableSchema, Value } from '../../src/schema/types.js'
-import { ConversionFailure, INT_RANGES, makeConverter, type Converter } from '../../src/schema/values.js'
+import { canonicalTimestampTz, ConversionFailure, INT_RANGES, makeConverter, type Converter } from '../../src/schema/values.js'
 import { sqliteSql } from './sqlite-sql.js'
 
 const q = sqliteSql.quoteIdentifier
@@ -124,6 +124,33 @@ function numberAsTimestamp(v: number | bigint, policy: Exclude<NumericTimestamps
   const us = policy === 'unixepoch' ? scaled(v, 1_000_000n) : policy === 'unixepoch-ms' ? scaled(v, 1_000n) : BigInt(Math.round(Number(v) * 86_400_000) - JD_EPOCH_MS) * 1_000n
   if (us < MIN_US || us > MAX_US) return new ConversionFailure(`${v} (a number, read as ${policy}) is outside the years 0000 to 9999`, 'out_of_range')
   return formatMicros(us)
+}
+
+/** Days from 1970-01-01 to a date of the proleptic Gregorian calendar (H. Hinnant's algorithm). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y
+  const era = Math.floor(yy / 400)
+  const yoe = yy - era * 400
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468
+}
+
+/**
+ * A timestamp with a UTC offset as the same instant in UTC, without one (`2020-01-01 05:30:00+05:30` →
+ * `2020-01-01 00:00:00`); undefined when `v` is not a timestamp with an offset, or its instant falls outside
+ * the years 0000 to 9999.
+ */
+function offsetToUtc(v: string): string | undefined {
+  // `YYYY-MM-DD HH:MM:SS[.ffffff]±HH:MM`
+  const tz = canonicalTimestampTz(v)
+  if (tz === undefined) return undefined
+  const n = tz.length
+  const num = (from: number, to: number) => Number(tz.slice(from, to))
+  const offset = (tz.charCodeAt(n - 6) === 45 ? -1 : 1) * (num(n - 5, n - 3) * 60 + num(n - 2, n))
+  const seconds = num(11, 13) * 3600 + num(14, 16) * 60 + num(17, 19) - offset * 60
+  const frac = n - 6 > 19 ? Number(tz.slice(20, n - 6).padEnd(6, '0')) : 0
+  const us = BigInt(daysFromCivil(num(0, 4), num(5, 7), num(8, 10))) * US_PER_DAY + BigInt(seconds) * 1_000_000n + BigInt(frac)
+  return us < MIN_US || us > MAX_US ? undefined : formatMicros(us)
 }
 
 /**
@@ -326,6 +353,8 @@ class RowConverter {
   bytes = 0
   blobBytes = 0
   fixed: Record<string, number> | undefined
+  /** The repairs counted in {@link fixed} that the journal lists one by one (kept only when `journal` is set). */
+  fixes: NonNullable<ReadBatch['fixes']> | undefined
   /**
    * Whether the rows were read with integers as numbers: an integer past 2^53 - 1 then arrives rounded, and
    * {@link convert} answers {@link INEXACT} for any number that large, so the rows are read again as bigints.
@@ -333,16 +362,38 @@ class RowConverter {
   numbers = false
   readonly #converters: ReturnType<typeof sqliteConverter>[]
   readonly #kinds: string[]
+  /** Per column: a `timestamp`, where a value with an offset beyond the introspector's sample is read in UTC. */
+  readonly #plainTimestamp: boolean[]
   readonly #rawFetch = new Map<number, BetterSqlite3.Statement>()
 
   constructor(
     readonly ctx: SqliteReadContext,
     readonly table: TableSchema,
     readonly plan: KeyPlan,
+    /** Whether each fix is kept in {@link fixes} for the journal (a read), or only counted (a scan). */
+    readonly journal: boolean,
   ) {
     this.n = table.columns.length
     this.#converters = table.columns.map((c) => sqliteConverter(c, ctx.numericTimestamps ?? 'reject'))
     this.#kinds = table.columns.map((c) => c.type.kind)
+    this.#plainTimestamp = table.columns.map((c) => c.type.kind === 'timestamp')
+  }
+
+  /**
+   * Counts the values of a converted row that were read from an offset to UTC (`pending`: pairs of column
+   * index and stored text), and keeps each for the journal.
+   */
+  #offsetFixed(row: unknown[], pending: unknown[]): void {
+    this.fixed ??= {}
+    for (let j = 0; j < pending.length; j += 2) {
+      const i = pending[j] as number
+      const column = this.table.columns[i]!.name
+      this.fixed[column] = (this.fixed[column] ?? 0) + 1
+      if (this.journal) {
+        const message = `${JSON.stringify(pending[j + 1])} has a UTC offset in a timestamp column: read as ${String(row[i])} (UTC)`
+        ;(this.fixes ??= []).push({ column, kind: 'offset_to_utc', message, row: row as Row })
+      }
+    }
   }
 
   resetSize(): void {
@@ -372,6 +423,7 @@ class RowConverter {
     let badKind: 'type_conversion' | 'out_of_range' | 'invalid_encoding' = 'type_conversion'
     let badReason = ''
     let badValue: unknown
+    let offsets: unknown[] | undefined
     for (let i = 0; i < n; i++) {
       let v = raw[i]
       if (v === null) continue
@@ -418,6 +470,15 @@ class RowConverter {
       } else this.bytes += 16
       const out = converters[i]!(v)
       if (out instanceof ConversionFailure) {
+        // the column was decided `timestamp` from a sample of its rows (sqlite-introspector.ts): an offset
+        // further in is read as its instant in UTC, a fix, rather than rejected
+        const utc = this.#plainTimestamp[i] && typeof v === 'string' ? offsetToUtc(v) : undefined
+        const plain = utc === undefined ? undefined : converters[i]!(utc)
+        if (typeof plain === 'string') {
+          raw[i] = plain
+          ;(offsets ??= []).push(i, v)
+          continue
+        }
         if (badCol < 0) {
           badCol = i
           badKind = out.kind === 'truncation' ? 'type_conversion' : out.kind
@@ -429,7 +490,9 @@ class RowConverter {
       }
       raw[i] = out
     }
-    return badCol >= 0 ? rowError(table, this.plan, raw, badCol, badKind, badReason, badValue) : undefined
+    if (badCol >= 0) return rowError(table, this.plan, raw, badCol, badKind, badReason, badValue)
+    if (offsets !== undefined) this.#offsetFixed(raw, offsets)
+    return undefined
   }
 }
 
@@ -460,7 +523,7 @@ async function* readTable(ctx: SqliteReadContext, table: TableSchema, options: R
   // Only for tables read by rowid: a primary-key part read as a number could not be bound back as the
   // integer or the real it was.
   const fastSt = plan.columns ? undefined : { first: db.prepare(firstSql).raw(true).safeIntegers(false), next: db.prepare(nextSql).raw(true).safeIntegers(false) }
-  const conv = new RowConverter(ctx, table, plan)
+  const conv = new RowConverter(ctx, table, plan, true)
 
   let lastRaw: unknown[] | undefined = options.after ? keyFromCanonical(options.after, plan, table) : undefined
   let limit = Math.max(1, Math.min(options.batchRows, PROBE_ROWS))
@@ -476,6 +539,7 @@ async function* readTable(ctx: SqliteReadContext, table: TableSchema, options: R
     const bytesAt = conv.bytes
     const blobBytesAt = conv.blobBytes
     const fixedAt = conv.fixed && { ...conv.fixed }
+    const fixesAt = conv.fixes?.length
     for (let exact = fastSt === undefined; ; exact = true) {
       const st = exact ? exactSt : fastSt!
       const raws = (lastRaw === undefined ? st.first.all(want) : st.next.all(...plan.params(lastRaw), want)) as unknown[][]
@@ -507,6 +571,8 @@ async function* readTable(ctx: SqliteReadContext, table: TableSchema, options: R
       conv.bytes = bytesAt
       conv.blobBytes = blobBytesAt
       conv.fixed = fixedAt
+      if (fixesAt === undefined) conv.fixes = undefined
+      else conv.fixes!.length = fixesAt
     }
   }
   let lastRow: unknown[] | undefined
@@ -517,6 +583,7 @@ async function* readTable(ctx: SqliteReadContext, table: TableSchema, options: R
     rejected = []
     conv.resetSize()
     conv.fixed = undefined
+    conv.fixes = undefined
     let count = 0
     let full = true
     while (count < limit) {
@@ -535,6 +602,7 @@ async function* readTable(ctx: SqliteReadContext, table: TableSchema, options: R
     const bytes = conv.bytes + count * (32 + 8 * n)
     const batch: ReadBatch = { rows, rejected, lastKey: lastKeyOf(plan, lastRaw!, lastRow!) }
     if (conv.fixed) batch.fixed = conv.fixed
+    if (conv.fixes) batch.fixes = conv.fixes
     // size the next batch so it stays near batchBytes
     const heapPerRow = Math.max(1, bytes / count)
     const perRow = Math.max(1, (bytes + conv.blobBytes) / count)
@@ -599,7 +667,7 @@ async function scanSqliteTable(
   const first = db.prepare(`SELECT count(*) FROM (${inner('')}) WHERE x IS NOT NULL`).pluck()
   const next = db.prepare(`SELECT count(*) FROM (${inner(` WHERE ${plan.after}`)}) WHERE x IS NOT NULL`).pluck()
   const one = db.prepare(`${selectHead(table, plan)} WHERE ${plan.equals}`).raw(true).safeIntegers(true)
-  const conv = new RowConverter(ctx, table, plan)
+  const conv = new RowConverter(ctx, table, plan, false)
   const chunk = Math.max(1, Math.floor(options.chunkRows ?? 4096))
   if (options.from !== undefined && !(Array.isArray(options.from) && options.from.length === k)) {
     throw new SchemaError(`scan of ${table.name}: \`from\` is not a position of this table's scan`, { table: table.name })

@@ -6,8 +6,8 @@ import { runObjects } from './objects.js'
 
 /**
  * After the data: the target's secondary indexes, foreign keys and sequence/identity positions; then views and
- * functions (the user's SQL for them runs now; those without SQL are listed as not created); then every
- * table's row accounting is checked.
+ * functions (the user's SQL for them, or between databases of one engine their own definitions; the others are
+ * listed as not created, with the reason); then every table's row accounting is checked.
  */
 export async function finishRun(run: RunState, planned: PlannedRun, options: FerryOptions): Promise<void> {
   const target = run.target.connection

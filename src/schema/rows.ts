@@ -37,7 +37,7 @@ export function rowKey(table: TableSchema, row: readonly unknown[], indexes = ke
   return o
 }
 
-/** A string form of a key for maps and the journal: JSON of the key object, or of an ordinal `#n`. */
+/** A string form of a key for maps and the journal: JSON of the key object (`{"id":1}`, SQLite `{"rowid":…}`). */
 export function keyString(key: Record<string, unknown> | string | undefined): string | undefined {
   if (key === undefined) return undefined
   return typeof key === 'string' ? key : JSON.stringify(key)

@@ -7,8 +7,9 @@ import type { Checkpoint, Journal, JournalEntry, JournalRun } from '../journal/j
 import { chunkedInsert } from './chunked-insert.js'
 import { importBetterSqlite3, loadDatabase, type DriverLoader } from './database.js'
 
-/** The error class that carries each failure-kind code (the journal's `failure_kind.name`); a code missing here is listed as `DbferryError`. */
-export const FAILURE_KIND_CLASSES: Readonly<Partial<Record<FailureKind, string>>> = {
+/** The error class that carries each failure-kind code (the journal's `failure_kind.name`). */
+// every kind named (not Partial): a new failure kind does not compile until it says which class carries it
+export const FAILURE_KIND_CLASSES: Readonly<Record<FailureKind, string>> = {
   connection: 'ConnectionError',
   schema: 'SchemaError',
   target_exists: 'SchemaError',
@@ -27,6 +28,9 @@ export const FAILURE_KIND_CLASSES: Readonly<Partial<Record<FailureKind, string>>
   truncation: 'RowError',
   not_null: 'RowError',
   duplicate_key: 'RowError',
+  foreign_key_violation: 'RowError',
+  check_violation: 'RowError',
+  serialization_failure: 'RowError',
   zero_date: 'RowError',
   dangling_foreign_key: 'RowError',
   duplicate_dropped: 'RowError',
@@ -225,7 +229,7 @@ export async function openJournalFile(path: string, load: DriverLoader = importB
       'INSERT INTO failure_kind (code, name, description) VALUES (?, ?, ?) ON CONFLICT (code) DO UPDATE SET name = excluded.name, description = excluded.description',
     )
     db.transaction(() => {
-      for (const [code, description] of Object.entries(FAILURE_KINDS)) kind.run(code, FAILURE_KIND_CLASSES[code as FailureKind] ?? 'DbferryError', description)
+      for (const [code, description] of Object.entries(FAILURE_KINDS)) kind.run(code, FAILURE_KIND_CLASSES[code as FailureKind], description)
       for (const [code, description] of Object.entries(EVENT_KINDS)) kind.run(code, 'event', description)
     })()
   } catch (error) {

@@ -51,7 +51,7 @@ async function rowsOf(url: string): Promise<number> {
   try {
     const schema = await connection.introspect()
     const items = schema.tables.find((t) => t.name === 'items')
-    return items ? connection.count(items) : -1
+    return items ? await connection.count(items) : -1
   } finally {
     await connection.close()
   }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { MssqlConnection } from '../../dialects/mssql/mssql-connection.js'
 import { mssqlDialect } from '../../dialects/mssql/mssql-dialect.js'
 import { connect } from '../../src/connect.js'
@@ -324,6 +324,77 @@ EXEC (N'CREATE FUNCTION dbo.f_total() RETURNS money AS BEGIN RETURN (SELECT SUM(
     } finally {
       await dropDatabase(admin, target)
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('bulk-loads an IDENTITY table through a stage: keys kept exactly (gaps, past 2^53), refused rows rejected alone, the identity continuing after the largest', async () => {
+    // the stage has no IDENTITY, so this holds whether the server keeps bulk identity values (the stand-in) or renumbers them (SQL Server)
+    const sql = (await import('mssql')).default
+    const target = uniqueName('dbferry_live_i')
+    const to = await createDatabase(admin, target)
+    const bulk = vi.spyOn(sql.Request.prototype, 'bulk')
+    const query = vi.spyOn(sql.Request.prototype, 'query')
+    const ticket: TableSchema = {
+      name: 'ticket',
+      columns: [
+        { name: 'id', type: { kind: 'int64' }, nativeType: '', nullable: false, autoIncrement: true },
+        { name: 'label', type: { kind: 'text', length: 10 }, nativeType: '', nullable: false },
+        { name: 'seen', type: { kind: 'timestamp', precision: 3 }, nativeType: '', nullable: true },
+      ],
+      primaryKey: { columns: ['id'] },
+      uniques: [],
+      indexes: [],
+      foreignKeys: [],
+    }
+    try {
+      const { connection } = await connect(to)
+      try {
+        await connection.prepareTarget!({ dialect: 'sqlite', tables: [ticket], objects: [] }, { mode: 'create' })
+        const writer = await connection.openWriter!(ticket)
+        const big = 9007199254740993n
+        bulk.mockClear()
+        query.mockClear()
+        const clean = await writer.write([
+          [1, 'one', '2024-02-29 13:45:01.123'],
+          [5, 'five', null],
+          [1000, 'thousand', null],
+          [big, 'big', null],
+        ])
+        expect(clean).toMatchObject({ written: 4, rejected: [] })
+        // one bulk load into the stage, and no row INSERT (the fallback) at all
+        expect(bulk.mock.calls.map((c) => (c[0] as { path: string }).path)).toEqual(['[#dbferry_stage]'])
+        expect(query.mock.calls.filter((c) => String(c[0]).includes('INSERT INTO'))).toEqual([])
+        const refused = await writer.write([
+          [5, 'again', null],
+          [6, null, null],
+          [7, 'seven', null],
+        ])
+        // the batch is refused as a whole, then isolated: only the two bad rows are rejected, each with its reason
+        expect(refused.written).toBe(1)
+        expect(refused.rejected.map((e) => [e.code, e.key])).toEqual([
+          ['duplicate_key', { id: 5 }],
+          ['not_null', { id: 6 }],
+        ])
+        await writer.close()
+        expect(await connection.finalize!({ dialect: 'sqlite', tables: [ticket], objects: [] }, {})).toEqual([])
+        await connection.execute!("INSERT INTO dbo.ticket (label) VALUES (N'next')")
+      } finally {
+        await connection.close()
+      }
+      const { t, rows } = await readTable(to, 'ticket')
+      const col = colOf(t)
+      expect(rows.map((r) => [col(r, 'id'), col(r, 'label'), col(r, 'seen')])).toEqual([
+        [1, 'one', '2024-02-29 13:45:01.123'],
+        [5, 'five', null],
+        [7, 'seven', null],
+        [1000, 'thousand', null],
+        [9007199254740993n, 'big', null],
+        [9007199254740994n, 'next', null],
+      ])
+    } finally {
+      bulk.mockRestore()
+      query.mockRestore()
+      await dropDatabase(admin, target)
     }
   })
 

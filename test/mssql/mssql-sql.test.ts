@@ -154,9 +154,45 @@ describe('bulk-load value encoding, checked on the bytes tedious sends', () => {
 
   it('chooses bulk load only where it is exact', () => {
     expect(usesBulk(t('a', [{ name: 'x', type: { kind: 'timestamp', precision: 7 } }]))).toBe(true)
-    expect(usesBulk(t('a', [{ name: 'id', type: { kind: 'int32' }, autoIncrement: true }]))).toBe(false)
+    // an IDENTITY table bulk-loads through the stage, unless a column is one the bulk path cannot carry exactly
+    expect(usesBulk(t('a', [{ name: 'id', type: { kind: 'int32' }, autoIncrement: true }]))).toBe(true)
+    expect(usesBulk(t('a', [{ name: 'id', type: { kind: 'decimal', precision: 38, scale: 0 }, autoIncrement: true }]))).toBe(false)
     expect(usesBulk(t('a', [{ name: 'x', type: { kind: 'decimal', precision: 38, scale: 10 } }]))).toBe(false)
     expect(usesBulk(t('a]b', [{ name: 'x', type: { kind: 'int32' } }]))).toBe(false)
+  })
+
+  it('stages an IDENTITY table: a temp table without IDENTITY typed as the bulk load declares, then INSERT … SELECT under IDENTITY_INSERT', () => {
+    const table = t('Ticket', [
+      { name: 'Id', type: { kind: 'int64' }, autoIncrement: true, nullable: false },
+      { name: 'Seen', type: { kind: 'timestamp', precision: 3 } },
+      { name: 'Label', type: { kind: 'text', length: 10 } },
+      { name: 'Price', type: { kind: 'decimal', precision: 10, scale: 2 } },
+      { name: 'Total', type: { kind: 'text' }, generated: true },
+    ])
+    const stage = mssqlSql.staging(table, 'sales')
+    expect(stage.name).toBe('#dbferry_stage')
+    expect(stage.create).toBe(
+      "IF OBJECT_ID(N'tempdb..#dbferry_stage') IS NOT NULL DROP TABLE #dbferry_stage;\n" +
+        'CREATE TABLE #dbferry_stage ([c0] bigint NULL, [c1] datetime2(3) NULL, [c2] nvarchar(10) NULL, [c3] decimal(10,2) NULL)',
+    )
+    expect(stage.columns.map((c) => [c.name, c.index, c.type])).toEqual([
+      ['c0', 0, { name: 'BigInt' }],
+      ['c1', 1, { name: 'DateTime2', scale: 3 }],
+      ['c2', 2, { name: 'NVarChar', length: 10 }],
+      ['c3', 3, { name: 'Decimal', precision: 10, scale: 2 }],
+    ])
+    expect(stage.insert).toBe(
+      'SET IDENTITY_INSERT [sales].[Ticket] ON;\n' +
+        'BEGIN TRY\n' +
+        '  INSERT INTO [sales].[Ticket] ([Id], [Seen], [Label], [Price]) SELECT [c0], [c1], [c2], [c3] FROM #dbferry_stage;\n' +
+        'END TRY\n' +
+        'BEGIN CATCH\n' +
+        '  SET IDENTITY_INSERT [sales].[Ticket] OFF;\n' +
+        '  THROW;\n' +
+        'END CATCH\n' +
+        'SET IDENTITY_INSERT [sales].[Ticket] OFF;\n' +
+        'DROP TABLE #dbferry_stage',
+    )
   })
 })
 
