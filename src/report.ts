@@ -60,7 +60,19 @@ export interface TableReport {
   /** Why a CSV table took the row path (pass-through not possible, turned off, or fallen back from). */
   pathNote?: string
   /** Set when this run resumed an interrupted one: the counts it carried over and where reading restarted. */
-  resumed?: { carried: { read: number; written: number; rejected: number; dropped: number }; after?: string; skipped: boolean }
+  resumed?: {
+    /** The counts carried over from the interrupted run. */
+    carried: { read: number; written: number; rejected: number; dropped: number }
+    /** The last key read before the interruption (JSON), where reading continued after. Absent: from the start. */
+    after?: string
+    /** The interrupted run had finished this table: nothing was read again. */
+    skipped: boolean
+    /**
+     * The table has no key to continue after (a keyless table read from a server): it was emptied on the target
+     * and copied again from the start; says why and how many rows were removed. Absent: no restart.
+     */
+    restarted?: string
+  }
 }
 
 /** Totals over all tables. */

@@ -14,10 +14,22 @@ function readFailure(failure: unknown, table: TableSchema): Error {
   return new ConnectionError(`reading ${table.name}: ${(failure as Error).message}`, { table: table.name, cause: failure, ...(c ? { driver: c.driver } : {}) })
 }
 
+/** The rows of one batch as they are converted, with the source's bytes they hold. */
+interface Filling {
+  rows: Row[]
+  rejected: RowError[]
+  bytes: number
+  lastKey?: Value[]
+}
+
+const emptyBatch = (): Filling => ({ rows: [], rejected: [], bytes: 0 })
+
 /**
- * Streams a table with one request in stream mode: rows queue up to two batches, then the request pauses
- * until the consumer has taken a batch (bounded memory). Temporal columns arrive as text, varchar in legacy
- * code pages as bytes decoded here; every value then passes the column's canonical converter.
+ * Streams a table with one request in stream mode. Each row is converted as it arrives (temporal columns come
+ * as text, varchar in legacy code pages as bytes decoded here, then every value passes the column's canonical
+ * converter), so the driver's row arrays die young instead of waiting in a queue. Read-ahead is one batch,
+ * bounded by rows and bytes: once a batch is complete and the consumer has not taken the previous one, the
+ * request pauses until it does.
  */
 export async function* readMssqlTable(session: MssqlSession, table: TableSchema, plan: MssqlReadPlan, options: ReadOptions, defaultSchema: string): AsyncGenerator<ReadBatch> {
   const request = session.request()
@@ -32,8 +44,12 @@ export async function* readMssqlTable(session: MssqlSession, table: TableSchema,
       return p.sql.replaceAll('@p', `@a${i}`)
     })
   }
+  const width = table.columns.length
   const converters: Converter[] = table.columns.map((c) => makeConverter(c.type))
-  const queue: unknown[][] = []
+  const codePages = plan.codePages
+  const decodes = codePages.some((cp) => cp !== undefined)
+  const ready: Filling[] = []
+  let filling = emptyBatch()
   let done = false
   let failure: unknown
   let wake: (() => void) | undefined
@@ -42,12 +58,56 @@ export async function* readMssqlTable(session: MssqlSession, table: TableSchema,
     wake = undefined
     w?.()
   }
+
+  /** Converts one source row into the batch being filled, or rejects it there. */
+  const take = (raw: unknown[]) => {
+    const row: Row = new Array(width)
+    let error: RowError | undefined
+    for (let i = 0; i < width; i++) {
+      let v = raw[i]
+      if (decodes && codePages[i] !== undefined && v instanceof Uint8Array) {
+        try {
+          v = mssqlTypes.decodeCodePage(v, codePages[i]!)
+        } catch (e) {
+          error = new RowError('invalid_encoding', `${table.columns[i]!.name}: ${(e as Error).message}`, { table: table.name, column: table.columns[i]!.name, cause: e })
+          break
+        }
+      }
+      const c = converters[i]!(v)
+      if (c instanceof ConversionFailure) {
+        error = new RowError(c.kind, `${table.columns[i]!.name}: ${c.reason}`, { table: table.name, column: table.columns[i]!.name, value: v })
+        break
+      }
+      row[i] = c
+      filling.bytes += valueSize(c)
+    }
+    if (keyIdx.length > 0) filling.lastKey = keyIdx.map((k) => row[k] ?? (raw[k] as Value) ?? null)
+    if (error) {
+      const lastKey = filling.lastKey
+      filling.rejected.push(new RowError(error.code as 'type_conversion', error.message, { table: table.name, column: error.column, value: error.value, row: raw as Row, ...(lastKey ? { key: lastKey.map(String).join(',') } : {}) }))
+    } else {
+      filling.rows.push(row)
+    }
+    if (filling.rows.length + filling.rejected.length >= options.batchRows || filling.bytes >= options.batchBytes) {
+      ready.push(filling)
+      filling = emptyBatch()
+      // one complete batch ahead of the consumer is enough: wait until it is taken
+      request.pause()
+      notify()
+    }
+  }
+
   request.stream = true
   request.arrayRowMode = true
-  request.on('row', (r: unknown[]) => {
-    queue.push(r)
-    if (queue.length >= options.batchRows * 2) request.pause()
-    if (queue.length >= options.batchRows) notify()
+  request.on('row', (raw: unknown[]) => {
+    try {
+      take(raw)
+    } catch (e) {
+      // a converter that throws (a bug) fails the read rather than the driver's event loop
+      failure ??= e
+      request.cancel()
+      notify()
+    }
   })
   request.on('error', (e: unknown) => {
     failure ??= e
@@ -62,53 +122,26 @@ export async function* readMssqlTable(session: MssqlSession, table: TableSchema,
   options.signal?.addEventListener('abort', onAbort, { once: true })
   try {
     for (;;) {
-      if (queue.length < options.batchRows && !done && failure === undefined) {
-        request.resume()
-        await new Promise<void>((r) => (wake = r))
+      if (failure !== undefined) throw readFailure(failure, table)
+      const next = ready.shift()
+      if (next) {
+        if (ready.length === 0) request.resume()
+        yield batchOf(next)
         continue
       }
-      if (failure !== undefined) throw readFailure(failure, table)
-      const rows: Row[] = []
-      const rejected: RowError[] = []
-      let bytes = 0
-      let lastKey: Value[] | undefined
-      let taken = 0
-      while (taken < queue.length && taken < options.batchRows && bytes < options.batchBytes) {
-        const raw = queue[taken++]!
-        const row: Row = new Array(table.columns.length)
-        let error: RowError | undefined
-        for (let i = 0; i < table.columns.length; i++) {
-          let v = raw[i]
-          const cp = plan.codePages[i]
-          if (cp !== undefined && v instanceof Uint8Array) {
-            try {
-              v = mssqlTypes.decodeCodePage(v, cp)
-            } catch (e) {
-              error = new RowError('invalid_encoding', `${table.columns[i]!.name}: ${(e as Error).message}`, { table: table.name, column: table.columns[i]!.name, cause: e })
-              break
-            }
-          }
-          const c = converters[i]!(v)
-          if (c instanceof ConversionFailure) {
-            error = new RowError(c.kind, `${table.columns[i]!.name}: ${c.reason}`, { table: table.name, column: table.columns[i]!.name, value: v })
-            break
-          }
-          row[i] = c
-        }
-        if (keyIdx.length > 0) lastKey = keyIdx.map((k) => row[k] ?? (raw[k] as Value) ?? null)
-        if (error) {
-          rejected.push(new RowError(error.code as 'type_conversion', error.message, { table: table.name, column: error.column, value: error.value, row: raw, ...(lastKey ? { key: lastKey.map(String).join(',') } : {}) }))
-          continue
-        }
-        rows.push(row)
-        for (const v of row) bytes += valueSize(v)
+      if (done) {
+        if (filling.rows.length > 0 || filling.rejected.length > 0) yield batchOf(filling)
+        return
       }
-      queue.splice(0, taken)
-      if (rows.length > 0 || rejected.length > 0) yield { rows, rejected, ...(lastKey ? { lastKey } : {}) }
-      if (done && queue.length === 0) return
+      request.resume()
+      await new Promise<void>((r) => (wake = r))
     }
   } finally {
     options.signal?.removeEventListener('abort', onAbort)
     if (!done) request.cancel()
   }
+}
+
+function batchOf(f: Filling): ReadBatch {
+  return { rows: f.rows, rejected: f.rejected, ...(f.lastKey ? { lastKey: f.lastKey } : {}) }
 }

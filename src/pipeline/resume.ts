@@ -74,11 +74,8 @@ export interface ResumeState {
   restart?: { targetRows: number }
 }
 
-/**
- * What the report's `resumed` says about a table (`TableReport.resumed`), with `restarted` for a table that
- * starts over: why, and how many of its rows were removed from the target first.
- */
-export type ResumedInfo = NonNullable<TableReport['resumed']> & { restarted?: string }
+/** What the report's `resumed` says about a table (`TableReport.resumed`). */
+export type ResumedInfo = NonNullable<TableReport['resumed']>
 
 /**
  * Decides where a table resumes, from its last checkpoint and the target's exact row count. Throws a

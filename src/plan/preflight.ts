@@ -25,6 +25,7 @@ export type PreflightKind =
   | 'type_conversion'
   | 'invalid_encoding'
   | 'zero_date'
+  | 'offset_to_utc'
   | 'not_null'
   | 'unsupported_text'
 

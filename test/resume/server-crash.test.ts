@@ -22,7 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), 'dbferry-crash-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describe.skipIf(!(await serverUp('postgres')))('PostgreSQL target: commits that checkpoints confirm are durable', () => {
-  it('every COMMIT of the load runs with synchronous_commit on, even where the database default is off', async () => {
+  it('every COMMIT of the load flushes its WAL (synchronous_commit not off), even where the database default is off', async () => {
     const db = await createPostgresDatabase('durable')
     const src = `sqlite:${join(dir, 'src.db')}`
     try {
