@@ -45,6 +45,24 @@ export interface DialectCapabilities {
    * changes it (modes truncate, append, recreate, resume). Default false.
    */
   readonly onlineBackup?: boolean
+  /**
+   * Column names are compared without regard to case, so `A` and `a` in one table collide (MySQL/MariaDB,
+   * SQL Server under its default collation, SQLite, DuckDB). Default false: names differing in case are distinct.
+   */
+  readonly caseInsensitiveIdentifiers?: boolean
+  /** Names may end in a space. Default true; MySQL/MariaDB refuse such a name (`Incorrect column name`). */
+  readonly identifierTrailingSpace?: boolean
+  /**
+   * Most columns one table may have (PostgreSQL 1600, SQL Server 1024, SQLite 2000, InnoDB 1017). Absent: no
+   * limit the core checks.
+   */
+  readonly maxColumns?: number
+  /**
+   * A generated column whose expression is another engine's is created as a plain column and written with
+   * the source's values, and the report says so; one in the target's own SQL is recreated as generated and
+   * not written (PostgreSQL, MySQL/MariaDB). Default false: no such note.
+   */
+  readonly plainGeneratedColumns?: boolean
 }
 
 /** How the target treats a table that already exists. Default `create`: refuse to touch existing data. */
@@ -567,6 +585,17 @@ export interface ConnectOptions {
    * journaled (`null`, the default), or reject their row with kind `zero_date` (`reject`).
    */
   zeroDates?: 'null' | 'reject'
+  /**
+   * Servers: how long connecting may take before it fails with a `ConnectionError`, in milliseconds. Also the URL
+   * parameter `connect_timeout` (seconds). Default 30 000.
+   */
+  connectTimeoutMs?: number
+  /**
+   * Servers: how long a read or write may go without a byte either way before the run ends with a resumable
+   * `ConnectionError` naming the server and the table, in milliseconds; 0 never. Also the URL parameter
+   * `stallTimeoutMs`. Default 300 000 (5 minutes).
+   */
+  stallTimeoutMs?: number
   /**
    * SQLite sources: what a number in a `DATE`/`DATETIME`/`TIMESTAMP` column means — Unix seconds
    * (`unixepoch`), Unix milliseconds (`unixepoch-ms`) or a Julian day number (`julianday`), each read as UTC;

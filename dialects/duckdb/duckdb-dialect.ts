@@ -54,6 +54,8 @@ export const duckdbDialect: Dialect = Object.freeze({
     // batches of several tables would share the connection's one transaction
     concurrentWrites: false,
     storesAnyValue: false,
+    // "A" and "a" are one column; DuckDB sets no column limit
+    caseInsensitiveIdentifiers: true,
   }),
   types: duckdbTypes,
   sql: duckdbSql,

@@ -46,6 +46,9 @@ export const mssqlDialect: Dialect = Object.freeze({
     maxTimestampPrecision: 7,
     concurrentSnapshotReads: false,
     storesAnyValue: false,
+    // the default collation compares names without case
+    caseInsensitiveIdentifiers: true,
+    maxColumns: 1024,
   } as const),
   types: mssqlTypes,
   sql: mssqlSql,

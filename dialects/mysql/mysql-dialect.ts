@@ -66,6 +66,12 @@ export const mysqlDialect: Dialect = Object.freeze({
     // every writer leases its own connection from the pool
     concurrentWrites: true,
     storesAnyValue: false,
+    // column names never compare with case; names ending in a space are refused; InnoDB (the engine tables
+    // are created with) holds 1017 columns, below the server's 4096
+    caseInsensitiveIdentifiers: true,
+    identifierTrailingSpace: false,
+    maxColumns: 1017,
+    plainGeneratedColumns: true,
   } as const),
   types: mysqlTypes,
   sql: mysqlSql,

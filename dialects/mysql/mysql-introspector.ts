@@ -16,6 +16,7 @@ interface ColumnRow {
   CHARACTER_SET_NAME: string | null
   COLLATION_NAME: string | null
   COLUMN_COMMENT: string | null
+  GENERATION_EXPRESSION: string | null
 }
 
 function unquote(literal: string): string {
@@ -79,7 +80,8 @@ export async function introspectMysql(query: MysqlQuery, options: { tables?: rea
   )) as { TABLE_NAME: string; TABLE_TYPE: string; ENGINE: string | null; TABLE_COLLATION: string | null; TABLE_ROWS: number | string | null }[]
 
   const columns = (await query(
-    `SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, CHARACTER_SET_NAME, COLLATION_NAME, COLUMN_COMMENT
+    `SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, CHARACTER_SET_NAME, COLLATION_NAME, COLUMN_COMMENT,
+            GENERATION_EXPRESSION
      FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION`,
   )) as unknown as ColumnRow[]
 
@@ -132,7 +134,12 @@ export async function introspectMysql(query: MysqlQuery, options: { tables?: rea
     const def = generated ? undefined : parseDefault(c.COLUMN_DEFAULT, extra, type, options.mariadb)
     if (def) col.default = def
     if (/auto_increment/i.test(extra)) col.autoIncrement = true
-    if (generated) col.generated = true
+    if (generated) {
+      col.generated = true
+      // the clause after `AS`, storage included, so a MySQL/MariaDB target recreates the column as it was
+      const storage = /\b(STORED|PERSISTENT)\b/i.test(extra) ? 'STORED' : 'VIRTUAL'
+      if (c.GENERATION_EXPRESSION) col.default = { kind: 'expression', sql: `(${c.GENERATION_EXPRESSION}) ${storage}`, dialect: 'mysql' }
+    }
     if (c.COLLATION_NAME) col.collation = c.COLLATION_NAME
     if (c.CHARACTER_SET_NAME) col.charset = c.CHARACTER_SET_NAME
     const list = colsByTable.get(c.TABLE_NAME) ?? []

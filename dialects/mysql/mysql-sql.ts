@@ -59,9 +59,15 @@ function columnDdlType(column: ColumnSchema, keepNative: boolean, varcharAllowed
   return mysqlTypes.toNativeBudgeted(column.type, varcharAllowed)
 }
 
+function generatedClause(column: ColumnSchema): string | undefined {
+  const d = column.default
+  return column.generated && d?.kind === 'expression' && d.dialect === 'mysql' ? `GENERATED ALWAYS AS ${d.sql}` : undefined
+}
+
 function defaultSql(column: ColumnSchema, ddlType: string): string | undefined {
   const d = column.default
-  if (!d) return undefined
+  // another engine's generation expression: the column is created plain and holds the values
+  if (!d || column.generated) return undefined
   const blobLike = /^(tiny|medium|long)?(text|blob)$|^json$/i.test(ddlType)
   const wrap = (s: string) => (blobLike ? `(${s})` : s)
   if (d.kind === 'now') {
@@ -140,7 +146,7 @@ function keyByteLimits(table: TableSchema, columns: readonly ColumnSchema[], kee
 function createTableSql(table: TableSchema, server: ServerCharsets, options: CreateTableOptions = {}): string {
   // without a named source, a table that came from MySQL is known by its storage engine
   const keepNative = (options.sourceDialect ?? (table.engine !== undefined ? 'mysql' : undefined)) === 'mysql'
-  const columns = table.columns.filter((c) => !c.generated)
+  const columns = table.columns
   const keyCols = new Set([...(table.primaryKey?.columns ?? []), ...table.uniques.flatMap((u) => u.columns)])
   const keyLimit = keyByteLimits(table, columns, keepNative)
   let budget = ROW_SIZE_BUDGET
@@ -176,6 +182,12 @@ function createTableSql(table: TableSchema, server: ServerCharsets, options: Cre
       const coll = c.collation?.toLowerCase()
       const cs = coll ? server.collations.get(coll) : undefined
       if (coll && cs) def += ` CHARACTER SET ${cs} COLLATE ${coll}`
+    }
+    const generated = generatedClause(c)
+    if (generated !== undefined) {
+      // MariaDB refuses NULL/NOT NULL and DEFAULT on a generated column: the expression decides both
+      defs.push(`${def} ${generated}`)
+      continue
     }
     def += c.nullable && !table.primaryKey?.columns.includes(c.name) ? ' NULL' : ' NOT NULL'
     const d = defaultSql(c, type)
@@ -350,6 +362,12 @@ export interface MysqlSql extends DialectSql {
   segmentHashQuery(table: TableSchema, request: SegmentRequest, zeroDates: ZeroDatePolicy): string | undefined
   /** The condition that keeps the rows of the `wanted` segments of a `segmentHashQuery` request. */
   segmentFilter(table: TableSchema, request: SegmentRequest, wanted: readonly number[]): string
+  /**
+   * `GENERATED ALWAYS AS (…) VIRTUAL|STORED` for a generated column that came from MySQL/MariaDB, which the
+   * target computes (its values are not written); undefined for any other column, a generated one from
+   * another engine included (created plain, holding the source's values).
+   */
+  generatedClause(column: ColumnSchema): string | undefined
 }
 
 /**
@@ -382,4 +400,5 @@ export const mysqlSql: MysqlSql = Object.freeze({
   selectExpression,
   segmentHashQuery,
   segmentFilter,
+  generatedClause,
 })

@@ -237,7 +237,8 @@ class MysqlTableWriter implements TableWriter {
     this.#release = options.release
     this.#loadData = options.loadData
     this.#transactional = options.transactional
-    this.#codecs = table.columns.flatMap((c, i) => (c.generated ? [] : [codecFor(c, i, options.ddlTypes.get(c.name) ?? '')]))
+    // a generated column the target computes is not written; one from another engine is a plain column here
+    this.#codecs = table.columns.flatMap((c, i) => (mysqlSql.generatedClause(c) !== undefined ? [] : [codecFor(c, i, options.ddlTypes.get(c.name) ?? '')]))
     this.#utf8mb3 = this.#codecs.map((c) => TEXTUAL.has(c.column.type.kind) && mysqlTypes.isUtf8mb3(c.column))
     this.#narrowed = this.#codecs.map((c) => narrowedKeyColumn(table, c.column, options.ddlTypes.get(c.column.name) ?? ''))
     const targets: string[] = []

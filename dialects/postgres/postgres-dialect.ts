@@ -45,6 +45,8 @@ export const postgresDialect: Dialect = Object.freeze({
     concurrentSnapshotReads: false,
     storesAnyValue: false,
     loadsCsv: true,
+    maxColumns: 1600,
+    plainGeneratedColumns: true,
   } as const),
   types: postgresTypes,
   sql: postgresSql,

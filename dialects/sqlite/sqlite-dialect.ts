@@ -55,6 +55,9 @@ export const sqliteDialect: Dialect = Object.freeze({
     storesAnyValue: true,
     // one file, copied with SQLite's online backup API before a run changes it
     onlineBackup: true,
+    // "A" and "a" are one column; SQLITE_MAX_COLUMN as built
+    caseInsensitiveIdentifiers: true,
+    maxColumns: 2000,
   } as const),
   types: sqliteTypes,
   sql: sqliteSql,

@@ -179,7 +179,9 @@ function numericTemporal(type: LogicalType, policy: NumericTimestamps, slow: Con
 function sqliteConverter(c: ColumnSchema, numericTimestamps: NumericTimestamps): Converter {
   const type = c.type
   if (type.kind === 'bytes' && c.nativeType.trim() === '') return untypedConverter()
-  const slow = makeConverter(type)
+  // SQLite binds neither a declared scale nor a declared precision: values are read as stored, and the
+  // target's scale and fractional digits are applied where rows are fitted to it (rejected, or counted as fixes)
+  const slow = makeConverter(type, { decimalPlaces: 'keep', fraction: 'keep' })
   if (type.kind === 'date' || type.kind === 'timestamp' || type.kind === 'timestamptz') {
     const text = temporalConverter(type, slow)
     const numeric = numericTemporal(type, numericTimestamps, slow)
@@ -222,7 +224,11 @@ function temporalConverter(type: LogicalType, slow: Converter): Converter {
   }
 }
 
-/** Decimals stored as REAL or INTEGER (NUMERIC affinity): JS prints them canonically unless in exponent form. */
+/**
+ * Decimals stored as REAL or INTEGER (NUMERIC affinity): JS prints them canonically unless in exponent form.
+ * Only the digits before the point are checked here: places past the scale are kept, and the target's scale
+ * decides (fit-rows.ts: a `truncation` reject, or a counted rounding under `decimals: 'round'`).
+ */
 function decimalConverter(type: Extract<LogicalType, { kind: 'decimal' }>, slow: Converter): Converter {
   const maxInt = type.precision === undefined ? Infinity : type.precision - (type.scale ?? 0)
   return (v) => {

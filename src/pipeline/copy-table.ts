@@ -6,7 +6,7 @@ import { keyString, rowKey, rowToJson, valueToJson } from '../schema/rows.js'
 import type { Row, TableSchema, Value } from '../schema/types.js'
 import { confirmedCheckpoint, intentCheckpoint, type ResumedInfo } from './resume.js'
 import type { BatchOutcome } from '../transforms/transform.js'
-import { makeRowFitter } from './fit-rows.js'
+import { makeRowFitter, type FitFix } from './fit-rows.js'
 import { passThrough } from './pass-through.js'
 import type { TablePair } from '../plan/table-pair.js'
 import type { CopyContext } from './copy-context.js'
@@ -77,6 +77,14 @@ export class TableLedger {
     this.report.fixed[column] = (this.report.fixed[column] ?? 0) + n
     if (this.journaling && (row !== undefined || detail !== undefined)) {
       this.entries.push({ table: this.report.name, action: 'fixed', kind: 'fixed', key: row ? keyString(rowKey(this.table, row)) : undefined, column, message: detail ?? `${column} changed`, row: row ? this.#valueAsItWas(column, row) : undefined, source: by })
+    }
+  }
+
+  /** A value the row fitter changed (`FIT_FIX_KINDS`): counted on its column, journaled as `<kind>: <change>` with the value as it was. */
+  fitted(column: string, by: string, fix: FitFix): void {
+    this.report.fixed[column] = (this.report.fixed[column] ?? 0) + 1
+    if (this.journaling) {
+      this.entries.push({ table: this.report.name, action: 'fixed', kind: 'fixed', key: keyString(fix.key as Record<string, unknown> | undefined), column, message: `${fix.kind}: ${fix.message}`, row: JSON.stringify({ [column]: valueToJson(fix.value) }), source: by })
     }
   }
 
@@ -171,7 +179,7 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
   const ledger = new TableLedger(report, pair.target, ctx.maxExamples, ctx.journal !== undefined, ctx.missingKeys)
   const fit = makeRowFitter(pair.source, pair.target, ctx.target.dialect.capabilities, ctx.fit)
   const onFitProblem = (e: RowError) => ledger.reject(e, 'target')
-  const onFitFix = (column: string) => ledger.fix(column, 'target')
+  const onFitFix = (column: string, fix?: FitFix) => (fix ? ledger.fitted(column, 'target', fix) : ledger.fix(column, 'target'))
   ctx.onProgress?.({ type: 'table-start', table: report.name, total })
   let writer: TableWriter | undefined
   // the last state the target has committed, and the last state write() reported (committed or not)

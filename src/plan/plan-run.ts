@@ -7,6 +7,7 @@ import { resumeTables } from '../pipeline/resume-run.js'
 import { sourceChanges } from '../pipeline/resume.js'
 import type { RunState } from '../run/run-state.js'
 import type { PlannedRun } from './planned-run.js'
+import { generatedColumnNotes, withNotes } from './generated-notes.js'
 import { preflight } from './preflight.js'
 import { prepareRun, useExistingTargetTypes, type PreparedRun } from './prepare-run.js'
 
@@ -22,6 +23,7 @@ export async function planRun(run: RunState, options: FerryOptions): Promise<Pla
   // kept tables (truncate, append, resume) decide the column types of a source that would infer them
   if (run.checkpoints || options.mode === 'truncate' || options.mode === 'append') await useExistingTargetTypes(source, target)
   const prepared = prepareRun(await source.introspect(), target, options)
+  run.report.snapshot = withNotes(run.report.snapshot, generatedColumnNotes(prepared.targetSchema, target.dialect))
   run.report.renames = prepared.renames
   run.report.deferredForeignKeys = prepared.order.deferred
   const planned: PlannedRun = {

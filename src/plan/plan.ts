@@ -6,10 +6,11 @@ import { prepareRun, useExistingTargetTypes, type PreparedRun } from './prepare-
 import type { Rename } from '../schema/identifiers.js'
 import type { DeferredForeignKey } from './order.js'
 import { preflight, type PreflightIssue } from './preflight.js'
+import type { FitOptions } from '../pipeline/fit-rows.js'
 
 /** Options of {@link plan}: the source, the target (only its dialect is needed), and the run's schema options. */
 export interface PlanOptions
-  extends Pick<FerryOptions, 'tables' | 'foreignKeys' | 'types' | 'transforms' | 'identifiers' | 'batchRows' | 'batchBytes' | 'fallbackEncoding' | 'signal' | 'mode'> {
+  extends Pick<FerryOptions, 'tables' | 'foreignKeys' | 'types' | 'transforms' | 'identifiers' | 'batchRows' | 'batchBytes' | 'fallbackEncoding' | 'signal' | 'mode' | 'stripNul'> {
   /** The source: a URL or an open connection. */
   from: ConnectionSpec
   /**
@@ -22,6 +23,11 @@ export interface PlanOptions
   scan?: boolean
   /** Examples kept per preflight issue. Default 10. */
   maxExamples?: number
+  /**
+   * Decimal places past a target column's scale, as the copy would treat them (`FitOptions.decimals`): listed
+   * as `truncation` rejects, or as `decimal_rounded` fixes under `round`. Default `reject`.
+   */
+  decimals?: FitOptions['decimals']
 }
 
 /** What a copy would do, as data: order, stages, deferred keys, renames, and every problem found in the data. */
@@ -108,6 +114,7 @@ export async function plan(options: PlanOptions): Promise<PlanReport> {
         maxExamples: options.maxExamples,
         signal: options.signal,
         onTable: (t, n) => rows.set(t, n),
+        fit: { stripNul: options.stripNul, decimals: options.decimals },
       })
     }
     const byName = new Map(prepared.pairs.map((p) => [p.target.name, p]))

@@ -1,7 +1,7 @@
 import type { CollationFolder, Connection, BaseDialect } from '../dialect.js'
 import { AbortError, type RowError } from '../errors.js'
 import type { PreparedRun } from './prepare-run.js'
-import { makeRowFitter } from '../pipeline/fit-rows.js'
+import { makeRowFitter, type FitFix, type FitFixKind, type FitOptions } from '../pipeline/fit-rows.js'
 import type { TablePair } from './table-pair.js'
 import { keyString, rowKey, valueToJson } from '../schema/rows.js'
 import type { ColumnSchema, ForeignKeySchema, Row, TableSchema, Value } from '../schema/types.js'
@@ -28,6 +28,7 @@ export type PreflightKind =
   | 'offset_to_utc'
   | 'not_null'
   | 'unsupported_text'
+  | FitFixKind
 
 /** One example of an issue: the row's key (as JSON) and the offending value(s). */
 export interface PreflightExample {
@@ -68,6 +69,8 @@ export interface PreflightOptions {
   signal?: AbortSignal
   /** Called with each table's row count as it is scanned. */
   onTable?: (table: string, rows: number) => void
+  /** How the copy would fit values to the target (`stripNul`, `decimals`), so the plan lists what it would do. Default: the copy's defaults. */
+  fit?: FitOptions
 }
 
 const ORDER: Partial<Record<PreflightKind, number>> = { collation_collision: 0, duplicate_key: 1 }
@@ -231,12 +234,17 @@ export async function preflight(
   }
 
   async function* targetRows(pair: TablePair, collect: boolean): AsyncGenerator<{ source: Row; row: Row }> {
-    const fit = makeRowFitter(pair.source, pair.target, caps)
+    const fit = makeRowFitter(pair.source, pair.target, caps, options.fit)
     const name = pair.target.name
     const onProblem = (e: RowError) => {
       if (!collect) return
       const kind: PreflightKind = e.code === 'out_of_range' && typeof e.value === 'number' && !Number.isFinite(e.value) ? 'non_finite_float' : (e.code as PreflightKind)
       issues.add(kind, name, e.column, problemMessage(kind, e), { key: keyString(e.key), value: valueToJson(e.value) })
+    }
+    // every value the copy would change is one of the fitter's fix kinds, listed under that kind
+    const onFix = (column: string, f?: FitFix) => {
+      if (!collect || !f) return
+      issues.add(f.kind, name, column, fixMessage(f.kind, name, column), { key: keyString(f.key as Record<string, unknown> | undefined), value: valueToJson(f.value) })
     }
     for await (const batch of source.read(pair.source, { batchRows, batchBytes, signal: options.signal })) {
       if (options.signal?.aborted) throw new AbortError()
@@ -252,7 +260,7 @@ export async function preflight(
         }
       }
       for (const s of batch.rows) {
-        const row = fit ? fit(s, onProblem, () => {}) : s
+        const row = fit ? fit(s, onProblem, onFix) : s
         if (row === undefined) continue
         yield { source: s, row }
       }
@@ -374,5 +382,16 @@ function problemMessage(kind: PreflightKind, e: RowError): string {
       return `${where}: zero dates (0000-00-00)`
     default:
       return e.message
+  }
+}
+
+function fixMessage(kind: FitFixKind, table: string, column: string): string {
+  switch (kind) {
+    case 'fraction_cut':
+      return `${table}.${column}: fractional seconds past what the target keeps would be cut (each counted as a fix)`
+    case 'decimal_rounded':
+      return `${table}.${column}: decimal places past the column's scale would be rounded half away from zero (each counted as a fix)`
+    case 'nul_stripped':
+      return `${table}.${column}: U+0000 would be removed from text (each counted as a fix)`
   }
 }

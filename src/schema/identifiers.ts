@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { SchemaError } from '../errors.js'
 import type { DialectCapabilities } from '../dialect.js'
+import { tableShapeProblems, type ShapeCapabilities } from './target-limits.js'
 import type { DatabaseSchema, TableSchema } from './types.js'
 
 /** How names are fitted to the target. */
@@ -54,12 +55,15 @@ export function shortenIdentifier(name: string, max: number, unit: DialectCapabi
 
 /**
  * Fits every table, column, index and constraint name of `schema` to the target's identifier rules.
- * Returns a new schema (names replaced, `origin` kept) and the list of renames. Throws a `SchemaError` listing
- * every offending name when `tooLong: 'error'`, and for any two names that would still collide.
+ * Returns a new schema (names replaced, `origin` kept) and the list of renames. Throws one `SchemaError`
+ * listing every problem, before anything is created: names too long when `tooLong: 'error'`, any two names
+ * that would still collide (columns differing only in case, where the target compares them without case),
+ * and what the target refuses in a table's shape ({@link tableShapeProblems}: names ending in a space, too
+ * many columns). Capabilities left out are not checked.
  */
 export function fitIdentifiers(
   schema: DatabaseSchema,
-  caps: Pick<DialectCapabilities, 'maxIdentifierLength' | 'identifierLengthUnit'>,
+  caps: Pick<DialectCapabilities, 'maxIdentifierLength' | 'identifierLengthUnit' | 'caseInsensitiveIdentifiers'> & ShapeCapabilities,
   policy: IdentifierPolicy = {},
 ): { schema: DatabaseSchema; renames: Rename[] } {
   const max = caps.maxIdentifierLength
@@ -84,12 +88,14 @@ export function fitIdentifiers(
   }
 
   const clashes: string[] = []
-  const checkUnique = (names: string[], where: string): void => {
+  const checkUnique = (names: string[], where: string, noCase = false): void => {
     const seen = new Map<string, string>()
     for (const n of names) {
-      const k = policy.case === 'lower' ? n.toLowerCase() : n
-      if (seen.has(k)) clashes.push(`${where}: "${seen.get(k)}" and "${n}" both become "${k}"`)
-      else seen.set(k, n)
+      const k = policy.case === 'lower' || noCase ? n.toLowerCase() : n
+      const before = seen.get(k)
+      if (before === undefined) seen.set(k, n)
+      else if (policy.case !== 'lower' && before !== n) clashes.push(`${where}: "${before}" and "${n}" differ only in case, and the target compares column names without case`)
+      else clashes.push(`${where}: "${before}" and "${n}" both become "${k}"`)
     }
   }
 
@@ -101,7 +107,7 @@ export function fitIdentifiers(
     const tname = tableNames.get(t.name)!
     const colNames = new Map<string, string>()
     for (const c of t.columns) colNames.set(c.name, fit(c.name, 'column', t.name))
-    checkUnique([...colNames.values()], `columns of ${t.name}`)
+    checkUnique([...colNames.values()], `columns of ${t.name}`, caps.caseInsensitiveIdentifiers === true)
     const col = (c: string) => colNames.get(c) ?? c
     return {
       ...t,
@@ -132,11 +138,14 @@ export function fitIdentifiers(
     }
   })
 
+  const problems: string[] = []
   if (tooLong.length > 0) {
-    throw new SchemaError(
-      `${tooLong.length} identifier(s) exceed the target's ${max}-${unit === 'bytes' ? 'byte' : 'character'} limit: ${tooLong.join(', ')}`,
-    )
+    problems.push(`${tooLong.length} identifier(s) exceed the target's ${max}-${unit === 'bytes' ? 'byte' : 'character'} limit: ${tooLong.join(', ')}`)
   }
-  if (clashes.length > 0) throw new SchemaError(`identifiers clash on the target: ${clashes.join('; ')}`)
+  if (clashes.length > 0) problems.push(`identifiers clash on the target: ${clashes.join('; ')}`)
+  const shape = tables.flatMap((t) => tableShapeProblems(t, caps))
+  if (shape.length > 0) problems.push(`the target would refuse ${shape.length} table definition problem(s): ${shape.join('; ')}`)
+  // every problem at once, each naming its table and column: fixing one at a time would take a run each
+  if (problems.length > 0) throw new SchemaError(problems.join('. '))
   return { schema: { ...schema, tables }, renames }
 }

@@ -276,6 +276,18 @@ export interface ConverterOptions {
    * Default: reject.
    */
   decodeInvalidText?: (bytes: Uint8Array) => string | undefined
+  /**
+   * Decimal places past the column's scale: `reject` them (a `truncation` failure unless they are zeros) or
+   * `keep` them exact, for a source whose declared scale binds nothing (SQLite), so that the target's scale
+   * is applied once, where the row is fitted to the target (`decimals` policy). Default `reject`.
+   */
+  decimalPlaces?: 'reject' | 'keep'
+  /**
+   * Fractional-second digits kept: `column` cuts them to the column's precision (6 when undeclared); `keep`
+   * keeps all a canonical value can carry (9), for a source whose declared precision binds nothing (SQLite
+   * text), so that a cut happens once, where the row is fitted to the target, and is counted. Default `column`.
+   */
+  fraction?: 'column' | 'keep'
 }
 
 /**
@@ -307,12 +319,13 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
     case 'decimal': {
       const p = type.precision
       const s = type.scale ?? 0
+      const keepPlaces = options.decimalPlaces === 'keep'
       return (v) => {
         if (v === null || v === undefined) return null
         // the common case: text already in canonical form that fits the column, returned as it is
         if (typeof v === 'string') {
           const shape = canonicalDecimalShape(v)
-          if (shape !== undefined && (p === undefined || (shape[0] <= p - s && shape[1] <= s))) return v
+          if (shape !== undefined && (p === undefined || (shape[0] <= p - s && (keepPlaces || shape[1] <= s)))) return v
         }
         let d: string | undefined
         if (typeof v === 'number') {
@@ -325,7 +338,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
           const [ip, fp] = decimalShape(d)
           if (ip > p - s) return fail(`${d} does not fit decimal(${p},${s})`, 'out_of_range')
           // more fraction digits than the scale: fine if they are zeros, otherwise the target would round
-          if (fp > s) {
+          if (fp > s && !keepPlaces) {
             const point = d.indexOf('.')
             if (/[1-9]/.test(d.slice(point + 1 + s))) return fail(`${d} has more than ${s} decimal places (decimal(${p},${s}) would round it)`, 'truncation')
             d = s === 0 ? d.slice(0, point) : d.slice(0, point + 1 + s)
@@ -396,7 +409,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
         return fail(`${valueOf(v)} is not a date (YYYY-MM-DD)`)
       }
     case 'time': {
-      const p = type.precision
+      const p = options.fraction === 'keep' ? 9 : type.precision
       return (v) => {
         if (v === null || v === undefined) return null
         if (typeof v === 'string') {
@@ -407,7 +420,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
       }
     }
     case 'timestamp': {
-      const p = type.precision
+      const p = options.fraction === 'keep' ? 9 : type.precision
       return (v) => {
         if (v === null || v === undefined) return null
         if (typeof v === 'string') {
@@ -418,7 +431,7 @@ export function makeConverter(type: LogicalType, options: ConverterOptions = {})
       }
     }
     case 'timestamptz': {
-      const p = type.precision
+      const p = options.fraction === 'keep' ? 9 : type.precision
       return (v) => {
         if (v === null || v === undefined) return null
         if (typeof v === 'string') {

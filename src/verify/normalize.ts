@@ -15,7 +15,11 @@ import { daysFromCivil } from '../schema/civil-days.js'
 export interface ColumnTolerance {
   /** Floats equal when `|a - b| <= floatEpsilon`. Default 0 (equal by value; float32 columns at float32 precision). */
   floatEpsilon?: number
-  /** Fractional-second digits timestamps and times are rounded to. Default: the smaller precision of the two columns (6 when undeclared). */
+  /**
+   * Fractional-second digits timestamps and times are rounded to. Default: the smaller precision of the two
+   * columns, 9 for a column that declares none (a value carries only the digits it has, so nothing a copy cut
+   * is hidden: `…05.123456789` against `…05.123456` differs). Set 6 to accept cuts to microseconds.
+   */
   timestampPrecision?: number
   /** Ignore trailing spaces in text. Default false (true when either column is fixed-width `char(n)`). */
   trimTrailingSpaces?: boolean
@@ -78,6 +82,12 @@ function pairClass(a: LogicalKind, b: LogicalKind): ValueClass {
   }
   return 'mixed'
 }
+
+/**
+ * The precision a column without a declared one is compared at: the most a canonical value carries. A loosely
+ * typed source (SQLite text) may hold 9 digits in an undeclared column; comparing at 6 would call a cut equal.
+ */
+const UNDECLARED_PRECISION = 9
 
 function precisionOf(c: ColumnSchema): number | undefined {
   const t = c.type
@@ -293,7 +303,7 @@ export function columnNormalizer(a: ColumnSchema, b: ColumnSchema, tolerance: Co
     }
     case 'time':
     case 'timeofday': {
-      const p = Math.max(0, Math.min(tolerance.timestampPrecision ?? Math.min(precisionOf(a) ?? 6, precisionOf(b) ?? 6), 9))
+      const p = Math.max(0, Math.min(tolerance.timestampPrecision ?? Math.min(precisionOf(a) ?? UNDECLARED_PRECISION, precisionOf(b) ?? UNDECLARED_PRECISION), 9))
       const parse = cls === 'time' ? timeToken : timeOfDayToken
       const token = (v: Value): string => (typeof v === 'string' ? (parse(v, p) ?? text(v)) : looseToken(v, fold))
       return { token, hashToken: token, equal: exactEqual }
