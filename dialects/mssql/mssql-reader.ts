@@ -19,7 +19,9 @@ interface Filling {
   rows: Row[]
   rejected: RowError[]
   bytes: number
-  lastKey?: Value[]
+  /** The batch's last source row, converted as far as it went, and as it came: its key is the batch's `lastKey`. */
+  lastRow?: Row
+  lastRaw?: unknown[]
 }
 
 const emptyBatch = (): Filling => ({ rows: [], rejected: [], bytes: 0 })
@@ -45,6 +47,7 @@ export async function* readMssqlTable(session: MssqlSession, table: TableSchema,
     })
   }
   const width = table.columns.length
+  const budget = Math.min(options.batchBytes, Number(process.env.XMS_BUDGET ?? 1e12))
   const converters: Converter[] = table.columns.map((c) => makeConverter(c.type))
   const codePages = plan.codePages
   const decodes = codePages.some((cp) => cp !== undefined)
@@ -57,6 +60,13 @@ export async function* readMssqlTable(session: MssqlSession, table: TableSchema,
     const w = wake
     wake = undefined
     w?.()
+  }
+
+  /** A row's key: converted values where conversion reached them, else the values as read. */
+  const keyOf = (row: Row, raw: unknown[]): Value[] | undefined => (keyIdx.length > 0 ? keyIdx.map((k) => row[k] ?? (raw[k] as Value) ?? null) : undefined)
+  const batchOf = (f: Filling): ReadBatch => {
+    const lastKey = f.lastRow && f.lastRaw ? keyOf(f.lastRow, f.lastRaw) : undefined
+    return { rows: f.rows, rejected: f.rejected, ...(lastKey ? { lastKey } : {}) }
   }
 
   /** Converts one source row into the batch being filled, or rejects it there. */
@@ -81,14 +91,16 @@ export async function* readMssqlTable(session: MssqlSession, table: TableSchema,
       row[i] = c
       filling.bytes += valueSize(c)
     }
-    if (keyIdx.length > 0) filling.lastKey = keyIdx.map((k) => row[k] ?? (raw[k] as Value) ?? null)
+    // the key is taken once per batch (batchOf), not per row
+    filling.lastRow = row
+    filling.lastRaw = raw
     if (error) {
-      const lastKey = filling.lastKey
-      filling.rejected.push(new RowError(error.code as 'type_conversion', error.message, { table: table.name, column: error.column, value: error.value, row: raw as Row, ...(lastKey ? { key: lastKey.map(String).join(',') } : {}) }))
+      const k = keyOf(row, raw)
+      filling.rejected.push(new RowError(error.code as 'type_conversion', error.message, { table: table.name, column: error.column, value: error.value, row: raw as Row, ...(k ? { key: k.map(String).join(',') } : {}) }))
     } else {
       filling.rows.push(row)
     }
-    if (filling.rows.length + filling.rejected.length >= options.batchRows || filling.bytes >= options.batchBytes) {
+    if (filling.rows.length + filling.rejected.length >= options.batchRows || filling.bytes >= budget) {
       ready.push(filling)
       filling = emptyBatch()
       // one complete batch ahead of the consumer is enough: wait until it is taken
@@ -140,8 +152,4 @@ export async function* readMssqlTable(session: MssqlSession, table: TableSchema,
     options.signal?.removeEventListener('abort', onAbort)
     if (!done) request.cancel()
   }
-}
-
-function batchOf(f: Filling): ReadBatch {
-  return { rows: f.rows, rejected: f.rejected, ...(f.lastKey ? { lastKey: f.lastKey } : {}) }
 }

@@ -142,6 +142,23 @@ interface ColumnCodec {
   field(v: Exclude<Value, null>): string
   /** the value as an INSERT parameter */
   param(v: Exclude<Value, null>): unknown
+  /** the value as LOAD DATA field bytes, for a large value (one copy, never a string of the whole line) */
+  bytes(v: Exclude<Value, null>): Buffer
+}
+
+/** Values longer than this go to LOAD DATA as their own buffer instead of joining the line's text. */
+const LARGE_VALUE = 64 * 1024
+const HEX = Buffer.from('0123456789abcdef', 'latin1')
+
+/** `b` as lower-case hex bytes, written once into one buffer (no intermediate string twice its size). */
+function hexBytes(b: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(b.length * 2)
+  for (let i = 0, j = 0; i < b.length; i++) {
+    const x = b[i]!
+    out[j++] = HEX[x >> 4]!
+    out[j++] = HEX[x & 15]!
+  }
+  return out
 }
 
 const ESC_RE = /[\\\t\n\r\0\x1a]/g
@@ -164,17 +181,20 @@ function codecFor(column: ColumnSchema, index: number, ddlType: string): ColumnC
   }
   if (kind === 'bytes' || (ddlType !== '' && /(binary|blob)/i.test(ddlType) && !bit)) {
     const bytes = (v: Exclude<Value, null>) => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(scalar(v), 'utf8'))
-    return { column, index, via: 'unhex', field: (v) => bytes(v).toString('hex'), param: bytes }
+    return { column, index, via: 'unhex', field: (v) => bytes(v).toString('hex'), param: bytes, bytes: (v) => hexBytes(bytes(v)) }
   }
-  if (bit) return { column, index, via: 'bit', field: (v) => scalar(v), param: (v) => scalar(v) }
+  const utf8 = (field: (v: Exclude<Value, null>) => string) => (v: Exclude<Value, null>) => Buffer.from(field(v), 'utf8')
+  if (bit) return { column, index, via: 'bit', field: (v) => scalar(v), param: (v) => scalar(v), bytes: utf8(scalar) }
   if (kind === 'float32') {
     const f32 = (v: Exclude<Value, null>) => (typeof v === 'number' ? mysqlSql.float32Text(v) : scalar(v))
-    return { column, index, field: f32, param: f32 }
+    return { column, index, field: f32, param: f32, bytes: utf8(f32) }
   }
+  const field = (v: Exclude<Value, null>) => escapeField(scalar(v))
   return {
     column,
     index,
-    field: (v) => escapeField(scalar(v)),
+    field,
+    bytes: utf8(field),
     param: (v) => (typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'string' && kind === 'timestamptz' ? mysqlSql.utcTimestamp(v) : v),
   }
 }
@@ -425,22 +445,36 @@ class MysqlTableWriter implements TableWriter {
     return { written, rejected, committed: !this.#inTransaction }
   }
 
+  /**
+   * Loads a batch as LOAD DATA text. Small fields join one string per MiB; a large value (a long text, a blob)
+   * becomes its own buffer, encoded once, so two 50 MB values are never a line string, a joined string and its
+   * UTF-8 copy at once.
+   */
   async #load(batch: Row[]): Promise<Header> {
-    const lines: string[] = new Array(batch.length)
+    const chunks: Buffer[] = []
+    let text = ''
+    const flush = () => {
+      if (text.length > 0) chunks.push(Buffer.from(text, 'utf8'))
+      text = ''
+    }
     const codecs = this.#codecs
     for (let r = 0; r < batch.length; r++) {
       const row = batch[r]!
-      let line = ''
       for (let i = 0; i < codecs.length; i++) {
         const c = codecs[i]!
         const v = row[c.index]
-        if (i > 0) line += '\t'
-        line += v === null || v === undefined ? '\\N' : c.field(v)
+        if (i > 0) text += '\t'
+        if (v === null || v === undefined) text += '\\N'
+        else if ((typeof v === 'string' && v.length > LARGE_VALUE) || (v instanceof Uint8Array && v.byteLength > LARGE_VALUE)) {
+          flush()
+          chunks.push(c.bytes(v))
+        } else text += c.field(v)
       }
-      lines[r] = line
+      text += '\n'
+      if (text.length >= 1 << 20) flush()
     }
-    const data = Buffer.from(lines.join('\n') + '\n', 'utf8')
-    const [header] = await this.#s.query({ sql: this.#loadSql, infileStreamFactory: () => Readable.from([data]) })
+    flush()
+    const [header] = await this.#s.query({ sql: this.#loadSql, infileStreamFactory: () => Readable.from(chunks) })
     return header as Header
   }
 

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, realpathSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import type BetterSqlite3 from 'better-sqlite3'
@@ -7,6 +7,7 @@ import type {
   ConnectOptions,
   ConstraintProblem,
   Connection,
+  DatabaseIdentity,
   Dialect,
   FinalizeOptions,
   PrepareOptions,
@@ -137,6 +138,18 @@ export class SqliteConnection implements Connection {
     return Number(this.db.prepare(`SELECT count(*) FROM ${q(table.name)}`).pluck().safeIntegers(false).get())
   }
 
+  /**
+   * The database file's device and inode, so one file reached by two paths (a relative and an absolute one, a
+   * symbolic link) is one database; an in-memory database is its own handle.
+   */
+  async identity(): Promise<DatabaseIdentity> {
+    if (!this.db.memory && existsSync(this.db.name)) {
+      const st = statSync(realpathSync(this.db.name))
+      return { server: `file:${st.dev}:${st.ino}`, database: 'main' }
+    }
+    return { server: `memory:${handleId(this.db)}`, database: 'main' }
+  }
+
   async tableState(table: TableSchema): Promise<SourceTableState> {
     const rows = await this.count(table)
     const keys = table.primaryKey?.columns ?? []
@@ -234,6 +247,16 @@ export class SqliteConnection implements Connection {
     }
     if (this.#owned) this.db.close()
   }
+}
+
+const handleIds = new WeakMap<object, number>()
+let lastHandleId = 0
+
+/** A number for an in-memory database handle, the same for the handle's lifetime. */
+function handleId(db: object): number {
+  let id = handleIds.get(db)
+  if (id === undefined) handleIds.set(db, (id = ++lastHandleId))
+  return id
 }
 
 function describeOpenError(path: string, error: unknown): string {

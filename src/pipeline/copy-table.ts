@@ -183,12 +183,14 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
   ctx.onProgress?.({ type: 'table-start', table: report.name, total })
   let writer: TableWriter | undefined
   // the last state the target has committed, and the last state write() reported (committed or not)
-  const counts = () => ({ read: report.read, written: report.written, rejected: report.rejected, dropped: report.dropped })
+  const counts = () => ({ read: report.read, written: report.written, rejected: report.rejected, dropped: report.dropped, byKind: { ...report.byKind } })
   let committedKey: readonly Value[] | undefined = ctx.after
   let committedCounts = counts()
   let writtenKey = committedKey
   let writtenCounts = committedCounts
   let inflight: Promise<void> | undefined
+  // a resumed table's carried kinds are its own from here on (the report's `resumed.carried` keeps what was carried)
+  report.byKind = { ...report.byKind }
   try {
     if ((report.resumed as ResumedInfo | undefined)?.restarted !== undefined) await emptyTargetTable(ctx, pair)
     if (await passThrough(ctx, pair, report, total)) return
@@ -276,6 +278,9 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
     error = namedForTable(error, report.name, [ctx.source.dialect, ctx.target.dialect])
     report.status = 'failed'
     report.error = error instanceof Error ? error.message : String(error)
+    // rows read whose outcome the run never learned: the batch being fitted or written when the table stopped
+    const inFlight = report.read + report.inserted - report.written - report.rejected - report.dropped
+    if (inFlight > 0) report.error += ` (${inFlight} row(s) in flight: read but not yet written, rejected or dropped when it stopped; a resume reads them again)`
     // never abort under a write that is still running
     await inflight?.catch(() => {})
     // abort commits what write() reported written: record that as committed; if abort fails, the intent

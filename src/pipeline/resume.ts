@@ -12,12 +12,19 @@ import type { Value } from '../schema/types.js'
  * the target is in — no row is lost and none is written twice, whatever moment the process died.
  */
 
-/** Counts carried in a checkpoint. */
+/** Rejected and dropped rows by failure kind (`TableReport.byKind`). */
+type ByKind = TableReport['byKind']
+
+/**
+ * Counts carried in a checkpoint. `byKind` (kept in the checkpoint's envelope) lets a resumed table's
+ * `byKind` add up to its carried `rejected + dropped`; absent in checkpoints written before it was kept.
+ */
 interface Counts {
   read: number
   written: number
   rejected: number
   dropped: number
+  byKind?: ByKind
 }
 
 /** The pending batch of an intent checkpoint. */
@@ -29,12 +36,14 @@ interface Pending extends Counts {
 
 interface Envelope {
   committed: string | null
-  pending?: Pending
+  /** Rejected and dropped rows by kind up to `committed`. */
+  kinds?: ByKind
+  pending?: Pending & { kinds?: ByKind }
 }
 
 /** A checkpoint recording that everything up to `committedKey` is on the target. */
 export function confirmedCheckpoint(report: TableReport, committedKey: readonly Value[] | undefined, done: boolean): Checkpoint {
-  const envelope: Envelope = { committed: encodeKey(committedKey) }
+  const envelope: Envelope = { committed: encodeKey(committedKey), kinds: { ...report.byKind } }
   return {
     table: report.name,
     lastKey: JSON.stringify(envelope),
@@ -53,9 +62,10 @@ export function confirmedCheckpoint(report: TableReport, committedKey: readonly 
 export function intentCheckpoint(report: TableReport, committedKey: readonly Value[] | undefined, committed: Counts, pendingKey: readonly Value[] | undefined, rows: number): Checkpoint {
   const envelope: Envelope = {
     committed: encodeKey(committedKey),
-    pending: { key: encodeKey(pendingKey), rows, read: report.read, written: report.written, rejected: report.rejected, dropped: report.dropped },
+    kinds: { ...committed.byKind },
+    pending: { key: encodeKey(pendingKey), rows, read: report.read, written: report.written, rejected: report.rejected, dropped: report.dropped, kinds: { ...report.byKind } },
   }
-  return { table: report.name, lastKey: JSON.stringify(envelope), ...committed, done: false }
+  return { table: report.name, lastKey: JSON.stringify(envelope), read: committed.read, written: committed.written, rejected: committed.rejected, dropped: committed.dropped, done: false }
 }
 
 /** Where a table resumes and what it carries over from the interrupted run. */
@@ -83,14 +93,14 @@ export type ResumedInfo = NonNullable<TableReport['resumed']>
  * `interrupted` (default true) says whether the journal had an interrupted run at all, for the message.
  */
 export function resumeState(table: string, cp: Checkpoint | undefined, targetRows: number, interrupted = true): ResumeState {
-  const zero = { read: 0, written: 0, rejected: 0, dropped: 0 }
+  const zero = { read: 0, written: 0, rejected: 0, dropped: 0, byKind: {} }
   if (!cp) {
     if (targetRows === 0) return { carried: zero, done: false, unjournaledRejects: 0 }
     const why = interrupted ? 'that no checkpoint accounts for' : 'and the journal has no interrupted run between this source and target (the last one finished, or none ran)'
     throw new SchemaError(`cannot resume ${table}: the target holds ${targetRows} row(s) ${why}; use mode truncate or recreate to copy again`, { table })
   }
   const env = (cp.lastKey ? JSON.parse(cp.lastKey) : { committed: null }) as Envelope
-  const committed = { read: cp.read, written: cp.written, rejected: cp.rejected, dropped: cp.dropped }
+  const committed: Counts = { read: cp.read, written: cp.written, rejected: cp.rejected, dropped: cp.dropped, byKind: { ...env.kinds } }
   if (cp.done) {
     if (targetRows !== cp.written) {
       // the table may have received stub rows from a transform after it finished; more than that is a change
@@ -105,14 +115,15 @@ export function resumeState(table: string, cp: Checkpoint | undefined, targetRow
   if (p && p.rows === 0 && targetRows === cp.written) {
     // the pending batch had nothing to write: it is complete once its rejects and drops were journaled, which
     // cannot be told apart here, so its counts are carried and its details may be missing
-    return { after: decodeKey(p.key), carried: { read: p.read, written: cp.written, rejected: p.rejected, dropped: p.dropped }, done: false, unjournaledRejects: p.rejected + p.dropped - cp.rejected - cp.dropped }
+    return { after: decodeKey(p.key), carried: { read: p.read, written: cp.written, rejected: p.rejected, dropped: p.dropped, byKind: { ...p.kinds } }, done: false, unjournaledRejects: p.rejected + p.dropped - cp.rejected - cp.dropped }
   }
   if (targetRows === cp.written) return { after: decodeKey(env.committed), carried: committed, done: false, unjournaledRejects: 0 }
   if (p && targetRows > cp.written && targetRows <= cp.written + p.rows) {
     const written = targetRows - cp.written
     return {
       after: decodeKey(p.key),
-      carried: { read: p.read, written: cp.written + written, rejected: p.rejected + (p.rows - written), dropped: p.dropped },
+      // the rows of the batch the target did not take were refused by it: their kinds were never journaled
+      carried: { read: p.read, written: cp.written + written, rejected: p.rejected + (p.rows - written), dropped: p.dropped, byKind: addKind({ ...p.kinds }, 'target_rejected', p.rows - written) },
       done: false,
       unjournaledRejects: p.rows - written + (p.rejected + p.dropped - cp.rejected - cp.dropped),
     }
@@ -129,7 +140,7 @@ export function resumeState(table: string, cp: Checkpoint | undefined, targetRow
  * batch), or nothing at all (a crash after the rows were removed and before the first new checkpoint).
  */
 function restartState(table: string, cp: Checkpoint, p: Pending | undefined, targetRows: number): ResumeState {
-  const zero = { read: 0, written: 0, rejected: 0, dropped: 0 }
+  const zero = { read: 0, written: 0, rejected: 0, dropped: 0, byKind: {} }
   const explained = targetRows === 0 || targetRows === cp.written || (p !== undefined && targetRows > cp.written && targetRows <= cp.written + p.rows)
   if (!explained) {
     throw new SchemaError(
@@ -140,6 +151,11 @@ function restartState(table: string, cp: Checkpoint, p: Pending | undefined, tar
   const state: ResumeState = { carried: zero, done: false, unjournaledRejects: 0 }
   if (targetRows > 0 || cp.read > 0 || p !== undefined) state.restart = { targetRows }
   return state
+}
+
+function addKind(byKind: ByKind, kind: keyof ByKind, n: number): ByKind {
+  if (n > 0) byKind[kind] = (byKind[kind] ?? 0) + n
+  return byKind
 }
 
 const STATE_FIELDS = ['rows', 'maxKey', 'bytes', 'modified'] as const

@@ -169,3 +169,21 @@ describe('DuckDB: one file through a symlink', () => {
     expect(await rowsOf(`duckdb:${join(dir, 'other.duckdb')}`)).toBe(3)
   }, 60_000)
 })
+
+describe('SQLite: one file by two paths', () => {
+  it('a relative path and a symlink to the same file are refused before anything changes; another file is not', async () => {
+    const file = join(dir, 'real.db')
+    const link = join(dir, 'link.db')
+    await buildFixture(threeRows, `sqlite:${file}`)
+    symlinkSync(file, link)
+    for (const mode of ['recreate', 'truncate', 'append'] as const) {
+      await expect(ferry({ from: `sqlite:${file}`, to: `sqlite:${link}`, mode })).rejects.toThrow(UsageError)
+      await expect(ferry({ from: `sqlite:${link}`, to: `sqlite:${join(dir, '.', 'real.db')}`, mode })).rejects.toThrow(/same database/)
+    }
+    expect(await rowsOf(`sqlite:${file}`)).toBe(3)
+
+    const report = await ferry({ from: `sqlite:${link}`, to: `sqlite:${join(dir, 'other.db')}` })
+    expect(report.error).toBeUndefined()
+    expect(await rowsOf(`sqlite:${join(dir, 'other.db')}`)).toBe(3)
+  })
+})
