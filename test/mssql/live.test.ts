@@ -398,6 +398,53 @@ EXEC (N'CREATE FUNCTION dbo.f_total() RETURNS money AS BEGIN RETURN (SELECT SUM(
     }
   })
 
+  it('reads ahead one batch, bounded by rows and by bytes (1 MiB at most per batch)', async () => {
+    const sql = (await import('mssql')).default
+    const dbName = uniqueName('dbferry_live_r')
+    const from = await createDatabase(admin, dbName)
+    const body = 'x'.repeat(10_000) // 10 008 bytes per value as valueSize counts it
+    const pool = await new sql.ConnectionPool(MssqlConnection.parseUrl(from).config).connect()
+    try {
+      await pool.request().batch('CREATE TABLE dbo.wide (id int NOT NULL PRIMARY KEY, body nvarchar(max) NOT NULL)')
+      const load = new sql.Table('dbo.wide')
+      load.create = false
+      load.columns.add('id', sql.Int, { nullable: false })
+      load.columns.add('body', sql.NVarChar(sql.MAX), { nullable: false })
+      for (let i = 1; i <= 1000; i++) load.rows.add(i, body)
+      await pool.request().bulk(load)
+    } finally {
+      await pool.close()
+    }
+    const emit = vi.spyOn(sql.Request.prototype, 'emit')
+    const { connection } = await connect(from)
+    try {
+      const t = (await connection.introspect()).tables.find((x) => x.name.toLowerCase() === 'wide')!
+      emit.mockClear()
+      const rowsEmitted = () => emit.mock.calls.filter((c) => c[0] === 'row').length
+      const reading = connection.read(t, { batchRows: 100, batchBytes: 64 << 20 })[Symbol.asyncIterator]()
+      expect((await reading.next()).value?.rows).toHaveLength(100)
+      await new Promise((r) => setTimeout(r, 500))
+      // the batch handed over and one more, then the request waits (a queue of two batches would hold 300)
+      expect(rowsEmitted()).toBeGreaterThanOrEqual(200)
+      expect(rowsEmitted()).toBeLessThanOrEqual(210)
+      await reading.return?.(undefined)
+      // a batch stops at 1 MiB of values even when the run allows far more rows and bytes
+      const sizes: number[] = []
+      const ids: unknown[] = []
+      for await (const b of connection.read(t, { batchRows: 10_000, batchBytes: 64 << 20 })) {
+        sizes.push(b.rows.length)
+        ids.push(...b.rows.map((r) => r[0]))
+        expect(b.lastKey).toEqual([b.rows[b.rows.length - 1]![0]])
+      }
+      expect(ids).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1))
+      expect(Math.max(...sizes)).toBe(Math.ceil((1 << 20) / 10_008))
+    } finally {
+      emit.mockRestore()
+      await connection.close()
+      await dropDatabase(admin, dbName)
+    }
+  })
+
   it('takes an mssql ConnectionPool the caller holds, and leaves it open after ferry()', async () => {
     const sql = (await import('mssql')).default
     const pool = await new sql.ConnectionPool(MssqlConnection.parseUrl(url).config).connect()
