@@ -46,6 +46,11 @@ export interface FerryOptions {
   fallbackEncoding?: string
   /** Remove U+0000 from text for targets that cannot store it, instead of rejecting. Default false. */
   stripNul?: boolean
+  /**
+   * A decimal with more places than its target column's scale: `reject` the row (journaled as `truncation`,
+   * naming the value), or `round` it half away from zero and count a `decimal_rounded` fix. Default `reject`.
+   */
+  decimals?: 'reject' | 'round'
   /** User-supplied SQL for views and functions, run after the data in dependency order. */
   objects?: Readonly<Record<string, string>>
   /**

@@ -63,6 +63,8 @@ export async function* readMssqlTable(session: MssqlSession, table: TableSchema,
   let filling = emptyBatch()
   let done = false
   let failure: unknown
+  // a converter that throws is a bug: it stops the read as itself, not as a lost connection
+  let bug: unknown
   let wake: (() => void) | undefined
   const notify = () => {
     const w = wake
@@ -123,8 +125,8 @@ export async function* readMssqlTable(session: MssqlSession, table: TableSchema,
     try {
       take(raw)
     } catch (e) {
-      // a converter that throws (a bug) fails the read rather than the driver's event loop
-      failure ??= e
+      // thrown here it would escape into the driver's event loop
+      bug ??= e
       request.cancel()
       notify()
     }
@@ -142,6 +144,7 @@ export async function* readMssqlTable(session: MssqlSession, table: TableSchema,
   options.signal?.addEventListener('abort', onAbort, { once: true })
   try {
     for (;;) {
+      if (bug !== undefined) throw bug
       if (failure !== undefined) throw readFailure(failure, table)
       const next = ready.shift()
       if (next) {

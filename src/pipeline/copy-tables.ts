@@ -58,7 +58,7 @@ async function copyOne(
       batchRows: options.batchRows ?? 10_000,
       batchBytes: options.batchBytes ?? 8 << 20,
       maxExamples: options.maxExamples ?? 20,
-      fit: { stripNul: options.stripNul },
+      fit: { stripNul: options.stripNul, decimals: options.decimals },
       signal: options.signal,
       onProgress: options.onProgress,
       transformers,

@@ -22,6 +22,7 @@ export async function resumeTables(run: RunState, planned: PlannedRun, targetSpe
     resumeAt.set(name, state)
     const r = planned.reports.get(name)!
     Object.assign(r, state.carried)
+    r.byKind = { ...state.byKind }
     const resumed: ResumedInfo = { carried: { ...state.carried }, after: state.after ? JSON.stringify(state.after.map(valueToJson)) : undefined, skipped: state.done }
     if (state.restart) resumed.restarted = restartNote(state.restart.targetRows)
     r.resumed = resumed

@@ -15,10 +15,7 @@ import type { Value } from '../schema/types.js'
 /** Rejected and dropped rows by failure kind (`TableReport.byKind`). */
 type ByKind = TableReport['byKind']
 
-/**
- * Counts carried in a checkpoint. `byKind` (kept in the checkpoint's envelope) lets a resumed table's
- * `byKind` add up to its carried `rejected + dropped`; absent in checkpoints written before it was kept.
- */
+/** Counts carried in a checkpoint (with `byKind`, when the caller has them, kept in the envelope). */
 interface Counts {
   read: number
   written: number
@@ -73,6 +70,12 @@ export interface ResumeState {
   /** Read the source after this key; undefined: from the start. */
   after?: Value[]
   carried: Counts
+  /**
+   * The carried rejected and dropped rows by kind, adding up to `carried.rejected + carried.dropped` (rows the
+   * target refused in the batch committed at the crash as `target_rejected`); empty for a checkpoint written
+   * before kinds were kept.
+   */
+  byKind: ByKind
   done: boolean
   /** Rows the target refused in the batch that committed just before the crash (their details were not journaled). */
   unjournaledRejects: number
@@ -93,20 +96,20 @@ export type ResumedInfo = NonNullable<TableReport['resumed']>
  * `interrupted` (default true) says whether the journal had an interrupted run at all, for the message.
  */
 export function resumeState(table: string, cp: Checkpoint | undefined, targetRows: number, interrupted = true): ResumeState {
-  const zero = { read: 0, written: 0, rejected: 0, dropped: 0, byKind: {} }
+  const zero = { read: 0, written: 0, rejected: 0, dropped: 0 }
   if (!cp) {
-    if (targetRows === 0) return { carried: zero, done: false, unjournaledRejects: 0 }
+    if (targetRows === 0) return { carried: zero, byKind: {}, done: false, unjournaledRejects: 0 }
     const why = interrupted ? 'that no checkpoint accounts for' : 'and the journal has no interrupted run between this source and target (the last one finished, or none ran)'
     throw new SchemaError(`cannot resume ${table}: the target holds ${targetRows} row(s) ${why}; use mode truncate or recreate to copy again`, { table })
   }
   const env = (cp.lastKey ? JSON.parse(cp.lastKey) : { committed: null }) as Envelope
-  const committed: Counts = { read: cp.read, written: cp.written, rejected: cp.rejected, dropped: cp.dropped, byKind: { ...env.kinds } }
+  const committed: Counts = { read: cp.read, written: cp.written, rejected: cp.rejected, dropped: cp.dropped }
   if (cp.done) {
     if (targetRows !== cp.written) {
       // the table may have received stub rows from a transform after it finished; more than that is a change
       if (targetRows < cp.written) throw new SchemaError(`cannot resume ${table}: the target has ${targetRows} rows, the finished table had ${cp.written}`, { table })
     }
-    return { carried: committed, done: true, unjournaledRejects: 0 }
+    return { carried: committed, byKind: { ...env.kinds }, done: true, unjournaledRejects: 0 }
   }
   const p = env.pending
   // no key to continue after (rows read, none of them carrying a position): reading from the start again and
@@ -115,15 +118,16 @@ export function resumeState(table: string, cp: Checkpoint | undefined, targetRow
   if (p && p.rows === 0 && targetRows === cp.written) {
     // the pending batch had nothing to write: it is complete once its rejects and drops were journaled, which
     // cannot be told apart here, so its counts are carried and its details may be missing
-    return { after: decodeKey(p.key), carried: { read: p.read, written: cp.written, rejected: p.rejected, dropped: p.dropped, byKind: { ...p.kinds } }, done: false, unjournaledRejects: p.rejected + p.dropped - cp.rejected - cp.dropped }
+    return { after: decodeKey(p.key), carried: { read: p.read, written: cp.written, rejected: p.rejected, dropped: p.dropped }, byKind: { ...p.kinds }, done: false, unjournaledRejects: p.rejected + p.dropped - cp.rejected - cp.dropped }
   }
-  if (targetRows === cp.written) return { after: decodeKey(env.committed), carried: committed, done: false, unjournaledRejects: 0 }
+  if (targetRows === cp.written) return { after: decodeKey(env.committed), carried: committed, byKind: { ...env.kinds }, done: false, unjournaledRejects: 0 }
   if (p && targetRows > cp.written && targetRows <= cp.written + p.rows) {
     const written = targetRows - cp.written
     return {
       after: decodeKey(p.key),
       // the rows of the batch the target did not take were refused by it: their kinds were never journaled
-      carried: { read: p.read, written: cp.written + written, rejected: p.rejected + (p.rows - written), dropped: p.dropped, byKind: addKind({ ...p.kinds }, 'target_rejected', p.rows - written) },
+      carried: { read: p.read, written: cp.written + written, rejected: p.rejected + (p.rows - written), dropped: p.dropped },
+      byKind: addKind({ ...p.kinds }, 'target_rejected', p.rows - written),
       done: false,
       unjournaledRejects: p.rows - written + (p.rejected + p.dropped - cp.rejected - cp.dropped),
     }
@@ -140,7 +144,7 @@ export function resumeState(table: string, cp: Checkpoint | undefined, targetRow
  * batch), or nothing at all (a crash after the rows were removed and before the first new checkpoint).
  */
 function restartState(table: string, cp: Checkpoint, p: Pending | undefined, targetRows: number): ResumeState {
-  const zero = { read: 0, written: 0, rejected: 0, dropped: 0, byKind: {} }
+  const zero = { read: 0, written: 0, rejected: 0, dropped: 0 }
   const explained = targetRows === 0 || targetRows === cp.written || (p !== undefined && targetRows > cp.written && targetRows <= cp.written + p.rows)
   if (!explained) {
     throw new SchemaError(
@@ -148,7 +152,7 @@ function restartState(table: string, cp: Checkpoint, p: Pending | undefined, tar
       { table },
     )
   }
-  const state: ResumeState = { carried: zero, done: false, unjournaledRejects: 0 }
+  const state: ResumeState = { carried: zero, byKind: {}, done: false, unjournaledRejects: 0 }
   if (targetRows > 0 || cp.read > 0 || p !== undefined) state.restart = { targetRows }
   return state
 }

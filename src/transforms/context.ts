@@ -41,7 +41,7 @@ export function makeTransformContext(
       if (!pair) throw new UsageError(`scan: no table ${table} in this run`)
       // rows in the target's layout, as batch processors see them; rows that do not fit are skipped here
       // (the copy itself rejects and journals them)
-      const fit = makeRowFitter(pair.source, pair.target, target.dialect.capabilities, { stripNul: options.stripNul })
+      const fit = makeRowFitter(pair.source, pair.target, target.dialect.capabilities, { stripNul: options.stripNul, decimals: options.decimals })
       const ignore = () => {}
       for await (const b of source.read(pair.source, { batchRows: options.batchRows ?? 10_000, batchBytes: options.batchBytes ?? 8 << 20, signal: options.signal })) {
         if (!fit) yield b.rows

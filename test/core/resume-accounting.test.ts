@@ -78,3 +78,19 @@ describe('accounting across an interruption and a resume', () => {
     expectBalanced(second)
   })
 })
+
+describe('resumeState carries the kinds', () => {
+  it('of the committed rows, and of the batch committed at the crash with the rows the target refused as target_rejected', async () => {
+    const { confirmedCheckpoint, intentCheckpoint, resumeState } = await import('../../src/pipeline/resume.js')
+    const report = { name: 't', read: 100, written: 95, rejected: 4, dropped: 1, byKind: { type_conversion: 4, filtered: 1 } } as unknown as TableReport
+    const committed = resumeState('t', confirmedCheckpoint(report, [100], false), 95)
+    expect(committed.byKind).toEqual({ type_conversion: 4, filtered: 1 })
+    // the next batch: 100 rows read, 2 rejected by the reader, 98 handed to the target, which took 96 before the crash
+    const pending = { ...report, read: 200, rejected: 6, byKind: { type_conversion: 6, filtered: 1 } } as unknown as TableReport
+    const cp = intentCheckpoint(pending, [100], { read: 100, written: 95, rejected: 4, dropped: 1, byKind: report.byKind }, [200], 98)
+    const s = resumeState('t', cp, 95 + 96)
+    expect(s.carried).toEqual({ read: 200, written: 191, rejected: 8, dropped: 1 })
+    expect(s.byKind).toEqual({ type_conversion: 6, filtered: 1, target_rejected: 2 })
+    expect(resumeState('t', cp, 95).byKind).toEqual({ type_conversion: 4, filtered: 1 })
+  })
+})

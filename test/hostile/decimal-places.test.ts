@@ -66,6 +66,23 @@ describe('decimal places past the target column scale', async () => {
     })
   }
 
+  for (const target of (await targetKinds()).filter((t) => t.available)) {
+    it(`sqlite → ${target.name} with decimals: 'round': every row written, rounded half away from zero, each rounding a fix`, async () => {
+      const src = priceFile(`round-${target.name}`)
+      const db = await target.create()
+      const journal = new MemoryJournal()
+      try {
+        const report = await ferry({ from: src, to: db.url, journal, decimals: 'round' })
+        const t = report.tables.find((x) => x.name === 'prices')!
+        expect(t).toMatchObject({ status: 'done', read: 3, written: 3, rejected: 0, fixed: { amount: 2 } })
+        expect(journal.entries.filter((e) => e.action === 'fixed').map((e) => e.key)).toEqual(['{"id":1}', '{"id":3}'])
+        expect(await amounts(db.url)).toEqual({ 1: 12.35, 2: 1.5, 3: -0.01 })
+      } finally {
+        await db.drop()
+      }
+    })
+  }
+
   it('plan lists the rejects before a copy', async () => {
     const { plan } = await import('../../src/plan/plan.js')
     const p = await plan({ from: priceFile('plan'), to: 'postgres://x@127.0.0.1/none' })

@@ -33,6 +33,7 @@ Options:
   --concurrency <n>        tables copied at once where the plan allows (default 1)
   --fallback-encoding <e>  decode source text that is not UTF-8 with this encoding (e.g. cp1252)
   --strip-nul              remove U+0000 from text for targets that cannot store it (default: reject the row)
+  --decimals reject|round  a decimal with more places than the target's scale: reject the row (default) or round it
   --no-pass-through        load CSV tables row by row even where the target could parse the file itself
   --lower-case             fold identifiers to lower case on the target (default: preserve)
   --json                   print only the report, as JSON, on stdout (also when the run cannot start: its
@@ -65,7 +66,7 @@ function int(v: unknown, name: string): number | undefined {
 /** Turns `copy` arguments into ferry options (a config file's options first, flags over them). */
 export async function copyOptions(args: string[], io: CliIo): Promise<{ options: FerryOptions; json: boolean; quiet: boolean }> {
   const { positionals, options: o } = parseArgs(args, ['json', 'no-journal', 'strip-nul', 'lower-case', 'quiet', 'resume', 'no-pass-through'], COPY_REPEATABLE)
-  const known = new Set(['config', 'mode', 'tables', 'exclude', 'fk', 'journal', 'no-journal', 'batch-rows', 'concurrency', 'fallback-encoding', 'strip-nul', 'lower-case', 'json', 'quiet', 'help', 'resume', 'no-pass-through'])
+  const known = new Set(['config', 'mode', 'tables', 'exclude', 'fk', 'journal', 'no-journal', 'batch-rows', 'concurrency', 'fallback-encoding', 'strip-nul', 'decimals', 'lower-case', 'json', 'quiet', 'help', 'resume', 'no-pass-through'])
   for (const k of Object.keys(o)) if (!known.has(k)) throw new UsageError(`unknown option --${k}`)
   let base: Partial<FerryOptions> = {}
   if (typeof o.config === 'string') {
@@ -97,6 +98,7 @@ export async function copyOptions(args: string[], io: CliIo): Promise<{ options:
     concurrency: int(o.concurrency, 'concurrency') ?? base.concurrency,
     fallbackEncoding: typeof o['fallback-encoding'] === 'string' ? o['fallback-encoding'] : base.fallbackEncoding,
     stripNul: o['strip-nul'] === true || base.stripNul,
+    decimals: decimalsPolicy(o.decimals) ?? base.decimals,
     resume: o.resume === true || base.resume,
     passThrough: o['no-pass-through'] === true ? false : base.passThrough,
     identifiers: o['lower-case'] ? { ...base.identifiers, case: 'lower' } : base.identifiers,
@@ -147,4 +149,11 @@ export const copyCommand: CliCommand = {
       return printError('copy', error, io)
     }
   },
+}
+
+/** `--decimals`: `reject` or `round`; anything else is a usage error. */
+function decimalsPolicy(value: unknown): 'reject' | 'round' | undefined {
+  if (value === undefined) return undefined
+  if (value === 'reject' || value === 'round') return value
+  throw new UsageError(`--decimals takes reject or round, not ${JSON.stringify(value)}`)
 }
