@@ -2,6 +2,7 @@ import sql from 'mssql'
 import type {
   ConnectOptions,
   Connection,
+  DatabaseIdentity,
   ConstraintProblem,
   Dialect,
   FinalizeOptions,
@@ -189,6 +190,26 @@ export class MssqlConnection implements Connection {
       return Number(res.recordset[0]?.n ?? 0)
     } catch (error) {
       throw wrap(error, `counting ${table.name}`, table.name)
+    }
+  }
+
+  /**
+   * The server as it names itself (`@@SERVERNAME`, its machine and instance, and the port the session came in
+   * on, so two names of one server are one), the database (`DB_ID`, not the name as typed) and the schema this
+   * connection reads and writes.
+   */
+  async identity(): Promise<DatabaseIdentity> {
+    try {
+      const res = await this.#session
+        .request()
+        .query(
+          "SELECT @@SERVERNAME AS server, CAST(SERVERPROPERTY('MachineName') AS nvarchar(256)) AS machine, CAST(SERVERPROPERTY('InstanceName') AS nvarchar(256)) AS instance, " +
+            '(SELECT TOP 1 local_tcp_port FROM sys.dm_exec_connections WHERE session_id = @@SPID) AS port, DB_ID() AS db, DB_NAME() AS name',
+        )
+      const r = (res.recordset[0] ?? {}) as Record<string, unknown>
+      return { server: `${String(r.server ?? '')}|${String(r.machine ?? '')}|${String(r.instance ?? '')}|${String(r.port ?? '')}`, database: `${String(r.db ?? '')}:${String(r.name ?? '').toLowerCase()}`, schema: this.schemaName.toLowerCase() }
+    } catch (error) {
+      throw wrap(error, 'reading which server and database this is')
     }
   }
 

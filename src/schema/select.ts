@@ -23,7 +23,9 @@ export interface DeclaredForeignKey {
 }
 
 function matches(name: string, m: TableMatcher): boolean {
-  return typeof m === 'string' ? m === name : m.test(name)
+  if (typeof m === 'string') return m === name
+  m.lastIndex = 0 // a /g or /y pattern carries its last match into the next test
+  return m.test(name)
 }
 
 /** Whether a table is selected. */
@@ -31,6 +33,52 @@ export function isSelected(name: string, sel: TableSelection | undefined): boole
   if (!sel) return true
   if (sel.include && sel.include.length > 0 && !sel.include.some((m) => matches(name, m))) return false
   return !(sel.exclude ?? []).some((m) => matches(name, m))
+}
+
+/**
+ * The names of `names` nearest to `name` by edit distance (case differences count half), nearest first,
+ * at most `count` (default 3): what a misspelt table name was probably meant to be.
+ */
+export function closestNames(name: string, names: readonly string[], count = 3): string[] {
+  return names
+    .map((n) => ({ n, d: editDistance(name, n) }))
+    .sort((x, y) => x.d - y.d || x.n.localeCompare(y.n))
+    .slice(0, count)
+    .map((x) => x.n)
+}
+
+/** Levenshtein distance, where a change of case alone costs half an edit (`Users` is nearer `users` than `user`). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const x = a[i - 1]!
+      const y = b[j - 1]!
+      const change = x === y ? 0 : x.toLowerCase() === y.toLowerCase() ? 0.5 : 1
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + change))
+    }
+    previous = current
+  }
+  return previous[b.length]!
+}
+
+/**
+ * Refuses a selection naming what is not there: every name or pattern of `include` or `exclude` that matches
+ * none of `names` (the source's tables) is a {@link UsageError} naming it, with the closest names, so a
+ * misspelt `--tables nosuch` stops instead of copying nothing and succeeding.
+ */
+export function checkSelection(names: readonly string[], sel: TableSelection | undefined): void {
+  const problems: string[] = []
+  for (const [list, matchers] of [['include', sel?.include], ['exclude', sel?.exclude]] as const) {
+    for (const m of matchers ?? []) {
+      if (names.some((n) => matches(n, m))) continue
+      const shown = typeof m === 'string' ? JSON.stringify(m) : String(m)
+      const closest = typeof m === 'string' ? closestNames(m, names) : []
+      problems.push(`tables.${list} ${shown} matches no source table${closest.length > 0 ? ` (closest: ${closest.join(', ')})` : ''}`)
+    }
+  }
+  if (problems.length > 0) throw new UsageError(problems.join('; '))
 }
 
 function splitRef(ref: string, what: string): [string, string[]] {
@@ -43,7 +91,8 @@ function splitRef(ref: string, what: string): [string, string[]] {
 
 /**
  * Applies the table selection, user-declared foreign keys and per-column type overrides to an introspected
- * schema. Foreign keys into tables that are not selected are dropped (and listed in the result).
+ * schema. Foreign keys into tables that are not selected are dropped (and listed in the result); a name or
+ * pattern of the selection that matches no table is a usage error ({@link checkSelection}).
  */
 export function selectSchema(
   schema: DatabaseSchema,
@@ -53,6 +102,7 @@ export function selectSchema(
     types?: Readonly<Record<string, LogicalType>>
   },
 ): { schema: DatabaseSchema; droppedForeignKeys: { table: string; foreignKey: ForeignKeySchema }[] } {
+  checkSelection(schema.tables.map((t) => t.name), options.tables)
   const tables = schema.tables.filter((t) => isSelected(t.name, options.tables)).map((t) => ({ ...t, foreignKeys: [...t.foreignKeys] }))
   const byName = new Map(tables.map((t) => [t.name, t]))
   for (const fk of options.foreignKeys ?? []) {

@@ -187,3 +187,25 @@ describe('SQLite: one file by two paths', () => {
     expect(await rowsOf(`sqlite:${join(dir, 'other.db')}`)).toBe(3)
   })
 })
+
+const MSSQL = process.env.DBFERRY_MSSQL_URL
+describe.skipIf(!MSSQL)('SQL Server: one database spelled two ways', () => {
+  it('127.0.0.1 and localhost with mode recreate: a UsageError before anything changes; another database is allowed', async () => {
+    const { createMssqlDatabase } = await import('../support/servers.js')
+    const db = await createMssqlDatabase('dbferry_same')
+    const other = await createMssqlDatabase('dbferry_other')
+    try {
+      await buildFixture(threeRows, db.url)
+      const spelled = db.url.replace('127.0.0.1', 'localhost')
+      expect(spelled).not.toBe(db.url)
+      await expect(ferry({ from: db.url, to: spelled, mode: 'recreate' })).rejects.toThrow(/same database/)
+      expect(await rowsOf(db.url)).toBe(3)
+      const report = await ferry({ from: db.url, to: other.url, mode: 'recreate' })
+      expect(report.error).toBeUndefined()
+      expect(await rowsOf(other.url)).toBe(3)
+    } finally {
+      await db.drop()
+      await other.drop()
+    }
+  }, 60_000)
+})

@@ -126,8 +126,11 @@ async function copy(options: FerryOptions, json: boolean, quiet: boolean, io: Cl
   }
   const signal = report.error?.code === 'aborted' ? signals.received() : undefined
   io.stdout.write((json ? reportJson(report, { signal }) : formatReport(report, { signal })) + '\n')
-  return signal ? STOP_SIGNALS[signal] : exitCodeOf(report)
+  return signal ? STOP_SIGNALS[signal] : report.error && USAGE_CODES.has(report.error.code) ? 2 : exitCodeOf(report)
 }
+
+/** Failure kinds that are the user's to fix in the command line (a misspelt table, a missing driver): exit 2. */
+const USAGE_CODES: ReadonlySet<string> = new Set(['usage', 'not_available'])
 
 /** `dbferry copy`. */
 export const copyCommand: CliCommand = {

@@ -1,0 +1,244 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { buildFixture, type Fixture } from '../../fixtures/fixture.js'
+import { connect } from '../../src/connect.js'
+import type { Connection } from '../../src/dialect.js'
+import { ferry } from '../../src/ferry.js'
+import { exitCodeOf } from '../../src/report.js'
+import { MYSQL_URL, PG_URL, createMysqlDatabase, createPostgresDatabase, serverAvailable, type TestDatabase } from '../support/servers.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'dbferry-finish-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const PARENTS = 40
+const CHILDREN = 120
+
+/** A parent with an identity key and a unique index, a child with a foreign key and a plain index. */
+const fixture: Fixture = {
+  name: 'finish-steps',
+  tables: [
+    {
+      name: 'parent',
+      columns: [
+        { name: 'id', type: { kind: 'int32' }, nullable: false, autoIncrement: true },
+        { name: 'code', type: { kind: 'text', length: 20 }, nullable: false },
+      ],
+      primaryKey: ['id'],
+      indexes: [{ name: 'parent_code_key', columns: ['code'], unique: true }],
+      rows: Array.from({ length: PARENTS }, (_, i) => [i + 1, `p${i + 1}`]),
+    },
+    {
+      name: 'child',
+      columns: [
+        { name: 'id', type: { kind: 'int32' }, nullable: false, autoIncrement: true },
+        { name: 'parent_id', type: { kind: 'int32' }, nullable: false },
+        { name: 'label', type: { kind: 'text', length: 20 } },
+      ],
+      primaryKey: ['id'],
+      indexes: [{ name: 'child_label_idx', columns: ['label'] }],
+      foreignKeys: [{ name: 'child_parent_fk', columns: ['parent_id'], refTable: 'parent', refColumns: ['id'] }],
+      rows: Array.from({ length: CHILDREN }, (_, i) => [i + 1, (i % PARENTS) + 1, `c${i + 1}`]),
+    },
+  ],
+}
+
+/**
+ * Ends every other session on the target database, synchronously (a child process), so that the session
+ * finalize is about to use is already gone when it sends its first statement: as an operator or a failover would.
+ */
+function dropConnectionsNow(kind: 'postgres' | 'mysql', database: string): void {
+  const script =
+    kind === 'postgres'
+      ? `const pg = require('pg'); const c = new pg.Client({ connectionString: ${JSON.stringify(PG_URL)} });
+         c.connect().then(() => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [${JSON.stringify(database)}])).then(() => c.end())`
+      : `const mysql = require('mysql2/promise');
+         (async () => { const c = await mysql.createConnection(${JSON.stringify(MYSQL_URL)});
+           const [rows] = await c.query('SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()', [${JSON.stringify(database)}]);
+           for (const r of rows) await c.query('KILL ' + Number(r.id)).catch(() => {});
+           await c.end() })()`
+  execFileSync(process.execPath, ['-e', script], { cwd: process.cwd(), stdio: 'inherit' })
+}
+
+/** What the target holds of the finishing steps, read from its catalog. */
+interface Finished {
+  /** Index names on the two tables (primary keys excluded), one entry per index. */
+  indexes: string[]
+  /** Foreign keys of child, one entry per constraint. */
+  foreignKeys: number
+  /** The id an INSERT without one was given. */
+  nextParentId: number
+}
+
+async function readPostgres(url: string): Promise<Finished> {
+  const pg = (await import('pg')).default
+  const c = new pg.Client({ connectionString: url })
+  await c.connect()
+  try {
+    const ix = await c.query<{ indexname: string }>(
+      `SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename IN ('parent', 'child') AND indexname NOT LIKE '%_pkey' ORDER BY 1`,
+    )
+    const fk = await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_constraint WHERE contype = 'f' AND conrelid = 'public.child'::regclass`)
+    const ins = await c.query<{ id: number }>(`INSERT INTO parent (code) VALUES ('new') RETURNING id`)
+    return { indexes: ix.rows.map((r) => r.indexname), foreignKeys: Number(fk.rows[0]!.n), nextParentId: ins.rows[0]!.id }
+  } finally {
+    await c.end()
+  }
+}
+
+async function readMysql(url: string): Promise<Finished> {
+  const mysql = await import('mysql2/promise')
+  const c = await mysql.createConnection(url)
+  try {
+    const [ix] = (await c.query(
+      `SELECT DISTINCT TABLE_NAME, INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME <> 'PRIMARY'
+         AND TABLE_NAME IN ('parent', 'child') AND NOT (TABLE_NAME = 'child' AND INDEX_NAME = 'child_parent_fk') ORDER BY INDEX_NAME`,
+    )) as unknown as [{ INDEX_NAME: string }[]]
+    const [fk] = (await c.query(`SELECT COUNT(*) AS n FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'child'`)) as unknown as [
+      { n: number }[],
+    ]
+    const [ins] = (await c.query(`INSERT INTO parent (code) VALUES ('new')`)) as unknown as [{ insertId: number }]
+    return { indexes: ix.map((r) => r.INDEX_NAME), foreignKeys: Number(fk[0]!.n), nextParentId: ins.insertId }
+  } finally {
+    await c.end()
+  }
+}
+
+const targets: { name: 'postgres' | 'mysql'; create(): Promise<TestDatabase>; read(url: string): Promise<Finished> }[] = []
+if (await serverAvailable('postgres')) targets.push({ name: 'postgres', create: () => createPostgresDatabase('finish'), read: readPostgres })
+if (await serverAvailable('mysql')) targets.push({ name: 'mysql', create: () => createMysqlDatabase('finish'), read: readMysql })
+
+describe.skipIf(targets.length === 0)('the connection lost while indexes, foreign keys and sequences are created', () => {
+  for (const target of targets) {
+    it(`sqlite → ${target.name}: the run is not ok (a ConnectionError), and --resume finishes it once`, async () => {
+      const src = `sqlite:${join(dir, `src-${target.name}.db`)}`
+      await buildFixture(fixture, src)
+      const dst = await target.create()
+      const journal = join(dir, `journal-${target.name}.sqlite`)
+      try {
+        let dropped = false
+        const first = await ferry({
+          from: src,
+          to: dst.url,
+          journal,
+          onProgress(e) {
+            if (e.type === 'phase' && e.phase === 'finalize' && !dropped) {
+              dropped = true
+              dropConnectionsNow(target.name, dst.name)
+            }
+          },
+        })
+        expect(dropped).toBe(true)
+        expect(first.ok).toBe(false)
+        expect(first.error?.code).toBe('connection')
+        expect(first.error?.message).toMatch(/resume/)
+        expect(exitCodeOf(first)).toBe(1)
+        expect(first.tables.map((t) => [t.name, t.status, t.written])).toEqual([
+          ['parent', 'done', PARENTS],
+          ['child', 'done', CHILDREN],
+        ])
+
+        const second = await ferry({ from: src, to: dst.url, journal, resume: true })
+        expect(second.error).toBeUndefined()
+        expect(second.ok).toBe(true)
+        expect(second.clean).toBe(true)
+        expect(second.constraints).toEqual([])
+        expect(second.tables.map((t) => [t.name, t.resumed?.skipped, t.written])).toEqual([
+          ['parent', true, PARENTS],
+          ['child', true, CHILDREN],
+        ])
+
+        const finished = await target.read(dst.url)
+        expect(finished.indexes).toEqual(['child_label_idx', 'parent_code_key'])
+        expect(finished.foreignKeys).toBe(1)
+        expect(finished.nextParentId).toBeGreaterThan(PARENTS)
+
+        // a third resume finds the run finished: there is nothing to take up
+        await expect(ferry({ from: src, to: dst.url, journal, resume: true })).resolves.toMatchObject({ ok: false })
+      } finally {
+        await dst.drop()
+      }
+    }, 120_000)
+
+    it(`sqlite → ${target.name}: finishing run twice (a crash after it, before the run was recorded) creates nothing twice`, async () => {
+      const src = `sqlite:${join(dir, `twice-${target.name}.db`)}`
+      await buildFixture(fixture, src)
+      const dst = await target.create()
+      try {
+        const first = await ferry({ from: src, to: dst.url, journal: false })
+        expect(first.ok).toBe(true)
+        const { connection } = await connect(dst.url)
+        try {
+          const schema = await connection.introspect()
+          const planned = { ...schema, tables: ['parent', 'child'].map((n) => fixtureTable(schema.tables, n)) }
+          const again = await connection.finalize(planned, {})
+          expect(again).toEqual([])
+        } finally {
+          await connection.close()
+        }
+        const finished = await target.read(dst.url)
+        expect(finished.indexes).toEqual(['child_label_idx', 'parent_code_key'])
+        expect(finished.foreignKeys).toBe(1)
+        expect(finished.nextParentId).toBeGreaterThan(PARENTS)
+      } finally {
+        await dst.drop()
+      }
+    }, 60_000)
+  }
+})
+
+function fixtureTable<T extends { name: string }>(tables: readonly T[], name: string): T {
+  const t = tables.find((x) => x.name === name)
+  if (!t) throw new Error(`no table ${name}`)
+  return t
+}
+
+/** A connection whose `finalize` fails as a closed SQLite connection does, once. */
+function losingFinalize(connection: Connection): Connection {
+  let failed = false
+  return new Proxy(connection, {
+    get(target, property) {
+      if (property === 'finalize' && !failed) {
+        return async () => {
+          failed = true
+          throw new TypeError('The database connection is not open')
+        }
+      }
+      const value = Reflect.get(target, property, target) as unknown
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
+describe('the SQLite target lost while finishing', () => {
+  it('is not ok (a ConnectionError); --resume finishes it, with its index once', async () => {
+    const src = `sqlite:${join(dir, 'src-sqlite.db')}`
+    await buildFixture(fixture, src)
+    const { connection } = await connect(`sqlite:${join(dir, 'dst.db')}`, { create: true })
+    const journal = join(dir, 'journal-sqlite.sqlite')
+    const to = losingFinalize(connection)
+    try {
+      const first = await ferry({ from: src, to, journal })
+      expect(first.ok).toBe(false)
+      expect(first.error?.code).toBe('connection')
+      expect(exitCodeOf(first)).toBe(1)
+
+      const second = await ferry({ from: src, to, journal, resume: true })
+      expect(second.error).toBeUndefined()
+      expect(second.ok).toBe(true)
+      expect(second.constraints).toEqual([])
+      const BetterSqlite3 = (await import('better-sqlite3')).default
+      const db = new BetterSqlite3(join(dir, 'dst.db'), { readonly: true })
+      try {
+        const names = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").pluck().all()
+        expect(names).toEqual(['child_label_idx', 'parent_code_key'])
+      } finally {
+        db.close()
+      }
+    } finally {
+      await connection.close()
+    }
+  })
+})
