@@ -66,16 +66,22 @@ function editDistance(a: string, b: string): number {
 /**
  * Refuses a selection naming what is not there: every name or pattern of `include` or `exclude` that matches
  * none of `names` (the source's tables) is a {@link UsageError} naming it, with the closest names, so a
- * misspelt `--tables nosuch` stops instead of copying nothing and succeeding.
+ * misspelt `--tables nosuch` stops instead of copying nothing and succeeding. `words` name the option
+ * (default `tables.include`/`tables.exclude`) and the database (default `the source`) in the message.
  */
-export function checkSelection(names: readonly string[], sel: TableSelection | undefined): void {
+export function checkSelection(
+  names: readonly string[],
+  sel: TableSelection | undefined,
+  words: { option?: (list: 'include' | 'exclude') => string; where?: string } = {},
+): void {
+  const option = words.option ?? ((list) => `tables.${list}`)
   const problems: string[] = []
   for (const [list, matchers] of [['include', sel?.include], ['exclude', sel?.exclude]] as const) {
     for (const m of matchers ?? []) {
       if (names.some((n) => matches(n, m))) continue
       const shown = typeof m === 'string' ? JSON.stringify(m) : String(m)
       const closest = typeof m === 'string' ? closestNames(m, names) : []
-      problems.push(`tables.${list} ${shown} matches no source table${closest.length > 0 ? ` (closest: ${closest.join(', ')})` : ''}`)
+      problems.push(`${option(list)} ${shown} matches no table of ${words.where ?? 'the source'}${closest.length > 0 ? ` (closest: ${closest.join(', ')})` : ''}`)
     }
   }
   if (problems.length > 0) throw new UsageError(problems.join('; '))

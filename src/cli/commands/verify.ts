@@ -1,4 +1,6 @@
+import { connect } from '../../connect.js'
 import { UsageError, isDbferryError, redact } from '../../errors.js'
+import { checkSelection } from '../../schema/select.js'
 import { formatVerifyReport } from '../../verify/format.js'
 import { verify } from '../../verify/verify.js'
 import { parseArgs, type CliCommand } from '../command.js'
@@ -67,11 +69,31 @@ export const verifyCommand: CliCommand = {
       const report = await verify({ a: positionals[0]!, b: positionals[1]!, tables: list(options.tables), maxDiffs: limit, hashing })
       io.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatVerifyReport(report, { limit })}\n`)
       return report.equal ? 0 : 1
-    } catch (error) {
+    } catch (thrown) {
+      const error = await withClosestTables(thrown, positionals[0]!, list(options.tables))
       const message = redact(error instanceof Error ? error.message : String(error))
       if (json) io.stdout.write(`${JSON.stringify({ equal: false, error: { code: isDbferryError(error) ? error.code : 'error', message } }, null, 2)}\n`)
       io.stderr.write(`dbferry verify: ${message}\n`)
       return 2
     }
   },
+}
+
+/**
+ * A `--tables` name that `a` lacks stops verify with a usage error; this one also names the closest tables of
+ * `a` (edit distance), read again only on this error path. Any other error is returned as it is.
+ */
+async function withClosestTables(error: unknown, a: string, tables: string[] | undefined): Promise<unknown> {
+  if (!(error instanceof UsageError) || error.code !== 'usage' || !tables) return error
+  try {
+    const opened = await connect(a)
+    try {
+      checkSelection((await opened.connection.introspect()).tables.map((t) => t.name), { include: tables }, { option: () => '--tables', where: 'a' })
+    } finally {
+      if (opened.owned) await opened.connection.close()
+    }
+  } catch (better) {
+    if (better instanceof UsageError) return better
+  }
+  return error
 }
