@@ -46,6 +46,12 @@ export interface DialectCapabilities {
    */
   readonly onlineBackup?: boolean
   /**
+   * A boolean column holds other integers too (MySQL `tinyint(1)` keeps 2 and -1; SQLite keeps any value), so a
+   * boolean read as a number is written as it is. Absent or false: 0 and 1 become false and true, and any other
+   * number is a rejected row (`out_of_range`, naming the value) rather than a silent true or false.
+   */
+  readonly booleanHoldsIntegers?: boolean
+  /**
    * Column names are compared without regard to case, so `A` and `a` in one table collide (MySQL/MariaDB,
    * SQL Server under its default collation, SQLite, DuckDB). Default false: names differing in case are distinct.
    */

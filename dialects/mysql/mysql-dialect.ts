@@ -66,6 +66,8 @@ export const mysqlDialect: Dialect = Object.freeze({
     // every writer leases its own connection from the pool
     concurrentWrites: true,
     storesAnyValue: false,
+    // tinyint(1) is an integer column: 2 and -1 stay what they are
+    booleanHoldsIntegers: true,
     // column names never compare with case; names ending in a space are refused; InnoDB (the engine tables
     // are created with) holds 1017 columns, below the server's 4096
     caseInsensitiveIdentifiers: true,

@@ -685,9 +685,53 @@ export async function openMysqlWriter(session: MysqlSession, table: TableSchema,
   }
 }
 
+/** A lost connection is the run's failure, never one constraint's: finalize passes it on (resume finishes the step). */
+function passOnLost(error: unknown): void {
+  if (mysqlErrors.classify(error)?.connectionLost) throw error
+}
+
+/** A table's secondary and unique indexes as the server has them: name (lower case) → uniqueness and columns in order. */
+async function existingIndexes(s: MysqlSession, table: string): Promise<Map<string, { unique: boolean; columns: string[] }>> {
+  const list = await rows<{ INDEX_NAME: string; NON_UNIQUE: number | string; COLUMN_NAME: string | null }>(
+    s,
+    'SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX',
+    [table],
+  )
+  const out = new Map<string, { unique: boolean; columns: string[] }>()
+  for (const r of list) {
+    const e = out.get(r.INDEX_NAME.toLowerCase()) ?? { unique: Number(r.NON_UNIQUE) === 0, columns: [] }
+    if (r.COLUMN_NAME !== null) e.columns.push(r.COLUMN_NAME)
+    out.set(r.INDEX_NAME.toLowerCase(), e)
+  }
+  return out
+}
+
+/** A table's foreign keys as the server has them: name (lower case) → parent table and columns in order. */
+async function existingForeignKeys(s: MysqlSession, table: string): Promise<Map<string, { refTable: string; columns: string[] }>> {
+  const list = await rows<{ CONSTRAINT_NAME: string; REFERENCED_TABLE_NAME: string; COLUMN_NAME: string }>(
+    s,
+    `SELECT CONSTRAINT_NAME, REFERENCED_TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
+      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL ORDER BY CONSTRAINT_NAME, ORDINAL_POSITION`,
+    [table],
+  )
+  const out = new Map<string, { refTable: string; columns: string[] }>()
+  for (const r of list) {
+    const e = out.get(r.CONSTRAINT_NAME.toLowerCase()) ?? { refTable: r.REFERENCED_TABLE_NAME, columns: [] }
+    e.columns.push(r.COLUMN_NAME)
+    out.set(r.CONSTRAINT_NAME.toLowerCase(), e)
+  }
+  return out
+}
+
+const sameColumns = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((c, i) => c.toLowerCase() === b[i]!.toLowerCase())
+
 /**
  * Secondary indexes, foreign keys and auto_increment positions, after the data. A foreign key whose child rows
  * point nowhere is created with `foreign_key_checks = 0` and reported `unvalidated` with the orphan count.
+ * Idempotent, so a resumed run can finish an interrupted one: an index of the same name, uniqueness and columns,
+ * or a foreign key of the same name (or any name) on the same columns to the same table, is recognised rather
+ * than created again (its orphans reported again); auto_increment positions are set again. Throws the driver's
+ * error when the connection is lost (it is not a constraint's problem).
  */
 export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
   const problems: ConstraintProblem[] = []
@@ -700,12 +744,26 @@ export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchem
   for (const t of schema.tables) {
     if (options.signal?.aborted) break
     const { types } = await columnTypes(s, t.name)
+    const existing = await existingIndexes(s, t.name)
     // secondary indexes, all in one ALTER so the table is rebuilt once
-    const adds: string[] = []
+    const adds: { idx: (typeof t.indexes)[number]; sql: string }[] = []
     for (const idx of t.indexes) {
+      const there = existing.get(idx.name.toLowerCase())
+      if (there) {
+        if (there.unique !== idx.unique || !sameColumns(there.columns, idx.columns)) {
+          problems.push({
+            table: t.name,
+            name: idx.name,
+            kind: idx.unique ? 'unique' : 'index',
+            outcome: 'failed',
+            message: `an index named ${idx.name} with other columns or uniqueness is already on ${t.name} (${there.columns.join(', ')}); left as it is`,
+          })
+        }
+        continue
+      }
       if (idx.expression !== undefined || idx.where !== undefined) {
         if (idx.dialect !== 'mysql' || (idx.expression !== 'FULLTEXT' && idx.expression !== 'SPATIAL') || idx.where !== undefined) continue
-        adds.push(`ADD ${idx.expression} INDEX ${q(idx.name)} (${idx.columns.map(q).join(', ')})`)
+        adds.push({ idx, sql: `ADD ${idx.expression} INDEX ${q(idx.name)} (${idx.columns.map(q).join(', ')})` })
         continue
       }
       const parts = idx.columns.map((c, i) => {
@@ -713,19 +771,20 @@ export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchem
         const length = idx.lengths?.[i] ?? (/(text|blob)$/i.test(type) ? 255 : undefined)
         return length === undefined ? q(c) : `${q(c)}(${length})`
       })
-      adds.push(`ADD ${idx.unique ? 'UNIQUE ' : ''}INDEX ${q(idx.name)} (${parts.join(', ')})`)
+      adds.push({ idx, sql: `ADD ${idx.unique ? 'UNIQUE ' : ''}INDEX ${q(idx.name)} (${parts.join(', ')})` })
     }
     if (adds.length > 0) {
       try {
-        await s.query(`ALTER TABLE ${q(t.name)} ${adds.join(', ')}`)
-      } catch {
+        await s.query(`ALTER TABLE ${q(t.name)} ${adds.map((a) => a.sql).join(', ')}`)
+      } catch (error) {
+        passOnLost(error)
         // one at a time, to say which failed
-        for (const [i, add] of adds.entries()) {
+        for (const { idx, sql } of adds) {
           try {
-            await s.query(`ALTER TABLE ${q(t.name)} ${add}`)
+            await s.query(`ALTER TABLE ${q(t.name)} ${sql}`)
           } catch (error) {
-            const idx = t.indexes.filter((x) => x.expression === undefined || x.dialect === 'mysql')[i]
-            problems.push({ table: t.name, name: idx?.name ?? add, kind: idx?.unique ? 'unique' : 'index', outcome: 'failed', message: (error as Error).message })
+            passOnLost(error)
+            problems.push({ table: t.name, name: idx.name, kind: idx.unique ? 'unique' : 'index', outcome: 'failed', message: (error as Error).message })
           }
         }
       }
@@ -740,12 +799,14 @@ export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchem
           await s.query(`ALTER TABLE ${q(t.name)} AUTO_INCREMENT = ${(BigInt(r.m) + 1n).toString()}`)
         }
       } catch (error) {
+        passOnLost(error)
         problems.push({ table: t.name, name: auto.name, kind: 'sequence', outcome: 'failed', message: (error as Error).message })
       }
     }
   }
   for (const t of schema.tables) {
     const used = new Set<string>()
+    const keys = t.foreignKeys.length > 0 ? await existingForeignKeys(s, t.name) : new Map<string, { refTable: string; columns: string[] }>()
     for (const fk of t.foreignKeys) {
       if (options.signal?.aborted) break
       const name = mysqlSql.keyName(t, fk.name ?? `${t.name}_${fk.columns.join('_')}_fkey`, used)
@@ -754,6 +815,20 @@ export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchem
         problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: `${t.name} uses the ${engine} engine, which does not keep foreign keys (rewrite it to InnoDB)` })
         continue
       }
+      const named = keys.get(name.toLowerCase())
+      const same = (k: { refTable: string; columns: string[] }) => k.refTable.toLowerCase() === fk.refTable.toLowerCase() && sameColumns(k.columns, fk.columns)
+      if (named && !same(named)) {
+        problems.push({
+          table: t.name,
+          name,
+          kind: 'foreign_key',
+          outcome: 'failed',
+          message: `a foreign key named ${name} on other columns or to another table is already on ${t.name} (${named.columns.join(', ')} → ${named.refTable}); left as it is`,
+        })
+        continue
+      }
+      // the key is there already (truncate/append, or a resumed finish): recognised, its orphans counted again
+      const present = named !== undefined || [...keys.values()].some(same)
       const match = fk.columns.map((c, i) => `p.${q(fk.refColumns[i]!)} = c.${q(c)}`).join(' AND ')
       const notNull = fk.columns.map((c) => `c.${q(c)} IS NOT NULL`).join(' AND ')
       let orphans = 0
@@ -763,14 +838,15 @@ export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchem
           `SELECT COUNT(*) AS n FROM ${q(t.name)} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${q(fk.refTable)} p WHERE ${match})`,
         )
         orphans = Number(r?.n ?? 0)
-      } catch {
+      } catch (error) {
+        passOnLost(error)
         orphans = 0
       }
       const { fk: legal, changes } = legalActions(t, fk)
       const sql = mysqlSql.addForeignKey(t, { ...legal, name })
       try {
-        if (orphans > 0) await s.query('SET foreign_key_checks = 0')
-        await s.query(sql)
+        if (orphans > 0 && !present) await s.query('SET foreign_key_checks = 0')
+        if (!present) await s.query(sql)
         if (changes.length > 0) {
           problems.push({
             table: t.name,
@@ -791,9 +867,10 @@ export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchem
           })
         }
       } catch (error) {
+        passOnLost(error)
         problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: (error as Error).message })
       } finally {
-        if (orphans > 0) await s.query('SET foreign_key_checks = 1')
+        if (orphans > 0 && !present) await s.query('SET foreign_key_checks = 1')
       }
     }
   }

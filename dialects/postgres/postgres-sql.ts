@@ -221,20 +221,38 @@ function createIndexIn(schemaName: string, t: TableSchema, ix: IndexSchema, name
 /**
  * COPY text-format rows written straight into one growing byte buffer: values become their bytes without an
  * intermediate string per field or per line. The bytes are exactly those of `encodeCopyValue` joined by tabs and
- * ended by a newline, UTF-8 encoded as `Buffer.write` does it (a lone surrogate becomes U+FFFD).
+ * ended by a newline, UTF-8 encoded as `Buffer.write` does it (a lone surrogate becomes U+FFFD). Large values
+ * stay out of that buffer: their text is made in pieces as it is sent (see {@link CopyTextBuffer.pieces}).
  */
 
 /** Strings longer than this are escaped and encoded by the engine's native code, faster than a loop here. */
 const LONG_STRING = 256
+/**
+ * Strings of more characters, and blobs of more bytes, than this are large: the buffer keeps only where they go,
+ * and their text is made piece by piece when sent. Copied into the buffer, two rows of a 50 MB text and a 50 MB
+ * blob took 1.3 GB (3 bytes reserved per character, each blob's hex as a 100 MB string, then copied into a
+ * buffer that doubled and was copied as it grew); sent in pieces, only the values themselves are held.
+ */
+const LARGE_VALUE = 64 * 1024
+/** Characters of a large string, or bytes of a large blob, per piece: 32 to 96 KiB of COPY text. */
+const PIECE = 32 * 1024
 const BACKSLASH = 92
 const TAB = 9
 const NEWLINE = 10
 const CR = 13
 
+/** A large value and the offset in the buffer where its text goes. */
+interface LargeValue {
+  at: number
+  value: string | Uint8Array
+}
+
 /**
  * A batch encoded once: the COPY text of its rows in one byte buffer, with the offset where each row starts,
  * so any range of rows can be sent again without encoding it again. Rows are written a field at a time with
  * {@link beginRow}, the `field`/`value` methods, {@link endRow}; {@link abandonRow} drops a row half written.
+ * A large value (past 64 Ki characters or bytes) is not copied in: the buffer keeps where it goes, and
+ * {@link pieces} makes its text when the range is sent, so a batch never holds a second copy of it.
  */
 class CopyTextBuffer {
   buf: Buffer
@@ -242,6 +260,8 @@ class CopyTextBuffer {
   /** offsets[i] is where row i starts; offsets[rows] is the end. */
   offsets: number[] = [0]
   #fields = 0
+  /** The large values, in the order of their offsets. */
+  #large: LargeValue[] = []
 
   constructor(buf: Buffer) {
     this.buf = buf
@@ -251,9 +271,34 @@ class CopyTextBuffer {
     return this.offsets.length - 1
   }
 
-  /** Rows [from, to) as one view of the buffer. */
+  /** How many large values the rows written so far hold (their text is only in {@link pieces}). */
+  get largeValues(): number {
+    return this.#large.length
+  }
+
+  /**
+   * The COPY text of bytes [start, end) of the buffer (row offsets, or `len`) with the large values in that
+   * range: views of the buffer between them, and each large value's text in pieces of at most 96 KiB, each
+   * a new Buffer of exactly its size, made only when the caller asks for it.
+   */
+  *pieces(start: number, end: number): Generator<Buffer> {
+    let at = start
+    for (const large of this.#large) {
+      if (large.at < start) continue
+      if (large.at >= end) break
+      if (large.at > at) yield this.buf.subarray(at, large.at)
+      yield* largeValuePieces(large.value)
+      at = large.at
+    }
+    if (end > at) yield this.buf.subarray(at, end)
+  }
+
+  /** Rows [from, to) as one Buffer: a view of the buffer, or a copy when they hold large values (tests). */
   range(from: number, to: number): Buffer {
-    return this.buf.subarray(this.offsets[from]!, this.offsets[to]!)
+    const start = this.offsets[from]!
+    const end = this.offsets[to]!
+    if (!this.#large.some((l) => l.at >= start && l.at < end)) return this.buf.subarray(start, end)
+    return Buffer.concat([...this.pieces(start, end)])
   }
 
   /** Makes room for `bytes` more bytes. */
@@ -272,6 +317,8 @@ class CopyTextBuffer {
   /** Forgets the fields written since {@link beginRow} (a value that could not be encoded). */
   abandonRow(): void {
     this.len = this.offsets[this.offsets.length - 1]!
+    // a large value first in the row goes at the row's own start; the row before ends with its newline
+    while (this.#large.length > 0 && this.#large[this.#large.length - 1]!.at >= this.len) this.#large.pop()
   }
 
   endRow(): void {
@@ -299,7 +346,8 @@ class CopyTextBuffer {
     this.#separate()
     switch (typeof v) {
       case 'string':
-        this.#string(v)
+        if (v.length > LARGE_VALUE) this.#large.push({ at: this.len, value: v })
+        else this.#string(v)
         return
       case 'number':
         if (Number.isSafeInteger(v) && !(v === 0 && 1 / v < 0)) this.#integer(v)
@@ -320,8 +368,12 @@ class CopyTextBuffer {
           return
         }
         // bytea hex input is `\x…`; the backslash itself is escaped for COPY
-        if (typeof v === 'object') this.#ascii(`\\\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`)
-        else this.#string(String(v))
+        if (typeof v !== 'object') this.#string(String(v))
+        else if (v.byteLength <= LARGE_VALUE) this.#ascii(`\\\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`)
+        else {
+          this.#ascii('\\\\x')
+          this.#large.push({ at: this.len, value: v })
+        }
     }
   }
 
@@ -399,6 +451,39 @@ class CopyTextBuffer {
       }
     }
     this.len = at
+  }
+}
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1')
+
+/** Bytes [from, to) of a blob as lowercase hex, written straight into a Buffer of exactly that size. */
+function hexPiece(bytes: Uint8Array, from: number, to: number): Buffer {
+  const out = Buffer.allocUnsafe(2 * (to - from))
+  let at = 0
+  for (let i = from; i < to; i++) {
+    const b = bytes[i]!
+    out[at++] = HEX_DIGITS[b >> 4]!
+    out[at++] = HEX_DIGITS[b & 15]!
+  }
+  return out
+}
+
+/**
+ * A large value's COPY text in pieces, each a Buffer of exactly its size: a blob's hex digits (its `\\x` is
+ * already in the row buffer), or a string's escaped UTF-8, cut between characters and never inside a
+ * surrogate pair, so the pieces joined are the bytes the whole string encodes to.
+ */
+function* largeValuePieces(v: string | Uint8Array): Generator<Buffer> {
+  if (typeof v !== 'string') {
+    for (let i = 0; i < v.byteLength; i += PIECE) yield hexPiece(v, i, Math.min(v.byteLength, i + PIECE))
+    return
+  }
+  for (let i = 0; i < v.length; ) {
+    let j = Math.min(v.length, i + PIECE)
+    const last = v.charCodeAt(j - 1)
+    if (j < v.length && last >= 0xd800 && last <= 0xdbff) j--
+    yield Buffer.from(escapeCopyText(v.slice(i, j)), 'utf8')
+    i = j
   }
 }
 

@@ -91,24 +91,38 @@ function problem(t: TableSchema, name: string, kind: ConstraintProblem['kind'], 
   return { table: t.name, name, kind, outcome, message }
 }
 
+/** A lost connection is the run's failure, never one constraint's: finalize passes it on (resume finishes the step). */
+function passOnLost(error: unknown): void {
+  if (postgresErrors.classify(error)?.connectionLost) throw error
+}
+
 async function createIndex(client: Client, schemaName: string, t: TableSchema, ix: IndexSchema): Promise<ConstraintProblem | undefined> {
   if ((ix.expression !== undefined || ix.where !== undefined) && ix.dialect !== 'postgres') {
-    return problem(t, ix.name, 'index', `index ${ix.name} uses a ${ix.dialect ?? 'foreign'} expression or predicate; not recreated on PostgreSQL`)
+    return problem(t, ix.name, 'index', `index ${ix.name} on ${t.name} uses a ${ix.dialect ?? 'foreign'} expression or predicate; not recreated on PostgreSQL`)
   }
   const table = postgresSql.tableName({ name: t.name }, schemaName)
-  // an index with this name on this table already (truncate/append): nothing to do
-  const found = await client.query<{ same: boolean }>(
-    `SELECT i.indrelid = $3::regclass AS same FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  // an index with this name on this table already (truncate/append, or a resumed finish): recognised when it
+  // has the same uniqueness and columns, never created twice
+  const found = await client.query<{ same: boolean; unique: boolean | null; columns: string[] | null }>(
+    `SELECT i.indrelid = $3::regclass AS same, i.indisunique AS unique,
+            ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS columns
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_index i ON i.indexrelid = c.oid WHERE n.nspname = $1 AND c.relname = $2`,
     [schemaName, ix.name, table],
   )
   let name = ix.name
-  if (found.rows[0]?.same) return undefined
-  if (found.rows.length > 0) name = shortenIdentifier(`${t.name}_${ix.name}`, 63, 'bytes')
+  const existing = found.rows[0]
+  if (existing?.same) {
+    const plain = ix.expression === undefined && ix.where === undefined
+    if (!plain || (existing.unique === ix.unique && (existing.columns ?? []).join('\0') === ix.columns.join('\0'))) return undefined
+    return problem(t, ix.name, ix.unique ? 'unique' : 'index', `index ${ix.name} on ${t.name}: an index of that name with other columns or uniqueness is already there (${(existing.columns ?? []).join(', ')}); left as it is`)
+  }
+  if (existing) name = shortenIdentifier(`${t.name}_${ix.name}`, 63, 'bytes')
   const sql = postgresSql.createIndexIn(schemaName, t, ix, name)
   try {
     await client.query(sql)
   } catch (error) {
+    passOnLost(error)
     return problem(t, ix.name, ix.unique ? 'unique' : 'index', `index ${ix.name} on ${t.name}: ${(error as Error).message}`)
   }
   return undefined
@@ -126,12 +140,23 @@ async function countOrphans(client: Client, schemaName: string, t: TableSchema, 
 
 async function createForeignKey(client: Client, schemaName: string, t: TableSchema, fk: ForeignKeySchema, known: FinalizeOptions['orphanedForeignKeys']): Promise<ConstraintProblem | undefined> {
   const label = fk.name ?? `${t.name}(${fk.columns.join(', ')}) → ${fk.refTable}`
-  const exists = await client.query(
-    `SELECT 1 FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = $1::regclass AND c.confrelid = $2::regclass
+  // the same key (these columns to that table) already there — truncate/append, or a resumed finish: recognised,
+  // and reported again as unvalidated when it was created NOT VALID
+  const exists = await client
+    .query<{ valid: boolean }>(
+      `SELECT c.convalidated AS valid FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = $1::regclass AND c.confrelid = $2::regclass
         AND ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o) = $3::text[]`,
-    [`${q(schemaName)}.${q(t.name)}`, `${q(schemaName)}.${q(fk.refTable)}`, fk.columns],
-  ).catch(() => ({ rowCount: 0 }))
-  if (exists.rowCount) return undefined
+      [`${q(schemaName)}.${q(t.name)}`, `${q(schemaName)}.${q(fk.refTable)}`, fk.columns],
+    )
+    .catch((error: unknown) => {
+      passOnLost(error)
+      return { rows: [] as { valid: boolean }[] }
+    })
+  if (exists.rows.length > 0) {
+    if (exists.rows[0]!.valid) return undefined
+    const orphans = await countOrphans(client, schemaName, t, fk)
+    return { ...problem(t, label, 'foreign_key', `foreign key ${label} created NOT VALID: ${orphans} row(s) of ${t.name} point at no ${fk.refTable} row`, 'unvalidated'), orphans }
+  }
   let name = fk.name
   const knownOrphans = fk.name ? known?.get(fk.name) ?? known?.get(`${t.name}.${fk.name}`) : undefined
   const attempt = async (notValid: boolean): Promise<void> => {
@@ -151,6 +176,7 @@ async function createForeignKey(client: Client, schemaName: string, t: TableSche
       return undefined
     }
   } catch (error) {
+    passOnLost(error)
     if ((error as { code?: string }).code !== '23503') {
       return problem(t, label, 'foreign_key', `foreign key ${label}: ${(error as Error).message}`)
     }
@@ -163,6 +189,7 @@ async function createForeignKey(client: Client, schemaName: string, t: TableSche
       orphans,
     }
   } catch (error) {
+    passOnLost(error)
     return problem(t, label, 'foreign_key', `foreign key ${label}: ${(error as Error).message}`)
   }
 }
@@ -176,6 +203,7 @@ async function setIdentity(client: Client, schemaName: string, t: TableSchema, c
     if (!s) return undefined
     await client.query(`SELECT setval($1::regclass, GREATEST(COALESCE(MAX(${q(c.name)}), 0) + 1, 1), false) FROM ${table}`, [s])
   } catch (error) {
+    passOnLost(error)
     return problem(t, `${t.name}.${c.name}`, 'sequence', `identity of ${t.name}.${c.name}: ${(error as Error).message}`)
   }
   return undefined
@@ -183,7 +211,10 @@ async function setIdentity(client: Client, schemaName: string, t: TableSchema, c
 
 /**
  * After the data: secondary indexes, foreign keys (NOT VALID, with their orphans counted, where rows point
- * nowhere) and identity positions. Returns what could not be done, or was done unvalidated.
+ * nowhere) and identity positions. Returns what could not be done, or was done unvalidated. Idempotent, so a
+ * resumed run can finish an interrupted one: an index of the same name, uniqueness and columns, or a foreign key
+ * on the same columns to the same table, is recognised rather than created again, and identity positions are
+ * set again. Throws the driver's error when the connection is lost (it is not a constraint's problem).
  */
 export async function finalizePostgresTarget(client: Client, schemaName: string, schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
   const problems: ConstraintProblem[] = []
@@ -250,6 +281,42 @@ function isRowError(error: unknown): boolean {
  * Smaller chunks start it sooner: 64 KiB copied 300 000 rows from SQLite in 1.30 s against 1.44 s with 256 KiB.
  */
 const CHUNK_BYTES = 64 * 1024
+/**
+ * Bytes the COPY stream may hold unsent before the writer waits for it to drain. Views of the batch cost nothing
+ * more, but a large value's pieces are made as they are sent: without a wait, all of them would be held at once.
+ */
+const BACKLOG_BYTES = 4 << 20
+/**
+ * The largest row buffer kept for the next batch (it starts at 1 MiB and grows with a batch's small values): a
+ * batch of many mid-sized values must not leave its buffer held for the rest of the table.
+ */
+const KEEP_BUFFER_BYTES = 8 << 20
+
+type CopyIn = { stream: ReturnType<typeof copyStreams.from>; done: Promise<void>; state: { failed: boolean } }
+
+/** Resolves once the stream has drained, or failed or closed (then no drain comes). */
+function drained(stream: CopyIn['stream']): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const go = () => {
+      stream.off('drain', go)
+      stream.off('error', go)
+      stream.off('close', go)
+      resolve()
+    }
+    stream.on('drain', go)
+    stream.on('error', go)
+    stream.on('close', go)
+  })
+}
+
+/** Writes pieces of COPY text to a COPY in progress, waiting for the socket past the backlog; stops once the server refused it. */
+async function send(copy: CopyIn, pieces: Iterable<Buffer>): Promise<void> {
+  for (const piece of pieces) {
+    if (copy.state.failed) return
+    copy.stream.write(piece)
+    if (copy.stream.writableLength > BACKLOG_BYTES) await drained(copy.stream)
+  }
+}
 
 /**
  * Opens the COPY writer of one table in `schema`. `inTransaction` says whether the session already holds a
@@ -290,7 +357,7 @@ export function openPostgresWriter(
   }
 
   /** Starts one COPY; returns the stream and a promise of its end (never left pending: errors reject it). */
-  const startCopy = () => {
+  const startCopy = (): CopyIn => {
     const stream = client.query(copyStreams.from(sql))
     const state = { failed: false }
     const done = new Promise<void>((resolve, reject) => {
@@ -311,9 +378,10 @@ export function openPostgresWriter(
   const copy = async (batch: CopyTextBuffer, from: number, to: number): Promise<void> => {
     try {
       await client.query('SAVEPOINT dbferry_copy')
-      const { stream, done } = startCopy()
-      stream.end(batch.range(from, to))
-      await done
+      const attempt = startCopy()
+      await send(attempt, batch.pieces(batch.offsets[from]!, batch.offsets[to]!))
+      if (!attempt.state.failed) attempt.stream.end()
+      await attempt.done
     } catch (error) {
       await rollback()
       throw error
@@ -384,7 +452,7 @@ export function openPostgresWriter(
     return (await bisect(rows, batch, from, mid, out)) + (await bisect(rows, batch, mid, to, out))
   }
 
-  const open = async (): Promise<{ copy: ReturnType<typeof startCopy>; own: boolean }> => {
+  const open = async (): Promise<{ copy: CopyIn; own: boolean }> => {
     // one transaction per batch, so the batch commits atomically; deferred keys are checked per COPY so a
     // collision is found while its rows can still be told apart
     const own = !inTransaction()
@@ -407,6 +475,7 @@ export function openPostgresWriter(
       const batch = new copyText.RowBuffer(buffer ?? Buffer.allocUnsafe(1 << 20))
       const good: Row[] = []
       let sent = 0
+      let sentLarge = 0
       for (const row of rows) {
         try {
           encodeRow(batch, row)
@@ -415,18 +484,18 @@ export function openPostgresWriter(
           continue
         }
         good.push(row)
-        if (batch.len - sent >= CHUNK_BYTES) {
-          if (!first.state.failed) first.stream.write(batch.buf.subarray(sent, batch.len))
+        // a row with a large value goes at once: its text is made piece by piece as the socket takes it
+        if (batch.len - sent >= CHUNK_BYTES || batch.largeValues > sentLarge) {
+          await send(first, batch.pieces(sent, batch.len))
           sent = batch.len
+          sentLarge = batch.largeValues
           // let the server's CopyInResponse and the socket through, so it works on this chunk meanwhile
           await new Promise<void>((r) => setImmediate(r))
         }
       }
-      if (!first.state.failed) {
-        if (batch.len > sent) first.stream.write(batch.buf.subarray(sent, batch.len))
-        first.stream.end()
-      }
-      buffer = batch.buf
+      await send(first, batch.pieces(sent, batch.len))
+      if (!first.state.failed) first.stream.end()
+      buffer = batch.buf.length <= KEEP_BUFFER_BYTES ? batch.buf : undefined
       let written = 0
       try {
         let error: unknown

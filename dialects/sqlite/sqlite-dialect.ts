@@ -53,6 +53,7 @@ export const sqliteDialect: Dialect = Object.freeze({
     // each batch is one synchronous transaction: batches of two tables cannot interleave inside one
     concurrentWrites: true,
     storesAnyValue: true,
+    booleanHoldsIntegers: true,
     // one file, copied with SQLite's online backup API before a run changes it
     onlineBackup: true,
     // "A" and "a" are one column; SQLITE_MAX_COLUMN as built

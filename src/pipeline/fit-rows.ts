@@ -65,6 +65,8 @@ export function makeRowFitter(source: TableSchema, target: TableSchema, caps: Di
   })
   const nulCheck = target.columns.map((c) => !caps.textHoldsNul && (c.type.kind === 'text' || c.type.kind === 'json'))
   const finiteCheck = target.columns.map((c) => !caps.floatHoldsNonFinite && (c.type.kind === 'float32' || c.type.kind === 'float64'))
+  // a source boolean that holds an integer (MySQL tinyint(1) = 2): only a target that keeps integers there takes it
+  const booleanCheck = target.columns.map((c) => !caps.booleanHoldsIntegers && c.type.kind === 'boolean')
   // fractional seconds past what the target keeps (its column's precision, at most the engine's) are cut, not
   // rounded: rounding could carry into the next second, minute or day; each cut counts as a fix of the column.
   // A source column that declares no more digits than that holds none to cut
@@ -77,7 +79,7 @@ export function makeRowFitter(source: TableSchema, target: TableSchema, caps: Di
   // every decimal column with a declared scale: a loosely typed source (SQLite) holds any number of places
   const scaleOf = target.columns.map((c) => (c.type.kind === 'decimal' && c.type.precision !== undefined ? (c.type.scale ?? 0) : -1))
   const round = options.decimals === 'round'
-  const anyWork = !identity || converters.some(Boolean) || nulCheck.some(Boolean) || finiteCheck.some(Boolean) || fractionCheck.some(Boolean) || scaleOf.some((s) => s >= 0)
+  const anyWork = !identity || converters.some(Boolean) || nulCheck.some(Boolean) || finiteCheck.some(Boolean) || booleanCheck.some(Boolean) || fractionCheck.some(Boolean) || scaleOf.some((s) => s >= 0)
   if (!anyWork) return undefined
   const keyIdx = keyColumnIndexes(source)
   const n = target.columns.length
@@ -123,6 +125,13 @@ export function makeRowFitter(source: TableSchema, target: TableSchema, caps: Di
       if (finiteCheck[i] && typeof v === 'number' && !Number.isFinite(v)) {
         onProblem(problem('out_of_range', `the target cannot store ${v} in a float column`, row, i, v))
         return undefined
+      }
+      if (booleanCheck[i] && typeof v === 'number') {
+        if (v !== 0 && v !== 1) {
+          onProblem(problem('out_of_range', `the target's boolean holds only true and false, not ${v}`, row, i, v))
+          return undefined
+        }
+        v = v === 1
       }
       if (fractionCheck[i] && typeof v === 'string') {
         const cut = cutFraction(v, fractionLimit[i]!)
