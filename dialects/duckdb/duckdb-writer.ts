@@ -3,7 +3,7 @@ import type { ConstraintProblem, PrepareOptions, TableWriter, WriteResult } from
 import { RowError, SchemaError, type RowFailureKind } from '../../src/errors.js'
 import { daysFromCivil } from '../../src/schema/civil-days.js'
 import { keyColumnIndexes, rowKey } from '../../src/schema/rows.js'
-import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, Row, TableSchema, Value } from '../../src/schema/types.js'
+import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, IndexSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { duckdbErrors } from './duckdb-errors.js'
 import { duckdbSql } from './duckdb-sql.js'
 
@@ -307,15 +307,47 @@ export async function openDuckdbWriter(ctx: DuckdbTargetContext, table: TableSch
   }
 }
 
-async function indexNameFor(ctx: DuckdbTargetContext, table: string, name: string): Promise<string> {
-  // index names are per schema in DuckDB, per table elsewhere (MySQL): keep them apart
-  const r = await ctx.connection.runAndReadAll('SELECT index_name, table_name FROM duckdb_indexes() WHERE database_name = current_database() AND schema_name = ?', [ctx.schema])
-  const taken = new Map(r.getRows().map(([i, t]) => [String(i).toLowerCase(), String(t)]))
+/** An index already on the schema: its table, uniqueness and key expressions as DuckDB prints them (`[a, b]`). */
+interface ExistingIndex {
+  table: string
+  unique: boolean
+  expressions: string
+}
+
+async function existingIndexes(ctx: DuckdbTargetContext): Promise<Map<string, ExistingIndex>> {
+  const r = await ctx.connection.runAndReadAll(
+    'SELECT index_name, table_name, is_unique, expressions FROM duckdb_indexes() WHERE database_name = current_database() AND schema_name = ?',
+    [ctx.schema],
+  )
+  return new Map(r.getRows().map(([i, t, u, e]) => [String(i).toLowerCase(), { table: String(t), unique: u === true, expressions: String(e ?? '') }]))
+}
+
+/** Whether an existing index is this one: same table, uniqueness and columns (an expression index: same table and name). */
+function sameIndex(there: ExistingIndex, table: string, idx: IndexSchema): boolean {
+  if (there.table !== table || there.unique !== idx.unique) return false
+  if (idx.expression !== undefined) return true
+  // DuckDB prints `[code]` or, for a name it quotes, `['"label"']`: compared without quotes and spaces
+  const bare = (s: string) => s.replace(/["'\s]/g, '').toLowerCase()
+  return bare(there.expressions) === bare(`[${idx.columns.join(',')}]`)
+}
+
+/**
+ * The name to create an index under, or undefined when this very index is there already (truncate/append, or a
+ * resumed finish): index names are per schema in DuckDB, per table elsewhere (MySQL), so another table's index
+ * of that name sends this one to `<table>_<name>`.
+ */
+function indexNameFor(taken: ReadonlyMap<string, ExistingIndex>, table: string, idx: IndexSchema): string | undefined {
   for (let i = 1; ; i++) {
-    const candidate = i === 1 ? name : i === 2 ? `${table}_${name}` : `${table}_${name}_${i}`
+    const candidate = i === 1 ? idx.name : i === 2 ? `${table}_${idx.name}` : `${table}_${idx.name}_${i}`
     const owner = taken.get(candidate.toLowerCase())
     if (owner === undefined) return candidate
+    if (sameIndex(owner, table, idx)) return undefined
   }
+}
+
+/** A lost connection is the run's failure, never one constraint's: finalize passes it on (resume finishes the step). */
+function passOnLost(error: unknown): void {
+  if (duckdbErrors.classify(error)?.connectionLost) throw error
 }
 
 async function orphanCount(ctx: DuckdbTargetContext, table: TableSchema, fk: ForeignKeySchema, tables: ReadonlySet<string>): Promise<number | undefined> {
@@ -331,6 +363,9 @@ async function orphanCount(ctx: DuckdbTargetContext, table: TableSchema, fk: For
 /**
  * After the data: secondary indexes, identity sequences (started past the largest key loaded), and a report
  * of every foreign key as not created — DuckDB has no ALTER TABLE … ADD FOREIGN KEY — with its orphan count.
+ * Idempotent, so a resumed run can finish an interrupted one: an index of the same table, uniqueness and columns
+ * is recognised rather than created again under another name, and sequences are made again. Throws the driver's
+ * error when the connection is lost (it is not a constraint's problem).
  */
 export async function finalizeDuckdbTarget(ctx: DuckdbTargetContext, schema: DatabaseSchema): Promise<ConstraintProblem[]> {
   const problems: ConstraintProblem[] = []
@@ -338,7 +373,9 @@ export async function finalizeDuckdbTarget(ctx: DuckdbTargetContext, schema: Dat
   for (const t of schema.tables) {
     for (const idx of t.indexes) {
       const kind = idx.unique ? 'unique' : 'index'
-      const sql = duckdbSql.createIndex({ ...t, schema: ctx.schema }, { ...idx, name: await indexNameFor(ctx, t.name, idx.name) })
+      const name = indexNameFor(await existingIndexes(ctx), t.name, idx)
+      if (name === undefined) continue
+      const sql = duckdbSql.createIndex({ ...t, schema: ctx.schema }, { ...idx, name })
       if (sql === undefined) {
         problems.push({ table: t.name, name: idx.name, kind, outcome: 'failed', message: `index ${idx.name} on ${t.name} has a ${idx.dialect ?? 'foreign'} expression or condition DuckDB cannot take; not created` })
         continue
@@ -346,6 +383,7 @@ export async function finalizeDuckdbTarget(ctx: DuckdbTargetContext, schema: Dat
       try {
         await connection.run(sql)
       } catch (error) {
+        passOnLost(error)
         problems.push({ table: t.name, name: idx.name, kind, outcome: 'failed', message: `could not create index ${idx.name} on ${t.name}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` })
       }
     }
@@ -356,6 +394,7 @@ export async function finalizeDuckdbTarget(ctx: DuckdbTargetContext, schema: Dat
         const next = BigInt(String(r.getRows()[0]![0])) + 1n
         for (const s of duckdbSql.identityStatements({ ...t, schema: ctx.schema }, c.name, next)) await connection.run(s)
       } catch (error) {
+        passOnLost(error)
         problems.push({ table: t.name, name: `${t.name}_${c.name}_seq`, kind: 'sequence', outcome: 'failed', message: `could not give ${t.name}.${c.name} its sequence: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` })
       }
     }
@@ -364,7 +403,10 @@ export async function finalizeDuckdbTarget(ctx: DuckdbTargetContext, schema: Dat
   for (const t of schema.tables) {
     for (const fk of t.foreignKeys) {
       const name = fk.name ?? `${t.name}_${fk.columns.join('_')}_fkey`
-      const orphans = await orphanCount(ctx, t, fk, loaded).catch(() => undefined)
+      const orphans = await orphanCount(ctx, t, fk, loaded).catch((error: unknown) => {
+        passOnLost(error)
+        return undefined
+      })
       const problem: ConstraintProblem = {
         table: t.name,
         name,

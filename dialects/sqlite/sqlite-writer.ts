@@ -208,6 +208,11 @@ function indexName(db: BetterSqlite3.Database, table: string, name: string): str
   }
 }
 
+/** A lost database (I/O error, closed connection) is the run's failure, never one constraint's: finalize passes it on. */
+function passOnLost(error: unknown): void {
+  if (sqliteErrors.classify(error)?.connectionLost) throw error
+}
+
 function createIndex(db: BetterSqlite3.Database, table: TableSchema, idx: IndexSchema): ConstraintProblem | undefined {
   const portable = idx.expression === undefined && idx.where === undefined
   if (!portable && idx.dialect !== 'sqlite') {
@@ -226,6 +231,7 @@ function createIndex(db: BetterSqlite3.Database, table: TableSchema, idx: IndexS
     db.exec(sql)
     return undefined
   } catch (error) {
+    passOnLost(error)
     return {
       table: table.name,
       name: idx.name,
@@ -238,7 +244,9 @@ function createIndex(db: BetterSqlite3.Database, table: TableSchema, idx: IndexS
 
 /**
  * After the data: secondary indexes, then `PRAGMA foreign_key_check` per table. Foreign keys are part of the
- * tables already; one whose rows point nowhere is reported `unvalidated` with its orphan count.
+ * tables already; one whose rows point nowhere is reported `unvalidated` with its orphan count. Idempotent (an
+ * index of that name on the table is kept: `IF NOT EXISTS`), so a resumed run can finish an interrupted one;
+ * throws the driver's error when the database is lost (it is not a constraint's problem).
  */
 export function finalizeSqliteTarget(db: BetterSqlite3.Database, schema: DatabaseSchema): ConstraintProblem[] {
   const problems: ConstraintProblem[] = []
@@ -267,6 +275,7 @@ export function finalizeSqliteTarget(db: BetterSqlite3.Database, schema: Databas
         counts.set(r.fkid, (counts.get(r.fkid) ?? 0) + 1)
       }
     } catch (error) {
+      passOnLost(error)
       for (const fk of t.foreignKeys) {
         problems.push({
           table: t.name,

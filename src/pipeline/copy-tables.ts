@@ -1,5 +1,6 @@
 import { DbferryError, TransformError } from '../errors.js'
 import type { FerryOptions } from '../options.js'
+import { withNotes } from '../plan/generated-notes.js'
 import type { PlannedRun } from '../plan/planned-run.js'
 import type { RunState } from '../run/run-state.js'
 import { makeTransformContext } from '../transforms/context.js'
@@ -23,9 +24,25 @@ export async function copyTables(run: RunState, planned: PlannedRun, options: Fe
   options.onProgress?.({ type: 'phase', phase: 'copy' })
   const parallel = source.dialect.capabilities.concurrentSnapshotReads && target.dialect.capabilities.concurrentWrites === true
   const concurrency = parallel ? Math.max(1, options.concurrency ?? 1) : 1
+  noteIgnoredConcurrency(run, options.concurrency)
   await runScheduled(planned.order, concurrency, (name) => copyOne(run, planned, name, transforms, ctx, options, missing?.get(name)), options.signal)
   for (const t of transforms) await t.end?.(ctx)
   return missing
+}
+
+/**
+ * Says once, in the report's notes, that a `concurrency` above 1 was not honoured and which side takes one
+ * table at a time: a source whose snapshot is one session, or a target that cannot write tables independently.
+ */
+function noteIgnoredConcurrency(run: RunState, requested: number | undefined): void {
+  if (requested === undefined || requested <= 1 || !run.report.snapshot) return
+  const { source, target } = { source: run.source.connection.dialect, target: run.target.connection.dialect }
+  const why = !source.capabilities.concurrentSnapshotReads
+    ? `the ${source.name} source reads its snapshot one table at a time`
+    : target.capabilities.concurrentWrites !== true
+      ? `the ${target.name} target takes one table at a time`
+      : undefined
+  if (why) run.report.snapshot = withNotes(run.report.snapshot, [`--concurrency ${requested} ignored: ${why}`])
 }
 
 /** One table: skipped when a resumed run finished it, else copied after the transforms open their processors. */

@@ -190,6 +190,56 @@ describe.skipIf(targets.length === 0)('the connection lost while indexes, foreig
   }
 })
 
+describe.skipIf(!targets.some((t) => t.name === 'postgres'))('the PostgreSQL backend terminated while sequences are set', () => {
+  it('is a ConnectionError that ends the run (resumable), not a failed sequence', async () => {
+    const pg = (await import('pg')).default
+    const src = `sqlite:${join(dir, 'src-mid.db')}`
+    await buildFixture(fixture, src)
+    const dst = await createPostgresDatabase('finish')
+    const journal = join(dir, 'journal-mid.sqlite')
+    // the caller's own client, whose first sequence statement finds its backend terminated by the server just
+    // before it runs: the last step of finalize, where every failure used to become a constraint problem
+    const client = new pg.Client({ connectionString: dst.url })
+    client.on('error', () => {})
+    await client.connect()
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown
+    let terminated = false
+    ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      if (!terminated && typeof args[0] === 'string' && /pg_get_serial_sequence/.test(args[0])) {
+        terminated = true
+        return terminate((client as unknown as { processID: number }).processID).then(() => query(...args))
+      }
+      return query(...args)
+    }
+    try {
+      const first = await ferry({ from: src, to: client, journal })
+      expect(terminated).toBe(true)
+      expect(first.ok).toBe(false)
+      expect(first.error?.code).toBe('connection')
+      expect(first.constraints).toEqual([])
+
+      // before: two "sequence" problems among the constraints, and the run ok (exit 3) with its sequences at 1
+      expect(first.error?.message).toMatch(/resume/)
+      expect(exitCodeOf(first)).toBe(1)
+    } finally {
+      await client.end().catch(() => {})
+      await dst.drop()
+    }
+  }, 60_000)
+})
+
+/** Terminates one PostgreSQL backend from a second connection. */
+async function terminate(pid: number): Promise<void> {
+  const pg = (await import('pg')).default
+  const c = new pg.Client({ connectionString: PG_URL })
+  await c.connect()
+  try {
+    await c.query('SELECT pg_terminate_backend($1)', [pid])
+  } finally {
+    await c.end()
+  }
+}
+
 /** A connection whose `finalize` fails as a closed SQLite connection does, once. */
 function losingFinalize(connection: Connection): Connection {
   let failed = false
@@ -238,4 +288,58 @@ describe('the SQLite target lost while finishing', () => {
       db.close()
     }
   })
+})
+
+describe('finishing run twice on a file target creates nothing twice', () => {
+  const files: { name: string; url(file: string): string; indexes(file: string): Promise<string[]> }[] = [
+    {
+      name: 'sqlite',
+      url: (file) => `sqlite:${file}`,
+      async indexes(file) {
+        const BetterSqlite3 = (await import('better-sqlite3')).default
+        const db = new BetterSqlite3(file, { readonly: true })
+        try {
+          return db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").pluck().all() as string[]
+        } finally {
+          db.close()
+        }
+      },
+    },
+    {
+      name: 'duckdb',
+      url: (file) => `duckdb:${file}`,
+      async indexes(file) {
+        const { DuckDBInstance } = await import('@duckdb/node-api')
+        const instance = await DuckDBInstance.create(file)
+        const c = await instance.connect()
+        try {
+          const r = await c.runAndReadAll('SELECT index_name FROM duckdb_indexes() ORDER BY 1')
+          return r.getRows().map(([n]) => String(n))
+        } finally {
+          c.closeSync()
+          instance.closeSync()
+        }
+      },
+    },
+  ]
+  for (const f of files) {
+    it(`${f.name}: a second finalize finds every index and reports what the first did`, async () => {
+      const src = `sqlite:${join(dir, `twice-src-${f.name}.db`)}`
+      await buildFixture(fixture, src)
+      const file = join(dir, `twice-${f.name}.db`)
+      const first = await ferry({ from: src, to: f.url(file), journal: false })
+      expect(first.ok).toBe(true)
+      const before = await f.indexes(file)
+      expect(before.filter((n) => n === 'child_label_idx' || n === 'parent_code_key').length).toBeGreaterThan(0)
+      const { connection } = await connect(f.url(file), { create: true })
+      try {
+        const again = await connection.finalize(fixtureSchema(fixture), {})
+        expect(again.filter((p) => p.kind !== 'foreign_key')).toEqual([])
+        expect(again.filter((p) => p.kind === 'foreign_key').map((p) => p.outcome)).toEqual(first.constraints.filter((p) => p.kind === 'foreign_key').map((p) => p.outcome))
+      } finally {
+        await connection.close()
+      }
+      expect(await f.indexes(file)).toEqual(before)
+    })
+  }
 })

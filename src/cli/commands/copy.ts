@@ -5,6 +5,7 @@ import { exitCodeOf } from '../../report.js'
 import type { TargetMode } from '../../dialect.js'
 import { parseArgs, type CliCommand, type CliIo } from '../command.js'
 import { failedReport, printError } from '../failure-report.js'
+import { finishedRun } from '../finished-run.js'
 import { abortOnStopSignals, STOP_SIGNALS } from '../interrupt.js'
 import { formatReport, reportJson } from '../print-report.js'
 import { progressDisplay } from '../progress-display.js'
@@ -28,7 +29,8 @@ Options:
   --fk <child.col=parent.col>   declare a foreign key the source lacks (repeatable)
   --journal <file>         where rejected rows and checkpoints go (default ./dbferry-journal.sqlite)
   --no-journal             keep no journal file
-  --resume                 continue the interrupted run recorded in the journal (no row lost or written twice)
+  --resume                 continue the interrupted run recorded in the journal (no row lost or written twice);
+                           "nothing to resume" (exit 0) when the last run finished and the target holds its rows
   --batch-rows <n>         rows per batch (default 10000)
   --concurrency <n>        tables copied at once where the plan allows (default 1)
   --fallback-encoding <e>  decode source text that is not UTF-8 with this encoding (e.g. cp1252)
@@ -114,6 +116,12 @@ function asksForJson(args: readonly string[]): boolean {
 
 /** Runs the copy and prints its report; a SIGINT or SIGTERM aborts it (see {@link abortOnStopSignals}). */
 async function copy(options: FerryOptions, json: boolean, quiet: boolean, io: CliIo): Promise<number> {
+  // --resume after a run that finished: not a failure when the target holds exactly what that run wrote
+  const finished = await finishedRun(options)
+  if (finished) {
+    io.stdout.write((json ? JSON.stringify({ ...finished.report, nothingToResume: finished.message }, null, 2) : finished.message) + '\n')
+    return 0
+  }
   const display = progressDisplay(io, json || quiet ? 'none' : io.stdout.isTTY ? 'tty' : 'lines')
   const controller = new AbortController()
   const signals = abortOnStopSignals(controller)
