@@ -730,7 +730,7 @@ const sameColumns = (a: readonly string[], b: readonly string[]) => a.length ===
  * point nowhere is created with `foreign_key_checks = 0` and reported `unvalidated` with the orphan count.
  * Idempotent, so a resumed run can finish an interrupted one: an index of the same name, uniqueness and columns,
  * or a foreign key of the same name (or any name) on the same columns to the same table, is recognised rather
- * than created again (its orphans reported again); auto_increment positions are set again. Throws the driver's
+ * than created again; auto_increment positions are set again. Throws the driver's
  * error when the connection is lost (it is not a constraint's problem).
  */
 export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
@@ -827,8 +827,8 @@ export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchem
         })
         continue
       }
-      // the key is there already (truncate/append, or a resumed finish): recognised, its orphans counted again
-      const present = named !== undefined || [...keys.values()].some(same)
+      // the key is there already (truncate/append, or a resumed finish): recognised, nothing to do
+      if (named !== undefined || [...keys.values()].some(same)) continue
       const match = fk.columns.map((c, i) => `p.${q(fk.refColumns[i]!)} = c.${q(c)}`).join(' AND ')
       const notNull = fk.columns.map((c) => `c.${q(c)} IS NOT NULL`).join(' AND ')
       let orphans = 0
@@ -845,8 +845,8 @@ export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchem
       const { fk: legal, changes } = legalActions(t, fk)
       const sql = mysqlSql.addForeignKey(t, { ...legal, name })
       try {
-        if (orphans > 0 && !present) await s.query('SET foreign_key_checks = 0')
-        if (!present) await s.query(sql)
+        if (orphans > 0) await s.query('SET foreign_key_checks = 0')
+        await s.query(sql)
         if (changes.length > 0) {
           problems.push({
             table: t.name,
@@ -870,7 +870,7 @@ export async function finalizeMysqlTarget(s: MysqlSession, schema: DatabaseSchem
         passOnLost(error)
         problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: (error as Error).message })
       } finally {
-        if (orphans > 0 && !present) await s.query('SET foreign_key_checks = 1')
+        if (orphans > 0) await s.query('SET foreign_key_checks = 1')
       }
     }
   }

@@ -140,23 +140,18 @@ async function countOrphans(client: Client, schemaName: string, t: TableSchema, 
 
 async function createForeignKey(client: Client, schemaName: string, t: TableSchema, fk: ForeignKeySchema, known: FinalizeOptions['orphanedForeignKeys']): Promise<ConstraintProblem | undefined> {
   const label = fk.name ?? `${t.name}(${fk.columns.join(', ')}) → ${fk.refTable}`
-  // the same key (these columns to that table) already there — truncate/append, or a resumed finish: recognised,
-  // and reported again as unvalidated when it was created NOT VALID
+  // the same key (these columns to that table) already there — truncate/append, or a resumed finish: recognised
   const exists = await client
-    .query<{ valid: boolean }>(
-      `SELECT c.convalidated AS valid FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = $1::regclass AND c.confrelid = $2::regclass
+    .query(
+      `SELECT 1 FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = $1::regclass AND c.confrelid = $2::regclass
         AND ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o) = $3::text[]`,
       [`${q(schemaName)}.${q(t.name)}`, `${q(schemaName)}.${q(fk.refTable)}`, fk.columns],
     )
     .catch((error: unknown) => {
       passOnLost(error)
-      return { rows: [] as { valid: boolean }[] }
+      return { rows: [] }
     })
-  if (exists.rows.length > 0) {
-    if (exists.rows[0]!.valid) return undefined
-    const orphans = await countOrphans(client, schemaName, t, fk)
-    return { ...problem(t, label, 'foreign_key', `foreign key ${label} created NOT VALID: ${orphans} row(s) of ${t.name} point at no ${fk.refTable} row`, 'unvalidated'), orphans }
-  }
+  if (exists.rows.length > 0) return undefined
   let name = fk.name
   const knownOrphans = fk.name ? known?.get(fk.name) ?? known?.get(`${t.name}.${fk.name}`) : undefined
   const attempt = async (notValid: boolean): Promise<void> => {
