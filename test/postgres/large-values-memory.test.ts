@@ -126,7 +126,7 @@ describe.skipIf(!pgUp)('large values into PostgreSQL', () => {
     }
   })
 
-  it('two rows of a 50 MB text and a 50 MB blob copy under 450 MB peak RSS, byte for byte', async () => {
+  it('two rows of a 50 MB text and a 50 MB blob copy under 600 MB peak RSS (no copy of the values), byte for byte', async () => {
     const file = join(dir, 'big.db')
     const db = new Database(file)
     db.exec('CREATE TABLE big (id INTEGER PRIMARY KEY, note TEXT, data BLOB)')
@@ -147,8 +147,10 @@ describe.skipIf(!pgUp)('large values into PostgreSQL', () => {
       console.log(`2 × (50 MB text + 50 MB blob) SQLite → PostgreSQL: peak RSS ${result.maxRssMB} MB`)
       expect(result).toMatchObject({ ok: true, written: 2, rejected: 0 })
       // the two rows (200 MB, both in the reader's first batch), SQLite's own copy of the row it is reading
-      // (100 MB) and the process itself (about 100 MB with jiti): the COPY text must add no copy of the values
-      expect(result.maxRssMB).toBeLessThan(450)
+      // (100 MB) and the process itself (about 100 MB with jiti), measured 359–451 MB as the garbage collector's
+      // timing varies; when the COPY text held its own copies of the values it peaked at 937–1335 MB. 600 MB leaves
+      // the collector room and still fails that by far
+      expect(result.maxRssMB).toBeLessThan(600)
       const c = new pg.Client({ connectionString: target.url })
       await c.connect()
       try {
