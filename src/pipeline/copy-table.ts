@@ -4,7 +4,7 @@ import type { Checkpoint, Journal, JournalEntry } from '../journal/journal.js'
 import type { TableReport } from '../report.js'
 import { keyString, rowKey, rowToJson, valueToJson } from '../schema/rows.js'
 import type { Row, TableSchema, Value } from '../schema/types.js'
-import { confirmedCheckpoint, intentCheckpoint, type ResumedInfo } from './resume.js'
+import { confirmedCheckpoint, intentCheckpoint } from './resume.js'
 import type { BatchOutcome } from '../transforms/transform.js'
 import { makeRowFitter, type FitFix } from './fit-rows.js'
 import { passThrough } from './pass-through.js'
@@ -192,7 +192,7 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
   // a resumed table's carried kinds are its own from here on (the report's `resumed.carried` keeps what was carried)
   report.byKind = { ...report.byKind }
   try {
-    if ((report.resumed as ResumedInfo | undefined)?.restarted !== undefined) await emptyTargetTable(ctx, pair)
+    if (report.resumed?.restarted !== undefined) await emptyTargetTable(ctx, pair)
     if (await passThrough(ctx, pair, report, total)) return
     writer = await ctx.target.openWriter(pair.target)
     const confirm = async () => {
