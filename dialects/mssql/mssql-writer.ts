@@ -213,7 +213,83 @@ EXEC sp_executesql @sql`)
   }
 }
 
-/** Secondary indexes, foreign keys (WITH NOCHECK when rows are orphaned: reported unvalidated) and identity reseeds. */
+/** The table's indexes as the server has them: name (lower case: the stand-in's catalog lower-cases it) → uniqueness and key columns in order. */
+async function existingIndexes(session: MssqlSession, table: TableSchema, defaultSchema: string): Promise<Map<string, { unique: boolean; columns: string[] }>> {
+  const r = session.request()
+  session.input(r, 'name', { name: 'NVarChar', length: 300 }, mssqlSql.qualified(table, defaultSchema))
+  const res = await r.query(`SELECT i.name AS name, i.is_unique AS is_unique, c.name AS col
+    FROM sys.indexes i
+    JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id AND ic.is_included_column = 0
+    JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+    WHERE i.object_id = OBJECT_ID(@name) AND i.name IS NOT NULL
+    ORDER BY i.index_id, ic.key_ordinal`)
+  const out = new Map<string, { unique: boolean; columns: string[] }>()
+  for (const row of res.recordset as { name: string; is_unique: boolean | number; col: string }[]) {
+    const key = row.name.toLowerCase()
+    const entry = out.get(key) ?? { unique: Boolean(row.is_unique), columns: [] }
+    entry.columns.push(row.col)
+    out.set(key, entry)
+  }
+  return out
+}
+
+/** The table's foreign keys as the server has them: referenced table's object id and parent columns in order. */
+async function existingForeignKeys(session: MssqlSession, table: TableSchema, defaultSchema: string): Promise<{ ref: number; columns: string[] }[]> {
+  const r = session.request()
+  session.input(r, 'name', { name: 'NVarChar', length: 300 }, mssqlSql.qualified(table, defaultSchema))
+  const res = await r.query(`SELECT fk.object_id AS id, fk.referenced_object_id AS ref, c.name AS col
+    FROM sys.foreign_keys fk
+    JOIN sys.foreign_key_columns fkc ON fkc.constraint_object_id = fk.object_id
+    JOIN sys.columns c ON c.object_id = fkc.parent_object_id AND c.column_id = fkc.parent_column_id
+    WHERE fk.parent_object_id = OBJECT_ID(@name)
+    ORDER BY fk.object_id, fkc.constraint_column_id`)
+  const keys = new Map<number, { ref: number; columns: string[] }>()
+  for (const row of res.recordset as { id: number; ref: number; col: string }[]) {
+    const entry = keys.get(row.id) ?? { ref: row.ref, columns: [] }
+    entry.columns.push(row.col)
+    keys.set(row.id, entry)
+  }
+  return [...keys.values()]
+}
+
+/** The object id of a foreign key's referenced table, or undefined when it is not there. */
+async function objectId(session: MssqlSession, table: { name: string; schema?: string }, defaultSchema: string): Promise<number | undefined> {
+  const r = session.request()
+  session.input(r, 'name', { name: 'NVarChar', length: 300 }, mssqlSql.qualified(table, defaultSchema))
+  const res = await r.query("SELECT OBJECT_ID(@name, N'U') AS id")
+  return (res.recordset[0]?.id as number | null) ?? undefined
+}
+
+/**
+ * The index of this name among a table's: SQL Server lists it under its own name; the Babelfish stand-in under
+ * its physical name, the index's name, then the table's, then 32 hex digits (both lower case).
+ */
+function namedIndex<T>(indexes: Map<string, T>, name: string, table: string): T | undefined {
+  const exact = indexes.get(name.toLowerCase())
+  if (exact !== undefined) return exact
+  const prefix = `${name}${table}`.toLowerCase()
+  for (const [key, value] of indexes) if (key.startsWith(prefix) && /^[0-9a-f]{32}$/.test(key.slice(prefix.length))) return value
+  return undefined
+}
+
+/** Column lists equal, names compared case-insensitively (the stand-in's catalog lower-cases them). */
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.toLowerCase() === b[i]!.toLowerCase())
+}
+
+/** A lost connection is the run's failure, never one constraint's: finalize passes it on (resume finishes the step). */
+function passOnLost(error: unknown): void {
+  if (isDbferryError(error)) throw error
+  if (mssqlErrors.classify(error)?.connectionLost) throw stop(error, 'creating indexes and keys')
+}
+
+/**
+ * Secondary indexes, foreign keys (WITH NOCHECK when rows are orphaned: reported unvalidated) and identity
+ * reseeds. Idempotent, so a resumed run can finish an interrupted one: an index of the same name, uniqueness
+ * and columns, or a foreign key with the same columns to the same table, is recognised and not created again;
+ * a reseed moves the identity past the largest key however often it runs. A lost connection is passed on as a
+ * `ConnectionError`.
+ */
 export async function finalizeMssqlTarget(session: MssqlSession, schema: DatabaseSchema, options: FinalizeOptions, defaultSchema: string): Promise<ConstraintProblem[]> {
   const problems: ConstraintProblem[] = []
   const run = async (text: string) => {
@@ -221,54 +297,85 @@ export async function finalizeMssqlTarget(session: MssqlSession, schema: Databas
       await session.request().query(text)
     } catch (error) {
       // a lost connection stops the run; the server refusing one constraint is reported
-      if (mssqlErrors.classify(error)?.connectionLost) throw stop(error, 'creating indexes and keys')
+      passOnLost(error)
       throw error
+    }
+  }
+  /** A catalog read; a lost connection stops the run, anything else reads as nothing there. */
+  const read = async <T>(work: () => Promise<T>, none: T): Promise<T> => {
+    try {
+      return await work()
+    } catch (error) {
+      passOnLost(error)
+      return none
     }
   }
   for (const t of schema.tables) {
     const target = inSchema(t, defaultSchema)
+    const indexes = t.indexes.length > 0 ? await read(() => existingIndexes(session, t, defaultSchema), new Map()) : new Map<string, { unique: boolean; columns: string[] }>()
     for (const index of t.indexes) {
       const ddl = mssqlSql.createIndex(target, index)
       if (!ddl) {
         problems.push({ table: t.name, name: index.name, kind: 'index', outcome: 'failed', message: `index ${index.name} is an expression index from ${index.dialect ?? 'another engine'}; recreate it by hand` })
         continue
       }
+      // an index of this name already (truncate/append, or a resumed finish): recognised when it is the same
+      const found = namedIndex(indexes, index.name, t.name)
+      if (found) {
+        if (found.unique === index.unique && sameColumns(found.columns, index.columns) && index.where === undefined) continue
+        problems.push({
+          table: t.name,
+          name: index.name,
+          kind: index.unique ? 'unique' : 'index',
+          outcome: 'failed',
+          message: `index ${index.name} on ${t.name}: an index of that name with other columns or uniqueness is already there (${found.columns.join(', ')}); left as it is`,
+        })
+        continue
+      }
       try {
         await run(ddl)
       } catch (error) {
-        if (isDbferryError(error)) throw error
+        passOnLost(error)
         problems.push({ table: t.name, name: index.name, kind: index.unique ? 'unique' : 'index', outcome: 'failed', message: (error as Error).message })
       }
     }
   }
   for (const t of schema.tables) {
+    const keys = t.foreignKeys.length > 0 ? await read(() => existingForeignKeys(session, t, defaultSchema), []) : []
     for (const fk of t.foreignKeys) {
       const name = fk.name ?? `FK_${t.name}_${fk.columns.join('_')}`
+      // the same key (these columns to that table) already there — truncate/append, or a resumed finish: recognised
+      if (keys.length > 0) {
+        const ref = await read(() => objectId(session, { name: fk.refTable, schema: t.schema }, defaultSchema), undefined)
+        if (ref !== undefined && keys.some((k) => k.ref === ref && sameColumns(k.columns, fk.columns))) continue
+      }
       try {
         await run(mssqlSql.foreignKey(t, fk, { defaultSchema }))
       } catch (error) {
-        if (isDbferryError(error)) throw error
+        passOnLost(error)
         // existing rows conflict with the key: keep it, untrusted, and say how many rows point nowhere
         if (mssqlErrors.classify(error)?.kind !== 'foreign_key_violation') {
           problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: (error as Error).message })
           continue
         }
-        const orphans = options.orphanedForeignKeys?.get(name) ?? options.orphanedForeignKeys?.get(`${t.name}.${name}`) ?? (await countOrphans(session, t, fk, defaultSchema))
+        const orphans =
+          options.orphanedForeignKeys?.get(name) ?? options.orphanedForeignKeys?.get(`${t.name}.${name}`) ?? (await countOrphans(session, t, fk, defaultSchema))
         try {
           await run(mssqlSql.foreignKey(t, fk, { check: false, defaultSchema }))
           problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'unvalidated', message: `foreign key ${name} created WITH NOCHECK: ${orphans} row(s) point at missing parents`, orphans })
         } catch (again) {
-          if (isDbferryError(again)) throw again
+          passOnLost(again)
           // a server that refuses WITH NOCHECK (the Babelfish stand-in): not created, and still say why
           problems.push({ table: t.name, name, kind: 'foreign_key', outcome: 'failed', message: `foreign key ${name} not created: ${orphans} row(s) point at missing parents, and WITH NOCHECK was refused: ${(again as Error).message}`, orphans })
         }
       }
     }
     if (mssqlSql.hasIdentity(t)) {
+      // RESEED without a value moves the identity past the column's largest value: the same however often it runs
       try {
         await run(mssqlSql.reseed(t, defaultSchema, { plainAscii: true }))
       } catch (error) {
-        if (isDbferryError(error)) throw error
+        passOnLost(error)
         problems.push({ table: t.name, name: `${t.name} identity`, kind: 'sequence', outcome: 'failed', message: (error as Error).message })
       }
     }

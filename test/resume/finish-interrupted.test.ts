@@ -8,7 +8,7 @@ import { connect } from '../../src/connect.js'
 import type { Connection } from '../../src/dialect.js'
 import { ferry } from '../../src/ferry.js'
 import { exitCodeOf } from '../../src/report.js'
-import { MYSQL_URL, PG_URL, createMysqlDatabase, createPostgresDatabase, serverUp, type TestDatabase } from '../support/servers.js'
+import { MSSQL_URL, MYSQL_URL, PG_URL, createMssqlDatabase, createMysqlDatabase, createPostgresDatabase, mssqlUp, serverUp, type TestDatabase } from '../support/servers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'dbferry-finish-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -49,17 +49,44 @@ const fixture: Fixture = {
  * Ends every other session on the target database, synchronously (a child process), so that the session
  * finalize is about to use is already gone when it sends its first statement: as an operator or a failover would.
  */
-function dropConnectionsNow(kind: 'postgres' | 'mysql', database: string): void {
+function dropConnectionsNow(kind: 'postgres' | 'mysql' | 'mssql', database: string): void {
   const script =
     kind === 'postgres'
       ? `const pg = require('pg'); const c = new pg.Client({ connectionString: ${JSON.stringify(PG_URL)} });
          c.connect().then(() => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [${JSON.stringify(database)}])).then(() => c.end())`
-      : `const mysql = require('mysql2/promise');
+      : kind === 'mysql'
+        ? `const mysql = require('mysql2/promise');
          (async () => { const c = await mysql.createConnection(${JSON.stringify(MYSQL_URL)});
            const [rows] = await c.query('SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()', [${JSON.stringify(database)}]);
            for (const r of rows) await c.query('KILL ' + Number(r.id)).catch(() => {});
            await c.end() })()`
-  execFileSync(process.execPath, ['-e', script], { cwd: process.cwd(), stdio: 'inherit' })
+        : // the mssql pool replaces an idle connection found closed, so a session killed between statements is
+          // never seen: a holder (a process of its own) locks child's rows first, so that finalize's
+          // CREATE INDEX on child waits on it (parent's index is made), then KILLs the target's other sessions mid-statement
+          `const { spawn } = require('node:child_process');
+           const holder = spawn(process.execPath, ['-e', ${JSON.stringify(mssqlHolder(database))}], { cwd: process.cwd(), detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+           holder.stdout.once('data', () => { holder.stdout.destroy(); holder.unref(); process.exit(0) });`
+  execFileSync(process.execPath, ['-e', script], { cwd: process.cwd(), stdio: 'inherit', timeout: 30_000 })
+}
+
+/** The script of the SQL Server lock holder: prints once it holds child's rows, KILLs the database's other sessions a second later, rolls back. */
+function mssqlHolder(database: string): string {
+  return `const sql = require('mssql'); const u = new URL(${JSON.stringify(MSSQL_URL ?? '')});
+    (async () => {
+      const config = { server: u.hostname, port: Number(u.port || 1433), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
+        options: { encrypt: false, trustServerCertificate: true }, pool: { max: 1, min: 0 } };
+      const c = await new sql.ConnectionPool({ ...config, database: ${JSON.stringify(database)} }).connect();
+      const tx = new sql.Transaction(c); await tx.begin();
+      await new sql.Request(tx).query('UPDATE dbo.child SET label = label');
+      process.stdout.write('locked\\n');
+      await new Promise((r) => setTimeout(r, 1000));
+      const spid = Number((await new sql.Request(tx).query('SELECT @@SPID AS s')).recordset[0].s);
+      const admin = await new sql.ConnectionPool({ ...config, database: 'master' }).connect();
+      const r = await admin.request().input('db', sql.NVarChar, ${JSON.stringify(database)}).input('me', sql.Int, spid)
+        .query('SELECT session_id FROM sys.dm_exec_sessions WHERE database_id = DB_ID(@db) AND session_id NOT IN (@@SPID, @me)');
+      for (const { session_id } of r.recordset) await admin.request().batch('KILL ' + Number(session_id)).catch(() => {});
+      await tx.rollback(); await c.close(); await admin.close();
+    })().catch((e) => { console.error(e); process.exit(1) })`
 }
 
 /** What the target holds of the finishing steps, read from its catalog. */
@@ -107,9 +134,42 @@ async function readMysql(url: string): Promise<Finished> {
   }
 }
 
-const targets: { name: 'postgres' | 'mysql'; create(): Promise<TestDatabase>; read(url: string): Promise<Finished> }[] = []
+/**
+ * SQL Server's catalog: index names lower-cased (the Babelfish stand-in lists sys.* names in lower case, SQL
+ * Server as created; the fixture's names are lower case either way), primary keys excluded.
+ */
+async function readMssql(url: string): Promise<Finished> {
+  const sql = (await import('mssql')).default
+  const u = new URL(url)
+  const pool = await new sql.ConnectionPool({
+    server: u.hostname,
+    port: Number(u.port || 1433),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.slice(1),
+    options: { encrypt: false, trustServerCertificate: true },
+  }).connect()
+  try {
+    const ix = await pool
+      .request()
+      .query(
+        `SELECT LOWER(i.name) AS name, LOWER(OBJECT_NAME(i.object_id)) AS tab FROM sys.indexes i
+          WHERE i.object_id IN (OBJECT_ID(N'dbo.parent'), OBJECT_ID(N'dbo.child')) AND i.is_primary_key = 0 AND i.name IS NOT NULL`,
+      )
+    const fk = await pool.request().query(`SELECT COUNT(*) AS n FROM sys.foreign_keys WHERE parent_object_id = OBJECT_ID(N'dbo.child')`)
+    const ins = await pool.request().query(`INSERT INTO dbo.parent (code) OUTPUT INSERTED.id VALUES (N'new')`)
+    // the stand-in lists an index under its physical name (name, table, 32 hex digits); SQL Server under its own
+    const indexes = (ix.recordset as { name: string; tab: string }[]).map((r) => r.name.replace(new RegExp(`^(.+)${r.tab}[0-9a-f]{32}$`), '$1')).sort()
+    return { indexes, foreignKeys: Number(fk.recordset[0].n), nextParentId: Number(ins.recordset[0].id) }
+  } finally {
+    await pool.close()
+  }
+}
+
+const targets: { name: 'postgres' | 'mysql' | 'mssql'; create(): Promise<TestDatabase>; read(url: string): Promise<Finished> }[] = []
 if (await serverUp('postgres')) targets.push({ name: 'postgres', create: () => createPostgresDatabase('finish'), read: readPostgres })
 if (await serverUp('mysql')) targets.push({ name: 'mysql', create: () => createMysqlDatabase('finish'), read: readMysql })
+if (await mssqlUp()) targets.push({ name: 'mssql', create: () => createMssqlDatabase('finish'), read: readMssql })
 
 describe.skipIf(targets.length === 0)('the connection lost while indexes, foreign keys and sequences are created', () => {
   for (const target of targets) {
