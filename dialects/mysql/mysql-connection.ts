@@ -18,6 +18,7 @@ import type {
   TableWriter,
 } from '../../src/dialect.js'
 import { ConnectionError, SchemaError, UsageError, redact } from '../../src/errors.js'
+import { KEEPALIVE_DELAY_MS, STALL_TIMEOUT_MS, resolveTimeouts, urlTimeouts, type Timeouts } from '../../src/timeouts.js'
 import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
 import { mysqlErrors } from './mysql-errors.js'
@@ -75,19 +76,6 @@ export interface MysqlConnectOptions extends ConnectOptions {
   stallTimeoutMs?: number
 }
 
-/** The timeouts of a connection: connecting, and a stall while rows stream (never a statement timeout). */
-interface Timeouts {
-  connectMs: number
-  stallMs: number
-}
-
-/** Default connect timeout: 30 s. */
-const CONNECT_TIMEOUT_MS = 30_000
-/** Default stall timeout: 5 minutes. */
-const STALL_TIMEOUT_MS = 300_000
-/** TCP keepalive probes start after this long idle, so a peer that vanished is noticed even between queries. */
-const KEEPALIVE_DELAY_MS = 30_000
-
 /** Splits dbferry's own URL parameters (`zeroDates`, the timeouts) from the URL mysql2 gets. */
 function parseUrl(url: string): { uri: string; zeroDates?: ZeroDatePolicy; database: string; timeouts: Partial<Timeouts> } {
   const u = new URL(url.replace(/^mariadb:/i, 'mysql:'))
@@ -102,38 +90,6 @@ function parseUrl(url: string): { uri: string; zeroDates?: ZeroDatePolicy; datab
   }
   if (zd) out.zeroDates = zd as ZeroDatePolicy
   return out
-}
-
-/**
- * The timeouts a URL sets, removed from it: `connect_timeout` in seconds (as the server's own variable and
- * libpq count it), or `connectTimeout`/`connectTimeoutMs` in milliseconds (as mysql2 counts it), and
- * `stallTimeoutMs`.
- */
-function urlTimeouts(params: URLSearchParams, description: string): Partial<Timeouts> {
-  const number = (name: string, scale: number): number | undefined => {
-    const v = params.get(name)
-    params.delete(name)
-    if (v === null) return undefined
-    const n = Number(v)
-    if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a number ≥ 0, not ${JSON.stringify(v)} (${description})`)
-    return n * scale
-  }
-  const seconds = number('connect_timeout', 1000)
-  const ms = number('connectTimeoutMs', 1) ?? number('connectTimeout', 1)
-  const out: Partial<Timeouts> = {}
-  const connect = ms ?? seconds
-  if (connect !== undefined) out.connectMs = connect
-  const stall = number('stallTimeoutMs', 1)
-  if (stall !== undefined) out.stallMs = stall
-  return out
-}
-
-/** The connection's timeouts: the URL's, else the options', else the defaults. */
-function timeoutsOf(url: Partial<Timeouts>, options: MysqlConnectOptions): Timeouts {
-  return {
-    connectMs: url.connectMs ?? options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
-    stallMs: url.stallMs ?? options.stallTimeoutMs ?? STALL_TIMEOUT_MS,
-  }
 }
 
 /** mysql2 options for the connect timeout (0: none) and TCP keepalive. */
@@ -547,7 +503,7 @@ function promiseApi<T extends mysql2.Pool | mysql2.Connection>(x: T | CallbackAp
 export async function connectMysql(target: string | MysqlConnectTarget, options: MysqlConnectOptions, dialect: Dialect): Promise<MysqlConnection> {
   if (typeof target === 'string') {
     const parsed = parseUrl(target)
-    const timeouts = timeoutsOf(parsed.timeouts, options)
+    const timeouts = resolveTimeouts(parsed.timeouts, options)
     try {
       const pool = await openPool(parsed.uri, parsed.database, options.create === true, timeouts)
       return new MysqlConnection(dialect, { pool, owns: true }, redact(target), options.zeroDates ?? parsed.zeroDates ?? 'null', timeouts.stallMs)
@@ -559,7 +515,7 @@ export async function connectMysql(target: string | MysqlConnectTarget, options:
       throw new ConnectionError(`cannot connect to ${redact(target)}: ${why}`, { cause: error, ...(driver && { driver }) })
     }
   }
-  const timeouts = timeoutsOf({}, options)
+  const timeouts = resolveTimeouts({}, options)
   const zeroDates = options.zeroDates ?? 'null'
   const held = heldObject(target, dialect)
   if (held !== undefined) {

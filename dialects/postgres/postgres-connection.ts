@@ -19,6 +19,7 @@ import type {
   TableWriter,
 } from '../../src/dialect.js'
 import { AbortError, ConnectionError, SchemaError, UsageError, redact } from '../../src/errors.js'
+import { KEEPALIVE_DELAY_MS, resolveTimeouts, urlTimeouts, type Timeouts } from '../../src/timeouts.js'
 import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
 import { postgresErrors } from './postgres-errors.js'
@@ -61,15 +62,6 @@ export interface Session {
   release(): Promise<void>
 }
 
-/**
- * The timeouts of a session (see {@link PostgresConnectOptions}): connecting, and a stall while rows stream.
- * Not a statement timeout: a long `CREATE INDEX` or a count that sends nothing is never cut short.
- */
-interface Timeouts {
-  connectMs: number
-  stallMs: number
-}
-
 /** `ConnectOptions` with the PostgreSQL dialect's timeouts (also URL parameters, see {@link postgresDialect}). */
 export interface PostgresConnectOptions extends ConnectOptions {
   /** Connecting (TCP, TLS, authentication) must finish within this many milliseconds. Default 30 000. */
@@ -80,13 +72,6 @@ export interface PostgresConnectOptions extends ConnectOptions {
    */
   stallTimeoutMs?: number
 }
-
-/** Default connect timeout: 30 s. */
-const CONNECT_TIMEOUT_MS = 30_000
-/** Default stall timeout: 5 minutes. */
-const STALL_TIMEOUT_MS = 300_000
-/** TCP keepalive probes start after this long idle, so a peer that vanished is noticed even between queries. */
-const KEEPALIVE_DELAY_MS = 30_000
 
 /** Session settings that make the text forms exact and independent of the server's defaults. */
 const SETTINGS = [
@@ -125,37 +110,6 @@ function parseUrl(url: string): { config: pg.ClientConfig; schema?: string; desc
   u.searchParams.delete('currentSchema')
   const timeouts = urlTimeouts(u.searchParams, description)
   return { config: { connectionString: u.toString() }, schema, description, timeouts }
-}
-
-/**
- * The timeouts a URL sets, removed from it: `connect_timeout` in seconds (as libpq reads it), or
- * `connectTimeoutMs`, and `stallTimeoutMs`, in milliseconds.
- */
-function urlTimeouts(params: URLSearchParams, description: string): Partial<Timeouts> {
-  const out: Partial<Timeouts> = {}
-  const number = (name: string, scale: number): number | undefined => {
-    const v = params.get(name)
-    params.delete(name)
-    if (v === null) return undefined
-    const n = Number(v)
-    if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a number ≥ 0, not ${JSON.stringify(v)} (${description})`)
-    return n * scale
-  }
-  const seconds = number('connect_timeout', 1000)
-  const ms = number('connectTimeoutMs', 1)
-  const connect = ms ?? seconds
-  if (connect !== undefined) out.connectMs = connect
-  const stall = number('stallTimeoutMs', 1)
-  if (stall !== undefined) out.stallMs = stall
-  return out
-}
-
-/** The session's timeouts: the URL's, else the options', else the defaults (libpq's `connect_timeout=0`: none). */
-function timeoutsOf(url: Partial<Timeouts>, options: PostgresConnectOptions): Timeouts {
-  return {
-    connectMs: url.connectMs ?? options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
-    stallMs: url.stallMs ?? options.stallTimeoutMs ?? STALL_TIMEOUT_MS,
-  }
 }
 
 /** The client config with the connect timeout and TCP keepalive (a config's own settings are kept). */
@@ -306,7 +260,7 @@ function wrapped(target: PostgresTarget | object, dialect: Dialect): PostgresTar
 /** Opens a session from any {@link PostgresTarget}. */
 async function openSession(given: PostgresTarget | object, options: PostgresConnectOptions, dialect: Dialect): Promise<Session> {
   const target = wrapped(given, dialect)
-  let timeouts = timeoutsOf({}, options)
+  let timeouts = resolveTimeouts({}, options)
   let client: pg.Client | pg.PoolClient
   let schema = options.schema
   let description: string
@@ -316,7 +270,7 @@ async function openSession(given: PostgresTarget | object, options: PostgresConn
     const parsed = parseUrl(target)
     schema = parsed.schema ?? schema
     description = parsed.description
-    timeouts = timeoutsOf(parsed.timeouts, options)
+    timeouts = resolveTimeouts(parsed.timeouts, options)
     config = withTimeouts(parsed.config, timeouts)
     const c = await openClient(config, description, options.create === true)
     client = c
