@@ -136,7 +136,9 @@ export async function* readDuckdbTable(ctx: DuckdbReadContext, table: TableSchem
   let rows: Row[] = []
   let rejected: RowError[] = []
   let bytes = 0
-  let lastKey: Value[] | undefined
+  // the last row read, whose key a batch ends at: its key is built only when a batch is handed on
+  let lastRow: Row | undefined
+  let lastRaw: unknown[] = []
   for (;;) {
     if (options.signal?.aborted) throw new AbortError()
     let chunk
@@ -160,18 +162,19 @@ export async function* readDuckdbTable(ctx: DuckdbReadContext, table: TableSchem
         row[i] = v
         bytes += valueSize(v)
       }
-      lastKey = plan.key(row, raw)
+      lastRow = row
+      lastRaw = raw
       if (bad) {
         const key = rowKey(table, row, keyIdx)
         rejected.push(key ? new RowError(bad.code, bad.message, { table: table.name, key, column: bad.column!, value: bad.value, row }) : bad)
       } else rows.push(row)
       if (rows.length + rejected.length >= options.batchRows || bytes >= options.batchBytes) {
-        yield { rows, rejected, lastKey }
+        yield { rows, rejected, lastKey: plan.key(row, raw) }
         rows = []
         rejected = []
         bytes = 0
       }
     }
   }
-  if (rows.length > 0 || rejected.length > 0) yield { rows, rejected, lastKey: lastKey! }
+  if (rows.length > 0 || rejected.length > 0) yield { rows, rejected, lastKey: plan.key(lastRow!, lastRaw) }
 }

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 import type { ReadBatch, ReadOptions } from '../../src/dialect.js'
 import { AbortError, RowError } from '../../src/errors.js'
-import { rowKey } from '../../src/schema/rows.js'
+import { keyColumnIndexes, rowKey } from '../../src/schema/rows.js'
 import type { ColumnSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { canonicalTime, canonicalTimestamp, shortestFloat32, valueSize } from '../../src/schema/values.js'
 import { mysqlSql } from './mysql-sql.js'
@@ -53,8 +53,11 @@ function bufferToBigInt(b: Buffer): bigint {
   return b.length === 0 ? 0n : BigInt(`0x${b.toString('hex')}`)
 }
 
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
 function intOf(b: bigint): number | bigint {
-  return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b
+  return b >= MIN_SAFE && b <= MAX_SAFE ? Number(b) : b
 }
 
 /** Builds the decoder of one column: server text (or bytes) → canonical value. */
@@ -62,27 +65,31 @@ function columnDecoder(table: TableSchema, column: ColumnSchema): (raw: unknown)
   const t = column.type
   const where = `${table.name}.${column.name}`
   switch (t.kind) {
-    case 'boolean':
+    case 'boolean': {
+      const tinyint = /^tinyint/i.test(column.nativeType)
       return (raw) => {
         if (Buffer.isBuffer(raw)) return bufferToBigInt(raw) !== 0n
         if (raw === '0') return false
         if (raw === '1') return true
         // a tinyint(1) holds -128..127: any other integer is carried as the number (the value model's boolean
         // extension), which integer-backed booleans keep and a true boolean column refuses, naming it
-        if (typeof raw === 'string' && INTEGER_RE.test(raw) && /^tinyint/i.test(column.nativeType)) return Number(raw)
+        if (typeof raw === 'string' && INTEGER_RE.test(raw) && tinyint) return Number(raw)
         return {
           fail: `${where}: ${JSON.stringify(raw)} in a ${column.nativeType || 'boolean'} column is not a boolean (0 or 1); declare the column's type with the types option, e.g. { kind: 'int16' }`,
           kind: 'type_conversion',
         }
       }
+    }
     case 'int16':
     case 'int32':
-    case 'int64':
+    case 'int64': {
+      const wide = t.kind === 'int64'
       return (raw) => {
         if (Buffer.isBuffer(raw)) return intOf(bufferToBigInt(raw))
         const s = String(raw)
-        return t.kind === 'int64' ? intOf(BigInt(s)) : Number(s)
+        return wide ? intOf(BigInt(s)) : Number(s)
       }
+    }
     case 'float32':
       // FLOAT is read widened to double (exact); carried as the shortest decimal that names the float32
       return (raw) => shortestFloat32(Number(raw))
@@ -155,6 +162,7 @@ export async function* readMysqlTable(
   const decoders = table.columns.map((c) => columnDecoder(table, c))
   const order = orderColumns(table)
   const orderIdx = order.map((c) => table.columns.findIndex((x) => x.name === c))
+  const keyIdx = keyColumnIndexes(table)
   let sql = `SELECT ${table.columns.map((c, i) => `${mysqlSql.selectExpression(c)} AS \`${i}\``).join(', ')} FROM ${q(table.name)}`
   const values: unknown[] = []
   if (options.after && options.after.length === order.length && order.length > 0) {
@@ -178,6 +186,12 @@ export async function* readMysqlTable(
   const stream = conn.query({ sql, values, rowsAsArray: true, typeCast: rawTypeCast(table) }).stream({ highWaterMark: 256 })
   let batch: ReadBatch = { rows: [], rejected: [] }
   let bytes = 0
+  // the batch's last row (kept or rejected): its key is taken once per batch, not once per row
+  let lastRow: Row | undefined
+  const withLastKey = (b: ReadBatch): ReadBatch => {
+    if (orderIdx.length > 0 && lastRow) b.lastKey = orderIdx.map((i) => lastRow![i]!)
+    return b
+  }
   const n = table.columns.length
   try {
     for await (const raw of stream as AsyncIterable<unknown[]>) {
@@ -208,7 +222,7 @@ export async function* readMysqlTable(
         bytes += valueSize(d as Value)
       }
       if (problem) {
-        batch.rejected.push(new RowError(problem.kind, problem.message, { table: table.name, key: rowKey(table, row), column: problem.column, value: problem.value, row }))
+        batch.rejected.push(new RowError(problem.kind, problem.message, { table: table.name, key: rowKey(table, row, keyIdx), column: problem.column, value: problem.value, row }))
       } else {
         if (zeroCols) {
           batch.fixed ??= {}
@@ -220,9 +234,9 @@ export async function* readMysqlTable(
         }
         batch.rows.push(row)
       }
-      if (orderIdx.length > 0) batch.lastKey = orderIdx.map((i) => row[i]!)
+      lastRow = row
       if (batch.rows.length + batch.rejected.length >= options.batchRows || bytes >= options.batchBytes) {
-        yield batch
+        yield withLastKey(batch)
         batch = { rows: [], rejected: [] }
         bytes = 0
       }
@@ -235,5 +249,5 @@ export async function* readMysqlTable(
       conn.resume?.()
     }
   }
-  if (batch.rows.length + batch.rejected.length > 0) yield batch
+  if (batch.rows.length + batch.rejected.length > 0) yield withLastKey(batch)
 }

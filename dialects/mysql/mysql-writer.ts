@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import type { ClassifiedError, ConstraintProblem, FinalizeOptions, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
 import { ConnectionError, RowError, SchemaError, type RowFailureKind } from '../../src/errors.js'
-import { rowKey } from '../../src/schema/rows.js'
+import { keyColumnIndexes, rowKey } from '../../src/schema/rows.js'
 import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, LogicalType, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { mysqlErrors, type MysqlWarning } from './mysql-errors.js'
 import { mysqlSql, type ServerCharsets } from './mysql-sql.js'
@@ -230,6 +230,8 @@ const MAX_INSERT_BYTES = 4 * 1024 * 1024
 class MysqlTableWriter implements TableWriter {
   readonly #s: MysqlSession
   readonly #table: TableSchema
+  /** The columns of the key that names a rejected row, found once per table. */
+  readonly #keyIdx: number[]
   readonly #codecs: ColumnCodec[]
   readonly #release: () => void
   #loadData: boolean
@@ -254,6 +256,7 @@ class MysqlTableWriter implements TableWriter {
     // a row larger than one packet makes the server drop the connection: such rows are refused before sending
     this.#maxRowBytes = (options.maxPacket ?? 16 << 20) - 4096
     this.#table = table
+    this.#keyIdx = keyColumnIndexes(table)
     this.#release = options.release
     this.#loadData = options.loadData
     this.#transactional = options.transactional
@@ -278,7 +281,7 @@ class MysqlTableWriter implements TableWriter {
   }
 
   #reject(row: Row, code: RowFailureKind, message: string, column?: string, value?: unknown): RowError {
-    const opts: ConstructorParameters<typeof RowError>[2] = { table: this.#table.name, key: rowKey(this.#table, row), row }
+    const opts: ConstructorParameters<typeof RowError>[2] = { table: this.#table.name, key: rowKey(this.#table, row, this.#keyIdx), row }
     if (column !== undefined) opts.column = column
     if (value !== undefined) opts.value = value
     return new RowError(code, message, opts)
@@ -349,7 +352,7 @@ class MysqlTableWriter implements TableWriter {
     // the row's position in the statement is no use to the reader of the rejection
     const message = driver.message.replace(/ at row \d+$/, '')
     const text = kind === 'duplicate_key' ? this.#describeDuplicate(message, driver.constraint) : message
-    const opts: ConstructorParameters<typeof RowError>[2] = { table: this.#table.name, key: rowKey(this.#table, row), row, driver }
+    const opts: ConstructorParameters<typeof RowError>[2] = { table: this.#table.name, key: rowKey(this.#table, row, this.#keyIdx), row, driver }
     let named = ''
     if (idx >= 0) {
       opts.column = column

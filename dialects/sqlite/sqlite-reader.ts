@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3'
 import iconv from 'iconv-lite'
 import type { ConnectOptions, ReadBatch, ReadOptions, ScanOptions } from '../../src/dialect.js'
 import { AbortError, RowError, SchemaError } from '../../src/errors.js'
+import { civilFromDays, daysFromCivil } from '../../src/schema/civil-days.js'
 import { valueToJson } from '../../src/schema/rows.js'
 import type { ColumnSchema, LogicalType, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { canonicalTimestampTz, ConversionFailure, INT_RANGES, makeConverter, type Converter } from '../../src/schema/values.js'
@@ -88,6 +89,8 @@ function scaled(v: number | bigint, usPerUnit: bigint): bigint {
   return BigInt(whole) * usPerUnit + BigInt(Math.round((v - whole) * Number(usPerUnit)))
 }
 
+const p2 = (n: number) => String(n).padStart(2, '0')
+
 /** `YYYY-MM-DD HH:MM:SS[.ffffff]` for microseconds since 1970-01-01 UTC (a proleptic Gregorian calendar). */
 function formatMicros(us: bigint): string {
   let days = us / US_PER_DAY
@@ -96,20 +99,10 @@ function formatMicros(us: bigint): string {
     rest += US_PER_DAY
     days -= 1n
   }
-  // days to a civil date (H. Hinnant's algorithm)
-  const z = Number(days) + 719468
-  const era = Math.floor(z / 146097)
-  const doe = z - era * 146097
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365)
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
-  const mp = Math.floor((5 * doy + 2) / 153)
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1
-  const m = mp < 10 ? mp + 3 : mp - 9
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+  const [y, m, d] = civilFromDays(Number(days))
   const t = Number(rest)
   const secs = Math.floor(t / 1e6)
   const frac = t % 1e6
-  const p2 = (n: number) => String(n).padStart(2, '0')
   const time = `${p2(Math.floor(secs / 3600))}:${p2(Math.floor(secs / 60) % 60)}:${p2(secs % 60)}`
   const f = frac === 0 ? '' : `.${String(frac).padStart(6, '0').replace(/0+$/, '')}`
   return `${String(y).padStart(4, '0')}-${p2(m)}-${p2(d)} ${time}${f}`
@@ -124,15 +117,6 @@ function numberAsTimestamp(v: number | bigint, policy: Exclude<NumericTimestamps
   const us = policy === 'unixepoch' ? scaled(v, 1_000_000n) : policy === 'unixepoch-ms' ? scaled(v, 1_000n) : BigInt(Math.round(Number(v) * 86_400_000) - JD_EPOCH_MS) * 1_000n
   if (us < MIN_US || us > MAX_US) return new ConversionFailure(`${v} (a number, read as ${policy}) is outside the years 0000 to 9999`, 'out_of_range')
   return formatMicros(us)
-}
-
-/** Days from 1970-01-01 to a date of the proleptic Gregorian calendar (H. Hinnant's algorithm). */
-function daysFromCivil(y: number, m: number, d: number): number {
-  const yy = m <= 2 ? y - 1 : y
-  const era = Math.floor(yy / 400)
-  const yoe = yy - era * 400
-  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1
-  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468
 }
 
 /**
