@@ -51,3 +51,44 @@ export function resolveTimeouts(url: Partial<Timeouts>, options: Pick<ConnectOpt
     stallMs: url.stallMs ?? options.stallTimeoutMs ?? STALL_TIMEOUT_MS,
   }
 }
+
+/** How many reads or writes have the stall timeout armed on a socket (nested arming keeps one timer). */
+const armedOn = new WeakMap<object, number>()
+
+/** The socket a driver connection streams over, as the stall timeout needs it. */
+export interface StallSocket {
+  readonly destroyed: boolean
+  setTimeout(ms: number): unknown
+  on(event: 'timeout', listener: () => void): unknown
+  off(event: 'timeout', listener: () => void): unknown
+  destroy(error?: Error): unknown
+}
+
+/**
+ * Arms the stall timeout on a socket while rows stream: no byte either way for `ms` milliseconds destroys the
+ * socket with an `ETIMEDOUT` error naming `what` (the driver then fails the command in flight as a lost
+ * connection: a resumable `ConnectionError`). TCP keepalive alone does not end such a stall: a frozen server's
+ * kernel still answers the probes. `onStall` sees the error first. Returns the disarm function (idempotent);
+ * `ms` of 0 or a socket that is gone arms nothing.
+ */
+export function armSocketStall(socket: StallSocket | undefined, ms: number, what: string, onStall?: (error: Error) => void): () => void {
+  if (!(ms > 0) || !socket || typeof socket.setTimeout !== 'function' || socket.destroyed) return () => {}
+  const armed = (armedOn.get(socket) ?? 0) + 1
+  armedOn.set(socket, armed)
+  const onTimeout = () => {
+    const error = Object.assign(new Error(`no byte sent to or received from ${what} for ${ms / 1000} s (stall timeout: stallTimeoutMs)`), { code: 'ETIMEDOUT' })
+    onStall?.(error)
+    socket.destroy(error)
+  }
+  if (armed === 1) socket.setTimeout(ms)
+  socket.on('timeout', onTimeout)
+  let done = false
+  return () => {
+    if (done) return
+    done = true
+    socket.off('timeout', onTimeout)
+    const left = (armedOn.get(socket) ?? 1) - 1
+    armedOn.set(socket, left)
+    if (left === 0) socket.setTimeout(0)
+  }
+}

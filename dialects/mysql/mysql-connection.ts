@@ -18,7 +18,7 @@ import type {
   TableWriter,
 } from '../../src/dialect.js'
 import { ConnectionError, SchemaError, UsageError, redact } from '../../src/errors.js'
-import { KEEPALIVE_DELAY_MS, STALL_TIMEOUT_MS, resolveTimeouts, urlTimeouts, type Timeouts } from '../../src/timeouts.js'
+import { KEEPALIVE_DELAY_MS, STALL_TIMEOUT_MS, armSocketStall, resolveTimeouts, urlTimeouts, type Timeouts } from '../../src/timeouts.js'
 import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
 import { mysqlErrors } from './mysql-errors.js'
@@ -97,8 +97,6 @@ function socketOptions(timeouts: Timeouts): { connectTimeout?: number; enableKee
   return { ...(timeouts.connectMs > 0 && { connectTimeout: timeouts.connectMs }), enableKeepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS }
 }
 
-/** How many streams hold a socket's stall timeout armed. */
-const stallDepth = new WeakMap<Socket, number>()
 /** The stall that ended a connection, if one did: mysql2 may report the next command's "closed state" instead. */
 const stalled = new WeakMap<object, Error>()
 
@@ -113,32 +111,12 @@ function stallError(raw: object, error: unknown, table: string): unknown {
 }
 
 /**
- * Arms the stall timeout on a connection's socket while rows stream: no byte either way for `ms` destroys the
- * socket with an `ETIMEDOUT` error, which mysql2 hands to the command in flight as fatal (a lost connection:
- * a `ConnectionError` naming the table, resumable). TCP keepalive alone does not end it: a frozen server's
- * kernel still answers the probes. Returns the disarm function.
+ * Arms the stall timeout on a connection's socket while rows stream (see `armSocketStall`; mysql2 hands the
+ * socket's error to the command in flight as fatal). The stall is remembered so the error names it. Returns
+ * the disarm function.
  */
 function armStall(raw: object, ms: number, description: string): () => void {
-  const socket = (raw as { stream?: Socket }).stream
-  if (!(ms > 0) || !socket || typeof socket.setTimeout !== 'function' || socket.destroyed) return () => {}
-  const armed = (stallDepth.get(socket) ?? 0) + 1
-  stallDepth.set(socket, armed)
-  const onTimeout = () => {
-    const error = Object.assign(new Error(`no byte sent to or received from ${description} for ${ms / 1000} s (stall timeout: stallTimeoutMs)`), { code: 'ETIMEDOUT' })
-    stalled.set(raw, error)
-    socket.destroy(error)
-  }
-  if (armed === 1) socket.setTimeout(ms)
-  socket.on('timeout', onTimeout)
-  let done = false
-  return () => {
-    if (done) return
-    done = true
-    socket.off('timeout', onTimeout)
-    const left = (stallDepth.get(socket) ?? 1) - 1
-    stallDepth.set(socket, left)
-    if (left === 0) socket.setTimeout(0)
-  }
+  return armSocketStall((raw as { stream?: Socket }).stream, ms, description, (error) => stalled.set(raw, error))
 }
 
 /**

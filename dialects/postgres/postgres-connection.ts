@@ -19,7 +19,7 @@ import type {
   TableWriter,
 } from '../../src/dialect.js'
 import { AbortError, ConnectionError, SchemaError, UsageError, redact } from '../../src/errors.js'
-import { KEEPALIVE_DELAY_MS, resolveTimeouts, urlTimeouts, type Timeouts } from '../../src/timeouts.js'
+import { KEEPALIVE_DELAY_MS, armSocketStall, resolveTimeouts, urlTimeouts, type Timeouts } from '../../src/timeouts.js'
 import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
 import { postgresErrors } from './postgres-errors.js'
@@ -195,37 +195,11 @@ function connectTimeoutError(error: unknown, config: pg.ClientConfig): Error {
   })
 }
 
-/**
- * Arms the stall timeout on a session's socket while rows stream (`what`: `reading t`): no byte either way for
- * `stallMs` destroys the socket with an `ETIMEDOUT` error, which fails the query in flight as a lost
- * connection (a `ConnectionError` naming the server and the table, resumable). TCP keepalive alone does not
- * end it: a frozen server's kernel still answers the probes. Returns the disarm function.
- */
+/** Arms the stall timeout on a session's socket while rows stream (see `armSocketStall`). Returns the disarm function. */
 function armStall(session: Session): () => void {
   const socket = (session.client as unknown as { connection?: { stream?: Socket } }).connection?.stream
-  const ms = session.stallMs
-  if (!(ms > 0) || !socket || typeof socket.setTimeout !== 'function' || socket.destroyed) return () => {}
-  const armed = (stallDepth.get(socket) ?? 0) + 1
-  stallDepth.set(socket, armed)
-  const onTimeout = () => {
-    const error = Object.assign(new Error(`no byte sent or received for ${ms / 1000} s (stall timeout: stallTimeoutMs)`), { code: 'ETIMEDOUT' })
-    socket.destroy(error)
-  }
-  if (armed === 1) socket.setTimeout(ms)
-  socket.on('timeout', onTimeout)
-  let done = false
-  return () => {
-    if (done) return
-    done = true
-    socket.off('timeout', onTimeout)
-    const left = (stallDepth.get(socket) ?? 1) - 1
-    stallDepth.set(socket, left)
-    if (left === 0) socket.setTimeout(0)
-  }
+  return armSocketStall(socket, session.stallMs, session.description)
 }
-
-/** How many streams hold a socket's stall timeout armed (a connection may read and write at once). */
-const stallDepth = new WeakMap<Socket, number>()
 
 /** `source` with the stall timeout armed from the first pull to the end (or an early return). */
 async function* stallGuarded<T>(session: Session, source: AsyncIterable<T>): AsyncIterable<T> {
