@@ -39,7 +39,8 @@ function fail(reason: string, kind?: ConversionFailure['kind']): ConversionFailu
   return new ConversionFailure(reason, kind)
 }
 
-function daysInMonth(y: number, m: number): number {
+/** Days in month `m` (1–12) of proleptic Gregorian year `y`: February has 29 in leap years. */
+export function daysInMonth(y: number, m: number): number {
   if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28
   return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31
 }

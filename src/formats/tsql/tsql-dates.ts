@@ -1,3 +1,4 @@
+import { daysInMonth } from '../../schema/values.js'
 import type { DateFormat } from './tsql-parser.js'
 
 /**
@@ -98,8 +99,7 @@ function make(y: string, m: string, d: string, time: string | undefined): DateLi
   const year = Number(y)
   const month = Number(m)
   const day = Number(d)
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(2000, month, 0)).getUTCDate()) return undefined
-  if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return undefined
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined
   const date = `${y.padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`
   return time ? { date, time } : { date }
 }
