@@ -6,5 +6,5 @@ export { assertStoreAvailable, loadDatabase, importBetterSqlite3, type DatabaseC
 export { chunkedInsert, type ChunkedInsert } from './chunked-insert.js'
 export { openJournalFile, SqliteJournal, JOURNAL_SCHEMA, FAILURE_KIND_CLASSES } from './journal-file.js'
 export { queryJournal, type JournalCount, type JournalQuery, type JournalRow } from './journal-query.js'
-export { openKeyStore, type KeyValue, type SpillStore } from './key-store.js'
+export { memorySpillStore, openKeyStore, openSpillStore, type KeyValue, type SpillStore } from './key-store.js'
 export { backup, restore, type BackupOptions, type BackupResult } from './backup.js'

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chunkedInsert } from './chunked-insert.js'
 import { importBetterSqlite3, loadDatabase, type DriverLoader } from './database.js'
+import { DbferryError } from '../errors.js'
 
 /** What a key map maps keys to: strings, or numbers (held without allocating when small integers). */
 export type KeyValue = string | number
@@ -70,5 +71,50 @@ export async function openKeyStore(load: DriverLoader = importBetterSqlite3): Pr
       db.close()
       rmSync(dir, { recursive: true, force: true })
     },
+  }
+}
+
+/** Entries one `Map` of {@link memorySpillStore} holds: below V8's limit of 2^24 entries a `Map`. */
+const SHARD_ENTRIES = 1 << 23
+
+/**
+ * A {@link SpillStore} held in memory: `Map`s of at most 2^23 entries each (one `Map` stops at 2^24). Used where
+ * better-sqlite3 is not installed, so a key set that outgrows `maxInMemory` keeps working with more memory
+ * instead of failing half-way through a copy whose target is already written.
+ */
+export function memorySpillStore(): SpillStore {
+  const shards: Map<string, KeyValue>[] = [new Map()]
+  const find = (key: string) => shards.find((m) => m.has(key))
+  return {
+    put(each) {
+      each((k, v) => {
+        const shard = find(k) ?? shards[shards.length - 1]!
+        if (shard.size >= SHARD_ENTRIES && !shard.has(k)) shards.push(new Map([[k, Object.is(v, -0) ? 0 : v]]))
+        else shard.set(k, Object.is(v, -0) ? 0 : v)
+      })
+    },
+    get(key) {
+      return find(key)?.get(key)
+    },
+    has(key) {
+      return find(key) !== undefined
+    },
+    close() {
+      shards.length = 0
+    },
+  }
+}
+
+/**
+ * The store a key set spills into: a temporary SQLite file ({@link openKeyStore}), or, when better-sqlite3 is not
+ * installed, {@link memorySpillStore} (`onDisk` false). Other failures (a full temp directory) are thrown.
+ * `load` defaults to importing better-sqlite3.
+ */
+export async function openSpillStore(load: DriverLoader = importBetterSqlite3): Promise<{ store: SpillStore; onDisk: boolean }> {
+  try {
+    return { store: await openKeyStore(load), onDisk: true }
+  } catch (error) {
+    if (!(error instanceof DbferryError) || error.code !== 'not_available') throw error
+    return { store: memorySpillStore(), onDisk: false }
   }
 }

@@ -1,4 +1,4 @@
-import { openKeyStore, type KeyValue, type SpillStore } from '../store/key-store.js'
+import { openSpillStore, type KeyValue, type SpillStore } from '../store/key-store.js'
 import { FULL, KeyTable } from './key-table.js'
 import type { KeySet } from './transform.js'
 
@@ -11,12 +11,13 @@ export type { KeyValue, SpillStore }
  * 830 MB of heap (87 bytes a key, 1.3 GB RSS, 14 s) in a JS `Map`, which also stops at 2^24 (16.7 million)
  * entries. So past `maxInMemory` keys the store moves to a temporary SQLite file (better-sqlite3, loaded only
  * then) behind a Bloom filter of 16–64 MB: the same 10 million keys then peak at 213 MB RSS (16 s to fill).
+ * Where better-sqlite3 is not installed, the keys move to `Map`s in memory instead (no limit but memory).
  */
 
 /** Options of {@link createKeySet} and {@link createKeyMap}. */
 export interface KeySetOptions {
   /**
-   * Keys held in memory; the next new key moves the store to a temporary SQLite file. Default 1 000 000
+   * Keys held in memory; the next new key moves the store to a temporary SQLite file (to `Map`s in memory where better-sqlite3 is not installed). Default 1 000 000
    * (about 60 MB of e-mail-like keys).
    */
   maxInMemory?: number
@@ -214,8 +215,9 @@ export class SpillingKeyMap<V extends KeyValue = string> implements KeyMap<V> {
 
   async #spill(): Promise<void> {
     const memory = this.#memory!
-    // better-sqlite3 is loaded only now, when a store actually spills
-    const store = await openKeyStore()
+    // better-sqlite3 is loaded only now, when a store actually spills; without it the keys stay in memory
+    // (more of it) rather than failing a copy half-way through
+    const { store } = await openSpillStore()
     // a store that spills holds more than maxInMemory keys: without a count expected, guess twice that
     const bloom = new BloomFilter(bloomBytes(Math.max(this.#expected, 2 * memory.size)))
     store.put((entry) => {

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BIN } from '../cli/spawn-cli.js'
@@ -88,6 +89,31 @@ describe.skipIf(!(await serverUp('postgres')))('PostgreSQL → PostgreSQL withou
       await c.connect()
       expect((await c.query('SELECT count(*)::int AS n FROM t')).rows[0].n).toBe(2)
       await c.end()
+    } finally {
+      await dropDatabase(target)
+    }
+  })
+
+  it('a transform whose keys outgrow memory keeps going without a journal (the keys stay in memory)', async () => {
+    // before: the dedupe store failed to spill half-way through the copy, with the target already written
+    const target = uniqueName('dbferry_nosqlite_target')
+    const c = new pg.Client({ connectionString: source.url })
+    await c.connect()
+    await c.query("CREATE TABLE many (id int PRIMARY KEY, email text); INSERT INTO many SELECT i, 'User' || (i % 300) || '@x.org' FROM generate_series(1, 1000) i")
+    await c.end()
+    const script = join(dir, 'spill.mjs')
+    writeFileSync(
+      script,
+      `import { ferry, transforms } from ${JSON.stringify(pathToFileURL(join(BIN, '..', '..', 'index.js')).href)}
+const report = await ferry({ from: ${JSON.stringify(source.url)}, to: ${JSON.stringify(withDatabase(PG_URL, target))}, journal: false,
+  tables: { include: ['many'] }, transforms: [transforms.dedupe({ table: 'many', key: 'email', normalize: 'case-insensitive', maxInMemory: 10 })] })
+console.log(JSON.stringify({ ok: report.ok, written: report.tables[0].written, dropped: report.tables[0].dropped }))`,
+    )
+    try {
+      const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), script], { cwd: dir, encoding: 'utf8' })
+      expect(r.stderr).not.toMatch(/better-sqlite3/)
+      expect(r.status, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ ok: true, written: 300, dropped: 700 })
     } finally {
       await dropDatabase(target)
     }

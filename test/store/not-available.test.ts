@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
-import { assertStoreAvailable, backup, openJournalFile, openKeyStore, queryJournal, type DriverLoader } from '../../src/store/index.js'
+import { assertStoreAvailable, backup, openJournalFile, openKeyStore, openSpillStore, queryJournal, type DriverLoader } from '../../src/store/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'dbferry-store-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -62,5 +62,24 @@ describe('the store without better-sqlite3', () => {
   it('does not turn other loading failures into not_available', async () => {
     const broken: DriverLoader = () => Promise.reject(new Error('the native module was built for another Node'))
     await expect(assertStoreAvailable('backup', broken)).rejects.toThrow('the native module was built for another Node')
+  })
+
+  it('a key set spills into memory instead, keeping every key and value (strings, numbers, -0)', async () => {
+    const { store, onDisk } = await openSpillStore(missing)
+    expect(onDisk).toBe(false)
+    store.put((entry) => {
+      for (let i = 0; i < 1000; i++) entry(`k${i}`, i % 2 ? i : `v${i}`)
+      entry('neg', -0)
+    })
+    store.put((entry) => entry('k1', 'again'))
+    expect([store.get('k1'), store.get('k2'), store.get('k999'), store.has('k1000'), Object.is(store.get('neg'), 0)]).toEqual(['again', 'v2', 999, false, true])
+    store.close()
+  })
+
+  it('a key set still spills to disk when the package is there, and other failures are not hidden', async () => {
+    const { store, onDisk } = await openSpillStore()
+    expect(onDisk).toBe(true)
+    store.close()
+    await expect(openSpillStore(() => Promise.reject(new Error('disk full')))).rejects.toThrow('disk full')
   })
 })
