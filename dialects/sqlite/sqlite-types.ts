@@ -163,9 +163,10 @@ function build(kind: LogicalType['kind'], t: string, args: number[]): LogicalTyp
       return out
     }
     case 'bytes': {
-      const out: { kind: 'bytes'; length?: number; fixed?: boolean } = { kind }
+      // `binary(n)` too is bounded, not fixed: SQLite keeps a shorter blob as it is, and a target's binary(n)
+      // (MySQL, SQL Server) would pad it with zero bytes
+      const out: { kind: 'bytes'; length?: number } = { kind }
       if (args[0] !== undefined && args[0] > 0 && !t.startsWith('blob')) out.length = args[0]
-      if (out.length !== undefined && t.startsWith('binary')) out.fixed = true
       return out
     }
     case 'time':

@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3'
+import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { sqlite } from '../../dialects/sqlite/index.js'
 import { ferry } from '../../src/ferry.js'
-import { createPostgresDatabase } from '../support/servers.js'
+import { createMysqlDatabase, createPostgresDatabase, serverUp } from '../support/servers.js'
 import { buildDb, tableOf, tempDir } from './helpers.js'
 
 const tmp = tempDir()
@@ -61,5 +62,39 @@ describe('a char(n) column declared in SQLite', () => {
       ['code', 'char(3)'],
       ['name', 'character(10)'],
     ])
+  })
+})
+
+/**
+ * The same for `binary(n)`: SQLite keeps a 2-byte blob in a `binary(4)` column as 2 bytes, and MariaDB's
+ * `binary(4)` hands back `ab\0\0`. So it is bounded bytes (`varbinary(n)`), never padded.
+ */
+const mysqlUp = await serverUp('mysql')
+describe('a binary(n) column declared in SQLite', () => {
+  const file = tmp.path('binary.db')
+  buildDb(file, `CREATE TABLE tags (id INTEGER PRIMARY KEY, tag binary(4)); INSERT INTO tags VALUES (1, x'6162'), (2, x'01020304'), (3, NULL)`)
+
+  it('is bytes of at most n, not fixed', () => {
+    expect(sqlite.types.toLogical('binary(4)')).toEqual({ kind: 'bytes', length: 4 })
+    expect(sqlite.types.toLogical('varbinary(4)')).toEqual({ kind: 'bytes', length: 4 })
+  })
+
+  it.skipIf(!mysqlUp)('arrives in MariaDB unpadded, as varbinary(n)', async () => {
+    const db = await createMysqlDatabase('binaryn')
+    try {
+      const report = await ferry({ from: `sqlite:${file}`, to: db.url })
+      expect(report.clean).toBe(true)
+      const c = await mysql.createConnection(db.url)
+      try {
+        const [types] = await c.query<mysql.RowDataPacket[]>("SELECT column_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'tags' AND column_name = 'tag'")
+        expect(types.map((r) => r.column_type)).toEqual(['varbinary(4)'])
+        const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT HEX(tag) AS h FROM tags ORDER BY id')
+        expect(rows.map((r) => r.h)).toEqual(['6162', '01020304', null])
+      } finally {
+        await c.end()
+      }
+    } finally {
+      await db.drop()
+    }
   })
 })
