@@ -1,6 +1,7 @@
 import type { BaseDialect, ConnectOptions, Connection } from './dialect.js'
 import { UsageError, redact } from './errors.js'
-import { engineAccepting, knownSchemes, loaderFor } from './registry.js'
+import { isKysely, kyselyAdapterNames } from './kysely-session.js'
+import { ENGINES, engineAccepting, knownSchemes, loaderFor } from './registry.js'
 
 export { registerDialect } from './registry.js'
 
@@ -26,7 +27,8 @@ export async function dialectFor(url: string): Promise<BaseDialect> {
 /**
  * What `from`/`to` accept: a URL; a dbferry {@link Connection}; or a driver object the caller already holds
  * (a `pg` Pool or Client, a `mysql2` pool or connection, a better-sqlite3 Database, an `mssql` ConnectionPool,
- * a DuckDB connection). dbferry never closes what it did not open.
+ * a DuckDB connection), or a Kysely instance or transaction over an adapter an engine takes
+ * (`Dialect.kyselyAdapters`). dbferry never closes what it did not open.
  */
 export type ConnectionSpec = string | Connection | object
 
@@ -46,6 +48,7 @@ export async function connect(spec: ConnectionSpec, options: ConnectOptions = {}
   }
   if (isConnection(spec)) return { connection: spec, owned: false }
   const engine = await engineAccepting(spec)
+  if (!engine && isKysely(spec)) throw await kyselyRefused(spec)
   if (!engine) {
     throw new UsageError(
       'from/to: not a URL, a dbferry connection, or a driver object dbferry recognises (a pg Pool or Client, a mysql2 pool or connection, a better-sqlite3 Database, an mssql ConnectionPool, a DuckDBConnection or DuckDBInstance)',
@@ -53,4 +56,16 @@ export async function connect(spec: ConnectionSpec, options: ConnectOptions = {}
   }
   // the engine's connection over the caller's object: closing it releases what it took, never the object
   return { connection: await engine.connect(spec, options), owned: true }
+}
+
+/** The refusal of a Kysely instance whose adapter no engine takes: which adapters are taken, and what to pass instead. */
+async function kyselyRefused(db: object): Promise<UsageError> {
+  const taken: string[] = []
+  for (const entry of ENGINES) taken.push(...((await entry.load()).kyselyAdapters ?? []))
+  const adapter = kyselyAdapterNames(db)[0] ?? 'an unknown adapter'
+  return new UsageError(
+    `from/to: a Kysely instance over ${adapter} is not taken: dbferry takes Kysely instances over ${taken.join(', ')}; ` +
+      'for another Kysely dialect, pass the driver object it was built with instead (an mssql ConnectionPool for MssqlDialect, ' +
+      'a pg Pool, a mysql2 pool, a better-sqlite3 Database, a DuckDBConnection) or a URL',
+  )
 }

@@ -256,6 +256,13 @@ export interface Connection {
   /** With `segmentHashes`: reads, like `read`, only the rows of the `wanted` segments of the same request. */
   readSegments?(table: TableSchema, request: SegmentRequest, wanted: readonly number[], options: ReadOptions): AsyncIterable<ReadBatch>
 
+  /**
+   * What the report should say about how this connection reads or writes, by the role it plays in the run
+   * (e.g. a Kysely instance: rows written with INSERT statements, not COPY). Added to `report.snapshot.notes`.
+   * Absent: nothing.
+   */
+  usageNotes?(role: 'source' | 'target'): string[]
+
   /** Ends the snapshot and closes the connection (or releases it when the user owns the pool). */
   close(): Promise<void>
 }
@@ -382,8 +389,11 @@ export interface CsvText {
   format: CsvTextFormat
   /** The source's column names in the order of the file's fields. */
   columns: readonly string[]
-  /** The bytes, from the start of the header (or first record), without a byte-order mark. */
-  bytes: AsyncIterable<Buffer>
+  /**
+   * The bytes, from the start of the header (or first record), without a byte-order mark. `Uint8Array` (a
+   * `Buffer` is one) keeps the published types free of `@types/node`.
+   */
+  bytes: AsyncIterable<Uint8Array>
   /** Once `bytes` is exhausted: how many records it held (the header not counted). */
   records(): number
   /** Once `bytes` is exhausted: the line the last record starts on (the reader's key for checkpoints). */
@@ -461,6 +471,12 @@ export interface Dialect extends BaseDialect {
    * a database handle): `connect` then uses it and never closes it. Duck-typed; never loads the driver.
    */
   accepts(target: unknown): boolean
+  /**
+   * The Kysely dialect adapters (class names, e.g. `PostgresAdapter`) whose Kysely instances `accepts` takes:
+   * such a connection runs plain statements on one connection of the caller's Kysely (no bulk path). Absent:
+   * none.
+   */
+  readonly kyselyAdapters?: readonly string[]
 }
 
 /**

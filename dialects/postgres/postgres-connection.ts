@@ -20,10 +20,11 @@ import type {
 } from '../../src/dialect.js'
 import { AbortError, ConnectionError, SchemaError, UsageError, redact } from '../../src/errors.js'
 import { KEEPALIVE_DELAY_MS, armSocketStall, resolveTimeouts, urlTimeouts, type Timeouts } from '../../src/timeouts.js'
+import { isKysely, reserveKyselySession, type KyselyLike } from '../../src/kysely-session.js'
 import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
 import { postgresErrors } from './postgres-errors.js'
-import { introspectPostgres } from './postgres-introspector.js'
+import { introspectPostgres, type PostgresQueryable } from './postgres-introspector.js'
 import { readPostgresTable, type ReaderSession } from './postgres-reader.js'
 import { postgresSql } from './postgres-sql.js'
 import { finalizePostgresTarget, openPostgresWriter, preparePostgresTarget } from './postgres-writer.js'
@@ -288,16 +289,7 @@ async function openSession(given: PostgresTarget | object, options: PostgresConn
   try {
     await client.query(SETTINGS)
     await client.query(DURABLE_COMMIT)
-    if (schema === undefined) {
-      const r = await client.query<{ s: string }>('SELECT current_schema() AS s')
-      schema = r.rows[0]?.s ?? 'public'
-    } else {
-      const r = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
-      if (r.rowCount === 0) {
-        if (!options.create) throw new SchemaError(`schema ${schema} does not exist on ${description}`)
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`)
-      }
-    }
+    schema = await resolveSchema(client, schema, options.create === true, description)
   } catch (error) {
     await release(!owned).catch(() => {})
     if (error instanceof SchemaError) throw error
@@ -313,8 +305,69 @@ async function openSession(given: PostgresTarget | object, options: PostgresConn
   }
 }
 
+/** The schema to work in: `schema` when given (created when missing and `create`), else the server's `current_schema()`. */
+async function resolveSchema(client: PostgresQueryable, schema: string | undefined, create: boolean, description: string): Promise<string> {
+  if (schema === undefined) {
+    const r = await client.query<{ s: string }>('SELECT current_schema() AS s')
+    return r.rows[0]?.s ?? 'public'
+  }
+  const r = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
+  if (r.rows.length === 0) {
+    if (!create) throw new SchemaError(`schema ${schema} does not exist on ${description}`)
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`)
+  }
+  return schema
+}
+
 function wrap(error: unknown, what: string, description: string): Error {
   return postgresErrors.wrap(error, `${what} on ${description}`)
+}
+
+/** A table's exact row count. */
+async function countRows(client: PostgresQueryable, schema: string, table: TableSchema, description: string): Promise<number> {
+  try {
+    const r = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${postgresSql.tableName({ name: table.name }, schema)}`)
+    return Number(r.rows[0]?.n ?? 0)
+  } catch (error) {
+    throw wrap(error, `counting ${table.name}`, description)
+  }
+}
+
+/** A source table's row count and largest primary key, for resume's check that the source did not change. */
+async function tableStateOf(client: PostgresQueryable, schema: string, table: TableSchema, description: string): Promise<SourceTableState> {
+  const rows = await countRows(client, schema, table, description)
+  const keys = (table.primaryKey?.columns ?? []).map(postgresSql.quoteIdentifier)
+  if (keys.length === 0) return { rows }
+  try {
+    // text renderings: the same server renders the same key the same way in both runs
+    const sql = `SELECT ${keys.map((k, i) => `${k}::text AS k${i}`).join(', ')} FROM ${postgresSql.tableName({ name: table.name }, schema)} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`
+    const r = await client.query<Record<string, unknown>>(sql)
+    const last = r.rows[0]
+    return last ? { rows, maxKey: stateJson(keys.map((_, i) => last[`k${i}`])) } : { rows }
+  } catch (error) {
+    throw wrap(error, `reading the largest key of ${table.name}`, description)
+  }
+}
+
+/**
+ * The cluster as the server identifies itself, readable by any role: `system_identifier` (fixed at initdb,
+ * shared only with physical copies of it), the port it listens on and when its postmaster started (which
+ * tells a copy apart); then `current_database()` and the schema this connection reads and writes. The data
+ * directory is left out: only privileged roles can read it, and two roles must see one identity.
+ */
+async function identityOf(client: PostgresQueryable, schema: string, description: string): Promise<DatabaseIdentity> {
+  try {
+    const r = await client.query<{ system: string; port: string; started: string; db: string; schema: string }>(
+      `SELECT (SELECT system_identifier::text FROM pg_control_system()) AS system, current_setting('port') AS port,
+        to_char(pg_postmaster_start_time() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS started,
+        current_database() AS db, (SELECT nspname FROM pg_namespace WHERE nspname = $1) AS schema`,
+      [schema],
+    )
+    const row = r.rows[0]!
+    return { server: `postgres:${row.system}:${row.port}:${row.started}`, database: row.db, schema: row.schema ?? schema }
+  } catch (error) {
+    throw wrap(error, 'reading which server this is', description)
+  }
 }
 
 /**
@@ -363,48 +416,16 @@ export class PostgresConnection implements Connection {
   }
 
   async count(table: TableSchema): Promise<number> {
-    try {
-      const r = await this.#session.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${postgresSql.tableName({ name: table.name }, this.schema)}`)
-      return Number(r.rows[0]?.n ?? 0)
-    } catch (error) {
-      throw wrap(error, `counting ${table.name}`, this.description)
-    }
+    return countRows(this.#session.client, this.schema, table, this.description)
   }
 
   async tableState(table: TableSchema): Promise<SourceTableState> {
-    const rows = await this.count(table)
-    const keys = (table.primaryKey?.columns ?? []).map(postgresSql.quoteIdentifier)
-    if (keys.length === 0) return { rows }
-    try {
-      // text renderings: the same server renders the same key the same way in both runs
-      const sql = `SELECT ${keys.map((k) => `${k}::text`).join(', ')} FROM ${postgresSql.tableName({ name: table.name }, this.schema)} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`
-      const r = await this.#session.client.query({ text: sql, rowMode: 'array' })
-      const last = r.rows[0] as unknown[] | undefined
-      return last ? { rows, maxKey: stateJson(last) } : { rows }
-    } catch (error) {
-      throw wrap(error, `reading the largest key of ${table.name}`, this.description)
-    }
+    return tableStateOf(this.#session.client, this.schema, table, this.description)
   }
 
-  /**
-   * The cluster as the server identifies itself, readable by any role: `system_identifier` (fixed at initdb,
-   * shared only with physical copies of it), the port it listens on and when its postmaster started (which
-   * tells a copy apart); then `current_database()` and the schema this connection reads and writes. The data
-   * directory is left out: only privileged roles can read it, and two roles must see one identity.
-   */
+  /** See {@link identityOf}. */
   async identity(): Promise<DatabaseIdentity> {
-    try {
-      const r = await this.#session.client.query<{ system: string; port: string; started: string; db: string; schema: string }>(
-        `SELECT (SELECT system_identifier::text FROM pg_control_system()) AS system, current_setting('port') AS port,
-          to_char(pg_postmaster_start_time() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS started,
-          current_database() AS db, (SELECT nspname FROM pg_namespace WHERE nspname = $1) AS schema`,
-        [this.schema],
-      )
-      const row = r.rows[0]!
-      return { server: `postgres:${row.system}:${row.port}:${row.started}`, database: row.db, schema: row.schema ?? this.schema }
-    } catch (error) {
-      throw wrap(error, 'reading which server this is', this.description)
-    }
+    return identityOf(this.#session.client, this.schema, this.description)
   }
 
   /** What the reader needs: the session, and whether a snapshot transaction is open. */
@@ -522,12 +543,210 @@ export class PostgresConnection implements Connection {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// a Kysely instance: plain statements on one of its connections
+
+/** The settings of {@link SETTINGS} that change a value's text (client_encoding is the driver's own). */
+const TEXT_SETTINGS: readonly [string, string][] = [
+  ['DateStyle', 'ISO, YMD'],
+  ['TimeZone', 'UTC'],
+  ['IntervalStyle', 'postgres'],
+  ['bytea_output', 'hex'],
+  ['extra_float_digits', '1'],
+]
+const KEPT_SETTINGS = [...TEXT_SETTINGS.map(([name]) => name), 'synchronous_commit']
+
+/** A session on one connection of a caller's Kysely instance. */
+interface StatementSession {
+  query: PostgresQueryable['query']
+  schema: string
+  description: string
+  /** The caller passed a transaction: dbferry runs inside it and never begins, commits or rolls it back. */
+  inCallerTransaction: boolean
+  /** Puts the caller's settings back and gives the connection back to its pool. */
+  release(): Promise<void>
+}
+
+/**
+ * Reserves one connection of the caller's Kysely instance (or uses the transaction it passed) and sets the
+ * settings the text forms rely on, as {@link SETTINGS} does, one `set_config` each in a single statement
+ * (drivers other than `pg` take one statement at a time). The values it had are put back on release.
+ */
+async function openStatementSession(db: KyselyLike, options: PostgresConnectOptions): Promise<StatementSession> {
+  const held = await reserveKyselySession(db, 'the Kysely instance')
+  const description = held.inCallerTransaction ? 'postgres (Kysely transaction)' : 'postgres (Kysely)'
+  const query: PostgresQueryable['query'] = async (sql, params) => {
+    const r = await held.query<never>(sql, params)
+    return { rows: r.rows, rowCount: r.affected ?? r.rows.length }
+  }
+  let saved: unknown[]
+  let schema: string
+  try {
+    const before = await query<Record<string, string>>(`SELECT ${KEPT_SETTINGS.map((n, i) => `current_setting('${n}') AS s${i}`).join(', ')}`)
+    saved = KEPT_SETTINGS.map((_, i) => before.rows[0]![`s${i}`])
+    await query(`SELECT ${TEXT_SETTINGS.map(([n], i) => `set_config('${n}', $${i + 1}, false)`).join(', ')}`, TEXT_SETTINGS.map(([, v]) => v))
+    await query(DURABLE_COMMIT)
+    schema = await resolveSchema({ query }, options.schema, options.create === true, description)
+  } catch (error) {
+    await held.release().catch(() => {})
+    if (error instanceof SchemaError) throw error
+    throw connectionError(`could not prepare the session on ${description}`, error)
+  }
+  return {
+    query,
+    schema,
+    description: schema === 'public' ? description : `${description} (schema ${schema})`,
+    inCallerTransaction: held.inCallerTransaction,
+    async release() {
+      await query(`SELECT ${KEPT_SETTINGS.map((n, i) => `set_config('${n}', $${i + 1}, false)`).join(', ')}`, saved).catch(() => {})
+      await held.release()
+    },
+  }
+}
+
+/**
+ * Runs each statement under a savepoint of the caller's transaction, so that one that fails (an index the
+ * target refuses) leaves the transaction usable, as it leaves an autocommit session.
+ */
+function savepointed(query: PostgresQueryable['query']): PostgresQueryable {
+  return {
+    async query(sql, params) {
+      await query('SAVEPOINT dbferry_statement')
+      try {
+        const r = await query(sql, params)
+        await query('RELEASE SAVEPOINT dbferry_statement')
+        return r
+      } catch (error) {
+        await query('ROLLBACK TO SAVEPOINT dbferry_statement').catch(() => {})
+        throw error
+      }
+    },
+  }
+}
+
+/**
+ * A PostgreSQL database reached through a caller's Kysely instance, which gives no access to its driver:
+ * every read and write is a plain statement on one of its connections. Reads `FETCH` a cursor page by page
+ * (every value as its text form, decoded as COPY text is); writes send one `INSERT … SELECT FROM unnest(…)`
+ * per batch, the values' text forms bound as one `text[]` per column; schema, keys, indexes and identities
+ * as a URL's connection does. Slower than COPY, and the report says so. Closing it gives the connection
+ * back; the Kysely instance is never destroyed. Inside the caller's transaction (a Kysely migration's `db`),
+ * nothing is committed: it commits with the caller's.
+ */
+class PostgresStatementConnection implements Connection {
+  readonly dialect: Dialect
+  readonly description: string
+  /** The schema (namespace) this connection reads and writes. */
+  readonly schema: string
+  #session: StatementSession
+  #inSnapshot = false
+  #closed = false
+
+  constructor(dialect: Dialect, session: StatementSession) {
+    this.dialect = dialect
+    this.#session = session
+    this.schema = session.schema
+    this.description = session.description
+  }
+
+  #inTransaction(): boolean {
+    return this.#inSnapshot || this.#session.inCallerTransaction
+  }
+
+  usageNotes(role: 'source' | 'target'): string[] {
+    const caller = this.#session.inCallerTransaction ? ' inside the caller\'s transaction' : ''
+    if (role === 'source') return [`source is a Kysely instance: rows read with FETCH from a cursor${caller}, not COPY`]
+    const commits = this.#session.inCallerTransaction ? '; they commit when the caller\'s transaction commits' : ''
+    return [`target is a Kysely instance: rows written with one INSERT … SELECT FROM unnest(…) statement per batch${caller}, not COPY${commits}`]
+  }
+
+  async introspect(options: { tables?: readonly string[] } = {}): Promise<DatabaseSchema> {
+    try {
+      return await introspectPostgres(this.#session, this.schema, options.tables)
+    } catch (error) {
+      throw wrap(error, 'reading the schema', this.description)
+    }
+  }
+
+  async snapshot(): Promise<SnapshotInfo> {
+    if (this.#session.inCallerTransaction) {
+      // the caller's transaction began before dbferry was called: its isolation level is what the read gets
+      const r = await this.#session.query<{ i: string }>("SELECT current_setting('transaction_isolation') AS i")
+      return { guarantee: `the caller's transaction (${r.rows[0]?.i ?? 'unknown isolation'})` }
+    }
+    if (!this.#inSnapshot) {
+      try {
+        await this.#session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      } catch (error) {
+        throw wrap(error, 'starting a snapshot', this.description)
+      }
+      this.#inSnapshot = true
+    }
+    return { guarantee: 'REPEATABLE READ READ ONLY' }
+  }
+
+  count(table: TableSchema): Promise<number> {
+    return countRows(this.#session, this.schema, table, this.description)
+  }
+
+  tableState(table: TableSchema): Promise<SourceTableState> {
+    return tableStateOf(this.#session, this.schema, table, this.description)
+  }
+
+  identity(): Promise<DatabaseIdentity> {
+    return identityOf(this.#session, this.schema, this.description)
+  }
+
+  read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
+    const session = { query: this.#session.query, schema: this.schema, inTransaction: () => this.#inTransaction() }
+    return readPostgresTable(session, table, options, this.description)
+  }
+
+  async prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void> {
+    if (this.#inSnapshot) throw new UsageError('this PostgreSQL connection holds a read snapshot; open another one as the target')
+    await preparePostgresTarget(this.#session, this.schema, schema, options, this.description, this.#session.inCallerTransaction)
+  }
+
+  async openWriter(table: TableSchema): Promise<TableWriter> {
+    return openPostgresWriter({ query: this.#session.query, inTransaction: () => this.#inTransaction() }, this.schema, table, this.description)
+  }
+
+  async finalize(schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
+    const client = this.#session.inCallerTransaction ? savepointed(this.#session.query) : this.#session
+    try {
+      return await finalizePostgresTarget(client, this.schema, schema, options)
+    } catch (error) {
+      throw wrap(error, 'creating indexes and keys', this.description)
+    }
+  }
+
+  async execute(sql: string): Promise<void> {
+    try {
+      await this.#session.query(sql)
+    } catch (error) {
+      throw wrap(error, 'running SQL', this.description)
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#inSnapshot) {
+      this.#inSnapshot = false
+      await this.#session.query('COMMIT').catch(() => {})
+    }
+    await this.#session.release().catch(() => {})
+  }
+}
+
 /**
  * Opens a PostgreSQL connection of `dialect` (`postgresDialect`, which passes itself: this file does not
- * import it, so the two do not form a cycle) on `target` (see {@link PostgresTarget}); `options.schema`
- * (default: the URL's `?schema=`, else the server's `current_schema()`) and `options.create` (default false:
- * create a missing database or schema) as in {@link ConnectOptions}.
+ * import it, so the two do not form a cycle) on `target` (see {@link PostgresTarget}, or a Kysely instance
+ * over `PostgresAdapter`: see {@link PostgresStatementConnection}); `options.schema` (default: the URL's
+ * `?schema=`, else the server's `current_schema()`) and `options.create` (default false: create a missing
+ * database or schema) as in {@link ConnectOptions}.
  */
-export async function connectPostgres(target: PostgresTarget | object, options: PostgresConnectOptions, dialect: Dialect): Promise<PostgresConnection> {
+export async function connectPostgres(target: PostgresTarget | object, options: PostgresConnectOptions, dialect: Dialect): Promise<Connection> {
+  if (isKysely(target)) return new PostgresStatementConnection(dialect, await openStatementSession(target, options))
   return new PostgresConnection(dialect, await openSession(target, options, dialect))
 }

@@ -1,15 +1,20 @@
 import type { ConnectOptions, Connection, Dialect } from '../../src/dialect.js'
 import { requireDriver } from '../../src/drivers.js'
+import { acceptsKysely } from '../../src/kysely-session.js'
 import { postgresErrors } from './postgres-errors.js'
 import { postgresSql } from './postgres-sql.js'
 import { postgresTypes } from './postgres-types.js'
 
+/** Kysely's PostgreSQL adapter, which third-party PostgreSQL dialects (Neon, PGlite, postgres.js) build on. */
+const KYSELY_ADAPTERS: readonly string[] = Object.freeze(['PostgresAdapter'])
+
 /**
- * Whether `target` is a `pg` Pool (`connect`, `query`, `totalCount`) or a `pg` Client or pool client
+ * Whether `target` is a Kysely instance over {@link KYSELY_ADAPTERS}, or a `pg` Pool (`connect`, `query`, `totalCount`) or a `pg` Client or pool client
  * (`connect`, `query`, and `processID` or `connectionParameters`), duck-typed so the driver stays unloaded.
  */
 function accepts(target: unknown): boolean {
   if (typeof target !== 'object' || target === null) return false
+  if (acceptsKysely(target, KYSELY_ADAPTERS)) return true
   const t = target as Record<string, unknown>
   if (typeof t.connect !== 'function' || typeof t.query !== 'function') return false
   return 'totalCount' in t || 'processID' in t || 'connectionParameters' in t
@@ -20,7 +25,8 @@ function accepts(target: unknown): boolean {
  * `REPEATABLE READ READ ONLY` snapshot, writes with `COPY … FROM STDIN`. `connect()` takes a URL
  * (`postgres://user:pass@host/db?schema=s`, or `postgres:` for the `PG*` environment variables), a `pg` Pool
  * or Client the caller holds (borrowed, never ended), `{ pool }` or `{ client }` with an optional `schema`,
- * or a `pg` client config. The schema defaults to `ConnectOptions.schema`, else the URL's, else the server's
+ * or a `pg` client config, or a Kysely instance or transaction over `PostgresAdapter` (plain statements on
+ * one of its connections, no COPY: see `PostgresStatementConnection`). The schema defaults to `ConnectOptions.schema`, else the URL's, else the server's
  * `current_schema()`.
  *
  * Timeouts (URL parameters, else the `connectTimeoutMs`/`stallTimeoutMs` options of `PostgresConnectOptions`):
@@ -53,6 +59,7 @@ export const postgresDialect: Dialect = Object.freeze({
   errors: postgresErrors,
   drivers: Object.freeze(['pg', 'pg-copy-streams']),
   accepts,
+  kyselyAdapters: KYSELY_ADAPTERS,
   collationFolder(): undefined {
     // deterministic collations compare bytes for equality: no folding
     return undefined

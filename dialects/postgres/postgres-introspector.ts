@@ -1,4 +1,3 @@
-import type pg from 'pg'
 import { SchemaError } from '../../src/errors.js'
 import type {
   ColumnDefault,
@@ -12,6 +11,15 @@ import type {
   TableSchema,
 } from '../../src/schema/types.js'
 import { postgresTypes } from './postgres-types.js'
+
+/**
+ * What the catalogue reads, `prepare` and `finalize` need of a session: one statement with bound parameters,
+ * its rows as objects. A `pg` Client or pool client is one; so is a Kysely session's statement runner.
+ */
+export interface PostgresQueryable {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pg's own signature: rows typed by the caller
+  query<R extends Record<string, any> = any>(sql: string, params?: unknown[]): Promise<{ rows: R[]; rowCount?: number | null }>
+}
 
 const FROM_POSTGRES = postgresTypes.catalog
 const TEXT_LIKE = postgresTypes.textLike
@@ -115,7 +123,7 @@ function parseDefault(sql: string, type: LogicalType): ColumnDefault {
 }
 
 /** Reads the schema `schema` (tables, optionally narrowed to `only`). */
-export async function introspectPostgres(client: pg.Client | pg.PoolClient, schema: string, only?: readonly string[]): Promise<DatabaseSchema> {
+export async function introspectPostgres(client: PostgresQueryable, schema: string, only?: readonly string[]): Promise<DatabaseSchema> {
   const tables = await client.query<{ oid: number; relname: string; reltuples: string }>(
     `SELECT c.oid::int AS oid, c.relname, c.reltuples::bigint::text AS reltuples
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -1,11 +1,12 @@
 import pg from 'pg'
 import copyStreams from 'pg-copy-streams'
 import type { ReadBatch, ReadOptions } from '../../src/dialect.js'
-import { RowError, SchemaError } from '../../src/errors.js'
+import { AbortError, RowError, SchemaError } from '../../src/errors.js'
 import { keyColumnIndexes, rowKey } from '../../src/schema/rows.js'
 import type { ColumnSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { ConversionFailure, makeConverter, shortestFloat32 } from '../../src/schema/values.js'
 import { postgresErrors } from './postgres-errors.js'
+import type { PostgresQueryable } from './postgres-introspector.js'
 import { postgresSql } from './postgres-sql.js'
 import { postgresTypes } from './postgres-types.js'
 
@@ -91,9 +92,15 @@ function decoderFor(column: ColumnSchema): Decoder {
  * Builds the SELECT that reads `table` in key order, with an optional keyset condition, or an optional
  * condition of its own (`where`, SQL without parameters: verify's segment filter).
  */
-function selectSql(table: TableSchema, schema: string, after?: number, where?: string): { sql: string; keyIndexes: number[] } {
+function selectSql(
+  table: TableSchema,
+  schema: string,
+  after?: number,
+  where?: string,
+  expression: (column: ColumnSchema, i: number) => string = selectExpression,
+): { sql: string; keyIndexes: number[] } {
   const keyIndexes = table.primaryKey ? keyColumnIndexes({ ...table, uniques: [] }) : []
-  const cols = table.columns.map(selectExpression).join(', ')
+  const cols = table.columns.map((c, i) => expression(c, i)).join(', ')
   const from = `${quoteIdent(schema)}.${quoteIdent(table.name)}`
   const keys = keyIndexes.map((i) => quoteIdent(table.columns[i]!.name))
   let sql = `SELECT ${cols} FROM ${from}`
@@ -314,13 +321,100 @@ async function* readKeyset(session: ReaderSession, table: TableSchema, options: 
 
 /**
  * Streams `table` in batches, in key order: through COPY from the start, or in keyset pages after
- * `options.after`. `where` (SQL without parameters, e.g. verify's segment filter from
+ * `options.after`; on a session of plain statements (a Kysely instance), through a cursor (see
+ * {@link readStatements}). `where` (SQL without parameters, e.g. verify's segment filter from
  * `postgresSql.segmentFilter`) narrows a read from the start to the rows it holds for.
  */
-export function readPostgresTable(session: ReaderSession, table: TableSchema, options: ReadOptions, description: string, where?: string): AsyncGenerator<ReadBatch> {
+export function readPostgresTable(session: ReaderSession | StatementSession, table: TableSchema, options: ReadOptions, description: string, where?: string): AsyncGenerator<ReadBatch> {
+  if (!('client' in session)) return readStatements(session, table, options, description, where)
   if (options.after && options.after.length > 0) {
     if (where !== undefined) throw new SchemaError(`reading ${table.name}: a narrowed read cannot resume after a key`, { table: table.name })
     return readKeyset(session, table, options, description)
   }
   return readCopy(session, table, options, description, where)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// plain statements (a Kysely instance): a cursor fetched page by page, every value as its text form
+
+/** What the statement reader needs: a runner of plain statements, the schema, and whether a transaction is open. */
+export interface StatementSession {
+  query: PostgresQueryable['query']
+  schema: string
+  inTransaction(): boolean
+}
+
+/**
+ * A column's value as the text its type's output function writes, the form COPY sends and the decoders read,
+ * whatever type parsers the caller's driver has: `format('%s', …)` calls the output function (`::text` would
+ * not: `true::text` is `true`, `'a '::char(2)::text` drops the space, `inet::text` adds the netmask).
+ */
+function textExpression(column: ColumnSchema, i: number): string {
+  const e = selectExpression(column)
+  return `CASE WHEN ${e} IS NULL THEN NULL ELSE format('%s', ${e}) END AS c${i}`
+}
+
+let cursors = 0
+
+/**
+ * Streams `table` in key order through plain statements: `DECLARE … CURSOR` over the same SELECT as the COPY
+ * path (every column as its text form, see {@link textExpression}), then `FETCH` a batch at a time, decoded
+ * by the same decoders as COPY text. The cursor lives in the session's transaction (under a savepoint, so a
+ * failed read leaves the snapshot usable) or in one of its own. `options.after` resumes after a key; `where`
+ * narrows the rows as in {@link readPostgresTable}.
+ */
+async function* readStatements(session: StatementSession, table: TableSchema, options: ReadOptions, description: string, where?: string): AsyncGenerator<ReadBatch> {
+  const after = options.after && options.after.length > 0 ? options.after : undefined
+  if (after && where !== undefined) throw new SchemaError(`reading ${table.name}: a narrowed read cannot resume after a key`, { table: table.name })
+  const { sql, keyIndexes } = selectSql(table, session.schema, after ? 1 : undefined, where, textExpression)
+  if (after && keyIndexes.length === 0) throw new SchemaError(`cannot resume ${table.name}: it has no primary key`, { table: table.name })
+  const build = makeRowBuilder(table)
+  const width = table.columns.length
+  const cursor = `dbferry_read_${++cursors}`
+  const own = !session.inTransaction()
+  const maxRows = Math.max(1, Math.floor(options.batchRows))
+  // pages follow the byte limit too: the next page shrinks after one past `batchBytes`, grows back after small ones
+  let pageRows = maxRows
+  let finished = false
+  try {
+    await session.query(own ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : `SAVEPOINT ${cursor}`)
+    await session.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}`, after ? after.map(postgresSql.paramText) : [])
+    for (;;) {
+      if (options.signal?.aborted) throw new AbortError()
+      const asked = pageRows
+      const page = await session.query<Record<string, string | null>>(`FETCH FORWARD ${asked} FROM ${cursor}`)
+      const rows: Row[] = []
+      const rejected: RowError[] = []
+      let last: Row | undefined
+      let bytes = 0
+      for (const r of page.rows) {
+        const fields: (string | null)[] = new Array(width)
+        for (let i = 0; i < width; i++) {
+          const f = r[`c${i}`] ?? null
+          fields[i] = f
+          if (f !== null) bytes += f.length
+        }
+        const row = build(fields, rejected)
+        if (row) rows.push(row)
+        last = row ?? (rejected[rejected.length - 1]!.row as Row)
+      }
+      if (page.rows.length > 0) {
+        const batch: ReadBatch = { rows, rejected }
+        if (last && keyIndexes.length > 0) batch.lastKey = keyIndexes.map((i) => last![i]!)
+        yield batch
+      }
+      if (page.rows.length < asked) break
+      if (bytes > options.batchBytes) pageRows = Math.max(1, Math.floor((asked * options.batchBytes) / bytes))
+      else if (bytes < options.batchBytes / 2) pageRows = Math.min(maxRows, asked * 2)
+    }
+    await session.query(`CLOSE ${cursor}`)
+    await session.query(own ? 'COMMIT' : `RELEASE SAVEPOINT ${cursor}`)
+    finished = true
+  } catch (error) {
+    if (error instanceof AbortError || error instanceof SchemaError) throw error
+    throw wrapError(error, table.name, description)
+  } finally {
+    // stopped early or failed: the cursor goes with the savepoint (or the transaction)
+    if (!finished) await session.query(own ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${cursor}`).catch(() => {})
+  }
 }

@@ -1,6 +1,7 @@
 import type { CreateTableOptions, DialectSql, ScriptFrame, SegmentRequest } from '../../src/dialect.js'
 import type { ColumnSchema, ForeignKeySchema, IndexSchema, TableSchema, Value } from '../../src/schema/types.js'
 import { ConversionFailure, makeConverter } from '../../src/schema/values.js'
+import { hexPieces, stringPieces } from '../../src/schema/value-pieces.js'
 import { rejectedRowCondition, segmentLiterals } from '../../src/verify/engine-sql.js'
 import { postgresTypes } from './postgres-types.js'
 
@@ -454,37 +455,14 @@ class CopyTextBuffer {
   }
 }
 
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1')
-
-/** Bytes [from, to) of a blob as lowercase hex, written straight into a Buffer of exactly that size. */
-function hexPiece(bytes: Uint8Array, from: number, to: number): Buffer {
-  const out = Buffer.allocUnsafe(2 * (to - from))
-  let at = 0
-  for (let i = from; i < to; i++) {
-    const b = bytes[i]!
-    out[at++] = HEX_DIGITS[b >> 4]!
-    out[at++] = HEX_DIGITS[b & 15]!
-  }
-  return out
-}
-
 /**
  * A large value's COPY text in pieces, each a Buffer of exactly its size: a blob's hex digits (its `\\x` is
  * already in the row buffer), or a string's escaped UTF-8, cut between characters and never inside a
  * surrogate pair, so the pieces joined are the bytes the whole string encodes to.
  */
 function* largeValuePieces(v: string | Uint8Array): Generator<Buffer> {
-  if (typeof v !== 'string') {
-    for (let i = 0; i < v.byteLength; i += PIECE) yield hexPiece(v, i, Math.min(v.byteLength, i + PIECE))
-    return
-  }
-  for (let i = 0; i < v.length; ) {
-    let j = Math.min(v.length, i + PIECE)
-    const last = v.charCodeAt(j - 1)
-    if (j < v.length && last >= 0xd800 && last <= 0xdbff) j--
-    yield Buffer.from(escapeCopyText(v.slice(i, j)), 'utf8')
-    i = j
-  }
+  if (typeof v !== 'string') return yield* hexPieces(v, PIECE)
+  for (const piece of stringPieces(v, PIECE)) yield Buffer.from(escapeCopyText(piece), 'utf8')
 }
 
 const ESCAPE_RE = /[\\\n\r\t]/
@@ -497,11 +475,24 @@ function escapeCopyText(s: string): string {
   return ESCAPE_RE.test(s) ? s.replace(ESCAPE_ALL, escapeChar) : s
 }
 
-/** Encodes one canonical value as a COPY text-format field (`\N` for NULL). */
+/**
+ * Encodes one canonical value as a COPY text-format field (`\N` for NULL): its parameter text, escaped for COPY
+ * (bytea's `\x…` gets its backslash doubled).
+ */
 function encodeCopyValue(v: Value): string {
+  const text = paramText(v)
+  return text === null ? '\\N' : escapeCopyText(text)
+}
+
+/**
+ * A canonical value as the text of a bound parameter, which the server reads with the column type's input
+ * function as it reads COPY text, without COPY's escaping (a key to resume after, a value to insert through
+ * plain statements); NULL stays null.
+ */
+function paramText(v: Value): string | null {
   switch (typeof v) {
     case 'string':
-      return escapeCopyText(v)
+      return v
     case 'number':
       if (Number.isFinite(v)) return v === 0 && 1 / v < 0 ? '-0' : String(v)
       return v !== v ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'
@@ -510,11 +501,9 @@ function encodeCopyValue(v: Value): string {
     case 'boolean':
       return v ? 't' : 'f'
     case 'object':
-      if (v === null) return '\\N'
-      // bytea hex input is `\x…`; the backslash itself is escaped for COPY
-      return `\\\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`
+      return v === null ? null : `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`
     default:
-      return escapeCopyText(String(v))
+      return String(v)
   }
 }
 
@@ -673,6 +662,7 @@ export const postgresSql: DialectSql & {
   createIndexIn(schemaName: string, t: TableSchema, ix: IndexSchema, name: string): string
   addForeignKeyIn(schemaName: string, t: TableSchema, fk: ForeignKeySchema, name: string | undefined, notValid: boolean): string
   readonly copyText: PostgresCopyText
+  paramText(v: Value): string | null
   selectExpression(column: ColumnSchema): string
   segmentHashSql(table: TableSchema, schema: string, request: SegmentRequest): string | undefined
   segmentFilter(table: TableSchema, request: SegmentRequest, wanted: readonly number[]): string
@@ -692,6 +682,7 @@ export const postgresSql: DialectSql & {
   createIndexIn,
   addForeignKeyIn,
   copyText: Object.freeze({ escape: escapeCopyText, encode: encodeCopyValue, decode: unescapeCopy, RowBuffer: CopyTextBuffer }),
+  paramText,
   selectExpression,
   segmentHashSql,
   segmentFilter,

@@ -6,6 +6,7 @@ import { shortenIdentifier } from '../../src/schema/identifiers.js'
 import { keyColumnIndexes, rowKey } from '../../src/schema/rows.js'
 import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, IndexSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { postgresErrors } from './postgres-errors.js'
+import type { PostgresQueryable } from './postgres-introspector.js'
 import { postgresSql, type CopyTextBuffer } from './postgres-sql.js'
 import { postgresTypes } from './postgres-types.js'
 
@@ -41,7 +42,7 @@ const ROW_KINDS: ReadonlySet<FailureKind> = new Set<FailureKind>([
 
 const INTEGER_KINDS = new Set(['int16', 'int32', 'int64'])
 
-async function existingRelations(client: Client, schemaName: string, names: string[]): Promise<Set<string>> {
+async function existingRelations(client: PostgresQueryable, schemaName: string, names: string[]): Promise<Set<string>> {
   const r = await client.query<{ relname: string }>(
     `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`,
@@ -51,10 +52,18 @@ async function existingRelations(client: Client, schemaName: string, names: stri
 }
 
 /**
- * Creates, truncates or recreates the tables of `schema` in `schemaName` as the mode says, in one transaction:
- * primary and unique keys now, everything else in {@link finalizePostgresTarget}.
+ * Creates, truncates or recreates the tables of `schema` in `schemaName` as the mode says, in one transaction
+ * (or, when `inTransaction`, under a savepoint of the one the caller holds; default false): primary and unique
+ * keys now, everything else in {@link finalizePostgresTarget}.
  */
-export async function preparePostgresTarget(client: Client, schemaName: string, schema: DatabaseSchema, options: PrepareOptions, description: string): Promise<void> {
+export async function preparePostgresTarget(
+  client: PostgresQueryable,
+  schemaName: string,
+  schema: DatabaseSchema,
+  options: PrepareOptions,
+  description: string,
+  inTransaction = false,
+): Promise<void> {
   const names = schema.tables.map((t) => t.name)
   const existing = await existingRelations(client, schemaName, names)
   const mode = options.mode
@@ -65,7 +74,7 @@ export async function preparePostgresTarget(client: Client, schemaName: string, 
     )
   }
   const used = new Set<string>()
-  await client.query('BEGIN')
+  await client.query(inTransaction ? 'SAVEPOINT dbferry_prepare' : 'BEGIN')
   try {
     if (mode === 'recreate' && existing.size > 0) {
       await client.query(`DROP TABLE IF EXISTS ${[...existing].map((n) => `${q(schemaName)}.${q(n)}`).join(', ')} CASCADE`)
@@ -79,9 +88,9 @@ export async function preparePostgresTarget(client: Client, schemaName: string, 
       if (options.signal?.aborted) throw new SchemaError('aborted while creating tables')
       await client.query(postgresSql.createTableIn(schemaName, t, used))
     }
-    await client.query('COMMIT')
+    await client.query(inTransaction ? 'RELEASE SAVEPOINT dbferry_prepare' : 'COMMIT')
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {})
+    await client.query(inTransaction ? 'ROLLBACK TO SAVEPOINT dbferry_prepare' : 'ROLLBACK').catch(() => {})
     if (error instanceof SchemaError) throw error
     throw new SchemaError(`could not prepare the target tables on ${description}: ${(error as Error).message}`, { cause: error })
   }
@@ -96,7 +105,7 @@ function passOnLost(error: unknown): void {
   if (postgresErrors.classify(error)?.connectionLost) throw error
 }
 
-async function createIndex(client: Client, schemaName: string, t: TableSchema, ix: IndexSchema): Promise<ConstraintProblem | undefined> {
+async function createIndex(client: PostgresQueryable, schemaName: string, t: TableSchema, ix: IndexSchema): Promise<ConstraintProblem | undefined> {
   if ((ix.expression !== undefined || ix.where !== undefined) && ix.dialect !== 'postgres') {
     return problem(t, ix.name, 'index', `index ${ix.name} on ${t.name} uses a ${ix.dialect ?? 'foreign'} expression or predicate; not recreated on PostgreSQL`)
   }
@@ -129,7 +138,7 @@ async function createIndex(client: Client, schemaName: string, t: TableSchema, i
 }
 
 /** Counts child rows whose (non-null) key matches no parent row. */
-async function countOrphans(client: Client, schemaName: string, t: TableSchema, fk: ForeignKeySchema): Promise<number> {
+async function countOrphans(client: PostgresQueryable, schemaName: string, t: TableSchema, fk: ForeignKeySchema): Promise<number> {
   const notNull = fk.columns.map((c) => `c.${q(c)} IS NOT NULL`).join(' AND ')
   const match = fk.columns.map((c, i) => `p.${q(fk.refColumns[i]!)} = c.${q(c)}`).join(' AND ')
   const r = await client.query<{ n: string }>(
@@ -138,7 +147,7 @@ async function countOrphans(client: Client, schemaName: string, t: TableSchema, 
   return Number(r.rows[0]?.n ?? 0)
 }
 
-async function createForeignKey(client: Client, schemaName: string, t: TableSchema, fk: ForeignKeySchema, known: FinalizeOptions['orphanedForeignKeys']): Promise<ConstraintProblem | undefined> {
+async function createForeignKey(client: PostgresQueryable, schemaName: string, t: TableSchema, fk: ForeignKeySchema, known: FinalizeOptions['orphanedForeignKeys']): Promise<ConstraintProblem | undefined> {
   const label = fk.name ?? `${t.name}(${fk.columns.join(', ')}) → ${fk.refTable}`
   // the same key (these columns to that table) already there — truncate/append, or a resumed finish: recognised
   const exists = await client
@@ -189,7 +198,7 @@ async function createForeignKey(client: Client, schemaName: string, t: TableSche
   }
 }
 
-async function setIdentity(client: Client, schemaName: string, t: TableSchema, c: ColumnSchema): Promise<ConstraintProblem | undefined> {
+async function setIdentity(client: PostgresQueryable, schemaName: string, t: TableSchema, c: ColumnSchema): Promise<ConstraintProblem | undefined> {
   if (!INTEGER_KINDS.has(c.type.kind)) return undefined
   const table = `${q(schemaName)}.${q(t.name)}`
   try {
@@ -211,7 +220,7 @@ async function setIdentity(client: Client, schemaName: string, t: TableSchema, c
  * on the same columns to the same table, is recognised rather than created again, and identity positions are
  * set again. Throws the driver's error when the connection is lost (it is not a constraint's problem).
  */
-export async function finalizePostgresTarget(client: Client, schemaName: string, schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
+export async function finalizePostgresTarget(client: PostgresQueryable, schemaName: string, schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
   const problems: ConstraintProblem[] = []
   const push = (p: ConstraintProblem | undefined) => {
     if (p) problems.push(p)
@@ -314,16 +323,19 @@ async function send(copy: CopyIn, pieces: Iterable<Buffer>): Promise<void> {
 }
 
 /**
- * Opens the COPY writer of one table in `schema`. `inTransaction` says whether the session already holds a
- * transaction (then each batch runs under a savepoint of it instead of its own transaction); default: never.
+ * Opens the COPY writer of one table in `schema` on a `pg` client, or, on a session of plain statements (a
+ * Kysely instance, see {@link InsertSession}), the INSERT writer ({@link openInsertWriter}). `inTransaction`
+ * says whether the client already holds a transaction (then each batch runs under a savepoint of it instead
+ * of its own transaction); default: never.
  */
 export function openPostgresWriter(
-  client: Client,
+  client: Client | InsertSession,
   schema: string,
   table: TableSchema,
   description: string,
   inTransaction: () => boolean = () => false,
 ): PostgresTableWriter {
+  if (isInsertSession(client)) return openInsertWriter(client, schema, table, description)
   const written = table.columns.map((c, i) => (isComputedOnTarget(c) ? -1 : i)).filter((i) => i >= 0)
   const encoders = table.columns.map(encoderFor)
   const target = postgresSql.tableName({ name: table.name }, schema)
@@ -630,5 +642,162 @@ async function loadCsvText(
   } catch (error) {
     await rollback().catch(() => {})
     throw error
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// rows through INSERT statements (a Kysely instance: no COPY)
+
+/** Whether the writer was given a session of plain statements rather than a `pg` client. */
+function isInsertSession(client: Client | InsertSession): client is InsertSession {
+  return typeof (client as Partial<InsertSession>).inTransaction === 'function'
+}
+
+/** What the INSERT writer needs of its session: plain statements, and whether a transaction is already open. */
+export interface InsertSession {
+  query: PostgresQueryable['query']
+  /** A transaction is open (a snapshot, or the caller's own): batches run under savepoints and never commit it. */
+  inTransaction(): boolean
+}
+
+/** A value as its text form, which the server reads with the column type's input function, as it reads COPY text. */
+function textFormFor(column: ColumnSchema): (v: Value) => string | null {
+  if (postgresTypes.columnType(column).endsWith('[]')) return (v) => jsonToArrayLiteral(String(v))
+  return postgresSql.paramText
+}
+
+/** Texts (or NULLs) as one `text[]` literal: the whole column of a batch goes as a single bound parameter. */
+function textArrayLiteral(values: readonly (string | null)[]): string {
+  let out = '{'
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!
+    out += (i > 0 ? ',' : '') + (v === null ? 'NULL' : `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`)
+  }
+  return `${out}}`
+}
+
+/**
+ * Opens the writer of one table for a session that runs only plain statements: each batch is one
+ * `INSERT … SELECT … FROM unnest($1::text[], …)`, a column per bound parameter holding the values' text forms
+ * (what COPY text would carry), each cast to the target column's type by the server's own input functions.
+ * One statement per batch, whatever its size, costs far fewer round trips and parameters than rows of
+ * `VALUES`. A batch is one transaction (or, inside an open one, a savepoint); a refused statement is retried
+ * by halves until the refused rows are found, each rejected alone with the kind its SQLSTATE names, and the
+ * rest written.
+ */
+function openInsertWriter(session: InsertSession, schema: string, table: TableSchema, description: string): PostgresTableWriter {
+  const written = table.columns.map((c, i) => (isComputedOnTarget(c) ? -1 : i)).filter((i) => i >= 0)
+  const forms = table.columns.map(textFormFor)
+  const keyIdx = keyColumnIndexes(table)
+  const target = postgresSql.tableName({ name: table.name }, schema)
+  const fail = (error: unknown): Error => postgresErrors.wrap(error, `writing ${table.name} on ${description}`, { table: table.name })
+
+  /** The INSERT, cast to the table's column types as they are on the target (a kept table's may differ). */
+  const statement = async (): Promise<string> => {
+    const r = await session.query<{ name: string; type: string }>(
+      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
+        WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
+      [target],
+    )
+    const types = new Map(r.rows.map((x) => [x.name, x.type]))
+    const casts = written.map((i) => {
+      const name = table.columns[i]!.name
+      const type = types.get(name)
+      if (type === undefined) throw new SchemaError(`writing ${table.name} on ${description}: the target table has no column ${name}`, { table: table.name })
+      return `c${i}::${type}`
+    })
+    // the source's keys are kept, as COPY keeps them, also in a GENERATED ALWAYS identity
+    return (
+      `INSERT INTO ${target} (${written.map((i) => q(table.columns[i]!.name)).join(', ')}) OVERRIDING SYSTEM VALUE ` +
+      `SELECT ${casts.join(', ')} FROM unnest(${written.map((_, j) => `$${j + 1}::text[]`).join(', ')}) AS u(${written.map((i) => `c${i}`).join(', ')})`
+    )
+  }
+  let prepared: Promise<string> | undefined
+  let sql = ''
+
+  /** Inserts rows [from, to) of the batch's text columns under one savepoint: all of them, or none (then throws). */
+  const insert = async (columns: (string | null)[][], from: number, to: number): Promise<void> => {
+    await session.query('SAVEPOINT dbferry_insert')
+    try {
+      await session.query(sql, columns.map((c) => textArrayLiteral(c.slice(from, to))))
+    } catch (error) {
+      await session.query('ROLLBACK TO SAVEPOINT dbferry_insert').catch(() => {})
+      throw error
+    }
+    await session.query('RELEASE SAVEPOINT dbferry_insert')
+  }
+
+  const reject = (row: Row, error: unknown): RowError => {
+    const read = postgresErrors.classify(error)
+    const e = error as { message?: string; detail?: string; column?: string }
+    const key = rowKey(table, row, keyIdx)
+    const kind: RowFailureKind = read && ROW_KINDS.has(read.kind) ? (read.kind as RowFailureKind) : 'target_rejected'
+    const opts: ConstructorParameters<typeof RowError>[2] = { table: table.name, key, row, cause: error }
+    if (read) opts.driver = read.driver
+    if (e.column) opts.column = e.column
+    return new RowError(kind, `${table.name}: ${e.message ?? String(error)}${e.detail ? ` — ${e.detail}` : ''}${key ? ` (row ${JSON.stringify(key)})` : ''}`, opts)
+  }
+
+  /** Writes rows [from, to), halving a refused range until each refused row stands alone. Returns rows written. */
+  const load = async (rows: Row[], columns: (string | null)[][], from: number, to: number, out: RowError[]): Promise<number> => {
+    try {
+      await insert(columns, from, to)
+      return to - from
+    } catch (error) {
+      if (!isRowError(error)) throw error
+      if (to - from === 1) {
+        out.push(reject(rows[from]!, error))
+        return 0
+      }
+    }
+    const mid = from + Math.floor((to - from) / 2)
+    return (await load(rows, columns, from, mid, out)) + (await load(rows, columns, mid, to, out))
+  }
+
+  return {
+    async write(rows: Row[]): Promise<WriteResult> {
+      const rejected: RowError[] = []
+      const good: Row[] = []
+      const columns: (string | null)[][] = written.map(() => [])
+      for (const row of rows) {
+        let texts: (string | null)[]
+        try {
+          texts = written.map((i) => (row[i] === null || row[i] === undefined ? null : forms[i]!(row[i]!)))
+        } catch (error) {
+          rejected.push(new RowError('target_rejected', `${table.name}: ${(error as Error).message}`, { table: table.name, key: rowKey(table, row, keyIdx), row, cause: error }))
+          continue
+        }
+        good.push(row)
+        for (let j = 0; j < texts.length; j++) columns[j]!.push(texts[j]!)
+      }
+      if (good.length === 0) return { written: 0, rejected }
+      const own = !session.inTransaction()
+      let count: number
+      try {
+        sql = await (prepared ??= statement())
+      } catch (error) {
+        throw error instanceof SchemaError ? error : fail(error)
+      }
+      try {
+        if (own) {
+          await session.query('BEGIN')
+          // deferred keys are checked per statement, so a collision is found while its rows can be told apart
+          await session.query('SET CONSTRAINTS ALL IMMEDIATE')
+        }
+        count = await load(good, columns, 0, good.length, rejected)
+        if (own) await session.query('COMMIT')
+      } catch (error) {
+        if (own) await session.query('ROLLBACK').catch(() => {})
+        throw fail(error)
+      }
+      return { written: count, rejected }
+    },
+    loadCsv: async () => 'the target takes plain statements only (a Kysely instance): no COPY',
+    async close() {
+      // every batch committed when its write resolved
+    },
+    async abort() {
+      // nothing is pending between batches
+    },
   }
 }

@@ -59,7 +59,8 @@ async function exactRowCounts(spec: ConnectionSpec, target: Connection, schema: 
   const reader = typeof spec === 'string' ? (await connect(spec)).connection : target
   try {
     const existing = new Set((await reader.introspect()).tables.map((t) => t.name))
-    await reader.snapshot()
+    // the run's own target connection must stay free to write (a snapshot would hold it read-only)
+    if (reader !== target) await reader.snapshot()
     for (const t of schema.tables) {
       if (!existing.has(t.name)) continue
       let n = 0

@@ -1,4 +1,5 @@
-import { Kysely, PostgresDialect } from 'kysely'
+import Database from 'better-sqlite3'
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { connect } from '../../src/connect.js'
@@ -7,14 +8,28 @@ import { ferry } from '../../src/ferry.js'
 import { ENGINES } from '../../src/engines.js'
 
 describe('connection specs that are not URLs', () => {
-  it('a Kysely instance is refused with a usage error naming the driver objects dbferry takes', async () => {
+  it('a Kysely instance over PostgreSQL is taken by the postgres engine alone', async () => {
     // no query runs: Kysely connects lazily, so no server is needed
     const pool = new pg.Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none' })
     const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
     try {
+      const taking = []
+      for (const e of ENGINES) if ((await e.load()).accepts(db)) taking.push(e.name)
+      expect(taking).toEqual(['postgres'])
+      // it connects through the instance (and fails as its pool does), instead of being refused
+      await expect(connect(db)).rejects.toThrow(/could not get a connection from the Kysely instance/)
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('a Kysely instance over an adapter no engine takes is refused with a usage error naming what to pass instead', async () => {
+    const sqlite = new Database(':memory:')
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) })
+    try {
       for (const e of ENGINES) expect((await e.load()).accepts(db), e.name).toBe(false)
       await expect(connect(db)).rejects.toThrow(UsageError)
-      await expect(ferry({ from: db, to: 'sqlite::memory:' })).rejects.toThrow(/pg Pool or Client, a mysql2 pool or connection, a better-sqlite3 Database, an mssql ConnectionPool/)
+      await expect(ferry({ from: db, to: 'sqlite::memory:' })).rejects.toThrow(/Kysely instance over SqliteAdapter is not taken: dbferry takes Kysely instances over PostgresAdapter.*a better-sqlite3 Database/)
     } finally {
       await db.destroy()
     }
