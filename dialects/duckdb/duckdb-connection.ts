@@ -214,6 +214,11 @@ async function currentSchema(connection: DuckDBConnection, wanted: string | unde
  * closed) or a `DuckDBInstance` (a connection of dbferry's own on it, closed by `close()`; the instance is
  * not). A URL's file opens read-only unless `options.create` (a target). `dialect` is the DuckDB dialect
  * (passed in, so that this file and the dialect's do not import each other).
+ *
+ * The servers' timeouts (`connectTimeoutMs`, `stallTimeoutMs`) do not apply: DuckDB runs in this process on a
+ * local file, with no socket to wait on or to stall. The one wait a server connect has — for a database another
+ * process holds — does not happen either: DuckDB takes the file's lock without waiting, so such a file fails
+ * at once with a `ConnectionError` that names the process holding it.
  */
 export async function connectDuckdb(target: string | object, options: ConnectOptions, dialect: Dialect): Promise<DuckdbConnection> {
   const create = options.create === true
@@ -224,7 +229,10 @@ export async function connectDuckdb(target: string | object, options: ConnectOpt
     try {
       instance = await DuckDBInstance.create(path, path === ':memory:' || create ? {} : { access_mode: 'READ_ONLY' })
     } catch (error) {
-      throw new ConnectionError(`cannot open DuckDB database ${path}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, {
+      const first = error instanceof Error ? error.message.split('\n')[0]! : String(error)
+      // DuckDB takes the file's lock without waiting: a file another process has open fails here at once
+      const held = /could not set lock/i.test(first) ? ' (another process has the file open: DuckDB lets one process write it; close that process and run again)' : ''
+      throw new ConnectionError(`cannot open DuckDB database ${path}: ${first}${held}`, {
         cause: error,
         ...(duckdbErrors.classify(error) ? { driver: duckdbErrors.classify(error)!.driver } : {}),
       })

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import sql from 'mssql'
 import type {
   ConnectOptions,
@@ -15,6 +16,7 @@ import type {
 } from '../../src/dialect.js'
 import { ConnectionError, SchemaError, UsageError, isDbferryError, redact } from '../../src/errors.js'
 import { stateJson } from '../../src/schema/rows.js'
+import { STALL_TIMEOUT_MS, armSocketStall, resolveTimeouts, urlTimeouts, type Timeouts } from '../../src/timeouts.js'
 import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
 import { mssqlErrors } from './mssql-errors.js'
 import { introspectMssql, type MssqlReadPlan } from './mssql-introspector.js'
@@ -28,7 +30,12 @@ export interface MssqlUrlConfig {
   config: sql.config
   /** The schema to read or write; `?schema=` in the URL, else `dbo`. */
   schema: string
+  /** The timeouts the URL sets (`connect_timeout` seconds, `connectTimeoutMs`/`connectTimeout`, `stallTimeoutMs`). */
+  timeouts: Partial<Timeouts>
 }
+
+/** The longest delay a Node timer takes (about 24.8 days): tedious's "no connect timeout", which it has no 0 for. */
+const NO_LIMIT_MS = 2 ** 31 - 1
 
 
 /** Turns a {@link BulkColumnType} into the `mssql` type it names, with its length, precision and scale. */
@@ -51,7 +58,9 @@ function flag(v: string | null, fallback: boolean): boolean {
  * Parses `mssql://user:password@host:port/database?encrypt=false&trustServerCertificate=true&schema=s`.
  * Defaults: port 1433, database `master`, encrypt true, trustServerCertificate false, schema `dbo`. The
  * connection always runs with `useUTC: true` (dbferry never lets a `Date` carry local time) and no request
- * timeout (long reads and bulk loads are normal here).
+ * timeout (long reads and bulk loads are normal here); the connect timeout is 30 s (`connect_timeout` in seconds,
+ * or `connectTimeoutMs`, as for the other servers; see `src/timeouts.ts`) and TCP keepalive is on (tedious's own,
+ * after 30 s idle).
  */
 function parseMssqlUrl(url: string): MssqlUrlConfig {
   let u: URL
@@ -61,6 +70,7 @@ function parseMssqlUrl(url: string): MssqlUrlConfig {
     throw new UsageError(`not a SQL Server URL: ${redact(url)}`, { cause: e })
   }
   const q = u.searchParams
+  const timeouts = urlTimeouts(q, redact(url))
   const instanceName = q.get('instanceName') ?? undefined
   const config: sql.config = {
     server: decodeURIComponent(u.hostname) || 'localhost',
@@ -69,7 +79,7 @@ function parseMssqlUrl(url: string): MssqlUrlConfig {
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
     database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'master',
     requestTimeout: 0,
-    connectionTimeout: Number(q.get('connectTimeout') ?? 15000),
+    connectionTimeout: connectLimit(resolveTimeouts(timeouts, {})),
     pool: { max: 4, min: 0 },
     options: {
       encrypt: flag(q.get('encrypt'), true),
@@ -78,7 +88,121 @@ function parseMssqlUrl(url: string): MssqlUrlConfig {
       ...(instanceName ? { instanceName } : {}),
     },
   }
-  return { config, schema: q.get('schema') ?? 'dbo' }
+  return { config, schema: q.get('schema') ?? 'dbo', timeouts }
+}
+
+/** tedious's connect timeout for `timeouts` (0, no limit, as the longest timer). */
+function connectLimit(timeouts: Timeouts): number {
+  return timeouts.connectMs > 0 ? Math.min(timeouts.connectMs, NO_LIMIT_MS) : NO_LIMIT_MS
+}
+
+/** Whether connecting failed because tedious's connect timeout ran out (it says `in …ms`, code ETIMEOUT). */
+function isConnectTimeout(error: unknown): boolean {
+  const e = error as { code?: unknown; originalError?: { code?: unknown } } | undefined
+  return e?.code === 'ETIMEOUT' || e?.originalError?.code === 'ETIMEOUT'
+}
+
+/** The part of a tedious connection the stall timeout needs: its socket, once connected. */
+interface TediousConnection {
+  socket?: Socket
+}
+
+/** The part of mssql's tarn pool the stall timeout watches: connections handed out and given back. */
+interface TarnPool {
+  used?: { resource?: unknown }[]
+  on(event: 'acquireSuccess', listener: (eventId: number, resource: unknown) => void): unknown
+  on(event: 'release', listener: (resource: unknown) => void): unknown
+  removeListener(event: 'acquireSuccess' | 'release', listener: (...args: never[]) => void): unknown
+}
+
+/**
+ * The stall timeout of one pool (see `armSocketStall`): while rows stream (any read or write in progress, counted
+ * by {@link begin}), every connection the pool has handed out — the snapshot's transaction, a bulk load's — has
+ * the timer armed on its socket, and so has one handed out meanwhile; a connection given back is disarmed.
+ * tedious fails the request in flight on the destroyed socket (`ESOCKET`, "Connection lost - …" with the stall's
+ * message), which the reader and writer turn into a resumable `ConnectionError`. Idle connections in the pool are
+ * never armed, and neither is a long statement outside a read or write (an index build sends nothing for minutes).
+ */
+class PoolStall {
+  readonly #ms: number
+  readonly #what: string
+  readonly #armed = new Map<object, () => void>()
+  #streams = 0
+  #tarn: TarnPool | undefined
+  readonly #onAcquire = (_id: number, connection: unknown) => {
+    if (this.#streams > 0) this.#arm(connection)
+  }
+  readonly #onRelease = (connection: unknown) => this.#disarm(connection)
+
+  constructor(ms: number, what: string) {
+    this.#ms = ms
+    this.#what = what
+  }
+
+  /** Watches the pool's hand-outs (once it is connected, mssql has made its tarn pool). */
+  watch(pool: sql.ConnectionPool): void {
+    if (!(this.#ms > 0) || this.#tarn) return
+    const tarn = (pool as unknown as { pool?: TarnPool }).pool
+    if (!tarn || typeof tarn.on !== 'function') return
+    this.#tarn = tarn
+    tarn.on('acquireSuccess', this.#onAcquire)
+    tarn.on('release', this.#onRelease)
+  }
+
+  /** Stops watching (a caller's pool outlives this connection) and disarms every connection. */
+  unwatch(): void {
+    for (const connection of [...this.#armed.keys()]) this.#disarm(connection)
+    this.#tarn?.removeListener('acquireSuccess', this.#onAcquire)
+    this.#tarn?.removeListener('release', this.#onRelease)
+    this.#tarn = undefined
+  }
+
+  /** A read or write starts: arms every connection in use. Returns its end (idempotent). */
+  begin(): () => void {
+    if (!this.#tarn) return () => {}
+    if (this.#streams++ === 0) for (const used of this.#tarn.used ?? []) this.#arm(used.resource)
+    let ended = false
+    return () => {
+      if (ended) return
+      ended = true
+      if (--this.#streams === 0) for (const connection of [...this.#armed.keys()]) this.#disarm(connection)
+    }
+  }
+
+  #arm(connection: unknown): void {
+    if (typeof connection !== 'object' || connection === null || this.#armed.has(connection)) return
+    this.#armed.set(connection, armSocketStall((connection as TediousConnection).socket, this.#ms, this.#what))
+  }
+
+  #disarm(connection: unknown): void {
+    if (typeof connection !== 'object' || connection === null) return
+    this.#armed.get(connection)?.()
+    this.#armed.delete(connection)
+  }
+}
+
+/** `source` with the stall timeout armed from the first pull to the end (or an early return). */
+async function* stallGuarded<T>(stall: PoolStall, source: AsyncIterable<T>): AsyncIterable<T> {
+  const end = stall.begin()
+  try {
+    yield* source
+  } finally {
+    end()
+  }
+}
+
+/** `writer` with the stall timeout armed during every call that talks to the server. */
+function stallGuardedWriter(stall: PoolStall, writer: TableWriter): TableWriter {
+  const guarded = <A extends unknown[], R>(f: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    const end = stall.begin()
+    try {
+      return await f(...args)
+    } finally {
+      end()
+    }
+  }
+  const abort = writer.abort?.bind(writer)
+  return { ...writer, write: guarded(writer.write.bind(writer)), close: guarded(writer.close.bind(writer)), ...(abort && { abort: guarded(abort) }) }
 }
 
 /**
@@ -104,6 +228,7 @@ export class MssqlConnection implements Connection {
   // the introspected column order of each table, so reads of narrowed tables find their expressions
   #fullColumns = new Map<string, string[]>()
   readonly #session: MssqlSession
+  readonly #stall: PoolStall
 
   /** Parses a `mssql://` / `sqlserver://` URL into `mssql` settings and a schema (see `connectMssql`). */
   static parseUrl(url: string): MssqlUrlConfig {
@@ -119,8 +244,12 @@ export class MssqlConnection implements Connection {
     /** Whether `close()` closes the pool (false for a pool the caller passed in). */
     readonly owned: boolean,
     description: string,
+    /** Milliseconds without a byte either way, while rows stream, after which a connection is ended (0: never). Default 300 000. */
+    stallMs = STALL_TIMEOUT_MS,
   ) {
     this.description = description
+    this.#stall = new PoolStall(stallMs, description)
+    this.#stall.watch(pool)
     this.#session = {
       request: () => (this.#transaction ? new sql.Request(this.#transaction) : this.pool.request()),
       input: (request, name, type, value) => void request.input(name, driverType(type), value),
@@ -237,7 +366,7 @@ export class MssqlConnection implements Connection {
     const aligned: MssqlReadPlan = full
       ? { selects: table.columns.map((c) => plan!.selects[full.indexOf(c.name)] ?? '{col}'), codePages: table.columns.map((c) => plan!.codePages[full.indexOf(c.name)]) }
       : plan
-    yield* readMssqlTable(this.#session, table, aligned, options, this.schemaName)
+    yield* stallGuarded(this.#stall, readMssqlTable(this.#session, table, aligned, options, this.schemaName))
   }
 
   async prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void> {
@@ -245,7 +374,7 @@ export class MssqlConnection implements Connection {
   }
 
   async openWriter(table: TableSchema): Promise<TableWriter> {
-    return openMssqlWriter(this.#session, table, this.schemaName)
+    return stallGuardedWriter(this.#stall, await openMssqlWriter(this.#session, table, this.schemaName))
   }
 
   async finalize(schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
@@ -264,15 +393,24 @@ export class MssqlConnection implements Connection {
   async close(): Promise<void> {
     const tx = this.#transaction
     this.#transaction = undefined
-    if (tx) await tx.commit().catch(() => tx.rollback().catch(() => {}))
-    if (this.owned) await this.pool.close()
+    // a frozen server must not hold the run's end: the stall timeout bounds the commit too
+    const end = this.#stall.begin()
+    try {
+      if (tx) await tx.commit().catch(() => tx.rollback().catch(() => {}))
+      if (this.owned) await this.pool.close()
+    } finally {
+      end()
+      this.#stall.unwatch()
+    }
   }
 }
 
 /**
  * Opens a SQL Server connection from a `mssql://` / `sqlserver://` URL (see {@link MssqlConnection.parseUrl};
  * `options.schema` wins over `?schema=`, default `dbo`), or wraps an `mssql` ConnectionPool the caller holds:
- * it is connected if it is not yet, and never closed by dbferry.
+ * it is connected if it is not yet, and never closed by dbferry. Timeouts as for the other servers: the URL's
+ * `connect_timeout` (seconds), `connectTimeoutMs` and `stallTimeoutMs`, else `options.connectTimeoutMs` (default
+ * 30 000) and `options.stallTimeoutMs` (default 300 000); a pool passed in keeps its own connect timeout.
  */
 export async function connectMssql(target: string | object, options: ConnectOptions, dialect: Dialect): Promise<MssqlConnection> {
   if (typeof target !== 'string') {
@@ -285,17 +423,24 @@ export async function connectMssql(target: string | object, options: ConnectOpti
     }
     // the typings leave it out, but every ConnectionPool keeps its config (accepts() checked it)
     const config = (pool as unknown as { config: sql.config }).config
-    return new MssqlConnection(dialect, pool, options.schema ?? 'dbo', false, `SQL Server ${config.server}/${config.database ?? ''} (a pool passed in)`)
+    const { stallMs } = resolveTimeouts({}, options)
+    return new MssqlConnection(dialect, pool, options.schema ?? 'dbo', false, `SQL Server ${config.server}/${config.database ?? ''} (a pool passed in)`, stallMs)
   }
-  const { config, schema } = parseMssqlUrl(target)
+  const { config, schema, timeouts: fromUrl } = parseMssqlUrl(target)
+  const timeouts = resolveTimeouts(fromUrl, options)
+  config.connectionTimeout = connectLimit(timeouts)
   const pool = new sql.ConnectionPool(config)
   try {
     await pool.connect()
   } catch (error) {
-    throw new ConnectionError(`cannot connect to SQL Server at ${redact(target)}: ${(error as Error).message}`, {
+    // tedious says "Failed to connect to … in 2000ms": name the limit and how to change it
+    const reason = isConnectTimeout(error)
+      ? `no answer within ${timeouts.connectMs / 1000} s (connect timeout: connect_timeout in the URL, in seconds, or connectTimeoutMs)`
+      : (error as Error).message
+    throw new ConnectionError(`cannot connect to SQL Server at ${redact(target)}: ${redact(reason)}`, {
       cause: error,
       ...(mssqlErrors.classify(error) ? { driver: mssqlErrors.classify(error)!.driver } : {}),
     })
   }
-  return new MssqlConnection(dialect, pool, options.schema ?? schema, true, redact(target))
+  return new MssqlConnection(dialect, pool, options.schema ?? schema, true, redact(target), timeouts.stallMs)
 }

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import type { ClassifiedError, ConstraintProblem, FinalizeOptions, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
 import { ConnectionError, RowError, SchemaError, type RowFailureKind } from '../../src/errors.js'
 import { keyColumnIndexes, rowKey } from '../../src/schema/rows.js'
+import { hexPieces, stringPieces } from '../../src/schema/value-pieces.js'
 import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, LogicalType, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { mysqlErrors, type MysqlWarning } from './mysql-errors.js'
 import { mysqlSql, type ServerCharsets } from './mysql-sql.js'
@@ -142,23 +143,24 @@ interface ColumnCodec {
   field(v: Exclude<Value, null>): string
   /** the value as an INSERT parameter */
   param(v: Exclude<Value, null>): unknown
-  /** the value as LOAD DATA field bytes, for a large value (one copy, never a string of the whole line) */
-  bytes(v: Exclude<Value, null>): Buffer
+  /**
+   * A large value as LOAD DATA field bytes, in pieces of at most 96 KiB made as they are asked for: the batch
+   * holds the value itself, never its escaped text or hex whole.
+   */
+  pieces(v: Exclude<Value, null>): Iterable<Buffer>
 }
 
-/** Values longer than this go to LOAD DATA as their own buffer instead of joining the line's text. */
+/**
+ * Values longer than this (characters or bytes) stay out of the batch's LOAD DATA text: their text is made piece
+ * by piece as the socket takes it. Made whole, two rows of a 50 MB text and a 50 MB blob peaked at 1.2 GB (each
+ * text escaped into a second string and encoded into a buffer, each blob as 100 MB of hex, and every chunk copied
+ * again by the driver as it queued them all on the socket at once).
+ */
 const LARGE_VALUE = 64 * 1024
-const HEX = Buffer.from('0123456789abcdef', 'latin1')
 
-/** `b` as lower-case hex bytes, written once into one buffer (no intermediate string twice its size). */
-function hexBytes(b: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(b.length * 2)
-  for (let i = 0, j = 0; i < b.length; i++) {
-    const x = b[i]!
-    out[j++] = HEX[x >> 4]!
-    out[j++] = HEX[x & 15]!
-  }
-  return out
+/** A string's escaped LOAD DATA text as UTF-8, in pieces (see {@link stringPieces}). */
+function* escapedPieces(s: string): Generator<Buffer> {
+  for (const piece of stringPieces(s)) yield Buffer.from(escapeField(piece), 'utf8')
 }
 
 const ESC_RE = /[\\\t\n\r\0\x1a]/g
@@ -181,20 +183,21 @@ function codecFor(column: ColumnSchema, index: number, ddlType: string): ColumnC
   }
   if (kind === 'bytes' || (ddlType !== '' && /(binary|blob)/i.test(ddlType) && !bit)) {
     const bytes = (v: Exclude<Value, null>) => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(scalar(v), 'utf8'))
-    return { column, index, via: 'unhex', field: (v) => bytes(v).toString('hex'), param: bytes, bytes: (v) => hexBytes(bytes(v)) }
+    return { column, index, via: 'unhex', field: (v) => bytes(v).toString('hex'), param: bytes, pieces: (v) => hexPieces(bytes(v)) }
   }
-  const utf8 = (field: (v: Exclude<Value, null>) => string) => (v: Exclude<Value, null>) => Buffer.from(field(v), 'utf8')
-  if (bit) return { column, index, via: 'bit', field: (v) => scalar(v), param: (v) => scalar(v), bytes: utf8(scalar) }
+  // bits and float32 are never large: their text is one piece
+  const whole = (field: (v: Exclude<Value, null>) => string) => (v: Exclude<Value, null>) => [Buffer.from(field(v), 'utf8')]
+  if (bit) return { column, index, via: 'bit', field: (v) => scalar(v), param: (v) => scalar(v), pieces: whole(scalar) }
   if (kind === 'float32') {
     const f32 = (v: Exclude<Value, null>) => (typeof v === 'number' ? mysqlSql.float32Text(v) : scalar(v))
-    return { column, index, field: f32, param: f32, bytes: utf8(f32) }
+    return { column, index, field: f32, param: f32, pieces: whole(f32) }
   }
   const field = (v: Exclude<Value, null>) => escapeField(scalar(v))
   return {
     column,
     index,
     field,
-    bytes: utf8(field),
+    pieces: (v) => escapedPieces(scalar(v)),
     param: (v) => (typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'string' && kind === 'timestamptz' ? mysqlSql.utcTimestamp(v) : v),
   }
 }
@@ -450,11 +453,11 @@ class MysqlTableWriter implements TableWriter {
 
   /**
    * Loads a batch as LOAD DATA text. Small fields join one string per MiB; a large value (a long text, a blob)
-   * becomes its own buffer, encoded once, so two 50 MB values are never a line string, a joined string and its
-   * UTF-8 copy at once.
+   * is kept as it is and its text made in pieces while the stream is read, which the driver pauses whenever the
+   * socket holds more than it takes: two 50 MB values are held once, not as escaped text, hex and queued packets.
    */
   async #load(batch: Row[]): Promise<Header> {
-    const chunks: Buffer[] = []
+    const chunks: (Buffer | (() => Iterable<Buffer>))[] = []
     let text = ''
     const flush = () => {
       if (text.length > 0) chunks.push(Buffer.from(text, 'utf8'))
@@ -470,14 +473,14 @@ class MysqlTableWriter implements TableWriter {
         if (v === null || v === undefined) text += '\\N'
         else if ((typeof v === 'string' && v.length > LARGE_VALUE) || (v instanceof Uint8Array && v.byteLength > LARGE_VALUE)) {
           flush()
-          chunks.push(c.bytes(v))
+          chunks.push(() => c.pieces(v))
         } else text += c.field(v)
       }
       text += '\n'
       if (text.length >= 1 << 20) flush()
     }
     flush()
-    const [header] = await this.#s.query({ sql: this.#loadSql, infileStreamFactory: () => Readable.from(chunks) })
+    const [header] = await this.#s.query({ sql: this.#loadSql, infileStreamFactory: () => Readable.from(loadText(chunks), { highWaterMark: 4 }) })
     return header as Header
   }
 
@@ -633,6 +636,14 @@ function narrowedKeyColumn(table: TableSchema, column: ColumnSchema, ddlType: st
   const key = pk ?? table.uniques.find((u) => u.columns.includes(column.name))
   if (!key) return undefined
   return { length: Number(m[1]), key: `${pk ? 'the primary key' : `unique key ${key.name ?? ''}`.trimEnd()} (${key.columns.join(', ')})` }
+}
+
+/** A batch's LOAD DATA text: its small fields' buffers as they are, each large value's pieces as they are asked for. */
+function* loadText(chunks: readonly (Buffer | (() => Iterable<Buffer>))[]): Generator<Buffer> {
+  for (const c of chunks) {
+    if (Buffer.isBuffer(c)) yield c
+    else yield* c()
+  }
 }
 
 function approxRowBytes(row: Row): number {

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -13,6 +12,7 @@ import { ConnectionError } from '../../src/errors.js'
 import { ferry } from '../../src/ferry.js'
 import { readingsFixture } from '../resume/readings.js'
 import { createMysqlDatabase, createPostgresDatabase, MYSQL_URL, PG_URL, serverUp, type TestDatabase } from '../support/servers.js'
+import { freezingProxy, silentServer, within } from '../support/tcp.js'
 
 /**
  * A server that never answers, and one that freezes mid-copy (as under SIGSTOP: the socket stays open, no byte
@@ -22,101 +22,6 @@ import { createMysqlDatabase, createPostgresDatabase, MYSQL_URL, PG_URL, serverU
 
 const dir = mkdtempSync(join(tmpdir(), 'dbferry-timeouts-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-/** Fails (instead of hanging the suite) when `promise` has not settled within `ms`. */
-async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still running after ${ms} ms`)), ms)))
-  try {
-    return await Promise.race([promise, late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return (server.address() as AddressInfo).port
-}
-
-/** A TCP server that accepts every connection and never sends a byte. */
-async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>()
-  const server = createServer((s) => {
-    sockets.add(s)
-    s.on('error', () => {})
-    s.on('close', () => sockets.delete(s))
-  })
-  const port = await listen(server)
-  return {
-    port,
-    async close() {
-      for (const s of sockets) s.destroy()
-      await new Promise((resolve) => server.close(resolve))
-    },
-  }
-}
-
-/**
- * A TCP proxy to a real server. `freezeAfter(n)` lets n more bytes through (both ways together, all
- * connections) and then stops forwarding and reading, leaving every socket open: what a client sees of a
- * server stopped with SIGSTOP. `cutAll()` closes every connection (the frozen server's sessions end, as when
- * it is restarted); `thaw()` forwards everything again on new connections.
- */
-async function freezingProxy(upstreamPort: number) {
-  const pairs = new Set<[Socket, Socket]>()
-  let budget = Infinity
-  let frozen = 0
-  const server = createServer((client) => {
-    const upstream = tcpConnect(upstreamPort, '127.0.0.1')
-    const pair: [Socket, Socket] = [client, upstream]
-    pairs.add(pair)
-    const pipe = (from: Socket, to: Socket) => {
-      from.on('data', (chunk: Buffer) => {
-        if (budget <= 0) {
-          frozen++
-          from.pause()
-          return
-        }
-        const part = chunk.length <= budget ? chunk : chunk.subarray(0, budget)
-        budget -= part.length
-        to.write(part)
-        if (budget <= 0) from.pause()
-      })
-      from.on('error', () => {})
-      from.on('close', () => {
-        if (budget > 0) to.destroy()
-      })
-    }
-    pipe(client, upstream)
-    pipe(upstream, client)
-  })
-  const port = await listen(server)
-  return {
-    port,
-    freezeAfter(bytes: number) {
-      budget = bytes
-    },
-    get frozen() {
-      return budget <= 0 || frozen > 0
-    },
-    cutAll() {
-      for (const [a, b] of pairs) {
-        a.destroy()
-        b.destroy()
-      }
-      pairs.clear()
-    },
-    thaw() {
-      budget = Infinity
-      frozen = 0
-    },
-    async close() {
-      this.cutAll()
-      await new Promise((resolve) => server.close(resolve))
-    },
-  }
-}
 
 /** `url` with another port. */
 function atPort(url: string, port: number): string {

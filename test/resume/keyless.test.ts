@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildFixture, type Fixture } from '../../fixtures/fixture.js'
 import { connect } from '../../src/connect.js'
-import type { Report } from '../../src/report.js'
 import type { ResumedInfo } from '../../src/pipeline/resume.js'
 import type { Row } from '../../src/schema/types.js'
 import { harnesses } from '../cross/harness.js'
+import { bundleChild, type KillableChild } from './kill-child.js'
 
 // A table without a primary key, read from a server (no rowid to order it): killed after some batches have
 // committed on the target, then resumed. Before, the resume read the table from the start and appended it
@@ -62,29 +61,12 @@ async function readAll(url: string): Promise<Row[]> {
   }
 }
 
-/** Runs the child copy; kills it with SIGKILL once it has reported `killAfterBatches` batches. */
-function runChild(args: string[], killAfterBatches?: number): Promise<{ killed: boolean; report?: Report; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'jiti/register', join(__dirname, 'slow-copy-child.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let stderr = ''
-    let killed = false
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      const batches = out.split('\n').filter((l) => l.startsWith('batch ')).length
-      if (killAfterBatches !== undefined && !killed && batches >= killAfterBatches) {
-        killed = true
-        child.kill('SIGKILL')
-      }
-    })
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('exit', () => {
-      const line = out.split('\n').find((l) => l.startsWith('REPORT '))
-      resolve({ killed: killed && !line, report: line ? JSON.parse(line.slice(7)) : undefined, stderr })
-    })
-  })
-}
+let child: KillableChild
+beforeAll(async () => {
+  child = await bundleChild('slow-copy-child')
+})
+afterAll(() => child?.remove())
+const runChild = (args: string[], killAfterBatches?: number) => child.run(args, killAfterBatches)
 
 const all = await harnesses()
 const sources = all.filter((h) => h.name === 'postgres' || h.name === 'mysql')

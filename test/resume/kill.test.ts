@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildFixture, type Fixture } from '../../fixtures/fixture.js'
 import { connect } from '../../src/connect.js'
-import type { Report } from '../../src/report.js'
 import { harnesses } from '../cross/harness.js'
+import { bundleChild, type KillableChild } from './kill-child.js'
 
 const ROWS = 200_000
 const BATCH = 5_000
@@ -35,29 +34,12 @@ const bigFixture: Fixture = {
   ],
 }
 
-/** Runs the child copy; kills it with SIGKILL after `killAfterBatches` batches (plus a random few ms). */
-function runChild(args: string[], killAfterBatches?: number): Promise<{ killed: boolean; report?: Report; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'jiti/register', join(__dirname, 'copy-child.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let stderr = ''
-    let killed = false
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      const batches = out.split('\n').filter((l) => l.startsWith('batch ')).length
-      if (killAfterBatches !== undefined && !killed && batches >= killAfterBatches) {
-        killed = true
-        setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 15))
-      }
-    })
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('exit', () => {
-      const line = out.split('\n').find((l) => l.startsWith('REPORT '))
-      resolve({ killed: killed && !line, report: line ? JSON.parse(line.slice(7)) : undefined, stderr })
-    })
-  })
-}
+let child: KillableChild
+beforeAll(async () => {
+  child = await bundleChild('copy-child')
+})
+afterAll(() => child?.remove())
+const runChild = (args: string[], killAfterBatches?: number) => child.run(args, killAfterBatches, 15)
 
 const all = await harnesses()
 const source = all.find((h) => h.name === 'sqlite')
