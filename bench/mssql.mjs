@@ -13,6 +13,11 @@
 //   DBFERRY_MSSQL_URL=mssql://user:pass@127.0.0.1:1433/master node bench/mssql.mjs
 //   BENCH_ROWS=100000 BENCH_RUNS=1 BENCH_PAIRS=sqlite-mssql node bench/mssql.mjs
 //   BENCH_PROFILE=1 …   also writes a CPU profile of each pair's last dbferry run to bench/data/*.cpuprofile
+//   BENCH_CLI_BASE=/tmp/old/dist/cli/main.js …   also runs that build in every run (before or after this one,
+//                       alternately) and prints its median and ratio beside this build's
+//
+// The machine may be loaded by other work: every ratio is also taken per run (dbferry / the limit measured
+// next to it) and the median of those printed, which moves less than the ratio of the two medians.
 //
 // dbferry runs as the built CLI (dist/cli/main.js, or BENCH_CLI): `npm run build` first. Servers:
 // DBFERRY_MSSQL_URL (required) and DBFERRY_PG_URL (default postgres://postgres@127.0.0.1:5432/test); every
@@ -35,6 +40,7 @@ const COLUMNS = ['id', 'age', 'email', 'score', 'bio', 'created_at', 'active']
 const PAIRS = (process.env.BENCH_PAIRS ?? 'sqlite-mssql,mssql-postgres').split(',')
 const PROFILE = process.env.BENCH_PROFILE === '1'
 const CLI = builtCli()
+const BASE_CLI = process.env.BENCH_CLI_BASE
 
 const dir = mkdtempSync(join(tmpdir(), 'dbferry-bench-ms-'))
 const file = join(dir, 'bench.db')
@@ -129,10 +135,10 @@ async function timedAsync(fn) {
   return Number(process.hrtime.bigint() - started) / 1e9
 }
 
-function dbferry(from, to, profileName) {
+function dbferry(from, to, profileName, cli = CLI) {
   const prof = profileName ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/data')}`, `--cpu-prof-name=${profileName}.cpuprofile`] : []
   const { res, seconds } = timed(() =>
-    spawnSync('/usr/bin/time', ['-v', process.execPath, ...prof, CLI, 'copy', from, to, '--no-journal', '--quiet'], { maxBuffer: 64 << 20 }),
+    spawnSync('/usr/bin/time', ['-v', process.execPath, ...prof, cli, 'copy', from, to, '--no-journal', '--quiet'], { maxBuffer: 64 << 20 }),
   )
   check(res, 'dbferry')
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr.toString())
@@ -250,31 +256,62 @@ try {
     sources.mssql = db
   }
   const summary = []
-  for (const pair of PAIRS) {
+  /** dbferry (this build or the base) into a fresh target, checked and timed; the target is kept for the limit. */
+  async function copyOnce(pair, cli, profileName) {
     const [from, to] = pair.split('-')
-    const results = { dbferry: [], limit: [] }
+    const target = await server.create(to)
+    try {
+      const d = dbferry(sources[from].url, target.url, profileName, cli)
+      const n = await server.count(target)
+      if (n !== ROWS) throw new Error(`dbferry loaded ${n} rows, expected ${ROWS}`)
+      return { ...d, target }
+    } catch (error) {
+      await server.drop(target)
+      throw error
+    }
+  }
+  for (const pair of PAIRS) {
+    const results = { dbferry: [], limit: [], ratio: [], base: [], baseRatio: [] }
     let rss = 0
+    let baseRss = 0
     for (let run = 1; run <= RUNS; run++) {
-      const target = await server.create(to)
-      try {
-        const d = dbferry(sources[from].url, target.url, PROFILE && run === RUNS ? pair : undefined)
-        const n = await server.count(target)
-        if (n !== ROWS) throw new Error(`dbferry loaded ${n} rows, expected ${ROWS}`)
-        await server.truncate(target)
-        const limit = await limits[pair](target, sources[from])
-        const m = await server.count(target)
-        if (m !== ROWS) throw new Error(`the limit path loaded ${m} rows, expected ${ROWS}`)
-        results.dbferry.push(d.seconds)
-        results.limit.push(limit)
-        rss = Math.max(rss, d.rssMb)
-        console.log(`${pair} run ${run}: dbferry ${d.seconds.toFixed(2)} s (peak RSS ${d.rssMb.toFixed(0)} MB), limit ${limit.toFixed(2)} s`)
-      } finally {
-        await server.drop(target)
+      // the base build runs first in odd runs and last in even ones, so that a trend in the load falls on both
+      const base = async () => {
+        if (!BASE_CLI) return undefined
+        const b = await copyOnce(pair, BASE_CLI)
+        await server.drop(b.target)
+        return b
       }
+      const before = run % 2 === 1 ? await base() : undefined
+      const d = await copyOnce(pair, CLI, PROFILE && run === RUNS ? pair : undefined)
+      let limit
+      try {
+        await server.truncate(d.target)
+        limit = await limits[pair](d.target, sources[pair.split('-')[0]])
+        const m = await server.count(d.target)
+        if (m !== ROWS) throw new Error(`the limit path loaded ${m} rows, expected ${ROWS}`)
+      } finally {
+        await server.drop(d.target)
+      }
+      const b = before ?? (await base())
+      results.dbferry.push(d.seconds)
+      results.limit.push(limit)
+      results.ratio.push(d.seconds / limit)
+      rss = Math.max(rss, d.rssMb)
+      let line = `${pair} run ${run}: dbferry ${d.seconds.toFixed(2)} s (peak RSS ${d.rssMb.toFixed(0)} MB), limit ${limit.toFixed(2)} s, ${(d.seconds / limit).toFixed(2)}×`
+      if (b) {
+        results.base.push(b.seconds)
+        results.baseRatio.push(b.seconds / limit)
+        baseRss = Math.max(baseRss, b.rssMb)
+        line += `; base ${b.seconds.toFixed(2)} s (peak RSS ${b.rssMb.toFixed(0)} MB), ${(b.seconds / limit).toFixed(2)}×`
+      }
+      console.log(line)
     }
     const md = median(results.dbferry)
     const ml = median(results.limit)
-    summary.push(`  ${pair.padEnd(16)} dbferry ${md.toFixed(2)} s   limit ${ml.toFixed(2)} s   ${(md / ml).toFixed(2)}× limit   peak RSS ${rss.toFixed(0)} MB`)
+    let line = `  ${pair.padEnd(16)} dbferry ${md.toFixed(2)} s   limit ${ml.toFixed(2)} s   ${(md / ml).toFixed(2)}× limit (per-run median ${median(results.ratio).toFixed(2)}×)   peak RSS ${rss.toFixed(0)} MB`
+    if (BASE_CLI) line += `\n  ${''.padEnd(16)} base    ${median(results.base).toFixed(2)} s   ${(median(results.base) / ml).toFixed(2)}× limit (per-run median ${median(results.baseRatio).toFixed(2)}×)   peak RSS ${baseRss.toFixed(0)} MB`
+    summary.push(line)
   }
   console.log(`\nmedian of ${RUNS} run(s), ${ROWS.toLocaleString('en')} rows:`)
   for (const line of summary) console.log(line)

@@ -27,10 +27,11 @@ interface Filling {
 /**
  * The most a batch of this reader holds, in `valueSize` bytes, below the run's `batchBytes`. tedious leaves
  * several kilobytes of garbage per row, so rows that wait long (three batches are alive: read ahead, fitted,
- * being written) outlive the young generation and are promoted; 1 MiB batches (about 5 000 rows of a
- * 7-column table) cut the peak RSS of a million-row copy by about 20 MB at no measured cost in time.
+ * being written) outlive the young generation and are promoted. 512 KiB batches (about 2 500 rows of a
+ * 7-column table): a million-row copy to PostgreSQL peaked at 191–203 MB against 218–219 MB with 1 MiB, and
+ * was no slower (bench/README.md).
  */
-const READ_AHEAD_BYTES = 1 << 20
+const READ_AHEAD_BYTES = 1 << 19
 
 const emptyBatch = (): Filling => ({ rows: [], rejected: [], bytes: 0 })
 
