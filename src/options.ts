@@ -25,8 +25,20 @@ export interface FerryOptions {
   types?: Readonly<Record<string, LogicalType>>
   /** Schema and row transforms, applied in order. Default none. */
   transforms?: readonly Transform[]
-  /** What to do with target tables that exist. Default `create` (fail if one exists). */
+  /** What to do with target tables that exist. Default `create` (fail if one exists); `append` with `dataOnly`. */
   mode?: TargetMode
+  /**
+   * Create the target's tables, indexes, foreign keys (and views and functions) and copy no rows: every table
+   * is reported `skipped`. Not with `dataOnly` or `verify`. Default false.
+   */
+  schemaOnly?: boolean
+  /**
+   * Copy rows only, into tables the target already has (made by a `schemaOnly` run or by the application):
+   * a table the target lacks stops the run before anything is written, and no table is created. The mode is
+   * `append` (default) or `truncate`. After the rows, sequence/identity positions are set; indexes and
+   * foreign keys the target has are recognised, not created again. Not with `schemaOnly`. Default false.
+   */
+  dataOnly?: boolean
   /** Name rules on the target. Default: preserve case, shorten long names with a hash. */
   identifiers?: IdentifierPolicy
   /** Rows per batch. Default 10 000. */

@@ -28,7 +28,8 @@ export interface TableReport {
   source?: string
   /**
    * `done`: every row accounted for (also a table an interrupted run finished, when resuming); `failed`: an
-   * error stopped it (see `error`); `skipped`: not copied, because the run stopped before it.
+   * error stopped it (see `error`); `skipped`: not copied, because the run stopped before it (or, in a
+   * `schemaOnly` run, created without rows).
    */
   status: 'done' | 'failed' | 'skipped'
   /** Source rows read, rejected ones included (with what a resumed run carried over). */
@@ -91,7 +92,10 @@ export interface Totals {
   fixed: number
 }
 
-/** The outcome of a run, as data. */
+/**
+ * The outcome of a run that started, as data: `ferry()` returns it when the copy of rows began, also when
+ * something stopped it on the way (`ok: false` and `error`); a run that cannot start throws instead.
+ */
 export interface Report {
   /** True when every table finished (rows may still have been rejected: see `clean`). */
   ok: boolean
@@ -128,11 +132,22 @@ export interface Report {
   journal?: string
   /** The backup taken of an existing SQLite target before the run changed it. */
   backup?: string
-  /** The result of `verify: true`: source and target compared after the copy. */
-  verify?: { equal: boolean; tables: { name: string; equal: boolean; missing: number; extra: number; changed: number }[] }
+  /**
+   * The result of `verify: true`: source and target compared after the copy. `expected` counts the differences
+   * the run made on purpose (rows rejected or dropped, values fixed, stub rows inserted), which are not differences.
+   */
+  verify?: {
+    equal: boolean
+    expected?: { dropped: number; changed: number; inserted: number }
+    tables: { name: string; equal: boolean; missing: number; extra: number; changed: number }[]
+  }
   /** The whole run's time, in milliseconds. */
   ms: number
-  /** The error that stopped the run, if one did. */
+  /**
+   * The error that stopped the run after it started (the copy of rows had begun; an abort through `signal` at any
+   * point has `code` `aborted`). A run that cannot start has no report: `ferry()` throws its error instead.
+   * Absent: nothing stopped the run.
+   */
   error?: { code: string; message: string }
 }
 

@@ -55,13 +55,22 @@ async function runNames(from: string, to: string): Promise<{ source: string; tar
 
 /**
  * The report of the journal's latest run between `source` and `target` when it finished ok (the run resume
- * would take up otherwise); undefined when that run is unfinished, failed, or none ran. Read-only.
+ * would take up otherwise); undefined when that run is unfinished, failed, or none ran. Runs that could not
+ * start are passed over. Read-only.
  */
 async function lastRunReport(path: string, source: string, target: string): Promise<Report | undefined> {
   const Database = await loadDatabase('reading a journal')
   const db = new Database(path, { readonly: true, fileMustExist: true })
   try {
-    const latest = db.prepare('SELECT finished_at, ok, report FROM run WHERE source = ? AND target = ? ORDER BY id DESC LIMIT 1').get(source, target) as
+    // a run that could not start (refused before any table: `target_exists`, a changed source) left the target
+    // as the run before it did: that one is the last run
+    const latest = db
+      .prepare(
+        `SELECT finished_at, ok, report FROM run WHERE source = ? AND target = ?
+         AND NOT (ok = 0 AND report IS NOT NULL AND json_array_length(report, '$.tables') = 0 AND json_extract(report, '$.error') IS NOT NULL)
+         ORDER BY id DESC LIMIT 1`,
+      )
+      .get(source, target) as
       | { finished_at: string | null; ok: number | null; report: string | null }
       | undefined
     if (!latest || latest.finished_at === null || latest.ok !== 1 || latest.report === null) return undefined

@@ -180,7 +180,7 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
   const fit = makeRowFitter(pair.source, pair.target, ctx.target.dialect.capabilities, ctx.fit)
   const onFitProblem = (e: RowError) => ledger.reject(e, 'target')
   const onFitFix = (column: string, fix?: FitFix) => (fix ? ledger.fitted(column, 'target', fix) : ledger.fix(column, 'target'))
-  ctx.onProgress?.({ type: 'table-start', table: report.name, total })
+  ctx.onProgress?.({ type: 'table-start', table: report.name, total, carried: report.read })
   let writer: TableWriter | undefined
   // the last state the target has committed, and the last state write() reported (committed or not)
   const counts = () => ({ read: report.read, written: report.written, rejected: report.rejected, dropped: report.dropped, byKind: { ...report.byKind } })
@@ -306,6 +306,7 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
       rejected: report.rejected,
       dropped: report.dropped,
       ms: report.ms,
+      status: report.status === 'done' ? 'done' : 'failed',
     })
   }
 }

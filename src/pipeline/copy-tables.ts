@@ -5,6 +5,7 @@ import type { PlannedRun } from '../plan/planned-run.js'
 import type { RunState } from '../run/run-state.js'
 import { makeTransformContext } from '../transforms/context.js'
 import type { TableTransformer, Transform, TransformContext } from '../transforms/transform.js'
+import { copyPhaseEvent } from './copy-progress.js'
 import { copyTable } from './copy-table.js'
 import { confirmedCheckpoint } from './resume.js'
 import { runScheduled } from './schedule.js'
@@ -15,13 +16,15 @@ import { runScheduled } from './schedule.js'
  * target's bulk path. Returns, when `verify` is asked, the keys of rows that will not be on the target.
  */
 export async function copyTables(run: RunState, planned: PlannedRun, options: FerryOptions): Promise<Map<string, string[]> | undefined> {
+  // a schemaOnly run creates the tables and copies no rows: every table stays `skipped`
+  if (options.schemaOnly) return undefined
   const { source, target } = { source: run.source.connection, target: run.target.connection }
   const missing = options.verify ? new Map(planned.pairs.map((p) => [p.target.name, [] as string[]])) : undefined
   const ctx = makeTransformContext(source, target, planned, planned.reports, run.journal, options)
   run.onClose.push(ctx.close)
   const transforms = options.transforms ?? []
   for (const t of transforms) await t.start?.(ctx)
-  options.onProgress?.({ type: 'phase', phase: 'copy' })
+  options.onProgress?.(copyPhaseEvent(planned))
   const parallel = source.dialect.capabilities.concurrentSnapshotReads && target.dialect.capabilities.concurrentWrites === true
   const concurrency = parallel ? Math.max(1, options.concurrency ?? 1) : 1
   noteIgnoredConcurrency(run, options.concurrency)

@@ -21,9 +21,13 @@ export async function planRun(run: RunState, options: FerryOptions): Promise<Pla
   options.onProgress?.({ type: 'phase', phase: 'introspect' } satisfies ProgressEvent)
   run.report.snapshot = await source.snapshot()
   // kept tables (truncate, append, resume) decide the column types of a source that would infer them
-  if (run.checkpoints || options.mode === 'truncate' || options.mode === 'append') await useExistingTargetTypes(source, target)
+  if (run.checkpoints || options.mode === 'truncate' || options.mode === 'append' || options.dataOnly) await useExistingTargetTypes(source, target)
   const prepared = prepareRun(await source.introspect(), target, options)
-  run.report.snapshot = withNotes(run.report.snapshot, generatedColumnNotes(prepared.targetSchema, target.dialect))
+  run.report.snapshot = withNotes(run.report.snapshot, [
+    ...(source.usageNotes?.('source') ?? []),
+    ...(target.usageNotes?.('target') ?? []),
+    ...generatedColumnNotes(prepared.targetSchema, target.dialect),
+  ])
   run.report.renames = prepared.renames
   run.report.deferredForeignKeys = prepared.order.deferred
   const planned: PlannedRun = {

@@ -1,5 +1,6 @@
 import { DbferryError, redact } from '../errors.js'
 import { totalsOf, type Report } from '../report.js'
+import { carryCheckpoints } from './open-run.js'
 import type { RunState } from './run-state.js'
 
 /** Puts a failure that ended the run into its report. */
@@ -34,6 +35,15 @@ export async function concludeRun(run: RunState): Promise<Report> {
   if (run.journal) await run.journal.journal.finishRun(run.journal.runId, { ok: report.ok, report: JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) })
   await closeRun(run)
   return report
+}
+
+/**
+ * For a run that could not start and left the target's tables as they were: passes the interrupted run the
+ * journal holds (`interruptedRun`) on to this run's record, which is now the latest between this source and
+ * target, so that a resume still takes it up.
+ */
+export async function keepInterruptedRun(run: RunState): Promise<void> {
+  if (run.journal && run.interruptedRun) await carryCheckpoints(run.journal.journal, run.journal.runId, run.interruptedRun)
 }
 
 /** Closes what the run opened: its connections and its journal, never what the caller handed in. */

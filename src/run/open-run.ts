@@ -28,13 +28,25 @@ export async function openRun(options: FerryOptions): Promise<RunState> {
     if (!journal) return { started, source, target, interrupted: false, report, onClose: [] }
     report.journal = journal.journal.location
     const run = { source: report.source, target: report.target, startedAt: new Date().toISOString() }
-    const found = options.resume ? await journal.journal.resumePoint?.(run) : undefined
+    const found = await journal.journal.resumePoint?.(run)
     const checkpoints = options.resume ? (found ?? []) : undefined
+    // not resuming: an interrupted run this one must not hide from a later resume if it cannot start
+    const interruptedRun = !options.resume && found !== undefined && found.length > 0 ? found : undefined
     const runId = await journal.journal.startRun(run)
     // the interrupted run's checkpoints and source states pass to this run as they are, so that if this one
     // fails before it moves on (a changed source, an unreachable server) the next resume still finds them
     if (checkpoints) await carryCheckpoints(journal.journal, runId, checkpoints)
-    return { started, source, target, journal: { ...journal, runId }, checkpoints, interrupted: found !== undefined, report, onClose: [] }
+    return {
+      started,
+      source,
+      target,
+      journal: { ...journal, runId },
+      checkpoints,
+      interrupted: options.resume === true && found !== undefined,
+      ...(interruptedRun ? { interruptedRun } : {}),
+      report,
+      onClose: [],
+    }
   } catch (error) {
     if (source?.owned) await source.connection.close().catch(() => {})
     if (journal?.owned) await Promise.resolve(journal.journal.close()).catch(() => {})
@@ -72,8 +84,11 @@ function emptyReport(source: string, target: string): Report {
   return { ok: false, clean: false, source, target, tables: [], totals: totalsOf([]), renames: [], deferredForeignKeys: [], constraints: [], objects: [], ms: 0 }
 }
 
-/** Copies an interrupted run's checkpoints and source states, unchanged, to the run that resumes it. */
-async function carryCheckpoints(journal: Journal, runId: number, checkpoints: readonly Checkpoint[]): Promise<void> {
+/**
+ * Copies an interrupted run's checkpoints and source states, unchanged, to a later run: the run that resumes
+ * it, or one that could not start and so left the interrupted run's work as it was.
+ */
+export async function carryCheckpoints(journal: Journal, runId: number, checkpoints: readonly Checkpoint[]): Promise<void> {
   for (const { sourceState: _, ...cp } of checkpoints) await journal.checkpoint(runId, cp)
   const states = checkpoints.flatMap((c) => (c.sourceState ? [{ table: c.table, state: c.sourceState }] : []))
   if (states.length > 0) await journal.sourceStates?.(runId, states)

@@ -19,6 +19,11 @@ export interface RunState {
   readonly checkpoints?: Checkpoint[]
   /** Resume: whether an interrupted run was found. */
   readonly interrupted: boolean
+  /**
+   * Not resuming: the checkpoints of the interrupted run the journal holds between this source and target (what
+   * a resume would take up), kept resumable when this run cannot start. Absent: none, or resuming.
+   */
+  readonly interruptedRun?: Checkpoint[]
   readonly report: Report
   /** Called once the run ends (transforms' key sets). */
   onClose: (() => Promise<void>)[]

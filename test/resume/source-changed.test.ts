@@ -5,7 +5,7 @@ import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildFixture } from '../../fixtures/fixture.js'
 import { connect } from '../../src/connect.js'
-import { SourceChangedError } from '../../src/errors.js'
+import { DbferryError, SourceChangedError } from '../../src/errors.js'
 import { ferry } from '../../src/ferry.js'
 import { sourceChanges } from '../../src/pipeline/resume.js'
 import type { Checkpoint } from '../../src/journal/journal.js'
@@ -45,6 +45,16 @@ async function interruptedCopy(from: string, to: string, journal: string) {
   expect(report.ok).toBe(false)
   expect(report.error?.code).toBe('aborted')
   return report
+}
+
+/** The error a run that cannot start throws (it must throw one of dbferry's, never return). */
+async function refusal(run: Promise<unknown>): Promise<DbferryError> {
+  const error = await run.then(
+    (report) => expect.fail(`the run started and reported: ${JSON.stringify(report).slice(0, 200)}`),
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(DbferryError)
+  return error as DbferryError
 }
 
 function targetIds(file: string): number[] {
@@ -96,11 +106,11 @@ describe('resume refuses a source that changed since the interrupted run', () =>
         await interruptedCopy(src.url, `sqlite:${target}`, journal)
 
         await run(src.url, "INSERT INTO readings (id, v) VALUES (99999, 'added later')")
-        const refused = await ferry({ from: src.url, to: `sqlite:${target}`, journal, batchRows: 1_000, resume: true })
-        expect(refused.ok).toBe(false)
-        expect(refused.error?.code).toBe('source_changed')
-        expect(refused.error?.message).toContain(`readings: rows ${ROWS} → ${ROWS + 1}`)
-        expect(refused.error?.message).toContain('99999')
+        // a resume refused before a row moves: the run cannot start, so ferry() throws
+        const refused = await refusal(ferry({ from: src.url, to: `sqlite:${target}`, journal, batchRows: 1_000, resume: true }))
+        expect(refused).toMatchObject({ name: 'SourceChangedError', code: 'source_changed', table: 'readings' })
+        expect(refused.message).toContain(`readings: rows ${ROWS} → ${ROWS + 1}`)
+        expect(refused.message).toContain('99999')
         // nothing was written by the refused run
         expect(targetIds(target).length).toBeLessThan(ROWS)
 
@@ -143,9 +153,9 @@ describe('resume refuses a source that changed since the interrupted run', () =>
     const journal = join(dir, 'journal-csv.sqlite')
     await interruptedCopy(`csv:${folder}`, `sqlite:${target}`, journal)
     appendFileSync(join(folder, 'readings.csv'), '3001,appended\n')
-    const refused = await ferry({ from: `csv:${folder}`, to: `sqlite:${target}`, journal, batchRows: 1_000, resume: true })
-    expect(refused.error?.code).toBe('source_changed')
-    expect(refused.error?.message).toMatch(/readings: bytes \d+ → \d+, modified/)
+    const refused = await refusal(ferry({ from: `csv:${folder}`, to: `sqlite:${target}`, journal, batchRows: 1_000, resume: true }))
+    expect(refused.code).toBe('source_changed')
+    expect(refused.message).toMatch(/readings: bytes \d+ → \d+, modified/)
   }, 60_000)
 
   it('a file source: an edited dump is reported by size and time; the original file resumes', async () => {
@@ -163,9 +173,9 @@ describe('resume refuses a source that changed since the interrupted run', () =>
 
     await interruptedCopy(`mysqldump:${dump}`, `sqlite:${target}`, journal)
     appendFileSync(dump, "INSERT INTO `readings` VALUES (3001,'appended');\n")
-    const refused = await ferry({ from: `mysqldump:${dump}`, to: `sqlite:${target}`, journal, batchRows: 1_000, resume: true })
-    expect(refused.error?.code).toBe('source_changed')
-    expect(refused.error?.message).toMatch(/readings: bytes \d+ → \d+, modified/)
+    const refused = await refusal(ferry({ from: `mysqldump:${dump}`, to: `sqlite:${target}`, journal, batchRows: 1_000, resume: true }))
+    expect(refused.code).toBe('source_changed')
+    expect(refused.message).toMatch(/readings: bytes \d+ → \d+, modified/)
 
     writeFileSync(dump, original)
     utimesSync(dump, mtime, mtime)
@@ -175,9 +185,8 @@ describe('resume refuses a source that changed since the interrupted run', () =>
     expect(targetIds(target)).toEqual(Array.from({ length: 3_000 }, (_, i) => i + 1))
 
     // the same command once more: there is nothing left to resume, and it says so
-    const again = await ferry({ from: `mysqldump:${dump}`, to: `sqlite:${target}`, journal, batchRows: 1_000, resume: true })
-    expect(again.ok).toBe(false)
-    expect(again.error?.message).toContain('the journal has no interrupted run between this source and target')
+    const again = await refusal(ferry({ from: `mysqldump:${dump}`, to: `sqlite:${target}`, journal, batchRows: 1_000, resume: true }))
+    expect(again.message).toContain('the journal has no interrupted run between this source and target')
     expect(targetIds(target).length).toBe(3_000)
   }, 60_000)
 })
