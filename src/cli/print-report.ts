@@ -69,6 +69,15 @@ export function formatReport(report: Report, ending: RunEnding = {}): string {
     lines.push('', `From the source (${report.snapshot?.notApplied ? `${report.snapshot.notApplied} object(s) or statement(s) with data not applied` : 'notes'}):`)
     for (const n of sourceNotes) lines.push(`  ${n}`)
   }
+  // --preflight warn: what the scan found before the copy; --verify: what the comparison after it found
+  if (report.preflight && report.preflight.length > 0) {
+    lines.push('', `Preflight found (${report.preflight.length}):`)
+    for (const i of report.preflight) lines.push(`  ${i.kind} ${i.table}${i.column ? `.${i.column}` : ''}: ${i.message} (${i.count} row${i.count === 1 ? '' : 's'})`)
+  }
+  if (report.verify) {
+    const differ = report.verify.tables.filter((t) => !t.equal)
+    lines.push('', `Verify: ${report.verify.equal ? 'EQUAL' : 'DIFFERENT'}${differ.map((t) => `\n  ${t.name}: ${t.missing} missing, ${t.extra} extra, ${t.changed} changed`).join('')}`)
+  }
   if (report.journal) lines.push('', `Journal: ${report.journal} (dbferry rejects ${report.journal})`)
   if (report.error) lines.push('', `Stopped: ${report.error.message} [${report.error.code}]`)
   lines.push('', verdict(report, ending))
@@ -119,6 +128,8 @@ export function reportJson(report: Report, ending: RunEnding = {}): string {
       deferredForeignKeys: report.deferredForeignKeys.map((d) => ({ table: d.table, references: d.foreignKey.refTable, columns: d.foreignKey.columns, reason: d.reason })),
       objects: report.objects,
       snapshot: report.snapshot,
+      ...(report.preflight ? { preflight: report.preflight } : {}),
+      ...(report.verify ? { verify: report.verify } : {}),
       ...(report.journal ? { journal: report.journal } : {}),
       ms: report.ms,
       ...(report.error ? { error: report.error } : {}),

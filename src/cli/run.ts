@@ -17,9 +17,13 @@ function mainHelp(): string {
     'URLs: sqlite:./file.db  postgres://user@host/db  mysql://user@host/db  mssql://user:pass@host/db',
     '',
     'Exit codes: 0 done, nothing rejected; 3 done, but rows were rejected or dropped or a constraint could',
-    'not be created or validated; 1 failed; 2 bad usage.',
+    'not be created or validated; 1 failed; 2 bad usage; 130 stopped by Ctrl-C (SIGINT), 143 by SIGTERM',
+    '(continue with --resume).',
     '',
-    'Run `dbferry <command> --help` for a command\'s options.',
+    'Every command takes -q/--quiet (only errors on stderr), -v/--verbose (every progress event, timestamped)',
+    'and --log-level error|info|debug; its result goes to stdout, logs to stderr. -V, --version: the version.',
+    '',
+    'Run `dbferry <command> --help` for a command\'s options; `dbferry completion bash|zsh` for shell completion.',
   ].join('\n')
 }
 
@@ -30,7 +34,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(mainHelp() + '\n')
     return name === undefined ? 2 : 0
   }
-  if (name === '--version' || name === '-v') {
+  // -V and --version; -v alone too (there is no command to be verbose about)
+  if (name === '--version' || name === '-V' || (name === '-v' && rest.length === 0)) {
     io.stdout.write(`${VERSION}\n`)
     return 0
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { parseArgs } from '../../src/cli/command.js'
+import { parseCommandLine } from '../../src/cli/options-table.js'
 import { copyOptions } from '../../src/cli/commands/copy.js'
 import { UsageError } from '../../src/errors.js'
 import { runCli } from './run-cli.js'
@@ -17,17 +17,25 @@ db.close()
 const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: dir }
 
 describe('an option given twice', () => {
-  it('parseArgs refuses a repeated single-value option, naming it, in every spelling', () => {
-    for (const args of [['--journal', 'a', '--journal', 'b'], ['--journal=a', '--journal', 'b'], ['--journal=a', '--journal=a'], ['--mode', 'create', 'x', '--mode', 'append']]) {
-      const name = args[0]!.slice(2).split('=')[0]!
-      expect(() => parseArgs(args), args.join(' ')).toThrow(UsageError)
-      expect(() => parseArgs(args)).toThrow(new RegExp(`--${name}\\b.*more than once`))
+  const table = [
+    { name: 'journal', value: '<file>', help: '' },
+    { name: 'mode', value: '<m>', help: '' },
+    { name: 'concurrency', short: 'j', value: '<n>', help: '' },
+    { name: 'fk', value: '<x=y>', repeatable: true, help: '' },
+    { name: 'json', help: '' },
+  ]
+
+  it('parseCommandLine refuses a repeated single-value option, naming it, in every spelling (short ones too)', () => {
+    for (const args of [['--journal', 'a', '--journal', 'b'], ['--journal=a', '--journal', 'b'], ['--journal=a', '--journal=a'], ['--mode', 'create', 'x', '--mode', 'append'], ['-j', '2', '--concurrency=3'], ['-j2', '-j', '2']]) {
+      const name = args.includes('-j') || args.includes('-j2') ? 'concurrency' : args[0]!.slice(2).split('=')[0]!
+      expect(() => parseCommandLine(args, table), args.join(' ')).toThrow(UsageError)
+      expect(() => parseCommandLine(args, table)).toThrow(new RegExp(`--${name}\\b.*more than once`))
     }
   })
 
-  it('parseArgs collects the options a command declares repeatable, and a flag twice is still the flag', () => {
-    expect(parseArgs(['--fk', 'a.x=b.id', '--fk', 'c.y=b.id'], [], ['fk']).options.fk).toEqual(['a.x=b.id', 'c.y=b.id'])
-    expect(parseArgs(['--json', '--json'], ['json']).options.json).toBe(true)
+  it('parseCommandLine collects the options a command declares repeatable, and a flag twice is still the flag', () => {
+    expect(parseCommandLine(['--fk', 'a.x=b.id', '--fk', 'c.y=b.id'], table).values.fk).toEqual(['a.x=b.id', 'c.y=b.id'])
+    expect(parseCommandLine(['--json', '--json'], table).values.json).toBe(true)
   })
 
   it('copy --journal a --journal b exits 2 naming --journal, and copies nothing', async () => {

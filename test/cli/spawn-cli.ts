@@ -23,11 +23,11 @@ export interface CliProcessResult {
  */
 export function spawnCli(
   args: string[],
-  options: { cwd?: string; watch?: (stderr: string, child: ChildProcess) => void } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; watch?: (stderr: string, child: ChildProcess) => void } = {},
 ): Promise<CliProcessResult> {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first`)
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))

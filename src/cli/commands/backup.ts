@@ -1,20 +1,36 @@
 import { redact } from '../../errors.js'
 import { backup, restore } from '../../backup.js'
-import { parseArgs, type CliCommand } from '../command.js'
+import type { CliCommand, CliIo } from '../command.js'
+import { commandHelp, logLevelOf, parseCommandLine, type CliOption, type ParsedCommandLine } from '../options-table.js'
 
-const BACKUP_HELP = `dbferry backup <sqlite-file> <dest> [--gzip]
+const BACKUP_OPTIONS: readonly CliOption[] = [{ name: 'gzip', help: 'compress the copy (default when <dest> ends in .gz)' }]
 
-Copies a live SQLite database with SQLite's online backup API (consistent while others write).
-  --gzip   compress the copy (default when <dest> ends in .gz)
-Restore it with: dbferry restore <dest> <sqlite-file>
+const BACKUP_HELP = commandHelp({
+  usage: 'dbferry backup <sqlite-file> <dest> [--gzip]',
+  description: `Copies a live SQLite database with SQLite's online backup API (consistent while others write).
+Restore it with: dbferry restore <dest> <sqlite-file>`,
+  options: BACKUP_OPTIONS,
+  footer: 'Exit codes: 0 done, 1 failed, 2 usage.',
+})
 
-Exit codes: 0 done, 1 failed, 2 usage.`
+const RESTORE_HELP = commandHelp({
+  usage: 'dbferry restore <backup> <sqlite-file>',
+  description: 'Replaces the contents of <sqlite-file> with a backup made by dbferry backup (plain or gzip, detected).',
+  options: [],
+  footer: 'Exit codes: 0 done, 1 failed, 2 usage.',
+})
 
-const RESTORE_HELP = `dbferry restore <backup> <sqlite-file>
-
-Replaces the contents of <sqlite-file> with a backup made by dbferry backup (plain or gzip, detected).
-
-Exit codes: 0 done, 1 failed, 2 usage.`
+/** Parses `args`; a usage error is written with the help, as `undefined`. */
+function parsed(args: string[], table: readonly CliOption[], help: string, io: CliIo): ParsedCommandLine | undefined {
+  try {
+    const result = parseCommandLine(args, table)
+    logLevelOf(result.values)
+    return result
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n\n${help}\n`)
+    return undefined
+  }
+}
 
 function kb(bytes: number): string {
   return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`
@@ -25,15 +41,14 @@ export const backupCommand: CliCommand = {
   name: 'backup',
   summary: 'back up an SQLite file (online backup API, optionally gzip)',
   help: BACKUP_HELP,
+  options: BACKUP_OPTIONS,
+  positionals: 'file',
   async run(args, io) {
-    const { positionals, options } = parseArgs(args, ['gzip', 'help'])
-    if (options.help) {
-      io.stdout.write(`${BACKUP_HELP}\n`)
-      return 0
-    }
-    const unknown = Object.keys(options).filter((k) => k !== 'gzip')
-    if (positionals.length !== 2 || unknown.length > 0) {
-      io.stderr.write(`${unknown.length > 0 ? `unknown option --${unknown[0]}` : 'backup needs <sqlite-file> <dest>'}\n\n${BACKUP_HELP}\n`)
+    const line = parsed(args, BACKUP_OPTIONS, BACKUP_HELP, io)
+    if (!line) return 2
+    const { positionals, values: options } = line
+    if (positionals.length !== 2) {
+      io.stderr.write(`backup needs <sqlite-file> <dest>\n\n${BACKUP_HELP}\n`)
       return 2
     }
     try {
@@ -52,15 +67,14 @@ export const restoreCommand: CliCommand = {
   name: 'restore',
   summary: 'restore an SQLite file from a dbferry backup',
   help: RESTORE_HELP,
+  options: [],
+  positionals: 'file',
   async run(args, io) {
-    const { positionals, options } = parseArgs(args, ['help'])
-    if (options.help) {
-      io.stdout.write(`${RESTORE_HELP}\n`)
-      return 0
-    }
-    const unknown = Object.keys(options)
-    if (positionals.length !== 2 || unknown.length > 0) {
-      io.stderr.write(`${unknown.length > 0 ? `unknown option --${unknown[0]}` : 'restore needs <backup> <sqlite-file>'}\n\n${RESTORE_HELP}\n`)
+    const line = parsed(args, [], RESTORE_HELP, io)
+    if (!line) return 2
+    const { positionals } = line
+    if (positionals.length !== 2) {
+      io.stderr.write(`restore needs <backup> <sqlite-file>\n\n${RESTORE_HELP}\n`)
       return 2
     }
     try {

@@ -4,24 +4,35 @@ import { buildFixture } from '../../testing/fixture.js'
 import { sahanaFixture } from '../demo-data.js'
 import { ferry } from '../../ferry.js'
 import { transforms as t } from '../../transforms/index.js'
-import { parseArgs, type CliCommand } from '../command.js'
+import type { CliCommand } from '../command.js'
+import { cliLog, runProgress } from '../log.js'
+import { commandHelp, logLevelOf, parseCommandLine, type CliOption } from '../options-table.js'
 import { formatReport, reportJson } from '../print-report.js'
 import { progressDisplay } from '../progress-display.js'
 
-const HELP = `dbferry demo [--dir <folder>] [--json]
+const DEMO_OPTIONS: readonly CliOption[] = [
+  { name: 'dir', value: '<folder>', file: true, help: 'where the files go (default ./dbferry-demo)' },
+  { name: 'json', help: 'print both reports as JSON' },
+]
 
-Builds the "sahana" example database (a disaster-relief app's SQLite file with the dirt real migrations
+const HELP = commandHelp({
+  usage: 'dbferry demo [--dir <folder>] [--json]',
+  description: `Builds the "sahana" example database (a disaster-relief app's SQLite file with the dirt real migrations
 meet: junk in typed columns, duplicate emails that differ in case, multi-line text, foreign keys to rows
 that do not exist) and copies it into a new SQLite file, then prints what was written, what was rejected
-and why. Needs no server. Files go to ./dbferry-demo (or --dir).`
+and why. Needs no server. Files go to ./dbferry-demo (or --dir).`,
+  options: DEMO_OPTIONS,
+})
 
 /** `dbferry demo`: the main job on the embedded default, SQLite to SQLite. */
 export const demoCommand: CliCommand = {
   name: 'demo',
   summary: 'copy a bundled example database (SQLite → SQLite) and show the report',
   help: HELP,
+  options: DEMO_OPTIONS,
   async run(args, io) {
-    const { options } = parseArgs(args, ['json'])
+    const { values: options } = parseCommandLine(args, DEMO_OPTIONS)
+    const log = cliLog(io, logLevelOf(options))
     const dir = typeof options.dir === 'string' ? options.dir : join(io.cwd, 'dbferry-demo')
     mkdirSync(dir, { recursive: true })
     const from = join(dir, 'sahana.db')
@@ -31,7 +42,8 @@ export const demoCommand: CliCommand = {
     await buildFixture(sahanaFixture, `sqlite:${from}`)
     const json = options.json === true
     if (!json) io.stdout.write(`Built ${relative(io.cwd, from) || from} (the sahana example). Copying it to ${relative(io.cwd, to) || to} …\n\n`)
-    const display = progressDisplay(io, json ? 'none' : 'lines')
+    // lines, not bars, on a terminal too: the demo's report follows on stdout
+    const display = log.level === 'info' && !json ? progressDisplay(io, 'lines') : runProgress(io, log, json)
     const report = await ferry({
       from: `sqlite:${from}`,
       to: `sqlite:${to}`,

@@ -1,26 +1,31 @@
 import { groupStages } from '../../plan/order.js'
 import { plan, type PlanReport } from '../../plan/plan.js'
 import { UsageError } from '../../errors.js'
-import { parseArgs, type CliCommand } from '../command.js'
-import { COPY_REPEATABLE, copyOptions } from './copy.js'
+import type { FerryOptions } from '../../ferry.js'
+import type { CliCommand, CliIo } from '../command.js'
+import { commandHelp, parseCommandLine, type CliOption } from '../options-table.js'
+import { CONNECTIONS_HELP, RUN_OPTIONS, runRequest } from '../run-options.js'
 
-const HELP = `dbferry plan <from> [<to>] [options]
+const PLAN_OPTIONS: readonly CliOption[] = [
+  ...RUN_OPTIONS,
+  { name: 'stages', value: '<n>', help: 'group the load order into n ordered stages (e.g. files to load one after the other)' },
+  { name: 'no-scan', help: 'order, stages and renames only; do not read the rows' },
+  { name: 'json', help: 'print the plan as JSON' },
+]
 
-Shows what a copy would do before a row moves: tables in load order (parents first) and numbered stages,
+const HELP = commandHelp({
+  usage: 'dbferry plan <from> [<to>] [options]',
+  description: `Shows what a copy would do before a row moves: tables in load order (parents first) and numbered stages,
 foreign keys that cannot be honoured by order, names the target would change, and — from a scan of the
 source — every problem found in the data: values the target's collation would treat as equal (listed first),
-orphan foreign keys, values the target cannot hold, values that do not convert. The target is not written to.
+orphan foreign keys, values the target cannot hold, values that do not convert. The target is not written to
+(\`dbferry copy … --dry-run\` prints the same for a copy's command line). --mode truncate or append read the
+target's tables, whose column types a CSV source takes (shown under "Source").
 
-Options:
-  --config <file>      the same config file as copy (tables, foreign keys, transforms)
-  --tables / --exclude / --fk / --fallback-encoding / --lower-case   as for copy
-  --mode <m>           as for copy; truncate or append read the target's tables, whose column types a CSV
-                       source takes (shown under "Source")
-  --stages <n>         group the load order into n ordered stages (e.g. files to load one after the other)
-  --no-scan            order, stages and renames only; do not read the rows
-  --json               print the plan as JSON
-
-Exit codes: 0 no problems found; 3 problems found; 1 failed; 2 bad usage.`
+${CONNECTIONS_HELP}`,
+  options: PLAN_OPTIONS,
+  footer: 'Exit codes: 0 no problems found; 3 problems found; 1 failed; 2 bad usage.',
+})
 
 function text(p: PlanReport, stages: string[][]): string {
   const lines: string[] = [`${p.source}${p.target ? ` → ${p.target}` : ''}`, '']
@@ -49,31 +54,43 @@ function text(p: PlanReport, stages: string[][]): string {
   return lines.join('\n')
 }
 
+/**
+ * Plans the run `options` describe and prints the plan on stdout (text or JSON); returns the exit code:
+ * 3 when the scan found problems, else 0. `stages` groups the load order into that many stages.
+ */
+export async function printPlan(
+  options: Omit<FerryOptions, 'to'> & { to?: FerryOptions['to'] },
+  how: { json: boolean; scan: boolean; stages?: number },
+  io: CliIo,
+): Promise<number> {
+  const report = await plan({ ...options, scan: how.scan })
+  const stages = how.stages ? groupStages({ order: report.order, stages: report.stages, deferred: report.deferred }, how.stages) : report.stages
+  if (how.json) {
+    io.stdout.write(
+      JSON.stringify(
+        { ...report, stages, deferred: report.deferred.map((d) => ({ table: d.table, references: d.foreignKey.refTable, columns: d.foreignKey.columns, reason: d.reason })) },
+        (_k, v) => (typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? `\\x${Buffer.from(v).toString('hex')}` : v),
+        2,
+      ) + '\n',
+    )
+  } else io.stdout.write(text(report, stages) + '\n')
+  return report.preflight.length > 0 ? 3 : 0
+}
+
 /** `dbferry plan`. */
 export const planCommand: CliCommand = {
   name: 'plan',
   summary: 'show load order, stages, renames and every problem in the data, before a row moves',
   help: HELP,
+  options: PLAN_OPTIONS,
+  positionals: 'none',
   async run(args, io) {
-    const { options } = parseArgs(args, ['json', 'no-scan', 'lower-case'], COPY_REPEATABLE)
-    const stagesWanted = options.stages === undefined ? undefined : Number(options.stages)
+    const parsed = parseCommandLine(args, PLAN_OPTIONS)
+    const { values } = parsed
+    const stagesWanted = values.stages === undefined ? undefined : Number(values.stages)
     if (stagesWanted !== undefined && !(Number.isInteger(stagesWanted) && stagesWanted > 0)) throw new UsageError('--stages takes a positive whole number')
     // the same options as copy, so a plan describes exactly the copy it precedes; <to> is optional here
-    const rest = args.filter((a, i) => !['--stages', '--no-scan'].includes(a) && !(args[i - 1] === '--stages'))
-    const positionals = parseArgs(rest, ['json', 'lower-case'], COPY_REPEATABLE).positionals
-    const withTarget = positionals.length === 1 && typeof options.config !== 'string' ? [...rest, positionals[0]!] : rest
-    const { options: ferryOptions } = await copyOptions(withTarget, io)
-    const report = await plan({ ...ferryOptions, to: positionals.length === 1 && typeof options.config !== 'string' ? undefined : ferryOptions.to, scan: options['no-scan'] !== true })
-    const stages = stagesWanted ? groupStages({ order: report.order, stages: report.stages, deferred: report.deferred }, stagesWanted) : report.stages
-    if (options.json === true) {
-      io.stdout.write(
-        JSON.stringify(
-          { ...report, stages, deferred: report.deferred.map((d) => ({ table: d.table, references: d.foreignKey.refTable, columns: d.foreignKey.columns, reason: d.reason })) },
-          (_k, v) => (typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? `\\x${Buffer.from(v).toString('hex')}` : v),
-          2,
-        ) + '\n',
-      )
-    } else io.stdout.write(text(report, stages) + '\n')
-    return report.preflight.length > 0 ? 3 : 0
+    const { options } = await runRequest(parsed, io, 'plan')
+    return printPlan(options, { json: values.json === true, scan: values['no-scan'] !== true, stages: stagesWanted }, io)
   },
 }

@@ -1,26 +1,29 @@
 import { existsSync } from 'node:fs'
-import { stringify } from 'csv-stringify/sync'
 import { UsageError } from '../../errors.js'
+import { csvDocument } from '../../formats/csv/csv-format.js'
 import { queryJournal } from '../../store/journal-query.js'
-import { parseArgs, type CliCommand } from '../command.js'
+import type { CliCommand } from '../command.js'
+import { commandHelp, logLevelOf, parseCommandLine, type CliOption } from '../options-table.js'
 
-const HELP = `dbferry rejects <journal> [--kind K] [--table T] [--action A] [--run N|last] [--since DATE]
-                [--format table|csv|json] [--limit n] [--summary]
+const REJECTS_OPTIONS: readonly CliOption[] = [
+  { name: 'kind', value: '<K>', repeatable: true, help: 'only this failure kind (repeat or comma-separate), e.g. duplicate_dropped,type_conversion' },
+  { name: 'table', value: '<T>', repeatable: true, help: 'only this target table (repeat or comma-separate)' },
+  { name: 'action', value: '<A>', repeatable: true, choices: ['rejected', 'dropped', 'fixed', 'inserted', 'remapped'], help: 'only rejected, dropped, fixed, inserted or remapped (repeat or comma-separate)' },
+  { name: 'run', value: '<N>', help: 'only run N; "last" for the latest run. Default: every run' },
+  { name: 'since', value: '<DATE>', help: 'only entries recorded at or after DATE (ISO, e.g. 2026-01-01)' },
+  { name: 'format', value: '<F>', choices: ['table', 'csv', 'json'], help: 'table (default), csv (with the row as JSON) or json' },
+  { name: 'limit', value: '<n>', help: 'at most n entries. Default: all' },
+  { name: 'summary', help: 'counts per run, table, action and kind instead of the entries' },
+]
 
-Lists what a run's journal recorded: rejected and dropped rows with their failure kind and the source row,
-and the changes transforms made (fixed values, inserted stub rows, remapped keys).
-
-  <journal>        the journal file (default of dbferry copy: ./dbferry-journal.sqlite)
-  --kind K         only this failure kind (repeat or comma-separate), e.g. duplicate_dropped,type_conversion
-  --table T        only this target table (repeat or comma-separate)
-  --action A       only rejected, dropped, fixed, inserted or remapped (repeat or comma-separate)
-  --run N          only run N; "last" for the latest run. Default: every run
-  --since DATE     only entries recorded at or after DATE (ISO, e.g. 2026-01-01)
-  --format F       table (default), csv (with the row as JSON) or json
-  --limit n        at most n entries. Default: all
-  --summary        counts per run, table, action and kind instead of the entries
-
-Exit codes: 0 listed (even when nothing matched), 1 the journal cannot be read, 2 usage error.`
+const HELP = commandHelp({
+  usage: 'dbferry rejects <journal> [options]',
+  description: `Lists what a run's journal recorded: rejected and dropped rows with their failure kind and the source row,
+and the changes transforms made (fixed values, inserted stub rows, remapped keys). <journal> is the journal
+file (default of dbferry copy: ./dbferry-journal.sqlite).`,
+  options: REJECTS_OPTIONS,
+  footer: 'Exit codes: 0 listed (even when nothing matched), 1 the journal cannot be read, 2 usage error.',
+})
 
 const ACTIONS = new Set(['rejected', 'dropped', 'fixed', 'inserted', 'remapped'])
 
@@ -53,16 +56,11 @@ export const rejectsCommand: CliCommand = {
   name: 'rejects',
   summary: 'list or export rejected/dropped rows and transform changes from a journal',
   help: HELP,
+  options: REJECTS_OPTIONS,
+  positionals: 'file',
   async run(args, io) {
-    const parsed = parseArgs(args, ['summary', 'help'], ['kind', 'table', 'action'])
-    const known = new Set(['kind', 'table', 'action', 'run', 'since', 'format', 'limit', 'summary', 'help'])
-    const unknown = Object.keys(parsed.options).filter((k) => !known.has(k))
-    if (unknown.length > 0) throw new UsageError(`unknown option --${unknown[0]}`)
-    const { positionals, options } = parsed
-    if (options.help) {
-      io.stdout.write(`${HELP}\n`)
-      return 0
-    }
+    const { positionals, values: options } = parseCommandLine(args, REJECTS_OPTIONS)
+    logLevelOf(options)
     if (positionals.length !== 1) throw new UsageError(`rejects needs one journal file, got ${positionals.length}`)
     const path = positionals[0]!
     if (!existsSync(path)) {
@@ -107,7 +105,7 @@ export const rejectsCommand: CliCommand = {
     if (options.summary) {
       const counts = result.counts
       if (format === 'json') io.stdout.write(`${JSON.stringify(counts, null, 2)}\n`)
-      else if (format === 'csv') io.stdout.write(stringify(counts.map((c) => [c.run_id, c.table_name, c.action, c.kind, c.n]), { header: true, columns: ['run', 'table', 'action', 'kind', 'count'] }))
+      else if (format === 'csv') io.stdout.write(csvDocument(['run', 'table', 'action', 'kind', 'count'], counts.map((c) => [c.run_id, c.table_name, c.action, c.kind, c.n])))
       else io.stdout.write(`${textTable(['run', 'table', 'action', 'kind', 'count'], counts.map((c) => [String(c.run_id), c.table_name, c.action, c.kind, String(c.n)]))}\n`)
       return 0
     }
@@ -129,9 +127,9 @@ export const rejectsCommand: CliCommand = {
       io.stdout.write(`${JSON.stringify(out, null, 2)}\n`)
     } else if (format === 'csv') {
       io.stdout.write(
-        stringify(
-          entries.map((e) => [e.run_id, e.table_name, e.action, e.kind, e.key ?? '', e.column_name ?? '', e.message, e.row_json ?? '', e.source, e.created_at]),
-          { header: true, columns: ['run', 'table', 'action', 'kind', 'key', 'column', 'message', 'row', 'by', 'at'] },
+        csvDocument(
+          ['run', 'table', 'action', 'kind', 'key', 'column', 'message', 'row', 'by', 'at'],
+          entries.map((e) => [e.run_id, e.table_name, e.action, e.kind, e.key, e.column_name, e.message, e.row_json, e.source, e.created_at]),
         ),
       )
     } else {

@@ -3,23 +3,27 @@ import { UsageError } from '../../errors.js'
 import { rewriteDump } from '../../formats/mysqldump/rewrite-dump.js'
 import { rewriteCharset, rewriteEngine } from '../../transforms/rewrite-engine.js'
 import type { Transform } from '../../transforms/transform.js'
-import { parseArgs, type CliCommand, type CliIo } from '../command.js'
+import type { CliCommand, CliIo } from '../command.js'
+import { commandHelp, logLevelOf, parseCommandLine, type CliOption } from '../options-table.js'
 
-const HELP = `dbferry rewrite-dump <in.sql> <out.sql> [options]
+const REWRITE_OPTIONS: readonly CliOption[] = [
+  { name: 'engine', value: '<from:to>', help: 'storage engine, e.g. MyISAM:InnoDB (MyISAM-only options such as ROW_FORMAT=FIXED\nare dropped with it)' },
+  {
+    name: 'charset',
+    value: '<from:to>',
+    help: 'character set of tables and columns, e.g. latin1:utf8mb4 (collations follow:\nlatin1_bin → utf8mb4_bin, latin1_general_ci → utf8mb4_general_ci, others → the\nnew charset\'s default)',
+  },
+  { name: 'collation', value: '<name>', help: 'the collation to use with --charset instead' },
+]
 
-Streams a mysqldump file to a new file, rewriting CREATE TABLE statements through schema transforms — no
-server needed. Data, comments and everything else are copied byte for byte.
-
-Options:
-  --engine <from:to>       storage engine, e.g. MyISAM:InnoDB (MyISAM-only options such as ROW_FORMAT=FIXED
-                           are dropped with it)
-  --charset <from:to>      character set of tables and columns, e.g. latin1:utf8mb4 (collations follow:
-                           latin1_bin → utf8mb4_bin, latin1_general_ci → utf8mb4_general_ci, others → the
-                           new charset's default)
-  --collation <name>       the collation to use with --charset instead
-
-The data bytes are not re-encoded: the dump's SET NAMES tells the server how to read them, and the server
-converts them into the new charset on load.`
+const HELP = commandHelp({
+  usage: 'dbferry rewrite-dump <in.sql> <out.sql> [options]',
+  description: `Streams a mysqldump file to a new file, rewriting CREATE TABLE statements through schema transforms — no
+server needed. Data, comments and everything else are copied byte for byte.`,
+  options: REWRITE_OPTIONS,
+  footer: `The data bytes are not re-encoded: the dump's SET NAMES tells the server how to read them, and the server
+converts them into the new charset on load.`,
+})
 
 function pair(v: unknown, name: string): [string, string] | undefined {
   if (v === undefined) return undefined
@@ -33,14 +37,11 @@ export const rewriteDumpCommand: CliCommand = {
   name: 'rewrite-dump',
   summary: 'rewrite engines and charsets in a mysqldump file, streamed, without a server',
   help: HELP,
+  options: REWRITE_OPTIONS,
+  positionals: 'file',
   async run(args: string[], io: CliIo): Promise<number> {
-    const { positionals, options: o } = parseArgs(args, ['help'])
-    if (o.help) {
-      io.stdout.write(HELP + '\n')
-      return 0
-    }
-    const known = new Set(['engine', 'charset', 'collation', 'help'])
-    for (const k of Object.keys(o)) if (!known.has(k)) throw new UsageError(`unknown option --${k}`)
+    const { positionals, values: o } = parseCommandLine(args, REWRITE_OPTIONS)
+    logLevelOf(o)
     const [input, output, extra] = positionals
     if (!input || !output || extra !== undefined) throw new UsageError('rewrite-dump takes <in.sql> <out.sql>')
     const engine = pair(o.engine, 'engine')

@@ -6,26 +6,27 @@ import { selectSchema, type DeclaredForeignKey } from '../../schema/select.js'
 import type { DatabaseSchema, ForeignKeySchema, TableSchema } from '../../schema/types.js'
 import { multicsv } from '../../formats/multicsv/index.js'
 import { openMultiCsv, type MultiCsvConnection } from '../../formats/multicsv/multicsv-connection.js'
-import { parseArgs, type CliCommand, type CliIo } from '../command.js'
+import type { CliCommand, CliIo } from '../command.js'
+import { commandHelp, logLevelOf, parseCommandLine, type CliOption } from '../options-table.js'
 
-const HELP = `dbferry split <file> --stages N [options]
+const SPLIT_OPTIONS: readonly CliOption[] = [
+  { name: 'stages', value: '<n>', help: 'how many files (default 5; fewer if the key graph has fewer levels)' },
+  { name: 'out', value: '<dir>', file: true, help: 'where the files go (default: beside <file>), named <name>.1.csv … <name>.N.csv' },
+  { name: 'schema', value: '<url>', help: 'take foreign keys from a database with the same tables (e.g. sqlite:./storage.db)' },
+  { name: 'fk', value: '<child.col=parent.col>', repeatable: true, help: 'a foreign key declared by hand' },
+  { name: 'guess-fks', help: 'columns named <x>_id point at table <x> (or the one table named *_<x>)' },
+  { name: 'null', value: '<marker>', help: 'the NULL marker (default <NULL>)' },
+  { name: 'encoding', value: '<e>', help: "the file's encoding (default: detected)" },
+]
 
-Splits a multi-table CSV file (web2py's export format) into N files in foreign-key order: every table's
+const HELP = commandHelp({
+  usage: 'dbferry split <file> --stages N [options]',
+  description: `Splits a multi-table CSV file (web2py's export format) into N files in foreign-key order: every table's
 parents are in the same or an earlier file, so loading file 1, then 2, … never meets a missing parent. Values
-are copied as text, unchanged.
-
-Foreign keys come from:
-  --schema <url>           a database with the same tables (e.g. sqlite:./storage.db) whose keys are used
-  --fk <child.col=parent.col>   a key declared by hand (repeatable)
-  --guess-fks              columns named <x>_id point at table <x> (or the one table named *_<x>)
-
-Options:
-  --stages <n>             how many files (default 5; fewer if the key graph has fewer levels)
-  --out <dir>              where the files go (default: beside <file>), named <name>.1.csv … <name>.N.csv
-  --null <marker>          the NULL marker (default <NULL>)
-  --encoding <e>           the file's encoding (default: detected)
-
-Exit codes: 0 done; 3 done but malformed records were left out (listed on stderr); 1 failed; 2 bad usage.`
+are copied as text, unchanged. Foreign keys come from --schema, --fk and --guess-fks.`,
+  options: SPLIT_OPTIONS,
+  footer: 'Exit codes: 0 done; 3 done but malformed records were left out (listed on stderr); 1 failed; 2 bad usage.',
+})
 
 /** Guesses foreign keys from web2py's naming: `sector_id` → `sector.id` or the one table ending `_sector`. */
 export function guessForeignKeys(schema: DatabaseSchema): DeclaredForeignKey[] {
@@ -152,14 +153,11 @@ export const splitCommand: CliCommand = {
   name: 'split',
   summary: 'split a multi-table CSV (web2py export) into N files in foreign-key order',
   help: HELP,
+  options: SPLIT_OPTIONS,
+  positionals: 'file',
   async run(args: string[], io: CliIo): Promise<number> {
-    const { positionals, options: o } = parseArgs(args, ['guess-fks', 'help'], ['fk'])
-    if (o.help) {
-      io.stdout.write(HELP + '\n')
-      return 0
-    }
-    const known = new Set(['stages', 'out', 'schema', 'fk', 'guess-fks', 'null', 'encoding', 'help'])
-    for (const k of Object.keys(o)) if (!known.has(k)) throw new UsageError(`unknown option --${k}`)
+    const { positionals, values: o } = parseCommandLine(args, SPLIT_OPTIONS)
+    logLevelOf(o)
     const [file, extra] = positionals
     if (!file || extra !== undefined) throw new UsageError('split takes one <file>')
     const stages = o.stages === undefined ? 5 : Number(o.stages)
