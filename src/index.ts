@@ -11,7 +11,7 @@
 export { ferry } from './ferry.js'
 export type { FerryOptions } from './options.js'
 export { plan, type PlanOptions, type PlanReport, type PreflightIssue, type PreflightKind, type PreflightExample } from './plan/plan.js'
-export { verify, formatVerifyReport, type VerifyOptions, type VerifyReport, type TableVerification, type RowKeyObject, type Tolerances, type ColumnTolerance, type VerifyHashing } from './verify/index.js'
+export { verify, formatVerifyReport, buildExpectations, type VerifyOptions, type VerifyReport, type TableVerification, type RowKeyObject, type Tolerances, type ColumnTolerance, type VerifyHashing, type CopyExpectations, type TableExpectations, type ExpectationEntry, type ExpectationRunReport } from './verify/index.js'
 export { exitCodeOf, type Report, type RowProblem, type TableReport, type Totals } from './report.js'
 export type { ProgressEvent } from './pipeline/progress.js'
 export type { LoadOrder, DeferredForeignKey } from './plan/order.js'

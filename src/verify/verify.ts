@@ -4,6 +4,7 @@ import { AbortError, UsageError, type RowError } from '../errors.js'
 import { keyColumnIndexes, valueToJson } from '../schema/rows.js'
 import type { Rename } from '../schema/identifiers.js'
 import type { ColumnSchema, DatabaseSchema, Row, TableSchema, Value } from '../schema/types.js'
+import type { CopyExpectations, TableExpectations } from './expectations.js'
 import { MAX_SEGMENTS, RowHasher, SegmentSums } from './hash.js'
 import { columnNormalizer, hashesDirectly, isExact, sameLogicalType, toleranceFor, type ColumnNormalizer, type Tolerances } from './normalize.js'
 
@@ -34,6 +35,18 @@ export interface VerifyOptions {
    * as missing. Default none.
    */
   expectDropped?: Readonly<Record<string, Iterable<string | Record<string, unknown>>>>
+  /**
+   * What a copy changed on purpose (see {@link CopyExpectations}): its rejected and dropped rows are expected
+   * absent from `b`, its fixed values expected changed, its stub rows expected extra, and tables it did not
+   * copy are listed in `excluded` instead of compared. Matched by key; in a table without a key (or for an
+   * entry without one) by count. Its renames apply unless `renames` is given. Default none.
+   */
+  expect?: CopyExpectations
+  /**
+   * A copy's journal file to take {@link VerifyOptions.expect} from: a path (its latest finished run from `a`
+   * to `b`, matched by how they display) or `{ path, run }` for one run by id. Default none.
+   */
+  journal?: string | { path: string; run?: number }
   /** Rows listed per table and kind (missing, extra, changed); counts stay exact. Default 100. */
   maxDiffs?: number
   /**
@@ -77,8 +90,12 @@ export interface TableVerification {
   extraCount: number
   /** Rows on both sides whose values differ, all of them. */
   changedCount: number
-  /** Rows of `a` missing on `b` that `expectDropped` accounts for. */
+  /** Rows of `a` missing on `b` that `expectDropped` or `expect` accounts for (rejected or dropped by the copy). */
   expectedDropped: number
+  /** Rows on both sides whose differing values `expect` accounts for (values the copy fixed). */
+  expectedChanged: number
+  /** Rows of `b` that `a` lacks and `expect` accounts for (rows a transform of the copy inserted). */
+  expectedInserted: number
   /** Rows of `a` its reader could not convert (counted in `rowsA`), less those `expectDropped` accounts for. */
   unreadableA: number
   /** Rows of `b` its reader could not convert (counted in `rowsB`). */
@@ -93,8 +110,12 @@ export interface TableVerification {
 
 /** The outcome of {@link verify}, as data. */
 export interface VerifyReport {
-  /** True when every compared table holds the same rows under the tolerances. */
+  /** True when every compared table holds the same rows under the tolerances, less the expected differences. */
   equal: boolean
+  /** Tables of `a` the copy did not copy (from `expect`): not compared, not differences. Empty without `expect`. */
+  excluded: string[]
+  /** Where the expected differences came from and how many were found. Absent without `expect`. */
+  expected?: { origin: string; dropped: number; changed: number; inserted: number }
   /** `a` as it displays (no password). */
   a: string
   /** `b` as it displays (no password). */
@@ -128,6 +149,8 @@ interface TablePlan {
   colsA: number[]
   colsB: number[]
   names: string[]
+  /** The same columns' names on b. */
+  namesB: string[]
   norms: ColumnNormalizer[]
   /** Positions in the aligned column lists that form the key; empty: keyless. */
   keyPos: number[]
@@ -147,6 +170,7 @@ function planTable(a: TableSchema, b: TableSchema, renames: readonly Rename[], t
   const colsA: number[] = []
   const colsB: number[] = []
   const names: string[] = []
+  const namesB: string[] = []
   const norms: ColumnNormalizer[] = []
   const direct: boolean[] = []
   let sameTypes = true
@@ -167,6 +191,7 @@ function planTable(a: TableSchema, b: TableSchema, renames: readonly Rename[], t
     colsA.push(i)
     colsB.push(j)
     names.push(ca.name)
+    namesB.push(cb.name)
     const tolerance = toleranceFor(tolerances, a.name, ca.name)
     norms.push(columnNormalizer(ca, cb, tolerance))
     direct.push(hashesDirectly(ca, cb, tolerance, sameEngine))
@@ -180,7 +205,7 @@ function planTable(a: TableSchema, b: TableSchema, renames: readonly Rename[], t
   if (keyPos.some((p) => p < 0)) keyPos = []
   const keySet = new Set(keyPos)
   const valuePos = names.map((_, p) => p).filter((p) => !keySet.has(p))
-  return { a, b, colsA, colsB, names, norms, keyPos, valuePos, direct, sameTypes, problems }
+  return { a, b, colsA, colsB, names, namesB, norms, keyPos, valuePos, direct, sameTypes, problems }
 }
 
 /** What a side's second pass keeps of a row in a differing segment. */
@@ -472,20 +497,110 @@ function keyTokenOf(plan: TablePlan, k: unknown): string | undefined {
   if (o === null || typeof o !== 'object' || plan.keyPos.length === 0) return undefined
   let s = ''
   for (const p of plan.keyPos) {
-    const v = (o as Record<string, unknown>)[plan.names[p]!]
+    // a key journaled by the target names its columns as the target does
+    const r = o as Record<string, unknown>
+    const v = plan.names[p]! in r ? r[plan.names[p]!] : r[plan.namesB[p]!]
     s += plan.norms[p]!.token((v === undefined ? null : v) as Value) + SEP
   }
   return s
 }
 
-/** The key tokens of `expectDropped` rows of one table, built with the table's own key normalisers. */
-function expectedKeys(plan: TablePlan, keys: Iterable<string | Record<string, unknown>> | undefined): Set<string> {
-  const out = new Set<string>()
-  for (const k of keys ?? []) {
-    const t = keyTokenOf(plan, k)
-    if (t !== undefined) out.add(t)
+/**
+ * One table's expected differences in its plan's terms: key tokens built with the table's own key normalisers,
+ * column names on `a`, and budgets for what is known only by count (entries without a key, a keyless table,
+ * fixes counted but not journaled). A row is expected by its key, else while its budget lasts.
+ */
+class Expected {
+  private readonly absent = new Set<string>()
+  private absentBudget = 0
+  private readonly fixed = new Map<string, Set<string>>()
+  private readonly fixBudget = new Map<string, number>()
+  private readonly inserted = new Set<string>()
+  private insertBudget = 0
+
+  constructor(plan: TablePlan, dropped: Iterable<string | Record<string, unknown>> | undefined, t: TableExpectations | undefined) {
+    for (const k of dropped ?? []) {
+      const token = keyTokenOf(plan, k)
+      if (token !== undefined) this.absent.add(token)
+    }
+    if (!t) return
+    let keyedAbsent = 0
+    for (const k of t.absent) {
+      const token = keyTokenOf(plan, k)
+      if (token === undefined) continue
+      keyedAbsent++
+      this.absent.add(token)
+    }
+    this.absentBudget = Math.max(0, t.absentTotal - keyedAbsent)
+    // journaled column names are the source's (reader, row fitter) or the target's (transforms, target)
+    const nameOnA = new Map<string, string>()
+    plan.names.forEach((n, p) => {
+      nameOnA.set(plan.namesB[p]!, n)
+      nameOnA.set(n, n)
+    })
+    const keyedFixes = new Map<string, number>()
+    for (const [k, columns] of t.fixed) {
+      const token = keyTokenOf(plan, k)
+      if (token === undefined) continue
+      let set = this.fixed.get(token)
+      if (!set) this.fixed.set(token, (set = new Set()))
+      for (const c of columns) {
+        const a = nameOnA.get(c)
+        if (a === undefined) continue
+        set.add(a)
+        keyedFixes.set(a, (keyedFixes.get(a) ?? 0) + 1)
+      }
+    }
+    for (const [c, n] of Object.entries(t.fixedTotal)) {
+      const a = nameOnA.get(c)
+      if (a !== undefined) this.fixBudget.set(a, (this.fixBudget.get(a) ?? 0) + n)
+    }
+    for (const [a, n] of keyedFixes) this.fixBudget.set(a, Math.max(0, (this.fixBudget.get(a) ?? 0) - n))
+    let keyedInserted = 0
+    for (const k of t.inserted) {
+      const token = keyTokenOf(plan, k)
+      if (token === undefined) continue
+      keyedInserted++
+      this.inserted.add(token)
+    }
+    this.insertBudget = Math.max(0, t.insertedTotal - keyedInserted)
   }
-  return out
+
+  /** Whether a row of `a` (by key token; undefined: no key known) is expected absent from `b`. */
+  missing(token: string | undefined): boolean {
+    if (token !== undefined && this.absent.has(token)) return true
+    if (this.absentBudget === 0) return false
+    this.absentBudget--
+    return true
+  }
+
+  /** Whether a row only `b` has is expected (a row the copy inserted). */
+  extra(token: string): boolean {
+    if (this.inserted.has(token)) return true
+    if (this.insertBudget === 0) return false
+    this.insertBudget--
+    return true
+  }
+
+  /** Whether a row's differing columns are all values the copy fixed (by key, else while the counts last). */
+  changed(token: string, columns: readonly string[]): boolean {
+    const known = this.fixed.get(token)
+    const rest = known ? columns.filter((c) => !known.has(c)) : columns
+    if (rest.length === 0) return true
+    if (!rest.every((c) => (this.fixBudget.get(c) ?? 0) > 0)) return false
+    for (const c of rest) this.fixBudget.set(c, this.fixBudget.get(c)! - 1)
+    return true
+  }
+
+  /**
+   * In a keyless table a fixed row is one row missing and one extra: pairs of them, up to the fixes counted,
+   * are expected changes. Returns how many pairs it takes.
+   */
+  keylessFixes(missing: number, extra: number): number {
+    let budget = 0
+    for (const n of this.fixBudget.values()) budget += n
+    return Math.min(missing, extra, budget)
+  }
 }
 
 /**
@@ -514,6 +629,7 @@ async function compareTable(
   b: Connection,
   plan: TablePlan,
   options: VerifyOptions,
+  expect: TableExpectations | undefined,
 ): Promise<TableVerification> {
   const started = Date.now()
   const maxDiffs = options.maxDiffs ?? 100
@@ -550,11 +666,10 @@ async function compareTable(
     const none: Collected = { rows: new Map(), rejected: [] }
     ;[rowsA, rowsB] = differing.size > 0 ? await Promise.all([sideA.collect(segments, differing), sideB.collect(segments, differing)]) : [none, none]
   }
-  const expected = expectedKeys(plan, options.expectDropped?.[plan.a.name])
+  const expected = new Expected(plan, options.expectDropped?.[plan.a.name], expect)
 
   for (const u of sideA.unreadable) {
-    const t = keyTokenOf(plan, u.key)
-    if (t !== undefined && expected.has(t)) out.expectedDropped++
+    if (expected.missing(keyTokenOf(plan, u.key))) out.expectedDropped++
     else out.unreadableA++
   }
   out.unreadableB = sideB.unreadable.length
@@ -574,13 +689,17 @@ async function compareTable(
         const cols: string[] = []
         for (let c = 0; c < ta.length; c++) if (!valueNorms[c]!.equal(ta[c]!, tb[c]!)) cols.push(valueNames[c]!)
         if (cols.length > 0) {
+          if (expected.changed(k, cols)) {
+            out.expectedChanged++
+            continue
+          }
           out.changedCount++
           if (out.changed.length < maxDiffs) out.changed.push({ key: listA[i]!.key, columns: cols })
         }
       }
     }
     for (let i = paired; i < listA.length; i++) {
-      if (expected.has(k)) {
+      if (expected.missing(keyless ? undefined : k)) {
         out.expectedDropped++
         continue
       }
@@ -588,15 +707,32 @@ async function compareTable(
       if (out.missing.length < maxDiffs) out.missing.push(listA[i]!.key)
     }
     for (let i = paired; i < listB.length; i++) {
+      if (expected.extra(k)) {
+        out.expectedInserted++
+        continue
+      }
       out.extraCount++
       if (out.extra.length < maxDiffs) out.extra.push(listB[i]!.key)
     }
   }
-  for (const listB of restB.values()) {
+  for (const [k, listB] of restB) {
     for (const e of listB) {
+      if (expected.extra(k)) {
+        out.expectedInserted++
+        continue
+      }
       out.extraCount++
       if (out.extra.length < maxDiffs) out.extra.push(e.key)
     }
+  }
+  if (keyless) {
+    // which of a keyless table's missing and extra rows are its fixed ones is not known, only how many
+    const fixes = expected.keylessFixes(out.missingCount, out.extraCount)
+    out.expectedChanged += fixes
+    out.missingCount -= fixes
+    out.extraCount -= fixes
+    out.missing.splice(out.missingCount)
+    out.extra.splice(out.extraCount)
   }
   out.equal =
     out.problems.length === 0 &&
@@ -624,12 +760,23 @@ function emptyVerification(name: string, rowsA: number, rowsB: number, problems:
     extraCount: 0,
     changedCount: 0,
     expectedDropped: 0,
+    expectedChanged: 0,
+    expectedInserted: 0,
     unreadableA: 0,
     unreadableB: 0,
     problems: [...problems],
     hashing: 'node',
     ms: 0,
   }
+}
+
+/** The expectations given, or read from the journal named (a `UsageError` when both are given). */
+async function expectationsOf(options: VerifyOptions, a: string, b: string): Promise<CopyExpectations | undefined> {
+  if (options.journal === undefined) return options.expect
+  if (options.expect) throw new UsageError('verify takes expect or journal, not both')
+  const { path, run } = typeof options.journal === 'string' ? { path: options.journal, run: undefined } : options.journal
+  const { readJournalExpectations } = await import('./journal-run.js')
+  return readJournalExpectations(run === undefined ? { path, source: a, target: b } : { path, run, source: a, target: b })
 }
 
 /**
@@ -659,23 +806,30 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       const missing = options.tables.filter((t) => !schemaA.tables.some((x) => x.name === t))
       if (missing.length > 0) throw new UsageError(`no table ${missing.map((m) => JSON.stringify(m)).join(', ')} on a`)
     }
-    const renames = options.renames ?? []
-    const tableRename = new Map<string, string>()
+    const expect = await expectationsOf(options, a.description, b.description)
+    const renames = options.renames ?? expect?.renames ?? []
+    const tableRename = new Map<string, string>(expect?.tableNames)
     for (const r of renames) if (r.kind === 'table') tableRename.set(r.from, r.to)
     const bIndex = indexTables(schemaB)
     const usedB = new Set<TableSchema>()
-    const report: VerifyReport = { equal: true, a: a.description, b: b.description, tables: [], ms: 0 }
+    const report: VerifyReport = { equal: true, a: a.description, b: b.description, tables: [], excluded: [], ms: 0 }
     for (const ta of schemaA.tables) {
       if (options.tables && !options.tables.includes(ta.name)) continue
       let nameB = tableRename.get(ta.name) ?? ta.name
       while (tableRename.has(nameB) && tableRename.get(nameB) !== nameB) nameB = tableRename.get(nameB)!
       const tb = bIndex.exact.get(nameB) ?? bIndex.folded.get(nameB.toLowerCase())
+      if (expect?.copied && !expect.copied.has(ta.name)) {
+        // not copied: whatever b holds under its name is not the copy's either
+        report.excluded.push(ta.name)
+        if (tb) usedB.add(tb)
+        continue
+      }
       if (!tb) {
         report.tables.push(emptyVerification(ta.name, await a.count(ta), 0, ['table is missing on b']))
         continue
       }
       usedB.add(tb)
-      report.tables.push(await compareTable(a, b, planTable(ta, tb, renames, options.tolerances, a.dialect.name === b.dialect.name), options))
+      report.tables.push(await compareTable(a, b, planTable(ta, tb, renames, options.tolerances, a.dialect.name === b.dialect.name), options, expect?.tables.get(ta.name)))
     }
     if (!options.tables) {
       for (const tb of schemaB.tables) {
@@ -683,6 +837,10 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       }
     }
     report.equal = report.tables.every((t) => t.equal)
+    if (expect) {
+      const sum = (f: (t: TableVerification) => number) => report.tables.reduce((n, t) => n + f(t), 0)
+      report.expected = { origin: expect.origin, dropped: sum((t) => t.expectedDropped), changed: sum((t) => t.expectedChanged), inserted: sum((t) => t.expectedInserted) }
+    }
     report.ms = Date.now() - started
     return report
   } finally {
