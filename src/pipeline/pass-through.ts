@@ -63,7 +63,7 @@ export async function passThrough(ctx: CopyContext, pair: TablePair, report: Tab
   const nameOf = new Map(pair.target.columns.map((c) => [c.origin ?? c.name, c.name]))
   const started = Date.now()
   let last = 0
-  const bytes = async function* (): AsyncGenerator<Buffer> {
+  const bytes = async function* (): AsyncGenerator<Uint8Array> {
     for await (const chunk of text.bytes) {
       yield chunk
       if (ctx.onProgress && Date.now() - last > 250) {

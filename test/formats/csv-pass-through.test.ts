@@ -214,7 +214,7 @@ describe('csv csvText', () => {
     const dir = tmp()
     writeFileSync(join(dir, 'bom.csv'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('id,name\n1,Zoë\n')]))
     const bom = (await textOf(dir, `csv:${join(dir, 'bom.csv')}`)).text as CsvText
-    let bytes: Buffer[] = []
+    let bytes: Uint8Array[] = []
     for await (const b of bom.bytes) bytes.push(b)
     expect(Buffer.concat(bytes).toString('utf8')).toBe('id,name\n1,Zoë\n')
     expect(bom.format.encoding).toBe('utf8')

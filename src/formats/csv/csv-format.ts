@@ -77,6 +77,19 @@ export function recordFormatter(
   }
 }
 
+/**
+ * A whole CSV document — a header line, then one line per row — in the default CSV dialect of
+ * {@link CsvOptions} (`,`, `"` doubled inside quotes, NULL as an unquoted empty field, `""` for the empty
+ * string, `\n` line ends): the same writer the CSV target uses, for command output such as
+ * `dbferry rejects --format csv`.
+ */
+export function csvDocument(header: readonly string[], rows: Iterable<readonly Value[]>): string {
+  const line = recordFormatter({ delimiter: ',', quote: '"', escape: '"', null: '', eol: '\n' })
+  let s = line(header)
+  for (const r of rows) s += line(r)
+  return s
+}
+
 const HEX = /^\\x([0-9a-fA-F]{2})*$/
 
 /**
