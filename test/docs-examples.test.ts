@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,18 +13,24 @@ import { createMysqlDatabase, createPostgresDatabase, type TestDatabase } from '
  *
  *   <!-- run [file=<name>] [exit=<code>] [postgres=<db>,…] [mysql=<db>,…] -->
  *
- * The blocks of one document run in order in one fresh folder, which holds the demo database as `app.db` and
- * `databases/storage.db`, `dbferry` installed (the built package, as `npx dbferry` and `import … from
- * 'dbferry'`). A `sh` block runs under `bash -e`; a `ts` block runs as a module (through jiti); `file=` writes
- * the block to that file instead (a config file the next block uses). `exit=` is the exit code expected
- * (default 0). `postgres=app` gives the document a fresh PostgreSQL database for every
- * `postgres://postgres@127.0.0.1/app` it names (`mysql=` likewise for `mysql://root@127.0.0.1/<db>`), so runs
- * never share one; without that server the document's examples are skipped, as the other suites are.
+ * The blocks of one document run in order in one fresh folder, which holds the demo database as `app.db`,
+ * `storage.db` and `databases/storage.db`, the example configs as in the repository (`docs/examples/`), and
+ * `dbferry` installed (the built package, as `npx dbferry` and `import … from 'dbferry'`) with the drivers
+ * `pg`, `mysql2`, `better-sqlite3`, `@duckdb/node-api` and `kysely` beside it. A `sh` block runs
+ * under `bash -e`; a `ts` block runs as a module (through jiti); `file=` writes the block to that file instead
+ * (a config file the document's commands use: all are written before the first block runs, so a command may
+ * use a config shown below it). `exit=` is the exit code expected (default 0); in a `sh` block with
+ * `exit=` every command runs, as a reader typing them would, and each one that fails must exit with that code
+ * (a `plan`, `copy` or `verify` that reports something, then the next command). `postgres=app` gives the
+ * document a fresh PostgreSQL database for every `postgres://postgres@127.0.0.1[:5432]/app` it names
+ * (`mysql=` likewise for `mysql://root@127.0.0.1[:3306]/<db>`), so runs never share one; without that server
+ * the document's examples are skipped, as the other suites are.
  */
 
 const root = process.cwd()
 const MARKER = /^<!-- run((?:\s+[a-z]+=\S+)*)\s*-->$/
 const BIN = join(root, 'dist/cli/main.js')
+const DRIVERS = ['pg', 'mysql2', 'better-sqlite3', '@duckdb/node-api', 'kysely']
 
 interface Example {
   line: number
@@ -82,14 +88,23 @@ async function userFolder(): Promise<string> {
   mkdirSync(join(dir, 'node_modules/.bin'), { recursive: true })
   symlinkSync(root, join(dir, 'node_modules/dbferry'), 'dir')
   symlinkSync(BIN, join(dir, 'node_modules/.bin/dbferry'))
+  // `npx dbferry …` runs the installed bin, as npx does, without npm's second of start-up per command
+  const npx = `#!/bin/sh\nif [ "$1" = dbferry ]; then shift; exec "${join(dir, 'node_modules/.bin/dbferry')}" "$@"; fi\nPATH='${process.env.PATH}' exec npx "$@"\n`
+  writeFileSync(join(dir, 'node_modules/.bin/npx'), npx, { mode: 0o755 })
+  // the drivers a user installs beside it to pass their own connections (docs/connections.md)
+  mkdirSync(join(dir, 'node_modules/@duckdb'))
+  for (const driver of DRIVERS) symlinkSync(join(root, 'node_modules', driver), join(dir, 'node_modules', driver), 'dir')
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'docs-examples', private: true, type: 'module' }))
   await buildFixture(sahanaFixture, `sqlite:${join(dir, 'app.db')}`)
+  await buildFixture(sahanaFixture, `sqlite:${join(dir, 'storage.db')}`)
   mkdirSync(join(dir, 'databases'))
   await buildFixture(sahanaFixture, `sqlite:${join(dir, 'databases/storage.db')}`)
+  // the example config files, at the paths the docs give them in a clone of the repository
+  cpSync(join(root, 'docs/examples'), join(dir, 'docs/examples'), { recursive: true })
   return dir
 }
 
-describe('runnable examples in the documentation', () => {
+describe.concurrent('runnable examples in the documentation', () => {
   it('the runnable examples are found (README and the coming-from pages among them)', () => {
     const docs = documents.map((d) => d.doc)
     expect(docs).toEqual(expect.arrayContaining(['README.md', 'docs/coming-from-pgloader.md', 'docs/coming-from-sling.md']))
@@ -121,7 +136,9 @@ describe('runnable examples in the documentation', () => {
     const needsMysql = examples.some((e) => e.mysql.length > 0)
     const missing = (needsPostgres && process.env.DBFERRY_HAS_POSTGRES === '') || (needsMysql && process.env.DBFERRY_HAS_MYSQL === '')
 
-    describe.skipIf(missing)(doc, () => {
+    // documents run side by side, each in its own folder and databases; the blocks of one run in order
+    const suite = missing ? describe.skip : describe.sequential
+    suite(doc, () => {
       let dir: string
       const databases: TestDatabase[] = []
       const urls = new Map<string, string>()
@@ -133,13 +150,22 @@ describe('runnable examples in the documentation', () => {
           const db = await createPostgresDatabase('docs')
           databases.push(db)
           urls.set(`postgres://postgres@127.0.0.1/${name}`, db.url)
+          urls.set(`postgres://postgres@127.0.0.1:5432/${name}`, db.url)
         }
         for (const name of new Set(examples.flatMap((e) => e.mysql))) {
           const db = await createMysqlDatabase('docs')
           databases.push(db)
           urls.set(`mysql://root@127.0.0.1/${name}`, db.url)
+          urls.set(`mysql://root@127.0.0.1:3306/${name}`, db.url)
         }
+        for (const example of examples) if (example.file) writeFileSync(join(dir, example.file), withFreshDatabases(example.code))
       }, 120_000)
+
+      /** The document's database names, each a fresh database of this run (longest name first: `app2` before `app`). */
+      function withFreshDatabases(text: string): string {
+        for (const [url, fresh] of [...urls].sort((a, b) => b[0].length - a[0].length)) text = text.replace(new RegExp(`${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'g'), fresh)
+        return text
+      }
 
       afterAll(async () => {
         for (const db of databases) await db.drop()
@@ -149,17 +175,24 @@ describe('runnable examples in the documentation', () => {
       for (const example of examples) {
         const title = `line ${example.line}: ${example.file ? `writes ${example.file}` : `${example.lang} exits ${example.exit}`}`
         it(title, { timeout: 160_000 }, async () => {
-          // the document's database names, each a fresh database of this run (longest name first: `app2` before `app`)
-          let code = example.code
-          for (const [url, fresh] of [...urls].sort((a, b) => b[0].length - a[0].length)) code = code.replace(new RegExp(`${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'g'), fresh)
+          const code = withFreshDatabases(example.code)
           if (example.file) {
-            writeFileSync(join(dir, example.file), code)
+            expect(readFileSync(join(dir, example.file), 'utf8')).toBe(code)
             return
           }
           const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(dir, 'node_modules/.bin')}:${process.env.PATH}`, FORCE_COLOR: '0' }
           delete env.DBFERRY_FROM
           delete env.DBFERRY_TO
           let result
+          if (example.lang === 'sh' && example.exit !== 0) {
+            // not -e: the commands after one that exits `exit` run too; every failing command is recorded
+            const exits = join(dir, `.exits-${example.line}`)
+            result = await runProcess('bash', ['-o', 'pipefail', '-c', `trap 'echo $? >> "${exits}"' ERR\n${code}`], dir, env)
+            const codes = existsSync(exits) ? readFileSync(exits, 'utf8').trim().split('\n').map(Number) : []
+            expect(codes.length, `no command of the example failed; its output:\n${result.output}`).toBeGreaterThan(0)
+            expect(codes, `exit codes of the failing commands; the output:\n${result.output}`).toEqual(codes.map(() => example.exit))
+            return
+          }
           if (example.lang === 'sh') result = await runProcess('bash', ['-e', '-o', 'pipefail', '-c', code], dir, env)
           else {
             const file = join(dir, `example-${example.line}.ts`)
