@@ -7,9 +7,9 @@ import { connect } from '../../src/connect.js'
 import { harnesses } from '../cross/harness.js'
 import { bundleChild, type KillableChild } from './kill-child.js'
 
-const ROWS = 200_000
+const ROWS = 100_000
 const BATCH = 5_000
-const KILLS = 10
+const KILLS = 6
 const dir = mkdtempSync(join(tmpdir(), 'dbferry-kill-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -54,7 +54,7 @@ describe.skipIf(!source)('kill -9 and resume', () => {
       try {
         let kills = 0
         for (let i = 0; i < KILLS; i++) {
-          // 1 to 3 batches into each run (plus a few random ms), so ten kills land at different points of the table
+          // 1 to 3 batches into each run (plus a few random ms), so the kills land at different points of the table
           const at = 1 + Math.floor(Math.random() * 3)
           const r = await runChild([src, dst.url, journal, String(BATCH), ...(i > 0 ? ['--resume'] : [])], at)
           if (r.killed) kills++
