@@ -41,6 +41,12 @@ export interface DialectCapabilities {
    */
   readonly concurrentWrites?: boolean
   /**
+   * Several connections of one process may read (`reads`) or load (`writes`) the same database at once, each in
+   * a transaction of its own: what `--jobs` needs to copy chunks in parallel, a source and a target connection
+   * per job. Absent: one job (an embedded engine whose file one writer holds, a file format).
+   */
+  readonly parallelConnections?: { readonly reads: boolean; readonly writes: boolean }
+  /**
    * The database is one SQLite file ({@link Dialect.localFile}) that `backup()` can copy online before a run
    * changes it (modes truncate, append, recreate, resume). Default false.
    */
@@ -82,6 +88,11 @@ export interface ReadOptions {
   batchBytes: number
   /** Resume after this key (the last key of a committed checkpoint), in the reader's key order. */
   after?: readonly Value[]
+  /**
+   * Read no row whose key is past this one (inclusive bound, the reader's key order): with `after`, one chunk
+   * of a table split by {@link Connection.keyBounds}. Only for a table with a primary key. Default: the table's end.
+   */
+  until?: readonly Value[]
   /**
    * The caller reads no more than this many source rows: a reader that streams one query may stop the server
    * there (MySQL `LIMIT`); paging readers stop when the caller does. Default: the table's end.
@@ -195,9 +206,23 @@ export interface Connection {
   /** Reads the schema. `tables` narrows it when given. */
   introspect(options?: { tables?: readonly string[] }): Promise<DatabaseSchema>
   /** Starts a consistent read of the whole database; every later `read` sees the same data. */
-  snapshot(): Promise<SnapshotInfo>
+  snapshot(options?: SnapshotOptions): Promise<SnapshotInfo>
   /** Exact or estimated row count, for progress. */
   count(table: TableSchema): Promise<number>
+  /**
+   * The smallest and largest key of a table whose primary key is one integer column, read inside the snapshot;
+   * undefined for any other table or an empty one. The copy splits such a table into chunks by key ranges
+   * (`--jobs`). Absent: tables are never split.
+   */
+  keyBounds?(table: TableSchema): Promise<{ min: Value; max: Value } | undefined>
+  /**
+   * Shares the open snapshot (call after `snapshot()`) with other connections of the same database, which pass
+   * the returned `id` to their `snapshot({ join })` and then read the very same data: PostgreSQL exports it
+   * (`pg_export_snapshot()`); MySQL/MariaDB, with `lock`, restarts its snapshot under `FLUSH TABLES WITH READ
+   * LOCK`, which holds every write until `release()` — call it once the others have joined. Absent, or
+   * undefined: each connection reads its own snapshot, and the report says so. `lock` defaults to false.
+   */
+  exportSnapshot?(options?: { lock?: boolean }): Promise<SharedSnapshot | undefined>
   /** Streams a table in key order. */
   read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch>
   /**
@@ -334,6 +359,20 @@ export interface SourceTableState {
   bytes?: number
   /** File sources: the file's modification time (ISO 8601). */
   modified?: string
+}
+
+/** A snapshot shared by {@link Connection.exportSnapshot}. */
+export interface SharedSnapshot {
+  /** What other connections pass to `snapshot({ join })`. */
+  id: string
+  /** Ends what holds the snapshot joinable (MySQL's read lock); call once every connection joined. Absent: nothing to end. */
+  release?(): Promise<void>
+}
+
+/** Options of {@link Connection.snapshot}. */
+export interface SnapshotOptions {
+  /** An id from another connection's {@link Connection.exportSnapshot}: read exactly what that one reads. Default: a snapshot of its own. */
+  join?: string
 }
 
 /** What consistency a source's snapshot gives. */

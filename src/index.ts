@@ -85,6 +85,8 @@ export type {
   ReadOptions,
   ScriptFrame,
   SnapshotInfo,
+  SnapshotOptions,
+  SharedSnapshot,
   SourceTableState,
   TableWriter,
   TargetMode,

@@ -78,6 +78,19 @@ export interface KyselySession {
 
 type CompiledQueryModule = { CompiledQuery: { raw(sql: string, parameters?: unknown[]): unknown } }
 
+/** Options of {@link reserveKyselySession}. */
+export interface ReserveOptions {
+  /**
+   * The instance has one connection (Kysely's SQLite driver holds a mutex): a second session of it while one is
+   * held (verify after a run, with the run's connections still open) shares that connection instead of
+   * waiting for it forever; the connection goes back when the last session sharing it is released. Default false.
+   */
+  share?: boolean
+}
+
+/** The connection each instance reserved with `share` (being reserved, or held), and how many sessions use it. */
+const shared = new WeakMap<object, { reserved: Promise<{ conn: KyselyLike; letGo(): Promise<void> }>; users: number }>()
+
 /**
  * Reserves one connection of the caller's Kysely instance with `db.connection().execute(…)`: the callback
  * hands the connection over and stays pending until {@link KyselySession.release}, which lets it return, so
@@ -85,7 +98,7 @@ type CompiledQueryModule = { CompiledQuery: { raw(sql: string, parameters?: unkn
  * and is used as it is. Throws a `ConnectionError` when no connection can be had. `description` names it in
  * errors.
  */
-export async function reserveKyselySession(db: KyselyLike, description: string): Promise<KyselySession> {
+export async function reserveKyselySession(db: KyselyLike, description: string, options: ReserveOptions = {}): Promise<KyselySession> {
   const { CompiledQuery } = await requireDriver<CompiledQueryModule>(['kysely'], 'a Kysely instance', () => import('kysely') as Promise<CompiledQueryModule>)
   const adapters = kyselyAdapterNames(db)
   const session = (conn: KyselyLike, inCallerTransaction: boolean, release: () => Promise<void>): KyselySession => {
@@ -101,7 +114,52 @@ export async function reserveKyselySession(db: KyselyLike, description: string):
     }
   }
   if (db.isTransaction === true) return session(db, true, async () => {})
+  if (options.share) return sharedSession(db, description, (conn, release) => session(conn, false, release))
+  const { conn, letGo } = await reserveConnection(db, description)
+  let released = false
+  return session(conn, false, async () => {
+    if (released) return
+    released = true
+    await letGo()
+  })
+}
 
+/** A session on the connection `db` reserved for sharing (see {@link ReserveOptions.share}), reserving it first when none is. */
+async function sharedSession(
+  db: KyselyLike,
+  description: string,
+  session: (conn: KyselyLike, release: () => Promise<void>) => KyselySession,
+): Promise<KyselySession> {
+  // the entry is there before the connection is: a second session waits for the same reservation
+  let entry = shared.get(db)
+  if (!entry) {
+    entry = { reserved: reserveConnection(db, description), users: 0 }
+    shared.set(db, entry)
+  }
+  const e = entry
+  e.users++
+  let held: { conn: KyselyLike; letGo(): Promise<void> }
+  try {
+    held = await e.reserved
+  } catch (error) {
+    if (--e.users === 0) shared.delete(db)
+    throw error
+  }
+  let released = false
+  return session(held.conn, async () => {
+    if (released) return
+    released = true
+    if (--e.users > 0) return
+    shared.delete(db)
+    await held.letGo()
+  })
+}
+
+/**
+ * Reserves one connection of `db`: the callback of `db.connection().execute(…)` hands it over and stays pending
+ * until `letGo`, which lets it return.
+ */
+async function reserveConnection(db: KyselyLike, description: string): Promise<{ conn: KyselyLike; letGo(): Promise<void> }> {
   let handOver!: (conn: KyselyLike) => void
   let refuse!: (error: unknown) => void
   const reserved = new Promise<KyselyLike>((resolve, reject) => {
@@ -125,11 +183,11 @@ export async function reserveKyselySession(db: KyselyLike, description: string):
   } catch (cause) {
     throw new ConnectionError(`could not get a connection from ${description}: ${redact(cause instanceof Error ? cause.message : String(cause))}`, { cause })
   }
-  let released = false
-  return session(conn, false, async () => {
-    if (released) return
-    released = true
-    letGo()
-    await done
-  })
+  return {
+    conn,
+    async letGo() {
+      letGo()
+      await done
+    },
+  }
 }

@@ -13,12 +13,13 @@ import type {
   ReadBatch,
   ReadOptions,
   SnapshotInfo,
+  SnapshotOptions,
   SourceTableState,
   TableWriter,
 } from '../../src/dialect.js'
 import { ConnectionError, UsageError } from '../../src/errors.js'
 import { stateJson } from '../../src/schema/rows.js'
-import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
+import type { DatabaseSchema, TableSchema, Value } from '../../src/schema/types.js'
 import { duckdbErrors } from './duckdb-errors.js'
 import { introspectDuckdb } from './duckdb-introspector.js'
 import { readDuckdbTable } from './duckdb-reader.js'
@@ -78,8 +79,11 @@ export class DuckdbConnection implements Connection {
     }
   }
 
-  /** Opens one transaction, held until `close()`: DuckDB's MVCC gives every later read the same data. */
-  async snapshot(): Promise<SnapshotInfo> {
+  /**
+   * Opens one transaction, held until `close()`: DuckDB's MVCC gives every later read the same data. `join`
+   * is not taken (one process holds the file; there is no snapshot to share).
+   */
+  async snapshot(_options?: SnapshotOptions): Promise<SnapshotInfo> {
     if (!this.#inSnapshot) {
       try {
         await this.connection.run('BEGIN TRANSACTION')
@@ -137,6 +141,11 @@ export class DuckdbConnection implements Connection {
 
   read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
     return readDuckdbTable({ connection: this.connection, schema: this.schema, description: this.description }, table, options)
+  }
+
+  /** See `readDuckdbTable.keyBounds`. */
+  keyBounds(table: TableSchema): Promise<{ min: Value; max: Value } | undefined> {
+    return readDuckdbTable.keyBounds({ connection: this.connection, schema: this.schema, description: this.description }, table)
   }
 
   async prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void> {

@@ -1,6 +1,6 @@
 import { DuckDBBlobValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api'
 import type { ReadBatch, ReadOptions } from '../../src/dialect.js'
-import { AbortError, RowError } from '../../src/errors.js'
+import { AbortError, RowError, SchemaError } from '../../src/errors.js'
 import { civilFromDays } from '../../src/schema/civil-days.js'
 import { keyColumnIndexes, rowKey } from '../../src/schema/rows.js'
 import type { ColumnSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
@@ -86,6 +86,12 @@ interface KeyPlan {
   orderBy: string
   /** The condition for "after this key", with one parameter per key part. */
   after: string
+  /** The condition for "at or before this key" (a range's `until`); its parameters come from `untilParams`. */
+  until: string
+  /** The parameters of `until` for a key. */
+  untilParams(key: readonly Value[]): DuckDBValue[]
+  /** How many values a key has. */
+  parts: number
   /** The key of a row: canonical values of its key columns, or its rowid. */
   key(row: Row, raw: readonly unknown[]): Value[]
 }
@@ -97,10 +103,29 @@ function keyPlan(table: TableSchema): KeyPlan {
     // parameters are cast to the key's own types: a canonical string compares as the timestamp it names
     const params = pk.map((i) => `CAST(? AS ${declaredType(table.columns[i]!)})`)
     const list = (xs: string[]) => (xs.length === 1 ? xs[0]! : `(${xs.join(', ')})`)
-    return { extra: [], orderBy: cols.join(', '), after: `${list(cols)} > ${list(params)}`, key: (row) => pk.map((i) => row[i]!) }
+    // `(a, b) <= (…)` is spelled out: with `(a, b) > (…)` beside it, DuckDB folds the two row comparisons
+    // into a BETWEEN of structs, which it then refuses
+    const ors = cols.map((c, i) => [...cols.slice(0, i).map((p, j) => `${p} = ${params[j]}`), `${c} ${i === cols.length - 1 ? '<=' : '<'} ${params[i]}`].join(' AND '))
+    return {
+      extra: [],
+      orderBy: cols.join(', '),
+      after: `${list(cols)} > ${list(params)}`,
+      until: `(${ors.map((o) => `(${o})`).join(' OR ')})`,
+      untilParams: (key) => cols.flatMap((_, i) => key.slice(0, i + 1).map(parameter)),
+      parts: pk.length,
+      key: (row) => pk.map((i) => row[i]!),
+    }
   }
   const n = table.columns.length
-  return { extra: ['rowid'], orderBy: 'rowid', after: 'rowid > CAST(? AS BIGINT)', key: (_row, raw) => [raw[n] as bigint] }
+  return {
+    extra: ['rowid'],
+    orderBy: 'rowid',
+    after: 'rowid > CAST(? AS BIGINT)',
+    until: 'rowid <= CAST(? AS BIGINT)',
+    untilParams: (key) => key.map(parameter),
+    parts: 1,
+    key: (_row, raw) => [raw[n] as bigint],
+  }
 }
 
 /** A key value as a parameter (bytes as a BLOB, booleans and the rest as they are). */
@@ -111,25 +136,42 @@ function parameter(v: Value | undefined): DuckDBValue {
   return typeof v === 'number' ? BigInt(v) : (v as DuckDBValue)
 }
 
+/** The WHERE clause of a read's key range (`after` exclusive, `until` inclusive) and its parameters. */
+function rangeWhere(table: TableSchema, plan: KeyPlan, options: ReadOptions): { sql: string; params: DuckDBValue[] | undefined } {
+  const conditions: string[] = []
+  const params: DuckDBValue[] = []
+  if (options.after && options.after.length > 0) {
+    conditions.push(plan.after)
+    params.push(...options.after.map(parameter))
+  }
+  if (options.until && options.until.length > 0) {
+    if (options.until.length !== plan.parts) throw new SchemaError(`cannot read a key range of ${table.name}: the bound has ${options.until.length} parts, the key ${plan.parts}`, { table: table.name })
+    conditions.push(plan.until)
+    params.push(...plan.untilParams(options.until))
+  }
+  return conditions.length > 0 ? { sql: ` WHERE ${conditions.join(' AND ')}`, params } : { sql: '', params: undefined }
+}
+
 /**
  * Streams a table in key order with one query (the primary key, else `rowid`), converting each chunk of the
  * result. Batches end at `batchRows` rows or about `batchBytes` bytes; `after` resumes past a key given back
- * as a batch's `lastKey`. A value that does not convert (a date past year 9999, `infinity`) rejects its row.
+ * as a batch's `lastKey`, and `until` ends the read at a key (inclusive). A value that does not convert (a
+ * date past year 9999, `infinity`) rejects its row.
  */
-export async function* readDuckdbTable(ctx: DuckdbReadContext, table: TableSchema, options: ReadOptions): AsyncGenerator<ReadBatch> {
+async function* readTable(ctx: DuckdbReadContext, table: TableSchema, options: ReadOptions): AsyncGenerator<ReadBatch> {
   const plan = keyPlan(table)
   const n = table.columns.length
   const select = [...table.columns.map(selectExpression), ...plan.extra].join(', ')
-  const where = options.after && options.after.length > 0 ? ` WHERE ${plan.after}` : ''
+  const where = rangeWhere(table, plan, options)
   const limit = options.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(options.limit))}` : ''
-  const sql = `SELECT ${select} FROM ${duckdbSql.tableName(table, ctx.schema)}${where} ORDER BY ${plan.orderBy}${limit}`
+  const sql = `SELECT ${select} FROM ${duckdbSql.tableName(table, ctx.schema)}${where.sql} ORDER BY ${plan.orderBy}${limit}`
   const converters = table.columns.map(converterFor)
   const keyIdx = keyColumnIndexes(table)
   const fail = (error: unknown) => duckdbErrors.toDbferryError(error, `reading ${table.name} on ${ctx.description}`, { table: table.name })
 
   let result
   try {
-    result = await ctx.connection.stream(sql, where ? options.after!.map(parameter) : undefined)
+    result = await ctx.connection.stream(sql, where.params)
   } catch (error) {
     throw fail(error)
   }
@@ -178,3 +220,33 @@ export async function* readDuckdbTable(ctx: DuckdbReadContext, table: TableSchem
   }
   if (rows.length > 0 || rejected.length > 0) yield { rows, rejected, lastKey: plan.key(lastRow!, lastRaw) }
 }
+
+/**
+ * The smallest and largest key of a table whose primary key is one integer column, converted as the reader
+ * converts that column (a number, or a bigint past 2^53), read in the connection's transaction (the
+ * snapshot); undefined for any other table or an empty one.
+ */
+async function keyBounds(ctx: DuckdbReadContext, table: TableSchema): Promise<{ min: Value; max: Value } | undefined> {
+  const key = table.primaryKey?.columns ?? []
+  const column = key.length === 1 ? table.columns.find((c) => c.name === key[0]) : undefined
+  if (!column || !(column.type.kind === 'int16' || column.type.kind === 'int32' || column.type.kind === 'int64')) return undefined
+  const k = q(column.name)
+  let row: unknown[] | undefined
+  try {
+    row = (await ctx.connection.runAndReadAll(`SELECT min(${k}), max(${k}) FROM ${duckdbSql.tableName(table, ctx.schema)}`)).getRows()[0]
+  } catch (error) {
+    throw duckdbErrors.toDbferryError(error, `reading the key bounds of ${table.name} on ${ctx.description}`, { table: table.name })
+  }
+  if (!row || row[0] === null || row[1] === null) return undefined
+  const convert = converterFor(column)
+  const min = convert(row[0])
+  const max = convert(row[1])
+  return min instanceof ConversionFailure || max instanceof ConversionFailure ? undefined : { min, max }
+}
+
+/**
+ * Streams a table in key order with one query (see `readTable` above). Beyond the contract it carries
+ * `keyBounds` (a table's first and last integer key, converted as the reader converts it, for splitting it
+ * into ranges).
+ */
+export const readDuckdbTable: typeof readTable & { keyBounds: typeof keyBounds } = Object.assign(readTable, { keyBounds })

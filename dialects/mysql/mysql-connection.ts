@@ -14,18 +14,21 @@ import type {
   SegmentHashes,
   SegmentRequest,
   SnapshotInfo,
+  SnapshotOptions,
+  SharedSnapshot,
   SourceTableState,
   TableWriter,
 } from '../../src/dialect.js'
 import { ConnectionError, SchemaError, UsageError, redact } from '../../src/errors.js'
 import { KEEPALIVE_DELAY_MS, STALL_TIMEOUT_MS, armSocketStall, resolveTimeouts, urlTimeouts, type Timeouts } from '../../src/timeouts.js'
 import { stateJson } from '../../src/schema/rows.js'
-import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
+import type { ColumnSchema, DatabaseSchema, TableSchema, Value } from '../../src/schema/types.js'
+import { isKysely, reserveKyselySession, type KyselyLike, type KyselySession } from '../../src/kysely-session.js'
 import { mysqlErrors } from './mysql-errors.js'
 import { introspectMysql } from './mysql-introspector.js'
 import { readMysqlTable, type StreamingConnection } from './mysql-reader.js'
 import { mysqlSql } from './mysql-sql.js'
-import type { ZeroDatePolicy } from './mysql-types.js'
+import { mysqlTypes, type ZeroDatePolicy } from './mysql-types.js'
 import { finalizeMysqlTarget, openMysqlWriter, prepareMysqlTarget, type MysqlSession } from './mysql-writer.js'
 
 const q = mysqlSql.quoteIdentifier
@@ -280,19 +283,55 @@ export class MysqlConnection implements Connection {
     }
   }
 
-  async snapshot(): Promise<SnapshotInfo> {
+  /**
+   * Starts the consistent read. `join` (the id of {@link exportSnapshot}) says it starts while the exporting
+   * connection holds every write back, so it reads the same moment: the guarantee says so.
+   */
+  async snapshot(options: SnapshotOptions = {}): Promise<SnapshotInfo> {
     if (!this.#snapshot) {
       const l = await this.lease()
       await l.session.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ')
       await l.session.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY')
       this.#snapshot = l
     }
-    return { guarantee: 'REPEATABLE READ, START TRANSACTION WITH CONSISTENT SNAPSHOT (InnoDB; non-transactional engines such as MyISAM are read as they are)' }
+    const shared = options.join === undefined ? '' : ', started under the source\'s FLUSH TABLES WITH READ LOCK like every other job\'s: one moment for all'
+    return { guarantee: `REPEATABLE READ, START TRANSACTION WITH CONSISTENT SNAPSHOT${shared} (InnoDB; non-transactional engines such as MyISAM are read as they are)` }
+  }
+
+  /**
+   * With `lock` (and a pool to take a second connection from): `FLUSH TABLES WITH READ LOCK` on another
+   * connection, then this connection's snapshot started again under it. No write commits until `release()`, so
+   * every connection that starts its snapshot before then (`snapshot({ join })`) reads the same moment as this
+   * one. Needs the RELOAD privilege. Without `lock`: undefined (MySQL cannot hand a snapshot over).
+   */
+  async exportSnapshot(options: { lock?: boolean } = {}): Promise<SharedSnapshot | undefined> {
+    const own = this.#snapshot
+    if (!options.lock || !own || !this.#pool) return undefined
+    const locker = await this.lease()
+    const unlock = async () => {
+      await locker.session.query('UNLOCK TABLES').catch(() => {})
+      locker.release()
+    }
+    try {
+      await locker.session.query('FLUSH TABLES WITH READ LOCK')
+      await own.session.query('COMMIT')
+      await own.session.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY')
+    } catch (error) {
+      await unlock()
+      const driver = mysqlErrors.classify(error)?.driver
+      throw new ConnectionError(`cannot share the snapshot of ${this.description} under FLUSH TABLES WITH READ LOCK (it needs the RELOAD privilege): ${(error as Error).message}`, { cause: error, ...(driver && { driver }) })
+    }
+    return { id: 'read-lock', release: unlock }
   }
 
   async count(table: TableSchema): Promise<number> {
     const [r] = await this.#query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${q(table.name)}`)
     return Number(r?.n ?? 0)
+  }
+
+  /** See `readMysqlTable.keyBounds`: read in the snapshot's transaction when one is open. */
+  keyBounds(table: TableSchema): Promise<{ min: Value; max: Value } | undefined> {
+    return readMysqlTable.keyBounds((sql) => this.#query(sql), table)
   }
 
   async tableState(table: TableSchema): Promise<SourceTableState> {
@@ -474,11 +513,13 @@ function promiseApi<T extends mysql2.Pool | mysql2.Connection>(x: T | CallbackAp
  * Opens a MySQL/MariaDB connection of `dialect` (`mysqlDialect`, which passes itself: this file does not import
  * it, so the two do not form a cycle): from a URL (`mysql://user:pass@host:3306/db?zeroDates=reject`, creating the
  * database when `options.create` asks and it is missing), over a mysql2 pool or connection the caller holds
- * (never ended; a pool's connections are taken per statement and released), or from mysql2 pool options.
+ * (never ended; a pool's connections are taken per statement and released), from mysql2 pool options, or over
+ * a Kysely instance or transaction over `MysqlAdapter` (see {@link KyselyMysqlConnection}).
  * Zero dates read as NULL unless `options.zeroDates` (or the URL's `zeroDates`) is `reject`. Throws a
  * `ConnectionError` with the driver's fields when the server cannot be reached.
  */
 export async function connectMysql(target: string | MysqlConnectTarget, options: MysqlConnectOptions, dialect: Dialect): Promise<MysqlConnection> {
+  if (isKysely(target)) return openKyselyConnection(target, options, dialect)
   if (typeof target === 'string') {
     const parsed = parseUrl(target)
     const timeouts = resolveTimeouts(parsed.timeouts, options)
@@ -517,4 +558,215 @@ function heldObject(target: object, dialect: Dialect): mysql2.Pool | mysql2.Conn
   if (typeof (target as { query?: unknown }).query === 'function') return target as mysql2.Pool | mysql2.Connection | CallbackApi
   const t = target as Partial<{ pool: mysql2.Pool | CallbackApi; connection: mysql2.Connection | CallbackApi }>
   return t.pool ?? t.connection
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// a Kysely instance: plain statements on one of its connections
+
+/**
+ * The session variables dbferry's session changes (`lease`, `prepareMysqlTarget`), read before and put back
+ * when the connection goes back to the caller; `numeric` ones are set back as numbers.
+ */
+const KEPT_VARIABLES: readonly { name: string; numeric?: true }[] = [
+  { name: 'sql_mode' },
+  { name: 'time_zone' },
+  { name: 'max_error_count', numeric: true },
+  { name: 'foreign_key_checks', numeric: true },
+  { name: 'character_set_client' },
+  { name: 'character_set_results' },
+  { name: 'collation_connection' },
+]
+
+/**
+ * Inside the caller's transaction, the writer's own transaction is a savepoint: `START TRANSACTION` would
+ * commit the caller's, and `COMMIT` or `ROLLBACK` end it.
+ */
+const NESTED: Readonly<Record<string, string>> = {
+  'START TRANSACTION': 'SAVEPOINT dbferry_transaction',
+  COMMIT: 'RELEASE SAVEPOINT dbferry_transaction',
+  ROLLBACK: 'ROLLBACK TO SAVEPOINT dbferry_transaction',
+}
+
+/** Statements whose warnings the writer reads (`warningStatus`), which Kysely's result does not carry. */
+const CHANGES_ROWS = /^\s*(INSERT|REPLACE|UPDATE|DELETE)\b/i
+/** Statements before which MySQL commits the open transaction. */
+const COMMITS_FIRST = /^\s*(CREATE|ALTER|DROP|TRUNCATE|RENAME)\b/i
+
+/**
+ * One reserved connection of a caller's Kysely instance in the shape of a mysql2/promise connection, as far as
+ * dbferry's session, introspector and writer use one: `query` gives `[rows]` for a SELECT and
+ * `[{ affectedRows, warningStatus }]` for anything else. No `LOAD DATA` (Kysely sends no file), and no row stream.
+ */
+interface KyselyMysqlHandle extends MysqlSession {
+  /** Stands for the driver connection that `lease` keys its one-time session setup on. */
+  readonly connection: object
+  readonly held: KyselySession
+  /** Runs a SELECT and gives its rows. */
+  rows(sql: string, values?: readonly unknown[]): Promise<Record<string, unknown>[]>
+  /**
+   * Inside the caller's transaction: a statement that commits it first (DDL) ran since the last call, and a
+   * new transaction was started, so that what follows commits or rolls back with the caller's again.
+   */
+  reopen(): Promise<void>
+}
+
+function kyselyHandle(held: KyselySession): KyselyMysqlHandle {
+  const rows = async (sql: string, values: readonly unknown[] = []) => (await held.query<Record<string, unknown>>(sql, values)).rows
+  let committed = false
+  return {
+    connection: {},
+    held,
+    rows,
+    async reopen() {
+      if (!committed) return
+      committed = false
+      await held.query('START TRANSACTION')
+    },
+    async query(options, values) {
+      if (typeof options !== 'string' && options.infileStreamFactory) throw new UsageError('LOAD DATA LOCAL INFILE cannot run through a Kysely instance')
+      const given = typeof options === 'string' ? options : options.sql
+      const sql = held.inCallerTransaction ? (NESTED[given] ?? given) : given
+      if (held.inCallerTransaction && COMMITS_FIRST.test(sql)) committed = true
+      const r = await held.query(sql, values ?? (typeof options === 'string' ? undefined : options.values) ?? [])
+      if (r.affected === undefined) return [r.rows, undefined]
+      // the warnings of the statement just run: a SELECT without a table keeps them
+      const warnings = CHANGES_ROWS.test(sql) ? Number((await rows('SELECT @@warning_count AS w'))[0]?.w ?? 0) : 0
+      return [{ affectedRows: r.affected, warningStatus: warnings }, undefined]
+    },
+  }
+}
+
+/**
+ * A MySQL/MariaDB database reached through a caller's Kysely instance (`MysqlDialect` over a mysql2 pool), which
+ * gives no access to its driver: every statement runs on one connection of the instance, reserved for the run
+ * (or in the transaction the caller passed). Reads are keyset pages of plain SELECTs with every value selected
+ * as text and decoded as the streaming path decodes it (`readMysqlTable.paged`); writes are multi-row INSERTs
+ * with parameters, a refused row isolated behind savepoints, as the driver path's INSERT fallback does (no
+ * `LOAD DATA`); schema, indexes, keys and auto_increment as a URL's connection does. The session variables
+ * dbferry sets (strict `sql_mode`, UTC `time_zone`, utf8mb4) are put back on close, and the connection goes
+ * back to the instance's pool; the instance is never destroyed. Inside the caller's transaction the rows
+ * commit with it, but MySQL commits any open transaction before DDL: creating tables, indexes or keys commits it.
+ */
+class KyselyMysqlConnection extends MysqlConnection {
+  readonly #handle: KyselyMysqlHandle
+  readonly #saved: unknown[]
+  readonly #zeroDates: ZeroDatePolicy
+  #inSnapshot = false
+  #closed = false
+
+  constructor(dialect: Dialect, handle: KyselyMysqlHandle, saved: unknown[], zeroDates: ZeroDatePolicy) {
+    const description = handle.held.inCallerTransaction ? 'mysql (Kysely transaction)' : 'mysql (Kysely)'
+    super(dialect, { connection: handle as unknown as mysql2.Connection, owns: false }, description, zeroDates, 0)
+    this.#handle = handle
+    this.#saved = saved
+    this.#zeroDates = zeroDates
+  }
+
+  usageNotes(role: 'source' | 'target'): string[] {
+    const inside = this.#handle.held.inCallerTransaction
+    const caller = inside ? " inside the caller's transaction" : ''
+    if (role === 'source') return [`source is a Kysely instance: rows read with keyset-paged SELECT statements${caller}, not one streamed query`]
+    const commits = inside ? "; they commit when the caller's transaction commits, and any CREATE or ALTER TABLE commits it first (MySQL has no transactional DDL)" : ''
+    return [`target is a Kysely instance: rows written with multi-row INSERT statements${caller}, not LOAD DATA${commits}`]
+  }
+
+  override async snapshot(): Promise<SnapshotInfo> {
+    if (this.#handle.held.inCallerTransaction) {
+      const [r] = await this.#handle.rows('SELECT @@session.tx_isolation AS i').catch(() => this.#handle.rows('SELECT @@session.transaction_isolation AS i'))
+      return { guarantee: `the caller's transaction (${String(r?.i ?? 'unknown isolation')})` }
+    }
+    if (!this.#inSnapshot) {
+      // for the next transaction only: the session's own default stays the caller's
+      await this.#handle.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ')
+      await this.#handle.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY')
+      this.#inSnapshot = true
+    }
+    return { guarantee: 'REPEATABLE READ, START TRANSACTION WITH CONSISTENT SNAPSHOT (InnoDB; non-transactional engines such as MyISAM are read as they are)' }
+  }
+
+  /** The largest key as the streaming path's driver settings give it (numbers, strings, bytes), so resume compares like with like. */
+  override async tableState(table: TableSchema): Promise<SourceTableState> {
+    const rows = await this.count(table)
+    const keys = (table.primaryKey?.columns ?? []).map((k) => table.columns.find((c) => c.name === k)!)
+    if (keys.length === 0) return { rows }
+    const sql = `SELECT ${keys.map((c, i) => `${readMysqlTable.textExpression(c)} AS k${i}`).join(', ')} FROM ${q(table.name)} ORDER BY ${keys.map((c) => `${q(c.name)} DESC`).join(', ')} LIMIT 1`
+    const [last] = await this.#handle.rows(sql)
+    return last ? { rows, maxKey: stateJson(keys.map((c, i) => driverForm(c, last[`k${i}`]))) } : { rows }
+  }
+
+  override read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
+    return readMysqlTable.paged((sql, values) => this.#handle.rows(sql, values), table, options, this.#zeroDates)
+  }
+
+  override readSegments(table: TableSchema, request: SegmentRequest, wanted: readonly number[], options: ReadOptions): AsyncIterable<ReadBatch> {
+    const where = mysqlSql.segmentFilter(table, request, wanted)
+    return readMysqlTable.paged((sql, values) => this.#handle.rows(sql, values), table, options, this.#zeroDates, where)
+  }
+
+  override async prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void> {
+    try {
+      await super.prepareTarget(schema, options)
+    } finally {
+      await this.#handle.reopen()
+    }
+  }
+
+  override async finalize(schema: DatabaseSchema, options: FinalizeOptions): Promise<ConstraintProblem[]> {
+    try {
+      return await super.finalize(schema, options)
+    } finally {
+      await this.#handle.reopen()
+    }
+  }
+
+  /** Multi-row INSERTs (no LOAD DATA: Kysely sends no file), holding the connection until the writer closes. */
+  override async openWriter(table: TableSchema): Promise<TableWriter> {
+    const l = await this.lease()
+    try {
+      const [r] = await this.#handle.rows('SELECT @@max_allowed_packet AS v')
+      return await openMysqlWriter(l.session, table, { loadData: false, maxPacket: Number(r?.v) || 16 << 20, release: l.release })
+    } catch (error) {
+      l.release()
+      throw error
+    }
+  }
+
+  override async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await super.close()
+    if (this.#inSnapshot) {
+      this.#inSnapshot = false
+      await this.#handle.query('COMMIT').catch(() => {})
+    }
+    const sets = KEPT_VARIABLES.map((v) => `${v.name} = ?`).join(', ')
+    const values = KEPT_VARIABLES.map((v, i) => (v.numeric && this.#saved[i] !== null ? Number(this.#saved[i]) : this.#saved[i]))
+    await this.#handle.query(`SET SESSION ${sets}`, values).catch(() => {})
+    await this.#handle.held.release()
+  }
+}
+
+/** A key value selected by `readMysqlTable.textExpression`, as mysql2 with dbferry's driver options reads it. */
+function driverForm(column: ColumnSchema, text: unknown): unknown {
+  if (text === null || text === undefined) return null
+  if (mysqlTypes.readsAsBytes(column)) return Buffer.from(String(text), 'hex')
+  const numeric = ['int16', 'int32', 'float32', 'float64'].includes(column.type.kind) || (column.type.kind === 'boolean' && !/^bit\b/i.test(column.nativeType))
+  return numeric ? Number(text) : String(text)
+}
+
+/**
+ * Reserves one connection of the caller's Kysely instance (or uses the transaction it passed), reads the
+ * session variables dbferry will change (see {@link KEPT_VARIABLES}), and opens a {@link KyselyMysqlConnection} on it.
+ */
+async function openKyselyConnection(db: KyselyLike, options: MysqlConnectOptions, dialect: Dialect): Promise<MysqlConnection> {
+  const held = await reserveKyselySession(db, 'the Kysely instance')
+  try {
+    const [r] = (await held.query<Record<string, unknown>>(`SELECT ${KEPT_VARIABLES.map((v, i) => `@@session.${v.name} AS v${i}`).join(', ')}`)).rows
+    const saved = KEPT_VARIABLES.map((_, i) => r?.[`v${i}`] ?? null)
+    return new KyselyMysqlConnection(dialect, kyselyHandle(held), saved, options.zeroDates ?? 'null')
+  } catch (error) {
+    await held.release().catch(() => {})
+    const driver = mysqlErrors.classify(error)?.driver
+    throw new ConnectionError(`could not prepare the session on the Kysely instance: ${redact((error as Error).message)}`, { cause: error, ...(driver && { driver }) })
+  }
 }

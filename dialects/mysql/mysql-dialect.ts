@@ -1,5 +1,6 @@
 import type { ConnectOptions, Connection, Dialect } from '../../src/dialect.js'
 import { requireDriver } from '../../src/drivers.js'
+import { acceptsKysely } from '../../src/kysely-session.js'
 import { mysqlErrors } from './mysql-errors.js'
 import { mysqlSql } from './mysql-sql.js'
 import { mysqlTypes } from './mysql-types.js'
@@ -17,13 +18,17 @@ function isPromiseApi(x: unknown): boolean {
   return isObject(x) && fn(x, 'query') && fn(x, 'execute') && (isCallbackApi(x.pool) || isCallbackApi(x.connection))
 }
 
+/** Kysely's MySQL adapter, which third-party MySQL dialects (PlanetScale, TiDB) build on. */
+const KYSELY_ADAPTERS: readonly string[] = Object.freeze(['MysqlAdapter'])
+
 /**
  * Whether `target` is a mysql2 pool or connection the caller holds, of either API (`mysql2` or
- * `mysql2/promise`, a pool's connection included), or `{ pool }` / `{ connection }` holding one. Duck-typed, so
- * the driver stays unloaded.
+ * `mysql2/promise`, a pool's connection included), or `{ pool }` / `{ connection }` holding one, or a Kysely
+ * instance over {@link KYSELY_ADAPTERS}. Duck-typed, so the driver stays unloaded.
  */
 function accepts(target: unknown): boolean {
   if (!isObject(target)) return false
+  if (acceptsKysely(target, KYSELY_ADAPTERS)) return true
   const mysql2 = (x: unknown) => isCallbackApi(x) || isPromiseApi(x)
   return mysql2(target) || mysql2(target.pool) || mysql2(target.connection)
 }
@@ -32,7 +37,9 @@ function accepts(target: unknown): boolean {
  * The MySQL/MariaDB dialect (mysql2), `mysql://user:pass@host:3306/db` or `mariadb://…`. Reads stream in one
  * `START TRANSACTION WITH CONSISTENT SNAPSHOT`; writes go through `LOAD DATA LOCAL INFILE` from a stream in a
  * strict session, with an exact INSERT fallback. `connect()` takes a URL, a mysql2 pool or connection the
- * caller holds (either API; borrowed, never ended), `{ pool }` or `{ connection }`, or mysql2 pool options.
+ * caller holds (either API; borrowed, never ended), `{ pool }` or `{ connection }`, mysql2 pool options, or a
+ * Kysely instance or transaction over `MysqlAdapter` (plain statements on one of its connections, INSERT
+ * instead of LOAD DATA: see `KyselyMysqlConnection`).
  *
  * Tested on MariaDB 10.11; MySQL 8 differs in ways the code handles: `caching_sha2_password` authentication
  * (mysql2 supports it; use TLS or `allowPublicKeyRetrieval` as the server requires), `utf8mb3` reported as
@@ -65,6 +72,8 @@ export const mysqlDialect: Dialect = Object.freeze({
     concurrentSnapshotReads: false,
     // every writer leases its own connection from the pool
     concurrentWrites: true,
+    // a connection per job, each with its own consistent snapshot
+    parallelConnections: { reads: true, writes: true },
     storesAnyValue: false,
     // tinyint(1) is an integer column: 2 and -1 stay what they are
     booleanHoldsIntegers: true,
@@ -80,6 +89,7 @@ export const mysqlDialect: Dialect = Object.freeze({
   errors: mysqlErrors,
   drivers: Object.freeze(['mysql2']),
   accepts,
+  kyselyAdapters: KYSELY_ADAPTERS,
   collationFolder: mysqlTypes.collationFolder,
   async connect(target: string | object, options: ConnectOptions = {}): Promise<Connection> {
     const { connectMysql } = await requireDriver(mysqlDialect.drivers, 'the MySQL/MariaDB dialect', () => import('./mysql-connection.js'))

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
 import type { ReadBatch, ReadOptions } from '../../src/dialect.js'
-import { AbortError, RowError } from '../../src/errors.js'
+import { AbortError, RowError, SchemaError } from '../../src/errors.js'
 import { keyColumnIndexes, rowKey } from '../../src/schema/rows.js'
 import type { ColumnSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { canonicalTime, canonicalTimestamp, shortestFloat32, valueSize } from '../../src/schema/values.js'
@@ -148,11 +148,29 @@ function orderColumns(table: TableSchema): string[] {
 }
 
 /**
- * Streams a table in key order with bounded memory (mysql2's row stream pauses the socket between batches),
- * only the rows matching `where` when given. Zero dates become NULL and are counted in `fixed` and listed in
- * `fixes` (policy `null`), or reject the row with kind `zero_date` (policy `reject`).
+ * The rows after a key (`>`) or up to it (`<=`) in key order, spelled out — `(a > ?) OR (a = ? AND b > ?)`,
+ * `(a < ?) OR (a = ? AND b <= ?)` — since row comparisons are not index ranges on every server version; the
+ * key's values are appended to `values`.
  */
-export async function* readMysqlTable(
+function boundCondition(order: readonly string[], key: readonly Value[], op: '>' | '<=', values: unknown[]): string {
+  const ors: string[] = []
+  for (let i = 0; i < order.length; i++) {
+    const parts = order.slice(0, i).map((c) => `${q(c)} = ?`)
+    const last = i === order.length - 1
+    parts.push(`${q(order[i]!)} ${op === '>' ? '>' : last ? '<=' : '<'} ?`)
+    ors.push(`(${parts.join(' AND ')})`)
+    values.push(...key.slice(0, i + 1).map((v) => (typeof v === 'bigint' ? v.toString() : v)))
+  }
+  return `(${ors.join(' OR ')})`
+}
+
+/**
+ * Streams a table in key order with bounded memory (mysql2's row stream pauses the socket between batches),
+ * within the key range of `options` (`after`, `until`), only the rows matching `where` when given. Zero
+ * dates become NULL and are counted in `fixed` and listed in `fixes` (policy `null`), or reject the row with
+ * kind `zero_date` (policy `reject`).
+ */
+async function* readTable(
   conn: StreamingConnection,
   table: TableSchema,
   options: ReadOptions,
@@ -165,20 +183,15 @@ export async function* readMysqlTable(
   const keyIdx = keyColumnIndexes(table)
   let sql = `SELECT ${table.columns.map((c, i) => `${mysqlSql.selectExpression(c)} AS \`${i}\``).join(', ')} FROM ${q(table.name)}`
   const values: unknown[] = []
-  if (options.after && options.after.length === order.length && order.length > 0) {
-    // (a > ?) OR (a = ? AND b > ?) …: row comparisons are not index ranges on every server version
-    const ors: string[] = []
-    for (let i = 0; i < order.length; i++) {
-      const parts = order.slice(0, i).map((c) => `${q(c)} = ?`)
-      parts.push(`${q(order[i]!)} > ?`)
-      ors.push(`(${parts.join(' AND ')})`)
-      values.push(...options.after.slice(0, i + 1).map((v) => (typeof v === 'bigint' ? v.toString() : v)))
-    }
-    sql += ` WHERE ${ors.join(' OR ')}`
-  } else if (where !== undefined) {
-    // a condition of the caller's, without parameters (verify's segment filter)
-    sql += ` WHERE ${where}`
+  const conditions: string[] = []
+  if (options.after && options.after.length === order.length && order.length > 0) conditions.push(boundCondition(order, options.after, '>', values))
+  if (options.until && options.until.length > 0) {
+    if (options.until.length !== order.length) throw new SchemaError(`cannot read a key range of ${table.name}: ${order.length === 0 ? 'it has no primary key' : `the bound has ${options.until.length} parts, the key ${order.length}`}`, { table: table.name })
+    conditions.push(boundCondition(order, options.until, '<=', values))
   }
+  // a condition of the caller's, without parameters (verify's segment filter)
+  if (where !== undefined) conditions.push(`(${where})`)
+  if (conditions.length > 0) sql += ` WHERE ${conditions.join(' AND ')}`
   if (order.length > 0) sql += ` ORDER BY ${order.map(q).join(', ')}`
   // a stream stopped early still receives the rest of its result: let the server stop instead
   if (options.limit !== undefined && Number.isFinite(options.limit)) sql += ` LIMIT ${Math.max(0, Math.floor(options.limit))}`
@@ -251,3 +264,177 @@ export async function* readMysqlTable(
   }
   if (batch.rows.length + batch.rejected.length > 0) yield withLastKey(batch)
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// reading through plain statements (a Kysely instance): keyset pages of one SELECT each
+
+/** Runs one SELECT with `?` parameters and gives its rows as objects keyed by column alias. */
+export type MysqlSelect = (sql: string, values: readonly unknown[]) => Promise<Record<string, unknown>[]>
+
+const GEOMETRY_RE = /^(geometry|point|linestring|polygon|multipoint|multilinestring|multipolygon|geometrycollection)\b/i
+
+/**
+ * A column as text whatever the caller's driver settings (no driver-side number, date or JSON parsing): the
+ * server's own text in utf8mb4, the bytes of binary columns as hex, and bit fields as their number. What the
+ * decoders then get is what the streaming path's typeCast gives them.
+ */
+function mysqlTextExpression(column: ColumnSchema): string {
+  const e = mysqlSql.selectExpression(column)
+  if (/^bit\b/i.test(column.nativeType)) return `CAST(${e} + 0 AS CHAR)`
+  if (mysqlTypes.readsAsBytes(column) || GEOMETRY_RE.test(column.nativeType)) return `HEX(${e})`
+  return `CAST(${e} AS CHAR CHARACTER SET utf8mb4)`
+}
+
+/** A value selected by {@link mysqlTextExpression} in the form the streaming path's typeCast gives it. */
+function fromText(column: ColumnSchema, text: unknown): unknown {
+  if (text === null || text === undefined) return null
+  if (mysqlTypes.readsAsBytes(column) || GEOMETRY_RE.test(column.nativeType)) return Buffer.from(String(text), 'hex')
+  return Buffer.isBuffer(text) ? text.toString('utf8') : String(text)
+}
+
+/** The WHERE clause of one page: after the last key read, up to `until` (see {@link boundCondition}), within the caller's condition. */
+function pageWhere(table: TableSchema, order: readonly string[], after: readonly Value[] | undefined, until: readonly Value[] | undefined, where: string | undefined): { sql: string; values: unknown[] } {
+  const parts: string[] = []
+  const values: unknown[] = []
+  if (after && after.length === order.length && order.length > 0) parts.push(boundCondition(order, after, '>', values))
+  if (until && until.length > 0) {
+    if (until.length !== order.length) throw new SchemaError(`cannot read a key range of ${table.name}: ${order.length === 0 ? 'it has no primary key' : `the bound has ${until.length} parts, the key ${order.length}`}`, { table: table.name })
+    parts.push(boundCondition(order, until, '<=', values))
+  }
+  if (where !== undefined) parts.push(`(${where})`)
+  return { sql: parts.length > 0 ? ` WHERE ${parts.join(' AND ')}` : '', values }
+}
+
+/**
+ * Reads a table with plain SELECTs through `select` (a caller's Kysely instance, which gives no access to a
+ * row stream): keyset pages in key order (`WHERE key > last ORDER BY key LIMIT n`), each value selected as
+ * text ({@link mysqlTextExpression}) and decoded by the same decoders as the streaming path, so the rows, the
+ * rejects, the zero-date fixes and `lastKey` are the ones {@link readMysqlTable} gives. A table without a key
+ * is paged with `LIMIT … OFFSET …`, which is stable inside the snapshot's transaction. Pages shrink so that
+ * one holds about `batchBytes`.
+ */
+async function* readMysqlTablePaged(
+  select: MysqlSelect,
+  table: TableSchema,
+  options: ReadOptions,
+  zeroDates: ZeroDatePolicy,
+  where?: string,
+): AsyncGenerator<ReadBatch> {
+  const decoders = table.columns.map((c) => columnDecoder(table, c))
+  const order = orderColumns(table)
+  const orderIdx = order.map((c) => table.columns.findIndex((x) => x.name === c))
+  const keyIdx = keyColumnIndexes(table)
+  const head = `SELECT ${table.columns.map((c, i) => `${mysqlTextExpression(c)} AS \`${i}\``).join(', ')} FROM ${q(table.name)}`
+  const orderBy = order.length > 0 ? ` ORDER BY ${order.map(q).join(', ')}` : ''
+  const n = table.columns.length
+  let after = options.after
+  let offset = 0
+  let left = options.limit !== undefined && Number.isFinite(options.limit) ? Math.max(0, Math.floor(options.limit)) : Infinity
+  let pageRows = Math.max(1, Math.min(options.batchRows, 1000))
+  let batch: ReadBatch = { rows: [], rejected: [] }
+  let bytes = 0
+  let lastRow: Row | undefined
+  let lastRaw: Record<string, unknown> | undefined
+  const withLastKey = (b: ReadBatch): ReadBatch => {
+    if (orderIdx.length > 0 && lastRow) b.lastKey = orderIdx.map((i) => lastRow![i]!)
+    return b
+  }
+  while (left > 0) {
+    if (options.signal?.aborted) throw new AbortError()
+    const want = Math.min(pageRows, left)
+    const w = pageWhere(table, order, after, options.until, where)
+    const paging = order.length > 0 ? ` LIMIT ${want}` : ` LIMIT ${want} OFFSET ${offset}`
+    const page = await select(head + w.sql + orderBy + paging, w.values)
+    let pageBytes = 0
+    for (const raw of page) {
+      const row: Row = new Array(n)
+      let problem: { message: string; kind: RowError['code']; column: string; value: unknown } | undefined
+      let zeroCols: { column: string; value: string }[] | undefined
+      for (let i = 0; i < n; i++) {
+        const r = fromText(table.columns[i]!, raw[String(i)])
+        if (r === null) {
+          row[i] = null
+          continue
+        }
+        const d = decoders[i]!(r)
+        if (d !== null && typeof d === 'object' && !(d instanceof Uint8Array)) {
+          const column = table.columns[i]!.name
+          if ('zero' in d) {
+            if (zeroDates === 'reject') problem ??= { message: `${table.name}.${column}: zero date ${JSON.stringify(d.zero)}`, kind: 'zero_date', column, value: d.zero }
+            else (zeroCols ??= []).push({ column, value: d.zero })
+          } else problem ??= { message: d.fail, kind: d.kind, column, value: r }
+          row[i] = null
+          continue
+        }
+        row[i] = d as Value
+        const size = valueSize(d as Value)
+        bytes += size
+        pageBytes += size
+      }
+      if (problem) {
+        batch.rejected.push(new RowError(problem.kind, problem.message, { table: table.name, key: rowKey(table, row, keyIdx), column: problem.column, value: problem.value, row }))
+      } else {
+        if (zeroCols) {
+          batch.fixed ??= {}
+          batch.fixes ??= []
+          for (const z of zeroCols) {
+            batch.fixed[z.column] = (batch.fixed[z.column] ?? 0) + 1
+            batch.fixes.push({ column: z.column, kind: 'zero_date', message: `zero date ${JSON.stringify(z.value)} read as NULL`, row })
+          }
+        }
+        batch.rows.push(row)
+      }
+      lastRow = row
+      lastRaw = raw
+      if (batch.rows.length + batch.rejected.length >= options.batchRows || bytes >= options.batchBytes) {
+        yield withLastKey(batch)
+        batch = { rows: [], rejected: [] }
+        bytes = 0
+      }
+    }
+    left -= page.length
+    offset += page.length
+    if (page.length < want) break
+    // the next page starts after the server's own text of the last key (a rejected row's key included)
+    if (orderIdx.length > 0) after = orderIdx.map((i) => fromText(table.columns[i]!, lastRaw![String(i)]) as Value)
+    // the next page holds about batchBytes, and grows at most fourfold
+    const perRow = Math.max(1, pageBytes / page.length)
+    pageRows = Math.max(1, Math.min(options.batchRows, pageRows * 4, Math.floor(options.batchBytes / perRow)))
+  }
+  if (batch.rows.length + batch.rejected.length > 0) yield withLastKey(batch)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// key bounds: where a table split into key ranges starts and ends
+
+/**
+ * The smallest and largest key of a table whose primary key is one integer column, decoded as the readers
+ * decode that column (a number, or a bigint past 2^53); undefined for any other table or an empty one.
+ * `select` runs the query (in the snapshot's transaction, when one is open).
+ */
+async function keyBounds(select: (sql: string) => Promise<Record<string, unknown>[]>, table: TableSchema): Promise<{ min: Value; max: Value } | undefined> {
+  const key = table.primaryKey?.columns ?? []
+  const column = key.length === 1 ? table.columns.find((c) => c.name === key[0]) : undefined
+  if (!column || !(column.type.kind === 'int16' || column.type.kind === 'int32' || column.type.kind === 'int64')) return undefined
+  const k = q(column.name)
+  const [r] = await select(`SELECT CAST(MIN(${k}) AS CHAR) AS lo, CAST(MAX(${k}) AS CHAR) AS hi FROM ${q(table.name)}`)
+  if (r?.lo === null || r?.lo === undefined || r.hi === null || r.hi === undefined) return undefined
+  const decode = columnDecoder(table, column)
+  const min = decode(String(r.lo))
+  const max = decode(String(r.hi))
+  return typeof min === 'number' || typeof min === 'bigint' ? { min, max: max as Value } : undefined
+}
+
+/**
+ * Streams a table in key order with one streamed SELECT (see `readTable` above). Beyond the contract it
+ * carries `keyBounds` (a table's first and last integer key, decoded as the reader decodes it, for splitting
+ * it into ranges).
+ */
+export const readMysqlTable: typeof readTable & { keyBounds: typeof keyBounds } = Object.assign(readTable, { keyBounds })
+
+/**
+ * Beyond the contract, for a connection through plain statements (a Kysely instance): `readMysqlTable.paged`
+ * ({@link readMysqlTablePaged}) and `readMysqlTable.textExpression` ({@link mysqlTextExpression}).
+ */
+readTable.paged = readMysqlTablePaged
+readTable.textExpression = mysqlTextExpression

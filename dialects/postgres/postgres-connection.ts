@@ -15,6 +15,8 @@ import type {
   SegmentHashes,
   SegmentRequest,
   SnapshotInfo,
+  SnapshotOptions,
+  SharedSnapshot,
   SourceTableState,
   TableWriter,
 } from '../../src/dialect.js'
@@ -22,7 +24,7 @@ import { AbortError, ConnectionError, SchemaError, UsageError, redact } from '..
 import { KEEPALIVE_DELAY_MS, armSocketStall, resolveTimeouts, urlTimeouts, type Timeouts } from '../../src/timeouts.js'
 import { isKysely, reserveKyselySession, type KyselyLike } from '../../src/kysely-session.js'
 import { stateJson } from '../../src/schema/rows.js'
-import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
+import type { DatabaseSchema, TableSchema, Value } from '../../src/schema/types.js'
 import { postgresErrors } from './postgres-errors.js'
 import { introspectPostgres, type PostgresQueryable } from './postgres-introspector.js'
 import { readPostgresTable, type ReaderSession } from './postgres-reader.js'
@@ -381,6 +383,8 @@ export class PostgresConnection implements Connection {
   readonly schema: string
   #session: Session
   #inTransaction = false
+  /** The exported snapshot this connection's transaction reads, when it joined one. */
+  #joined: string | undefined
   #closed = false
 
   constructor(dialect: Dialect, session: Session) {
@@ -403,20 +407,55 @@ export class PostgresConnection implements Connection {
     }
   }
 
-  async snapshot(): Promise<SnapshotInfo> {
+  /**
+   * Begins the REPEATABLE READ READ ONLY transaction every later read runs in. `options.join` (an id from
+   * another connection's {@link exportSnapshot}) makes it read that connection's snapshot
+   * (`SET TRANSACTION SNAPSHOT`): the other transaction must still be open. Default: a snapshot of its own.
+   */
+  async snapshot(options: SnapshotOptions = {}): Promise<SnapshotInfo> {
     if (!this.#inTransaction) {
+      const client = this.#session.client
       try {
-        await this.#session.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
       } catch (error) {
         throw wrap(error, 'starting a snapshot', this.description)
       }
+      if (options.join !== undefined) {
+        try {
+          await client.query(`SET TRANSACTION SNAPSHOT '${options.join.replaceAll("'", "''")}'`)
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {})
+          throw wrap(error, `joining the exported snapshot ${options.join}`, this.description)
+        }
+        this.#joined = options.join
+      }
       this.#inTransaction = true
     }
-    return { guarantee: 'REPEATABLE READ READ ONLY' }
+    return { guarantee: this.#joined === undefined ? 'REPEATABLE READ READ ONLY' : `REPEATABLE READ READ ONLY, in the shared snapshot ${this.#joined}` }
+  }
+
+  /**
+   * Exports the open snapshot (`pg_export_snapshot()`) for other connections' `snapshot({ join })`; it stays
+   * importable while this connection's transaction is open (until `close()`). Throws a `UsageError` before
+   * `snapshot()`.
+   */
+  async exportSnapshot(): Promise<SharedSnapshot> {
+    if (!this.#inTransaction) throw new UsageError('exportSnapshot() needs the open snapshot: call snapshot() first')
+    try {
+      const r = await this.#session.client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')
+      return { id: r.rows[0]!.id }
+    } catch (error) {
+      throw wrap(error, 'exporting the snapshot', this.description)
+    }
   }
 
   async count(table: TableSchema): Promise<number> {
     return countRows(this.#session.client, this.schema, table, this.description)
+  }
+
+  /** See `readPostgresTable.keyBounds`: read in the snapshot's transaction when one is open. */
+  keyBounds(table: TableSchema): Promise<{ min: Value; max: Value } | undefined> {
+    return readPostgresTable.keyBounds(this.#session.client, this.schema, table, this.description)
   }
 
   async tableState(table: TableSchema): Promise<SourceTableState> {
@@ -668,7 +707,8 @@ class PostgresStatementConnection implements Connection {
     }
   }
 
-  async snapshot(): Promise<SnapshotInfo> {
+  /** Begins a REPEATABLE READ READ ONLY transaction, or reads in the caller's; `options.join` is not taken (no export here). */
+  async snapshot(_options: SnapshotOptions = {}): Promise<SnapshotInfo> {
     if (this.#session.inCallerTransaction) {
       // the caller's transaction began before dbferry was called: its isolation level is what the read gets
       const r = await this.#session.query<{ i: string }>("SELECT current_setting('transaction_isolation') AS i")
@@ -687,6 +727,11 @@ class PostgresStatementConnection implements Connection {
 
   count(table: TableSchema): Promise<number> {
     return countRows(this.#session, this.schema, table, this.description)
+  }
+
+  /** See `readPostgresTable.keyBounds`. */
+  keyBounds(table: TableSchema): Promise<{ min: Value; max: Value } | undefined> {
+    return readPostgresTable.keyBounds(this.#session, this.schema, table, this.description)
   }
 
   tableState(table: TableSchema): Promise<SourceTableState> {

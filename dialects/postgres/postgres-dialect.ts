@@ -49,6 +49,8 @@ export const postgresDialect: Dialect = Object.freeze({
     floatHoldsNonFinite: true,
     maxTimestampPrecision: 6,
     concurrentSnapshotReads: false,
+    // a session per job; the jobs share the source's exported snapshot (pg_export_snapshot)
+    parallelConnections: { reads: true, writes: true },
     storesAnyValue: false,
     loadsCsv: true,
     maxColumns: 1600,

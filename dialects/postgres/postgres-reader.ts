@@ -88,14 +88,58 @@ function decoderFor(column: ColumnSchema): Decoder {
   }
 }
 
+/** The key range of a read, in key order: past `after` (exclusive), up to `until` (inclusive); absent: no bound. */
+interface KeyRange {
+  after?: readonly Value[]
+  until?: readonly Value[]
+}
+
+/** How a bound's key part is written: a literal (COPY takes no parameters) or a parameter placeholder. */
+type BoundSql = (value: Value, column: ColumnSchema) => string
+
 /**
- * Builds the SELECT that reads `table` in key order, with an optional keyset condition, or an optional
- * condition of its own (`where`, SQL without parameters: verify's segment filter).
+ * A key part as a literal that the server reads with the key column's input function, as it reads a bound
+ * parameter: the parameter's text in quotes, so it takes the column's type (`0.1` would be numeric, and a
+ * `real` key compared with it as double precision would include the row `0.1` itself).
+ */
+const literalBound: BoundSql = (value, column) => postgresSql.literal(postgresSql.paramText(value), column)
+
+/** `range` with empty bounds left out. */
+function rangeOf(options: { after?: readonly Value[]; until?: readonly Value[] }): KeyRange {
+  const range: KeyRange = {}
+  if (options.after && options.after.length > 0) range.after = options.after
+  if (options.until && options.until.length > 0) range.until = options.until
+  return range
+}
+
+/** The conditions of a key range over the key columns (`(a, b) > (…)`, `(a, b) <= (…)`), checked against the key. */
+function rangeConditions(table: TableSchema, keyIndexes: number[], range: KeyRange, bound: BoundSql): string[] {
+  if (range.after === undefined && range.until === undefined) return []
+  if (keyIndexes.length === 0) {
+    const what = range.until ? 'read a key range of' : 'resume'
+    throw new SchemaError(`cannot ${what} ${table.name}: it has no primary key`, { table: table.name })
+  }
+  const keys = keyIndexes.map((i) => quoteIdent(table.columns[i]!.name))
+  const list = (xs: string[]) => (xs.length === 1 ? xs[0]! : `(${xs.join(', ')})`)
+  const side = (values: readonly Value[], op: string) => {
+    if (values.length !== keys.length) throw new SchemaError(`reading ${table.name}: a key bound has ${values.length} parts, the key ${keys.length}`, { table: table.name })
+    return `${list(keys)} ${op} ${list(values.map((v, j) => bound(v, table.columns[keyIndexes[j]!]!)))}`
+  }
+  const conditions: string[] = []
+  if (range.after) conditions.push(side(range.after, '>'))
+  if (range.until) conditions.push(side(range.until, '<='))
+  return conditions
+}
+
+/**
+ * Builds the SELECT that reads `table` in key order, within a key range (its bounds written by `bound`) and
+ * a condition of its own (`where`, SQL without parameters: verify's segment filter).
  */
 function selectSql(
   table: TableSchema,
   schema: string,
-  after?: number,
+  range: KeyRange,
+  bound: BoundSql,
   where?: string,
   expression: (column: ColumnSchema, i: number) => string = selectExpression,
 ): { sql: string; keyIndexes: number[] } {
@@ -104,11 +148,9 @@ function selectSql(
   const from = `${quoteIdent(schema)}.${quoteIdent(table.name)}`
   const keys = keyIndexes.map((i) => quoteIdent(table.columns[i]!.name))
   let sql = `SELECT ${cols} FROM ${from}`
-  if (after !== undefined && keys.length > 0) {
-    sql += ` WHERE (${keys.join(', ')}) > (${keys.map((_, i) => `$${i + 1}`).join(', ')})`
-  } else if (where !== undefined) {
-    sql += ` WHERE ${where}`
-  }
+  const conditions = rangeConditions(table, keyIndexes, range, bound)
+  if (where !== undefined) conditions.push(`(${where})`)
+  if (conditions.length > 0) sql += ` WHERE ${conditions.join(' AND ')}`
   if (keys.length > 0) sql += ` ORDER BY ${keys.join(', ')}`
   return { sql, keyIndexes }
 }
@@ -174,9 +216,12 @@ async function cancelBackend(session: ReaderSession): Promise<boolean> {
   }
 }
 
-/** Streams `table` with COPY TO STDOUT in batches (only the rows matching `where` when given). */
+/**
+ * Streams `table` with COPY TO STDOUT in batches: the rows of the key range of `options` (its bounds as
+ * literals), and only those matching `where` when given.
+ */
 async function* readCopy(session: ReaderSession, table: TableSchema, options: ReadOptions, description: string, where?: string): AsyncGenerator<ReadBatch> {
-  const { sql, keyIndexes } = selectSql(table, session.schema, undefined, where)
+  const { sql, keyIndexes } = selectSql(table, session.schema, rangeOf(options), literalBound, where)
   const build = makeRowBuilder(table)
   const width = table.columns.length
   const fields: (string | null)[] = new Array(width)
@@ -291,8 +336,8 @@ function keyParam(v: Value): unknown {
 
 /** Streams `table` after `after` (its key) in keyset pages: parameters, no COPY. */
 async function* readKeyset(session: ReaderSession, table: TableSchema, options: ReadOptions, description: string): AsyncGenerator<ReadBatch> {
-  const { sql, keyIndexes } = selectSql(table, session.schema, 1)
-  if (keyIndexes.length === 0) throw new SchemaError(`cannot resume ${table.name}: it has no primary key`, { table: table.name })
+  let n = 0
+  const { sql, keyIndexes } = selectSql(table, session.schema, { after: options.after! }, () => `$${++n}`)
   const build = makeRowBuilder(table)
   let after = options.after!
   for (;;) {
@@ -320,17 +365,16 @@ async function* readKeyset(session: ReaderSession, table: TableSchema, options: 
 }
 
 /**
- * Streams `table` in batches, in key order: through COPY from the start, or in keyset pages after
- * `options.after`; on a session of plain statements (a Kysely instance), through a cursor (see
+ * Streams `table` in batches, in key order: through COPY, or in keyset pages after `options.after` when no
+ * `until` bounds the read (a resume); a range with `until` (one chunk of a table) goes through COPY with its
+ * bounds as literals. On a session of plain statements (a Kysely instance), through a cursor (see
  * {@link readStatements}). `where` (SQL without parameters, e.g. verify's segment filter from
- * `postgresSql.segmentFilter`) narrows a read from the start to the rows it holds for.
+ * `postgresSql.segmentFilter`) narrows the rows further.
  */
-export function readPostgresTable(session: ReaderSession | StatementSession, table: TableSchema, options: ReadOptions, description: string, where?: string): AsyncGenerator<ReadBatch> {
+function readTable(session: ReaderSession | StatementSession, table: TableSchema, options: ReadOptions, description: string, where?: string): AsyncGenerator<ReadBatch> {
   if (!('client' in session)) return readStatements(session, table, options, description, where)
-  if (options.after && options.after.length > 0) {
-    if (where !== undefined) throw new SchemaError(`reading ${table.name}: a narrowed read cannot resume after a key`, { table: table.name })
-    return readKeyset(session, table, options, description)
-  }
+  const range = rangeOf(options)
+  if (range.after && !range.until && where === undefined) return readKeyset(session, table, options, description)
   return readCopy(session, table, options, description, where)
 }
 
@@ -360,14 +404,16 @@ let cursors = 0
  * Streams `table` in key order through plain statements: `DECLARE … CURSOR` over the same SELECT as the COPY
  * path (every column as its text form, see {@link textExpression}), then `FETCH` a batch at a time, decoded
  * by the same decoders as COPY text. The cursor lives in the session's transaction (under a savepoint, so a
- * failed read leaves the snapshot usable) or in one of its own. `options.after` resumes after a key; `where`
- * narrows the rows as in {@link readPostgresTable}.
+ * failed read leaves the snapshot usable) or in one of its own. `options.after` and `options.until` bound the
+ * key range (as parameters); `where` narrows the rows as in {@link readTable}.
  */
 async function* readStatements(session: StatementSession, table: TableSchema, options: ReadOptions, description: string, where?: string): AsyncGenerator<ReadBatch> {
-  const after = options.after && options.after.length > 0 ? options.after : undefined
-  if (after && where !== undefined) throw new SchemaError(`reading ${table.name}: a narrowed read cannot resume after a key`, { table: table.name })
-  const { sql, keyIndexes } = selectSql(table, session.schema, after ? 1 : undefined, where, textExpression)
-  if (after && keyIndexes.length === 0) throw new SchemaError(`cannot resume ${table.name}: it has no primary key`, { table: table.name })
+  const params: (string | null)[] = []
+  const bound: BoundSql = (value) => {
+    params.push(postgresSql.paramText(value))
+    return `$${params.length}`
+  }
+  const { sql, keyIndexes } = selectSql(table, session.schema, rangeOf(options), bound, where, textExpression)
   const build = makeRowBuilder(table)
   const width = table.columns.length
   const cursor = `dbferry_read_${++cursors}`
@@ -378,7 +424,7 @@ async function* readStatements(session: StatementSession, table: TableSchema, op
   let finished = false
   try {
     await session.query(own ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : `SAVEPOINT ${cursor}`)
-    await session.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}`, after ? after.map(postgresSql.paramText) : [])
+    await session.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}`, params)
     for (;;) {
       if (options.signal?.aborted) throw new AbortError()
       const asked = pageRows
@@ -418,3 +464,42 @@ async function* readStatements(session: StatementSession, table: TableSchema, op
     if (!finished) await session.query(own ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${cursor}`).catch(() => {})
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// key bounds: where a table split into key ranges starts and ends
+
+/** The key column of a table whose primary key is one integer column, else undefined. */
+function integerKey(table: TableSchema): ColumnSchema | undefined {
+  const key = table.primaryKey?.columns ?? []
+  const column = key.length === 1 ? table.columns.find((c) => c.name === key[0]) : undefined
+  return column && (column.type.kind === 'int16' || column.type.kind === 'int32' || column.type.kind === 'int64') ? column : undefined
+}
+
+/**
+ * The smallest and largest key of a table whose primary key is one integer column, decoded as the reader
+ * decodes that column (a number, or a bigint past 2^53), read in the session's transaction (the snapshot);
+ * undefined for any other table or an empty one.
+ */
+async function keyBounds(client: Pick<PostgresQueryable, 'query'>, schema: string, table: TableSchema, description: string): Promise<{ min: Value; max: Value } | undefined> {
+  const column = integerKey(table)
+  if (!column) return undefined
+  const k = quoteIdent(column.name)
+  let r: { rows: { lo: string | null; hi: string | null }[] }
+  try {
+    r = await client.query<{ lo: string | null; hi: string | null }>(`SELECT min(${k})::text AS lo, max(${k})::text AS hi FROM ${quoteIdent(schema)}.${quoteIdent(table.name)}`)
+  } catch (error) {
+    throw wrapError(error, table.name, description)
+  }
+  const { lo, hi } = r.rows[0] ?? { lo: null, hi: null }
+  if (lo === null || hi === null) return undefined
+  const decode = decoderFor(column)
+  const min = decode(lo)
+  const max = decode(hi)
+  return min instanceof ConversionFailure || max instanceof ConversionFailure ? undefined : { min, max }
+}
+
+/**
+ * Streams a table in batches, in key order (see `readTable` above). Beyond the contract it carries `keyBounds`
+ * (a table's first and last integer key, decoded as the reader decodes it, for splitting it into ranges).
+ */
+export const readPostgresTable: typeof readTable & { keyBounds: typeof keyBounds } = Object.assign(readTable, { keyBounds })

@@ -15,17 +15,19 @@ import type {
   ReadOptions,
   ScanOptions,
   SnapshotInfo,
+  SnapshotOptions,
   SourceTableState,
   TableWriter,
 } from '../../src/dialect.js'
 import { ConnectionError, SchemaError, UsageError, type RowError } from '../../src/errors.js'
+import { isKysely, reserveKyselySession, type KyselyLike, type KyselySession } from '../../src/kysely-session.js'
 import { stateJson } from '../../src/schema/rows.js'
-import type { DatabaseSchema, Row, TableSchema } from '../../src/schema/types.js'
+import type { DatabaseSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { introspectSqlite } from './sqlite-introspector.js'
 import { sqliteErrors } from './sqlite-errors.js'
 import { readSqliteTable, type SqliteReadContext } from './sqlite-reader.js'
 import { sqliteSql } from './sqlite-sql.js'
-import { finalizeSqliteTarget, openSqliteWriter, prepareSqliteTarget } from './sqlite-writer.js'
+import { finalizeSqliteTarget, openSqliteWriter, prepareSqliteTarget, type SqliteStatements } from './sqlite-writer.js'
 
 const q = sqliteSql.quoteIdentifier
 
@@ -108,9 +110,10 @@ export class SqliteConnection implements Connection {
    * mode writers carry on meanwhile; in rollback-journal mode they wait for the copy to finish. The notes say
    * what the copy leaves out or reads in its own way: virtual tables and their shadow tables (`notApplied`
    * counts those holding data no target gets), timestamp columns read as `timestamptz` because they hold
-   * offsets, and the reading of numbers in timestamp columns when `numericTimestamps` is set.
+   * offsets, and the reading of numbers in timestamp columns when `numericTimestamps` is set. `join` is not
+   * taken (SQLite exports no snapshot): each connection reads in a transaction of its own.
    */
-  async snapshot(): Promise<SnapshotInfo> {
+  async snapshot(_options?: SnapshotOptions): Promise<SnapshotInfo> {
     if (!this.#inSnapshot && !this.db.inTransaction) {
       try {
         this.db.exec('BEGIN')
@@ -162,6 +165,11 @@ export class SqliteConnection implements Connection {
 
   read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
     return readSqliteTable(this.#readContext(), table, options)
+  }
+
+  /** See `readSqliteTable.keyBounds`: in the reader's key order (the rowid, when the table has one). */
+  async keyBounds(table: TableSchema): Promise<{ min: Value; max: Value } | undefined> {
+    return readSqliteTable.keyBounds(this.db, table)
   }
 
   /** Every row through one SQLite function call instead of batches (see `readSqliteTable.scan`); for verify. */
@@ -325,12 +333,14 @@ function readingOptions(options: ConnectOptions): { fallbackEncoding?: string; n
 
 /**
  * Opens a connection for `dialect` (the SQLite dialect object, which the connection reports as its own): from
- * a URL (`sqlite:./x.db`, `sqlite::memory:`), `{ filename }`, or a better-sqlite3 Database the caller holds
- * (bare or as `{ database }`), which `close()` leaves open. A file opened without `create` (a source) is
+ * a URL (`sqlite:./x.db`, `sqlite::memory:`), `{ filename }`, a better-sqlite3 Database the caller holds
+ * (bare or as `{ database }`), which `close()` leaves open, or a Kysely instance or transaction over
+ * `SqliteAdapter` (see {@link KyselySqliteConnection}). A file opened without `create` (a source) is
  * opened read-only and must exist.
  */
-export async function connectSqlite(target: string | object, options: ConnectOptions, dialect: Dialect): Promise<SqliteConnection> {
+export async function connectSqlite(target: string | object, options: ConnectOptions, dialect: Dialect): Promise<Connection> {
   const encoding = readingOptions(options)
+  if (isKysely(target)) return openKyselyConnection(target, dialect, encoding)
   if (typeof target === 'string') {
     const path = dialect.localFile!(target) ?? ':memory:'
     return new SqliteConnection({ dialect, db: openFile(path, options), path, owned: true, ...encoding })
@@ -340,4 +350,319 @@ export async function connectSqlite(target: string | object, options: ConnectOpt
   const { filename } = target as SqliteConnectOptions
   if (typeof filename === 'string') return new SqliteConnection({ dialect, db: openFile(filename, options), path: filename, owned: true, ...encoding })
   throw new UsageError('sqlite.connect takes a URL (sqlite:./file.db), { filename }, a better-sqlite3 Database or { database: <better-sqlite3 Database> }')
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// a Kysely instance: plain statements, each awaited, on its one connection
+
+type Answer = { rows: Record<string, unknown>[] } | { error: unknown }
+
+/** A safe bigint as a number: catalogue numbers compare with numbers whatever the caller's `defaultSafeIntegers`. */
+function catalogueValue(v: unknown): unknown {
+  return typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v
+}
+
+/**
+ * A stand-in for a better-sqlite3 Database, for the synchronous introspector over an asynchronous driver: it
+ * answers every read it was given the rows of (see {@link replayed}) and, for any other, notes it and
+ * answers nothing. Only the reading part of the API the introspector uses: `prepare(sql)` with `pluck`,
+ * `raw`, `safeIntegers`, `all`, `get` and `iterate`.
+ */
+class ReplayDatabase {
+  readonly answers = new Map<string, Answer>()
+  readonly missing = new Map<string, { sql: string; params: unknown[] }>()
+
+  prepare(sql: string): unknown {
+    const db = this
+    let pluck = false
+    let raw = false
+    const rows = (params: unknown[]): unknown[] => {
+      const key = answerKey(sql, params)
+      const answer = db.answers.get(key)
+      if (answer === undefined) {
+        db.missing.set(key, { sql, params })
+        // the rest of this pass goes on with nothing, so that the reads it leads to are asked for together
+        return []
+      }
+      if ('error' in answer) throw answer.error
+      return answer.rows.map((r) => {
+        const values = Object.values(r).map(catalogueValue)
+        return pluck ? values[0] : raw ? values : Object.fromEntries(Object.entries(r).map(([k, v]) => [k, catalogueValue(v)]))
+      })
+    }
+    const statement = {
+      pluck(on = true) {
+        pluck = on
+        return statement
+      },
+      raw(on = true) {
+        raw = on
+        return statement
+      },
+      safeIntegers() {
+        return statement
+      },
+      all: (...params: unknown[]) => rows(params),
+      get: (...params: unknown[]) => rows(params)[0],
+      iterate: (...params: unknown[]) => rows(params)[Symbol.iterator](),
+    }
+    return statement
+  }
+}
+
+function answerKey(sql: string, params: readonly unknown[]): string {
+  return `${sql}\u0000${JSON.stringify(params, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}`
+}
+
+/**
+ * Runs `work` (synchronous code written for better-sqlite3, reading only) over an asynchronous driver: each
+ * pass runs it against a {@link ReplayDatabase}, then asks the driver for every read the pass could not
+ * answer, until a pass asks for nothing new; that pass's result is the answer. A pass is quick (the answers
+ * are kept), and there are as many as the reads depend on each other (a handful for the introspector).
+ */
+async function replayed<T>(s: SqliteStatements, work: (db: BetterSqlite3.Database) => T): Promise<T> {
+  const db = new ReplayDatabase()
+  for (;;) {
+    db.missing.clear()
+    let out: T | undefined
+    let failure: unknown
+    try {
+      out = work(db as unknown as BetterSqlite3.Database)
+    } catch (error) {
+      failure = error
+    }
+    if (db.missing.size === 0) {
+      if (failure !== undefined) throw failure
+      return out as T
+    }
+    for (const [key, { sql, params }] of db.missing) {
+      try {
+        db.answers.set(key, { rows: await s.all(sql, params) })
+      } catch (error) {
+        db.answers.set(key, { error })
+      }
+    }
+  }
+}
+
+/**
+ * A Kysely session as {@link SqliteStatements}: `run` for anything, `all` for the rows of a SELECT or pragma.
+ * Kysely's SQLite driver prepares one statement at a time.
+ */
+function statementsOf(held: KyselySession): SqliteStatements {
+  return {
+    all: async (sql, params = []) => (await held.query<Record<string, unknown>>(sql, params)).rows,
+    run: async (sql, params = []) => {
+      await held.query(sql, params)
+    },
+  }
+}
+
+/**
+ * Splits SQL text into statements at the semicolons that end one: not inside quotes, brackets or comments,
+ * nor between a trigger's BEGIN and END. Kysely's SQLite driver runs one statement at a time.
+ */
+function splitStatements(text: string): string[] {
+  const out: string[] = []
+  let start = 0
+  let depth = 0
+  const word = /[A-Za-z_]+/y
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (c === "'" || c === '"' || c === '`' || c === '[') {
+      const close = c === '[' ? ']' : c
+      const end = text.indexOf(close, i + 1)
+      i = end < 0 ? text.length : end
+    } else if (c === '-' && text[i + 1] === '-') {
+      const end = text.indexOf('\n', i)
+      i = end < 0 ? text.length : end
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2)
+      i = end < 0 ? text.length : end + 1
+    } else if (/[A-Za-z_]/.test(c) && (i === 0 || !/[A-Za-z0-9_]/.test(text[i - 1]!))) {
+      word.lastIndex = i
+      const w = word.exec(text)![0].toUpperCase()
+      // BEGIN opens a trigger's body (a BEGIN TRANSACTION statement ends at its own semicolon, outside a body)
+      if (w === 'BEGIN' && /\bTRIGGER\b/i.test(text.slice(start, i))) depth++
+      else if ((w === 'END' && depth > 0) || (w === 'CASE' && depth > 0)) depth += w === 'CASE' ? 1 : -1
+      i += w.length - 1
+    } else if (c === ';' && depth === 0) {
+      if (text.slice(start, i).trim() !== '') out.push(text.slice(start, i))
+      start = i + 1
+    }
+  }
+  if (text.slice(start).trim() !== '') out.push(text.slice(start))
+  return out
+}
+
+/** The key values of a table's last row in the reader's key order, selected exactly, as the driver path reads them. */
+function exactKey(order: readonly string[]): string {
+  return order.map((e, i) => `typeof(${e}) AS t${i}, CASE WHEN typeof(${e}) = 'integer' THEN CAST(${e} AS TEXT) ELSE ${e} END AS v${i}`).join(', ')
+}
+
+/**
+ * An SQLite database reached through a caller's Kysely instance (`SqliteDialect`, over better-sqlite3 or any
+ * SQLite driver it wraps), which gives no access to its driver: every statement is a plain one, awaited, on
+ * the instance's connection (or in the transaction the caller passed). The schema is read by the same
+ * introspector as a file's (its reads answered through the instance); rows are read in the same keyset pages
+ * and key order, every value selected in an exact form and converted by the same converter; rows are written
+ * with multi-row INSERTs, a savepoint per batch, a refused row rejected alone. The journal mode and
+ * synchronous setting of the caller's database are left as they are; foreign keys are off during the load
+ * (deferred inside the caller's transaction) and put back on close. The instance is never destroyed.
+ */
+class KyselySqliteConnection implements Connection {
+  readonly dialect: Dialect
+  readonly description: string
+  readonly #held: KyselySession
+  readonly #s: SqliteStatements
+  readonly #instance: object
+  readonly #ctx: Omit<SqliteReadContext, 'db'>
+  readonly #memo = new Map<string, unknown>()
+  #inSnapshot = false
+  #asTarget = false
+  #foreignKeys: unknown
+  #closed = false
+
+  constructor(dialect: Dialect, held: KyselySession, instance: object, ctx: Omit<SqliteReadContext, 'db'>) {
+    this.dialect = dialect
+    this.#held = held
+    this.#s = statementsOf(held)
+    this.#instance = instance
+    this.#ctx = ctx
+    this.description = held.inCallerTransaction ? 'sqlite (Kysely transaction)' : 'sqlite (Kysely)'
+  }
+
+  usageNotes(role: 'source' | 'target'): string[] {
+    const inside = this.#held.inCallerTransaction
+    const caller = inside ? " inside the caller's transaction" : ''
+    if (role === 'source') return [`source is a Kysely instance: rows read with SELECT statements through it${caller}, not prepared statements of its own`]
+    const commits = inside ? "; they commit when the caller's transaction commits, and foreign keys are checked then" : ''
+    return [`target is a Kysely instance: rows written with multi-row INSERT statements through it, one savepoint per batch${caller}${commits}`]
+  }
+
+  #introspect(options: Parameters<typeof introspectSqlite>[1]): Promise<DatabaseSchema> {
+    return replayed(this.#s, (db) => introspectSqlite(db, options))
+  }
+
+  async introspect(options?: { tables?: readonly string[] }): Promise<DatabaseSchema> {
+    if (!this.#inSnapshot) this.#memo.clear()
+    return this.#introspect({ ...options, ...(this.#inSnapshot ? { memo: this.#memo } : {}) })
+  }
+
+  /** A savepoint (a read transaction of its own, or nested in the caller's) read once so the snapshot is taken now. */
+  async snapshot(): Promise<SnapshotInfo> {
+    if (!this.#inSnapshot) {
+      try {
+        await this.#s.run('SAVEPOINT dbferry_snapshot')
+        await this.#s.all('SELECT count(*) AS n FROM sqlite_schema')
+        this.#inSnapshot = true
+      } catch (error) {
+        throw new ConnectionError(`could not start a read transaction on ${this.description}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...sqliteErrors.driverOf(error) })
+      }
+    }
+    const survey = { notes: [] as string[], dataLeft: 0 }
+    await this.#introspect({ survey, memo: this.#memo })
+    const policy = this.#ctx.numericTimestamps ?? 'reject'
+    if (policy !== 'reject') survey.notes.push(`numbers in DATE, DATETIME and TIMESTAMP columns are read as ${NUMERIC_MEANING[policy]} in UTC (numericTimestamps=${policy})`)
+    const info: SnapshotInfo = { guarantee: this.#held.inCallerTransaction ? "the caller's transaction" : 'one read transaction' }
+    if (survey.dataLeft > 0) {
+      info.guarantee += `; ${survey.dataLeft} virtual table(s) hold data no target gets`
+      info.notApplied = survey.dataLeft
+    }
+    if (survey.notes.length > 0) info.notes = survey.notes
+    return info
+  }
+
+  async count(table: TableSchema): Promise<number> {
+    const [r] = await this.#s.all(`SELECT count(*) AS n FROM ${q(table.name)}`)
+    return Number(r?.n ?? 0)
+  }
+
+  /** The database file's device and inode, as a file's connection gives them; an in-memory database is its Kysely instance. */
+  async identity(): Promise<DatabaseIdentity> {
+    const [r] = await this.#s.all("SELECT file FROM pragma_database_list WHERE name = 'main'")
+    const file = typeof r?.file === 'string' ? r.file : ''
+    if (file !== '' && existsSync(file)) {
+      const st = statSync(realpathSync(file))
+      return { server: `file:${st.dev}:${st.ino}`, database: 'main' }
+    }
+    return { server: `memory:${handleId(this.#instance)}`, database: 'main' }
+  }
+
+  async tableState(table: TableSchema): Promise<SourceTableState> {
+    const rows = await this.count(table)
+    const rowid = table.rowid === false ? undefined : readSqliteTable.rowidName(table)
+    const order = rowid ? [rowid] : (table.primaryKey?.columns ?? []).map(q)
+    if (order.length === 0) return { rows }
+    const [last] = await this.#s.all(`SELECT ${exactKey(order)} FROM ${q(table.name)} ORDER BY ${order.map((o) => `${o} DESC`).join(', ')} LIMIT 1`)
+    if (!last) return { rows }
+    return { rows, maxKey: stateJson(order.map((_, i) => (last[`t${i}`] === 'integer' ? BigInt(String(last[`v${i}`])) : last[`v${i}`]))) }
+  }
+
+  read(table: TableSchema, options: ReadOptions): AsyncIterable<ReadBatch> {
+    return readSqliteTable.paged((sql, params) => this.#s.all(sql, params), this.#ctx, table, options)
+  }
+
+  /**
+   * Foreign keys off for the load (checked by `finalize`), the caller's setting put back on close; inside the
+   * caller's transaction, where the setting cannot change, they are deferred to its commit.
+   */
+  async #target(): Promise<void> {
+    if (this.#asTarget) return
+    this.#asTarget = true
+    if (this.#held.inCallerTransaction) {
+      await this.#s.run('PRAGMA defer_foreign_keys = ON')
+      return
+    }
+    const [r] = await this.#s.all('PRAGMA foreign_keys')
+    this.#foreignKeys = r === undefined ? undefined : Object.values(r)[0]
+    await this.#s.run('PRAGMA foreign_keys = OFF')
+  }
+
+  async prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void> {
+    await this.#target()
+    await prepareSqliteTarget.byStatements(this.#s, schema, options)
+  }
+
+  async openWriter(table: TableSchema): Promise<TableWriter> {
+    await this.#target()
+    const found = await this.#s.all("SELECT 1 AS x FROM sqlite_schema WHERE type = 'table' AND name = ?", [table.name])
+    if (found.length === 0) throw new SchemaError(`cannot write into ${table.name}: no such table`, { table: table.name })
+    return openSqliteWriter.byStatements(this.#s, table)
+  }
+
+  async finalize(schema: DatabaseSchema, _options: FinalizeOptions): Promise<ConstraintProblem[]> {
+    await this.#target()
+    return finalizeSqliteTarget.byStatements(this.#s, schema)
+  }
+
+  /** Runs user SQL (views, triggers), one statement at a time; a failure is a `SchemaError` with the engine's error as `cause`. */
+  async execute(sql: string): Promise<void> {
+    try {
+      for (const statement of splitStatements(sql)) await this.#s.run(statement)
+    } catch (error) {
+      throw new SchemaError(`SQL on ${this.description} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...sqliteErrors.driverOf(error) })
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#inSnapshot) {
+      this.#inSnapshot = false
+      await this.#s.run('RELEASE dbferry_snapshot').catch(() => {})
+    }
+    if (this.#foreignKeys !== undefined) await this.#s.run(`PRAGMA foreign_keys = ${Number(this.#foreignKeys) ? 'ON' : 'OFF'}`).catch(() => {})
+    await this.#held.release().catch(() => {})
+  }
+}
+
+/**
+ * Opens a {@link KyselySqliteConnection} on the caller's Kysely instance: its one connection, shared with any
+ * other session of the same instance in this process (verify opens one while the run's are open), or the
+ * transaction the caller passed.
+ */
+async function openKyselyConnection(db: KyselyLike, dialect: Dialect, reading: Omit<SqliteReadContext, 'db'>): Promise<Connection> {
+  const held = await reserveKyselySession(db, 'the Kysely instance', { share: true })
+  return new KyselySqliteConnection(dialect, held, db, reading)
 }

@@ -1,5 +1,6 @@
 import type { CollationFolder, ConnectOptions, Connection, Dialect } from '../../src/dialect.js'
 import { requireDriver } from '../../src/drivers.js'
+import { acceptsKysely } from '../../src/kysely-session.js'
 import { sqliteErrors } from './sqlite-errors.js'
 import { sqliteSql } from './sqlite-sql.js'
 import { sqliteTypes } from './sqlite-types.js'
@@ -20,14 +21,18 @@ function splitUrl(url: string): { path: string; params: URLSearchParams } {
   return { path: url.slice(0, at), params }
 }
 
+/** Kysely's SQLite adapter, which SQLite dialects over other drivers (libSQL, D1, wa-sqlite) build on. */
+const KYSELY_ADAPTERS: readonly string[] = Object.freeze(['SqliteAdapter'])
+
 const NOCASE: CollationFolder = (s) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase())
 const RTRIM: CollationFolder = (s) => s.replace(/ +$/, '')
 
 /**
  * The SQLite dialect (better-sqlite3). Sources open read-only and must exist; targets are created when
  * missing. Loads with prepared INSERTs in one transaction per batch; foreign keys are declared with the
- * tables and checked after the data. `connect` takes a URL, `{ filename }`, or a better-sqlite3 Database the
- * caller holds (bare or as `{ database }`), which it never closes. `?numericTimestamps=unixepoch` (or
+ * tables and checked after the data. `connect` takes a URL, `{ filename }`, a better-sqlite3 Database the
+ * caller holds (bare or as `{ database }`), which it never closes, or a Kysely instance or transaction over
+ * `SqliteAdapter` (plain statements through it: see `KyselySqliteConnection`). `?numericTimestamps=unixepoch` (or
  * `unixepoch-ms`, `julianday`; default `reject`) on the URL reads numbers in date and timestamp columns as UTC.
  *
  * @example
@@ -52,6 +57,8 @@ export const sqliteDialect: Dialect = Object.freeze({
     concurrentSnapshotReads: true,
     // each batch is one synchronous transaction: batches of two tables cannot interleave inside one
     concurrentWrites: true,
+    // readers of one file may be many (each in its own read transaction); a writer holds the file's one write lock
+    parallelConnections: { reads: true, writes: false },
     storesAnyValue: true,
     booleanHoldsIntegers: true,
     // one file, copied with SQLite's online backup API before a run changes it
@@ -64,8 +71,13 @@ export const sqliteDialect: Dialect = Object.freeze({
   sql: sqliteSql,
   errors: sqliteErrors,
   drivers: Object.freeze(['better-sqlite3']),
-  /** A better-sqlite3 Database: its methods and its `name` and `open` properties (the driver is not loaded). */
+  kyselyAdapters: KYSELY_ADAPTERS,
+  /**
+   * A better-sqlite3 Database (its methods and its `name` and `open` properties), or a Kysely instance over
+   * {@link KYSELY_ADAPTERS}; the driver is not loaded.
+   */
   accepts(target: unknown): boolean {
+    if (acceptsKysely(target, KYSELY_ADAPTERS)) return true
     const d = target as Record<string, unknown> | null
     return (
       typeof d === 'object' &&

@@ -256,6 +256,8 @@ interface KeyPlan {
   select: string[]
   /** `WHERE` condition for "after the last key", with its parameters built by `params`. */
   after: string
+  /** `WHERE` condition for "at or before this key" (a range's `until`), with its parameters built by `params`. */
+  until: string
   /** `WHERE` condition for "this key" (to fetch one row's raw bytes). */
   equals: string
   orderBy: string
@@ -291,6 +293,7 @@ function keyPlan(table: TableSchema): KeyPlan {
     return {
       select: [rid],
       after: `${rid} > ?`,
+      until: `${rid} <= ?`,
       equals: `${rid} = ?`,
       orderBy: rid,
       // a rowid read as a number (see readSqliteTable) binds as the integer it is
@@ -311,6 +314,7 @@ function keyPlan(table: TableSchema): KeyPlan {
   return {
     select,
     after: `${list(cols)} > ${list(cols.map(param))}`,
+    until: `${list(cols)} <= ${list(cols.map(param))}`,
     equals: `${list(cols)} = ${list(cols.map(param))}`,
     orderBy: cols.join(', '),
     columns: pkIdx,
@@ -391,7 +395,14 @@ class RowConverter {
     this.blobBytes = 0
   }
 
+  /**
+   * The stored bytes of a column of the row being converted, when the reader selected them with the row (a
+   * read through plain statements, which cannot fetch them while converting); absent: fetched by key.
+   */
+  storedBytes: ((col: number) => Buffer | undefined) | undefined
+
   #fetchRaw(col: number, keyRaw: readonly unknown[]): Buffer | undefined {
+    if (this.storedBytes) return this.storedBytes(col)
     let st = this.#rawFetch.get(col)
     if (!st) {
       const { table, plan } = this
@@ -495,18 +506,22 @@ function selectHead(table: TableSchema, plan: KeyPlan): string {
 /**
  * Streams one table in rowid (or, for WITHOUT ROWID tables, primary-key) order by keyset pagination: each
  * batch is one `SELECT … WHERE key > ? ORDER BY key LIMIT n` run to completion, so no statement stays open
- * between batches and reads of several tables can interleave. Integers come as numbers, or as bigints past
- * 2^53 - 1 (a batch that holds one is read again with bigints); each value is checked against its column's
- * logical type, and a row with a value that does not convert is returned in `rejected` while the rest of the
- * batch moves on.
+ * between batches and reads of several tables can interleave; `options.until` (a key in the same order: the
+ * rowid, or the primary key) adds `AND key <= ?`. Integers come as numbers, or as bigints past 2^53 - 1 (a
+ * batch that holds one is read again with bigints); each value is checked against its column's logical
+ * type, and a row with a value that does not convert is returned in `rejected` while the rest of the batch
+ * moves on.
  */
 async function* readTable(ctx: SqliteReadContext, table: TableSchema, options: ReadOptions): AsyncGenerator<ReadBatch> {
   const { db } = ctx
   const plan = keyPlan(table)
   const n = table.columns.length
   const head = selectHead(table, plan)
-  const firstSql = `${head} ORDER BY ${plan.orderBy} LIMIT ?`
-  const nextSql = `${head} WHERE ${plan.after} ORDER BY ${plan.orderBy} LIMIT ?`
+  // a range's end: one more condition, its parameters bound before the LIMIT's
+  const untilParams = untilParamsOf(options, plan, table)
+  const bounded = untilParams.length > 0
+  const firstSql = `${head}${bounded ? ` WHERE ${plan.until}` : ''} ORDER BY ${plan.orderBy} LIMIT ?`
+  const nextSql = `${head} WHERE ${plan.after}${bounded ? ` AND ${plan.until}` : ''} ORDER BY ${plan.orderBy} LIMIT ?`
   const exactSt = { first: db.prepare(firstSql).raw(true).safeIntegers(true), next: db.prepare(nextSql).raw(true).safeIntegers(true) }
   // integers as numbers first: a bigint per integer, narrowed again, costs a tenth of the copy's time. A page
   // holding any number past 2^53 - 1 (where an integer may have been rounded) is read again with bigints.
@@ -532,7 +547,7 @@ async function* readTable(ctx: SqliteReadContext, table: TableSchema, options: R
     const fixesAt = conv.fixes?.length
     for (let exact = fastSt === undefined; ; exact = true) {
       const st = exact ? exactSt : fastSt!
-      const raws = (lastRaw === undefined ? st.first.all(want) : st.next.all(...plan.params(lastRaw), want)) as unknown[][]
+      const raws = (lastRaw === undefined ? st.first.all(...untilParams, want) : st.next.all(...plan.params(lastRaw), ...untilParams, want)) as unknown[][]
       conv.numbers = !exact
       const count = raws.length
       let keyRaw: unknown[] | undefined
@@ -744,6 +759,15 @@ function lastKeyOf(plan: KeyPlan, keyRaw: readonly unknown[], lastRow: readonly 
   })
 }
 
+/** The parameters of `plan.until` for `options.until` (none without one), checked against the key's parts. */
+function untilParamsOf(options: ReadOptions, plan: KeyPlan, table: TableSchema): unknown[] {
+  const until = options.until
+  if (!until || until.length === 0) return []
+  const parts = plan.columns?.length ?? 1
+  if (until.length !== parts) throw new SchemaError(`cannot read a key range of ${table.name}: the bound has ${until.length} parts, the key ${parts}`, { table: table.name })
+  return plan.params(keyFromCanonical(until, plan, table))
+}
+
 /** Turns a checkpoint key back into the raw parameters the keyset query takes. */
 function keyFromCanonical(after: readonly Value[], plan: KeyPlan, table: TableSchema): unknown[] {
   if (!plan.columns) return [typeof after[0] === 'number' ? BigInt(after[0]) : after[0]]
@@ -756,12 +780,141 @@ function keyFromCanonical(after: readonly Value[], plan: KeyPlan, table: TableSc
 }
 
 /**
+ * The smallest and largest key of a table whose primary key is one integer column, in the reader's key order
+ * (see `keyPlan`): its rowid when it has one (the key itself for an `INTEGER PRIMARY KEY`), else the key
+ * column; numbers, or bigints past 2^53. Undefined for any other table, an empty one, or a key column that
+ * holds other than integers (SQLite stores any value), which cannot be split by integer ranges.
+ */
+/** Whether a rowid table's one primary-key column is declared `INTEGER`, which makes it the rowid's alias. */
+function isRowidAlias(db: BetterSqlite3.Database, table: string): boolean {
+  const keys = db.prepare('SELECT type FROM pragma_table_info(?) WHERE pk > 0').all(table) as { type: string }[]
+  return keys.length === 1 && keys[0]!.type.toUpperCase() === 'INTEGER'
+}
+
+function keyBounds(db: BetterSqlite3.Database, table: TableSchema): { min: Value; max: Value } | undefined {
+  const key = table.primaryKey?.columns ?? []
+  const column = key.length === 1 ? table.columns.find((c) => c.name === key[0]) : undefined
+  if (!column || !(column.type.kind === 'int16' || column.type.kind === 'int32' || column.type.kind === 'int64')) return undefined
+  const plan = keyPlan(table)
+  // a rowid table is read in rowid order: its bounds split the key only where the key is the rowid itself
+  // (INTEGER PRIMARY KEY); otherwise the same ranges would hold other rows on a target that orders by the key
+  if (!plan.columns && !isRowidAlias(db, table.name)) return undefined
+  const expression = plan.columns ? q(column.name) : plan.orderBy
+  const r = db.prepare(`SELECT min(${expression}), max(${expression}) FROM ${q(table.name)}`).raw(true).safeIntegers(true).get() as unknown[]
+  const [min, max] = r
+  return typeof min === 'bigint' && typeof max === 'bigint' ? { min: narrow(min) as Value, max: narrow(max) as Value } : undefined
+}
+
+/**
  * Streams one table in key order (see `readTable` above): the reader of a {@link SqliteReadContext}. Beyond
  * the contract it carries what the connection needs from the same key plan: `scan` (every row through one
- * SQLite function call, for verify) and `rowidName` (the name that reaches a table's rowid, or undefined when
- * columns shadow all three).
+ * SQLite function call, for verify), `rowidName` (the name that reaches a table's rowid, or undefined when
+ * columns shadow all three) and `keyBounds` (a table's first and last key, for splitting it into ranges).
  */
-export const readSqliteTable: typeof readTable & { scan: typeof scanSqliteTable; rowidName: typeof rowidName } = Object.assign(readTable, {
+export const readSqliteTable: typeof readTable & { scan: typeof scanSqliteTable; rowidName: typeof rowidName; keyBounds: typeof keyBounds } = Object.assign(readTable, {
   scan: scanSqliteTable,
   rowidName,
+  keyBounds,
 })
+
+// ---------------------------------------------------------------------------------------------------------
+// reading through plain statements (a Kysely instance): keyset pages, every value in an exact form
+
+/** Runs one SELECT with `?` parameters and gives its rows as objects keyed by column alias. */
+export type SqliteSelect = (sql: string, params: readonly unknown[]) => Promise<Record<string, unknown>[]>
+
+/**
+ * Two expressions that carry a value exactly through any driver: its storage class, and the value with
+ * integers as their decimal text (a driver may read them as doubles) and text as its stored bytes (a driver
+ * turns invalid UTF-8 into U+FFFD). Reals and blobs pass as they are.
+ */
+function exactSelect(expression: string, alias: string): string {
+  return `typeof(${expression}) AS "t${alias}", CASE typeof(${expression}) WHEN 'integer' THEN CAST(${expression} AS TEXT) WHEN 'text' THEN CAST(${expression} AS BLOB) ELSE ${expression} END AS "v${alias}"`
+}
+
+/** A value selected by {@link exactSelect} as better-sqlite3 reads it with bigints, and its stored text bytes. */
+function exactValue(row: Record<string, unknown>, alias: string): { value: unknown; bytes?: Buffer } {
+  const v = row[`v${alias}`]
+  switch (row[`t${alias}`]) {
+    case 'null':
+      return { value: null }
+    case 'integer':
+      return { value: BigInt(String(v)) }
+    case 'text': {
+      const bytes = Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8')
+      return { value: bytes.toString('utf8'), bytes }
+    }
+    case 'real':
+      return { value: typeof v === 'bigint' ? Number(v) : v }
+    default:
+      return { value: v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v) : v }
+  }
+}
+
+/**
+ * Reads a table through `select` (a caller's Kysely instance, whose driver cannot be reached): the same
+ * keyset pages in the same key order as {@link readSqliteTable}, every value selected in an exact form
+ * ({@link exactSelect}) and converted by the same converter, so the rows, rejects, fixes and `lastKey` are
+ * the ones the driver path gives, and `after`/`until` bind the same way.
+ */
+async function* readSqliteTablePaged(select: SqliteSelect, ctx: Omit<SqliteReadContext, 'db'>, table: TableSchema, options: ReadOptions): AsyncGenerator<ReadBatch> {
+  const plan = keyPlan(table)
+  const n = table.columns.length
+  const columns = table.columns.map((c, i) => exactSelect(q(c.name), String(i)))
+  // the rowid as text (a driver may read it as a double); a primary key's parts are columns already
+  if (!plan.columns) columns.push(`CAST(${plan.select[0]} AS TEXT) AS "rid"`)
+  const head = `SELECT ${columns.join(', ')} FROM ${q(table.name)}`
+  const untilParams = untilParamsOf(options, plan, table)
+  const bounded = untilParams.length > 0
+  const firstSql = `${head}${bounded ? ` WHERE ${plan.until}` : ''} ORDER BY ${plan.orderBy} LIMIT ?`
+  const nextSql = `${head} WHERE ${plan.after}${bounded ? ` AND ${plan.until}` : ''} ORDER BY ${plan.orderBy} LIMIT ?`
+  const conv = new RowConverter({ ...ctx, db: undefined as unknown as BetterSqlite3.Database }, table, plan, true)
+  let stored: (Buffer | undefined)[] = []
+  conv.storedBytes = (col) => stored[col]
+  let lastRaw: unknown[] | undefined = options.after ? keyFromCanonical(options.after, plan, table) : undefined
+  let limit = Math.max(1, Math.min(options.batchRows, PROBE_ROWS))
+  for (;;) {
+    if (options.signal?.aborted) throw new AbortError()
+    const rows: Row[] = []
+    const rejected: RowError[] = []
+    conv.resetSize()
+    conv.fixed = undefined
+    conv.fixes = undefined
+    const page = await select(lastRaw === undefined ? firstSql : nextSql, [...(lastRaw === undefined ? [] : plan.params(lastRaw)), ...untilParams, limit])
+    if (page.length === 0) return
+    let lastRow: unknown[] = []
+    for (const r of page) {
+      const raw: unknown[] = new Array(n)
+      stored = new Array(n)
+      const keyRaw: unknown[] = []
+      for (let i = 0; i < n; i++) {
+        const { value, bytes } = exactValue(r, String(i))
+        raw[i] = value
+        stored[i] = bytes
+      }
+      if (plan.columns) for (const c of plan.columns) keyRaw.push(stored[c] ?? null, raw[c])
+      else keyRaw.push(narrow(BigInt(String(r.rid))))
+      raw.push(...keyRaw)
+      const error = conv.convert(raw, true)
+      raw.length = n
+      if (error) rejected.push(error as RowError)
+      else rows.push(raw as Value[])
+      lastRaw = keyRaw
+      lastRow = raw
+    }
+    const batch: ReadBatch = { rows, rejected, lastKey: lastKeyOf(plan, lastRaw!, lastRow) }
+    if (conv.fixed) batch.fixed = conv.fixed
+    if (conv.fixes) batch.fixes = conv.fixes
+    const count = page.length
+    const full = count === limit
+    // size the next page so it stays near batchBytes, as the driver path does
+    const bytes = conv.bytes + count * (32 + 8 * n)
+    const perRow = Math.max(1, (bytes + conv.blobBytes) / count)
+    limit = Math.max(1, Math.min(options.batchRows, limit * 8, Math.floor(HEAP_BUDGET / Math.max(1, bytes / count)), Math.floor(options.batchBytes / perRow)))
+    yield batch
+    if (!full) return
+  }
+}
+
+/** Beyond the contract, for a connection through plain statements (a Kysely instance): `readSqliteTable.paged` ({@link readSqliteTablePaged}). */
+readTable.paged = readSqliteTablePaged

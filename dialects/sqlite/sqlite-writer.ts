@@ -276,15 +276,7 @@ export function finalizeSqliteTarget(db: BetterSqlite3.Database, schema: Databas
       }
     } catch (error) {
       passOnLost(error)
-      for (const fk of t.foreignKeys) {
-        problems.push({
-          table: t.name,
-          name: fk.name ?? `${t.name}_${fk.columns.join('_')}_fkey`,
-          kind: 'foreign_key',
-          outcome: 'failed',
-          message: `could not check foreign keys of ${t.name}: ${error instanceof Error ? error.message : String(error)}`,
-        })
-      }
+      problems.push(...uncheckedForeignKeys(t, error))
       continue
     }
     for (const [id, orphans] of counts) {
@@ -301,4 +293,227 @@ export function finalizeSqliteTarget(db: BetterSqlite3.Database, schema: Databas
     }
   }
   return problems
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// through plain statements (a Kysely instance): the same steps, each statement awaited
+
+/**
+ * One statement at a time with `?` parameters, as a caller's Kysely instance runs them: `all` gives a SELECT's
+ * (or a pragma's) rows as objects, `run` runs anything else.
+ */
+export interface SqliteStatements {
+  all(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>
+  run(sql: string, params?: readonly unknown[]): Promise<void>
+}
+
+/**
+ * Runs `steps` in a savepoint: a transaction of its own outside one, nested inside the caller's. Undone as
+ * a whole when a step fails.
+ */
+async function inSavepoint<T>(s: SqliteStatements, name: string, steps: () => Promise<T>): Promise<T> {
+  await s.run(`SAVEPOINT ${name}`)
+  try {
+    const out = await steps()
+    await s.run(`RELEASE ${name}`)
+    return out
+  } catch (error) {
+    await s.run(`ROLLBACK TO ${name}`).catch(() => {})
+    await s.run(`RELEASE ${name}`).catch(() => {})
+    throw error
+  }
+}
+
+/** {@link prepareSqliteTarget} through plain statements: the same checks and DDL, in one savepoint. */
+async function prepareSqliteTargetBy(s: SqliteStatements, schema: DatabaseSchema, options: PrepareOptions): Promise<void> {
+  const existing = new Set<string>()
+  for (const t of schema.tables) {
+    const found = await s.all("SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE", [t.name])
+    if (found.length > 0) existing.add(t.name)
+  }
+  if (options.mode === 'create' && existing.size > 0) {
+    throw new SchemaError(`the target already has table${existing.size > 1 ? 's' : ''} ${[...existing].join(', ')} (mode "create" does not touch existing tables; use truncate, append or recreate)`, {
+      code: 'target_exists',
+    })
+  }
+  try {
+    await inSavepoint(s, 'dbferry_prepare', async () => {
+      for (const t of schema.tables) {
+        if (existing.has(t.name)) {
+          if (options.mode === 'truncate') {
+            await s.run(`DELETE FROM ${q(t.name)}`)
+            continue
+          }
+          if (options.mode === 'append') continue
+          await s.run(sqliteSql.dropTable(t))
+        }
+        await s.run(sqliteSql.targetTable(t, cameFromSqlite(t, schema)))
+      }
+    })
+  } catch (error) {
+    throw new SchemaError(`could not create the target tables: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...sqliteErrors.driverOf(error) })
+  }
+}
+
+/**
+ * {@link openSqliteWriter} through plain statements: multi-row INSERTs with parameters, one savepoint per
+ * batch; a statement the target refuses is undone alone by SQLite and its rows inserted one by one, so only
+ * the refused rows are rejected and the rest of the batch commits.
+ */
+function openSqliteStatementWriter(s: SqliteStatements, table: TableSchema): TableWriter {
+  const n = table.columns.length
+  const cols = table.columns.map((c) => q(c.name)).join(', ')
+  const tuple = `(${new Array(n).fill('?').join(', ')})`
+  const into = `INSERT INTO ${q(table.name)} (${cols}) VALUES `
+  const single = n === 0 ? `INSERT INTO ${q(table.name)} DEFAULT VALUES` : `${into}${tuple}`
+  const chunk = n === 0 ? 1 : Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(32766 / n)))
+  const keyIdx = keyColumnIndexes(table)
+  const runOne = async (row: Row, rejected: RowError[]): Promise<number> => {
+    const one: unknown[] = new Array(n)
+    bindRow(row, one, 0, n)
+    try {
+      await s.run(single, one)
+      return 1
+    } catch (error) {
+      const failure = rowFailure(error)
+      if (failure === undefined) throw error
+      rejected.push(rowRejection(table, row, keyIdx, failure, error))
+      return 0
+    }
+  }
+  const runBatch = async (rows: Row[], rejected: RowError[]): Promise<number> => {
+    let written = 0
+    let r = 0
+    if (chunk > 1) {
+      for (; r + chunk <= rows.length; r += chunk) {
+        const many: unknown[] = new Array(n * chunk)
+        for (let j = 0; j < chunk; j++) bindRow(rows[r + j]!, many, j * n, n)
+        try {
+          await s.run(`${into}${new Array(chunk).fill(tuple).join(', ')}`, many)
+          written += chunk
+        } catch (error) {
+          if (rowFailure(error) === undefined) throw error
+          for (let j = 0; j < chunk; j++) written += await runOne(rows[r + j]!, rejected)
+        }
+      }
+    }
+    for (; r < rows.length; r++) written += await runOne(rows[r]!, rejected)
+    return written
+  }
+  return {
+    async write(rows: Row[]): Promise<WriteResult> {
+      const rejected: RowError[] = []
+      try {
+        const written = await inSavepoint(s, 'dbferry_batch', () => runBatch(rows, rejected))
+        return { written, rejected }
+      } catch (error) {
+        throw new ConnectionError(`writing ${table.name} into SQLite failed: ${error instanceof Error ? error.message : String(error)}`, {
+          table: table.name,
+          cause: error,
+          ...sqliteErrors.driverOf(error),
+        })
+      }
+    },
+    async close(): Promise<void> {},
+    async abort(): Promise<void> {},
+  }
+}
+
+/** {@link finalizeSqliteTarget} through plain statements: secondary indexes, then the foreign keys' orphans. */
+async function finalizeSqliteTargetBy(s: SqliteStatements, schema: DatabaseSchema): Promise<ConstraintProblem[]> {
+  const problems: ConstraintProblem[] = []
+  for (const t of schema.tables) {
+    for (const idx of t.indexes) {
+      const p = await createIndexBy(s, t, idx)
+      if (p) problems.push(p)
+    }
+  }
+  for (const t of schema.tables) {
+    if (t.foreignKeys.length === 0) continue
+    const declared = (await s.all('SELECT id, "table", "from" FROM pragma_foreign_key_list(?) ORDER BY id, seq', [t.name])) as { id: number; table: string; from: string }[]
+    const byId = new Map<number, { refTable: string; columns: string[] }>()
+    for (const d of declared) {
+      const e = byId.get(Number(d.id)) ?? { refTable: d.table, columns: [] }
+      e.columns.push(d.from)
+      byId.set(Number(d.id), e)
+    }
+    const fkName = (refTable: string, columns: string[]) =>
+      t.foreignKeys.find((f) => f.refTable === refTable && f.columns.join('\0') === columns.join('\0'))?.name ?? `${t.name}_${columns.join('_')}_fkey`
+    let counts: { fkid: unknown; n: unknown }[]
+    try {
+      // one row per foreign key, not per orphan
+      counts = (await s.all(`SELECT fkid, count(*) AS n FROM pragma_foreign_key_check(?) GROUP BY fkid`, [t.name])) as { fkid: unknown; n: unknown }[]
+    } catch (error) {
+      passOnLost(error)
+      problems.push(...uncheckedForeignKeys(t, error))
+      continue
+    }
+    for (const { fkid, n } of counts) {
+      const fk = byId.get(Number(fkid))
+      if (!fk) continue
+      const orphans = Number(n)
+      problems.push({
+        table: t.name,
+        name: fkName(fk.refTable, fk.columns),
+        kind: 'foreign_key',
+        outcome: 'unvalidated',
+        orphans,
+        message: `${orphans} row${orphans === 1 ? '' : 's'} of ${t.name} (${fk.columns.join(', ')}) point at no row of ${fk.refTable}`,
+      })
+    }
+  }
+  return problems
+}
+
+/** {@link createIndex} through plain statements. */
+async function createIndexBy(s: SqliteStatements, table: TableSchema, idx: IndexSchema): Promise<ConstraintProblem | undefined> {
+  const portable = idx.expression === undefined && idx.where === undefined
+  if (!portable && idx.dialect !== 'sqlite') {
+    return {
+      table: table.name,
+      name: idx.name,
+      kind: idx.unique ? 'unique' : 'index',
+      outcome: 'failed',
+      message: `index ${idx.name} on ${table.name} uses a ${idx.dialect ?? 'foreign'} expression or condition; not recreated on SQLite`,
+    }
+  }
+  let name = idx.name
+  for (let i = 2; ; i++) {
+    const [owner] = await s.all('SELECT tbl_name FROM sqlite_schema WHERE name = ? COLLATE NOCASE', [name])
+    if (owner === undefined || owner.tbl_name === table.name) break
+    name = i === 2 ? `${table.name}_${idx.name}` : `${table.name}_${idx.name}_${i}`
+  }
+  const body = idx.expression ?? idx.columns.map(q).join(', ')
+  try {
+    await s.run(`CREATE ${idx.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${q(name)} ON ${q(table.name)} (${body})${idx.where !== undefined ? ` WHERE ${idx.where}` : ''}`)
+    return undefined
+  } catch (error) {
+    passOnLost(error)
+    return {
+      table: table.name,
+      name: idx.name,
+      kind: idx.unique ? 'unique' : 'index',
+      outcome: 'failed',
+      message: `could not create index ${idx.name} on ${table.name}: ${error instanceof Error ? error.message : String(error)}`,
+    }
+  }
+}
+
+/**
+ * Beyond the contract, for a connection through plain statements (a Kysely instance): each step's twin that
+ * awaits every statement through {@link SqliteStatements}.
+ */
+prepareSqliteTarget.byStatements = prepareSqliteTargetBy
+openSqliteWriter.byStatements = openSqliteStatementWriter
+finalizeSqliteTarget.byStatements = finalizeSqliteTargetBy
+
+/** Every foreign key of a table whose orphans could not be counted, as a failed constraint with the reason. */
+function uncheckedForeignKeys(t: TableSchema, error: unknown): ConstraintProblem[] {
+  return t.foreignKeys.map((fk) => ({
+    table: t.name,
+    name: fk.name ?? `${t.name}_${fk.columns.join('_')}_fkey`,
+    kind: 'foreign_key',
+    outcome: 'failed',
+    message: `could not check foreign keys of ${t.name}: ${error instanceof Error ? error.message : String(error)}`,
+  }))
 }

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import { Kysely, MssqlDialect, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { connect } from '../../src/connect.js'
@@ -23,13 +23,26 @@ describe('connection specs that are not URLs', () => {
     }
   })
 
-  it('a Kysely instance over an adapter no engine takes is refused with a usage error naming what to pass instead', async () => {
+  it('a Kysely instance over SQLite is taken by the sqlite engine alone', async () => {
     const sqlite = new Database(':memory:')
     const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) })
     try {
+      const taking = []
+      for (const e of ENGINES) if ((await e.load()).accepts(db)) taking.push(e.name)
+      expect(taking).toEqual(['sqlite'])
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('a Kysely instance over an adapter no engine takes is refused with a usage error naming what to pass instead', async () => {
+    // a tarn pool that never connects: dbferry must refuse the instance before asking it for a connection
+    const tarn = { options: { min: 0, max: 1 }, Pool: class { acquire() { throw new Error('no connection expected') } async destroy() {} } }
+    const db = new Kysely<unknown>({ dialect: new MssqlDialect({ tarn: tarn as never, tedious: {} as never }) })
+    try {
       for (const e of ENGINES) expect((await e.load()).accepts(db), e.name).toBe(false)
       await expect(connect(db)).rejects.toThrow(UsageError)
-      await expect(ferry({ from: db, to: 'sqlite::memory:' })).rejects.toThrow(/Kysely instance over SqliteAdapter is not taken: dbferry takes Kysely instances over PostgresAdapter.*a better-sqlite3 Database/)
+      await expect(ferry({ from: db, to: 'sqlite::memory:' })).rejects.toThrow(/Kysely instance over MssqlAdapter is not taken: dbferry takes Kysely instances over .*PostgresAdapter.*an mssql ConnectionPool/)
     } finally {
       await db.destroy()
     }
