@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
-import { PG_URL, ROWS, TABLE, buildPeople } from './lib.mjs'
+import { PG_URL, ROWS, TABLE, buildPeople, median } from './lib.mjs'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const MYSQL_URL = process.env.DBFERRY_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
@@ -80,12 +80,6 @@ async function copy(cli, target, file) {
   } finally {
     await s.drop(name)
   }
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'dbferry-bench-builds-'))

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
+import pg from 'pg'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 /** Rows per benchmark table (BENCH_ROWS, default 1 000 000). */
@@ -11,6 +12,24 @@ export const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000)
 export const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 export const PG_URL = process.env.DBFERRY_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const TABLE = 'people'
+
+/** The median of some numbers. */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/** Runs one statement on the PostgreSQL server of PG_URL (CREATE/DROP DATABASE). */
+export async function pgAdmin(sql) {
+  const c = new pg.Client({ connectionString: PG_URL })
+  await c.connect()
+  try {
+    await c.query(sql)
+  } finally {
+    await c.end()
+  }
+}
 
 /** The built CLI (BENCH_CLI runs another build); exits with a hint when it is missing. */
 export function builtCli() {

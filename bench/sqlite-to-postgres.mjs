@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PG_URL, ROWS, RUNS, TABLE, buildPeople, builtCli } from './lib.mjs'
+import { PG_URL, ROWS, RUNS, TABLE, buildPeople, builtCli, pgAdmin } from './lib.mjs'
 import pg from 'pg'
 
 const CLI = builtCli()
@@ -29,15 +29,7 @@ function dbUrl(name) {
   return u.toString()
 }
 
-async function admin(sql) {
-  const c = new pg.Client({ connectionString: PG_URL })
-  await c.connect()
-  try {
-    await c.query(sql)
-  } finally {
-    await c.end()
-  }
-}
+const admin = pgAdmin
 
 async function withDatabase(fn) {
   const name = `bench_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`

@@ -50,6 +50,26 @@ export interface FerryOptions {
    * and the target can write them without sharing a transaction (`concurrentWrites`). Default 1.
    */
   concurrency?: number
+  /**
+   * Jobs that copy at once, each with a source and a target connection of its own (opened from the `from`/`to`
+   * URLs): chunks of one table split by its integer key (see `chunkRows`) and whole tables. PostgreSQL sources
+   * share one exported snapshot among the jobs; other sources read a snapshot per job (the report says so).
+   * Needs URLs for both ends, engines that take several connections at once (`parallelConnections`) and no
+   * transforms; otherwise one job, noted in the report. Default 1.
+   */
+  jobs?: number
+  /**
+   * With `jobs` above 1 on a MySQL/MariaDB source: start every job's snapshot under one brief `FLUSH TABLES
+   * WITH READ LOCK` (writes wait until all jobs started; needs the RELOAD privilege), so that all read the same
+   * moment. Default false: each job starts its own snapshot, and the report says the copy is consistent only
+   * on a quiet source.
+   */
+  snapshotLock?: boolean
+  /**
+   * With `jobs` above 1: rows a chunk aims at when a table whose primary key is one integer column is split
+   * by key ranges (from the row estimate; a table of fewer than twice this many rows is one chunk). Default 250 000.
+   */
+  chunkRows?: number
   /** A journal file path (SQLite), a {@link Journal}, or false. Default: none (the report keeps examples). */
   journal?: string | Journal | false
   /** How many rejected/dropped rows per table the report lists. Default 20. */

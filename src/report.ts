@@ -50,6 +50,8 @@ export interface TableReport {
   examples: RowProblem[]
   /** Time spent copying this table, in milliseconds. */
   ms: number
+  /** Copied with `jobs`: the key-range chunks the table was split into. Absent: copied whole. */
+  chunks?: number
   /** The message of the error that failed it. Absent unless `status` is `failed`. */
   error?: string
   /**

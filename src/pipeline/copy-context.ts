@@ -20,8 +20,10 @@ export interface CopyContext {
   transformers: { name: string; processor: TableTransformer }[]
   /** Records checkpoints (intent before each write, confirmation after). Absent: no checkpoints. */
   checkpoint?: (cp: Checkpoint) => Promise<void>
-  /** Resume: read the source after this key. */
+  /** Resume: read the source after this key (a chunk: after its lower bound, or its last committed key). */
   after?: readonly Value[]
+  /** A chunk: read no row past this key (inclusive). Absent: the table's end. */
+  until?: readonly Value[]
   /** When set, the keys of rows that will not be on the target are collected here. */
   missingKeys?: string[]
   /** Let a CSV table that needs no change go to a target that parses CSV as bytes (see pass-through.ts). Default true. */

@@ -1,4 +1,5 @@
 import { DbferryError, TransformError } from '../errors.js'
+import type { Checkpoint } from '../journal/journal.js'
 import type { FerryOptions } from '../options.js'
 import { withNotes } from '../plan/generated-notes.js'
 import type { PlannedRun } from '../plan/planned-run.js'
@@ -6,7 +7,11 @@ import type { RunState } from '../run/run-state.js'
 import { makeTransformContext } from '../transforms/context.js'
 import type { TableTransformer, Transform, TransformContext } from '../transforms/transform.js'
 import { copyPhaseEvent } from './copy-progress.js'
+import { copyChunked } from './copy-chunked.js'
 import { copyTable } from './copy-table.js'
+import { batchSizes, openLanes, splitTables, tableTotal } from './jobs.js'
+import type { Chunk } from './chunks.js'
+import type { LanePool } from './lanes.js'
 import { confirmedCheckpoint } from './resume.js'
 import { runScheduled } from './schedule.js'
 
@@ -25,10 +30,17 @@ export async function copyTables(run: RunState, planned: PlannedRun, options: Fe
   const transforms = options.transforms ?? []
   for (const t of transforms) await t.start?.(ctx)
   options.onProgress?.(copyPhaseEvent(planned))
-  const parallel = source.dialect.capabilities.concurrentSnapshotReads && target.dialect.capabilities.concurrentWrites === true
-  const concurrency = parallel ? Math.max(1, options.concurrency ?? 1) : 1
-  noteIgnoredConcurrency(run, options.concurrency)
-  await runScheduled(planned.order, concurrency, (name) => copyOne(run, planned, name, transforms, ctx, options, missing?.get(name)), options.signal)
+  const pool = await openLanes(run, options)
+  try {
+    const parallel = source.dialect.capabilities.concurrentSnapshotReads && target.dialect.capabilities.concurrentWrites === true
+    // with jobs, as many tables start as there are jobs; each waits for a lane (a chunked one for several)
+    const concurrency = pool.size > 1 ? pool.size : parallel ? Math.max(1, options.concurrency ?? 1) : 1
+    if (pool.size === 1) noteIgnoredConcurrency(run, options.concurrency)
+    const split = await splitTables(run, planned, pool, options)
+    await runScheduled(planned.order, concurrency, (name) => copyOne(run, planned, name, transforms, ctx, options, { pool, ...split.get(name) }, missing?.get(name)), options.signal)
+  } finally {
+    await pool.close()
+  }
   for (const t of transforms) await t.end?.(ctx)
   return missing
 }
@@ -56,6 +68,7 @@ async function copyOne(
   transforms: readonly Transform[],
   ctx: TransformContext,
   options: FerryOptions,
+  jobs: { pool: LanePool; chunks?: Chunk[]; total?: number },
   missingKeys: string[] | undefined,
 ): Promise<void> {
   const journal = run.journal
@@ -69,28 +82,35 @@ async function copyOne(
   }
   const transformers = await openProcessors(transforms, pair.target, ctx, name)
   const source = run.source.connection
-  const total = pair.source.rowCountEstimate ?? (options.onProgress ? await source.count(pair.source).catch(() => undefined) : undefined)
-  await copyTable(
-    {
-      source,
-      target: run.target.connection,
-      journal: journal ? { journal: journal.journal, runId: journal.runId } : undefined,
-      batchRows: options.batchRows ?? 10_000,
-      batchBytes: options.batchBytes ?? 8 << 20,
-      maxExamples: options.maxExamples ?? 20,
-      fit: { stripNul: options.stripNul, decimals: options.decimals },
-      signal: options.signal,
-      onProgress: options.onProgress,
-      transformers,
-      checkpoint: journal ? async (cp) => journal.journal.checkpoint(journal.runId, cp) : undefined,
-      missingKeys,
-      after: resume?.after,
-      passThrough: options.passThrough,
-    },
-    pair,
-    report,
-    total,
-  )
+  const { pool } = jobs
+  const total = pool.size > 1 ? jobs.total : await tableTotal(source, pair, options)
+  const base = {
+    journal: journal ? { journal: journal.journal, runId: journal.runId } : undefined,
+    ...batchSizes(options, pool.size),
+    maxExamples: options.maxExamples ?? 20,
+    fit: { stripNul: options.stripNul, decimals: options.decimals },
+    signal: options.signal,
+    onProgress: options.onProgress,
+    transformers,
+    checkpoint: journal ? async (cp: Checkpoint) => journal.journal.checkpoint(journal.runId, cp) : undefined,
+    missingKeys,
+    passThrough: options.passThrough,
+  }
+  const chunks = resume?.chunked?.chunks ?? jobs.chunks
+  if (chunks) {
+    await copyChunked({ base, pool, checkpoint: base.checkpoint, chunks, resumed: resume?.chunked?.states }, pair, report, total)
+    return
+  }
+  if (pool.size === 1) {
+    await copyTable({ ...base, source, target: run.target.connection, after: resume?.after }, pair, report, total)
+    return
+  }
+  const lane = await pool.acquire()
+  try {
+    await copyTable({ ...base, source: lane.source, target: lane.target, after: resume?.after }, pair, report, total)
+  } finally {
+    pool.release(lane)
+  }
 }
 
 /** Each transform's batch processor for one table; a transform that throws is named in the error. */

@@ -4,6 +4,7 @@ import type { Checkpoint } from '../journal/journal.js'
 import { decodeKey, encodeKey } from '../journal/keys.js'
 import type { TableReport } from '../report.js'
 import type { Value } from '../schema/types.js'
+import type { Chunk } from './chunks.js'
 
 /**
  * Crash-exact resume. Before a batch is written the engine records an intent (the batch's last source key and
@@ -85,6 +86,12 @@ export interface ResumeState {
    * the target holds now, which the copy removes first. Absent: continue after `after`.
    */
   restart?: { targetRows: number }
+  /** A table copied in chunks: where each chunk goes on (`after` and `carried` above are then unused and the sums). */
+  chunked?: {
+    chunks: Chunk[]
+    /** Per chunk: where it resumes (as a whole table would) and its checkpoint to carry. */
+    states: { state: ResumeState; checkpoint: Checkpoint }[]
+  }
 }
 
 /** What the report's `resumed` says about a table (`TableReport.resumed`). */

@@ -85,6 +85,19 @@ describe('the parser (util.parseArgs, one table of options per command)', () => 
     }
   })
 
+  it('--jobs and --chunk-rows: a positive whole number; more jobs than the ends take is noted in the report, not refused', async () => {
+    const r = await spawnCli(['copy', `sqlite:${source}`, target(), '--no-journal', '--json', '--jobs', '2', '--chunk-rows=100'], { cwd: dir })
+    expect(r.code).toBe(0)
+    const report = JSON.parse(r.stdout)
+    expect(report.totals.written).toBe(250)
+    expect(report.snapshot.notes).toContain('--jobs 2 ignored: the sqlite target is loaded by one connection')
+    for (const bad of [['--jobs', '0'], ['--chunk-rows', '1.5']]) {
+      const b = await spawnCli(['copy', `sqlite:${source}`, target(), '--no-journal', ...bad], { cwd: dir })
+      expect(b.code, bad.join(' ')).toBe(2)
+      expect(b.stderr).toContain(`${bad[0]} takes a positive whole number`)
+    }
+  })
+
   it('an option twice in any spelling (-j and --concurrency), a flag given a value, a value left out, an unknown short flag: exit 2 naming it', async () => {
     const cases: [string[], RegExp][] = [
       [['-j', '2', '--concurrency', '3'], /--concurrency was given more than once/],

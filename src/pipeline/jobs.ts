@@ -1,0 +1,92 @@
+import type { Connection } from '../dialect.js'
+import type { FerryOptions } from '../options.js'
+import { withNotes } from '../plan/generated-notes.js'
+import type { PlannedRun } from '../plan/planned-run.js'
+import type { TablePair } from '../plan/table-pair.js'
+import type { RunState } from '../run/run-state.js'
+import { CHUNK_DEFAULTS, planChunks, type Chunk } from './chunks.js'
+import { LanePool } from './lanes.js'
+import type { ResumeState } from './resume.js'
+
+/**
+ * The lanes a run copies with: `options.jobs` connection pairs when the run can use them, else the run's own
+ * pair alone — and then, when more jobs were asked for, the report's notes say why not.
+ */
+export async function openLanes(run: RunState, options: FerryOptions): Promise<LanePool> {
+  const jobs = options.jobs ?? 1
+  if (jobs <= 1 || options.schemaOnly) return LanePool.single(run)
+  const why = whyOneJob(run, options)
+  if (why) {
+    note(run, `--jobs ${jobs} ignored: ${why}`)
+    return LanePool.single(run)
+  }
+  const pool = await LanePool.open(run, options, jobs)
+  if (pool.guarantee) note(run, pool.guarantee)
+  return pool
+}
+
+/** Why a run copies with one job whatever `jobs` asks; undefined when it can use several. */
+function whyOneJob(run: RunState, options: FerryOptions): string | undefined {
+  if (typeof options.from !== 'string' || typeof options.to !== 'string') return 'the source and the target must be URLs (more connections are opened from them)'
+  const source = run.source.connection.dialect
+  const target = run.target.connection.dialect
+  if (!source.capabilities.parallelConnections?.reads) return `the ${source.name} source is read by one connection`
+  if (!target.capabilities.parallelConnections?.writes) return `the ${target.name} target is loaded by one connection`
+  if ((options.transforms?.length ?? 0) > 0) return 'transforms see each table whole, in one job'
+  return undefined
+}
+
+function note(run: RunState, text: string): void {
+  if (run.report.snapshot) run.report.snapshot = withNotes(run.report.snapshot, [text])
+}
+
+/**
+ * The chunks a table is copied in with several jobs: by ranges of its integer key (see `planChunks`), when the
+ * source can tell the key's bounds. Undefined — the table is copied whole — for one job, a key that is not one
+ * integer column, a small table, or a table a resume continues unchunked. (A run with transforms has one job.)
+ */
+export async function chunksFor(source: Connection, pair: TablePair, resume: ResumeState | undefined, jobs: number, chunkRows: number | undefined): Promise<Chunk[] | undefined> {
+  if (jobs <= 1 || !source.keyBounds) return undefined
+  // a table an interrupted run began unchunked goes on unchunked from where it stopped
+  if (resume && (resume.after !== undefined || resume.carried.read > 0 || resume.restart)) return undefined
+  const bounds = await source.keyBounds(pair.source)
+  if (!bounds) return undefined
+  const estimate = pair.source.rowCountEstimate ?? (await source.count(pair.source))
+  const chunks = planChunks(bounds.min, bounds.max, estimate, chunkRows ?? CHUNK_DEFAULTS.rows, jobs)
+  return chunks.length > 1 ? chunks : undefined
+}
+
+/**
+ * Rows and bytes per batch: the options', shared among the jobs (each holds a batch being read, one being
+ * written and its encoding), so that N jobs keep about the memory of one — down to 1 000 rows and 1 MiB.
+ */
+export function batchSizes(options: FerryOptions, jobs: number): { batchRows: number; batchBytes: number } {
+  const rows = options.batchRows ?? 10_000
+  const bytes = options.batchBytes ?? 8 << 20
+  if (jobs <= 1) return { batchRows: rows, batchBytes: bytes }
+  return { batchRows: Math.min(rows, Math.max(1_000, Math.ceil(rows / jobs))), batchBytes: Math.min(bytes, Math.max(1 << 20, Math.ceil(bytes / jobs))) }
+}
+
+/** A table's row count for progress: the source's estimate, else (with a progress listener) its count. */
+export async function tableTotal(source: Connection, pair: TablePair, options: FerryOptions): Promise<number | undefined> {
+  return pair.source.rowCountEstimate ?? (options.onProgress ? await source.count(pair.source).catch(() => undefined) : undefined)
+}
+
+/**
+ * With several jobs, each table's chunks and progress total, asked of the run's source connection before any
+ * copy starts: once copies run, that connection is one job's, busy with its own reads.
+ */
+export async function splitTables(run: RunState, planned: PlannedRun, pool: LanePool, options: FerryOptions): Promise<Map<string, { chunks?: Chunk[]; total?: number }>> {
+  const out = new Map<string, { chunks?: Chunk[]; total?: number }>()
+  if (pool.size === 1) return out
+  const source = run.source.connection
+  for (const name of planned.order.order) {
+    const pair = planned.pairByName.get(name)!
+    const resume = planned.resumeAt.get(name)
+    if (resume?.done) continue
+    // a resumed chunked table keeps its recorded chunks
+    const chunks = resume?.chunked ? undefined : await chunksFor(source, pair, resume, pool.size, options.chunkRows)
+    out.set(name, { chunks, total: await tableTotal(source, pair, options) })
+  }
+  return out
+}
