@@ -1,5 +1,5 @@
 import type { CreateTableOptions, DialectSql, ScriptFrame, SegmentRequest } from '../../src/dialect.js'
-import type { ColumnSchema, ForeignKeySchema, IndexSchema, TableSchema, Value } from '../../src/schema/types.js'
+import type { ColumnSchema, ForeignKeySchema, IndexSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { ConversionFailure, makeConverter } from '../../src/schema/values.js'
 import { hexPieces, stringPieces } from '../../src/schema/value-pieces.js'
 import { rejectedRowCondition, segmentLiterals } from '../../src/verify/engine-sql.js'
@@ -8,7 +8,7 @@ import { postgresTypes } from './postgres-types.js'
 /**
  * Statements as PostgreSQL writes them, with no driver: the SQL script target's DDL and literals, the live
  * target's DDL (named keys, collations, generated columns, NOT VALID foreign keys), the COPY text format both
- * ways, and the select expressions the reader and verify's server-side hashing share.
+ * ways, the COPY binary format for writing, and the select expressions the reader and verify's server-side hashing share.
  */
 
 /** A quoted identifier (`"a""b"`). */
@@ -556,6 +556,572 @@ function unescapeCopy(field: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// the COPY binary format
+
+/*
+ * `COPY … FROM STDIN (FORMAT binary)`: a header, then per row an int16 field count and per field an int32
+ * length (-1 for NULL) and the value in the type's binary (`*_recv`) form, then an int16 -1. The server skips
+ * parsing text, but reads the bytes as the column's own type: an encoder exists only for the built-in types
+ * below, takes only the JS values whose binary form is what the server would make of the same value's COPY
+ * text (typmods, rounding to a column's precision and length checks are applied by the server either way),
+ * and throws {@link NotBinaryExact} for anything else, so the writer can fall back to text.
+ */
+
+/** A value whose binary form could differ from what the server reads from its text: the caller sends text. */
+class NotBinaryExact extends Error {
+  constructor(what: string) {
+    super(`not exact in COPY binary: ${what}`)
+  }
+}
+
+/** Whether `error` is an encoder's {@link NotBinaryExact}. */
+function isNotBinaryExact(error: unknown): boolean {
+  return error instanceof NotBinaryExact
+}
+
+/**
+ * Strings of more characters than this are UTF-8 encoded by the engine's native code: with no escaping to do
+ * first, it took less time than the loop here in a micro-benchmark from a few dozen characters on.
+ */
+const SHORT_BINARY_STRING = 24
+/** The signature, flags and header extension length that start every binary COPY. */
+const BINARY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)])
+/** The int16 -1 that ends every binary COPY. */
+const BINARY_TRAILER = Buffer.from([0xff, 0xff])
+
+/** Appends one value's length and bytes; throws {@link NotBinaryExact} when it cannot (the row is then dropped from the batch). */
+type BinaryEncoder = (b: CopyBinaryBuffer, v: Value) => void
+
+const TWO_32 = 4294967296
+
+/**
+ * A batch encoded once in COPY binary form, the counterpart of {@link CopyTextBuffer}: rows of the given field
+ * encoders in one byte buffer with their offsets, large strings and blobs kept out of it and sent as pieces
+ * (a blob as views of itself). The header and trailer are not in the buffer: each COPY sends them around the
+ * range of rows it carries.
+ */
+class CopyBinaryBuffer {
+  buf: Buffer
+  len = 0
+  /** offsets[i] is where row i starts; offsets[rows] is the end. */
+  offsets: number[] = [0]
+  /** The large values, in the order of their offsets (a string's bytes or a blob, sent after its length). */
+  #large: LargeValue[] = []
+  readonly #encoders: readonly BinaryEncoder[]
+
+  /** `encoders`: one per field of a row, in the order of the COPY's column list. */
+  constructor(buf: Buffer, encoders: readonly BinaryEncoder[]) {
+    this.buf = buf
+    this.#encoders = encoders
+  }
+
+  get rows(): number {
+    return this.offsets.length - 1
+  }
+
+  /** How many large values the rows written so far hold. */
+  get largeValues(): number {
+    return this.#large.length
+  }
+
+  /** The bytes of [start, end) of the buffer with the large values in that range (views, or pieces made when asked for). */
+  *pieces(start: number, end: number): Generator<Buffer> {
+    let at = start
+    // a large value never starts a row (its count and length come first), but may end one: it belongs to the
+    // range that ends where it sits
+    for (const large of this.#large) {
+      if (large.at <= start) continue
+      if (large.at > end) break
+      if (large.at > at) yield this.buf.subarray(at, large.at)
+      const v = large.value
+      if (typeof v === 'string') for (const piece of stringPieces(v, PIECE)) yield Buffer.from(piece, 'utf8')
+      else for (let i = 0; i < v.byteLength; i += PIECE * 2) yield Buffer.from(v.buffer, v.byteOffset + i, Math.min(PIECE * 2, v.byteLength - i))
+      at = large.at
+    }
+    if (end > at) yield this.buf.subarray(at, end)
+  }
+
+  /** Rows [from, to) as one Buffer, without the header (tests). */
+  range(from: number, to: number): Buffer {
+    return Buffer.concat([...this.pieces(this.offsets[from]!, this.offsets[to]!)])
+  }
+
+  /** Makes room for `bytes` more bytes; returns where they go. */
+  reserve(bytes: number): number {
+    const need = this.len + bytes
+    if (need > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2))
+      this.buf.copy(next, 0, 0, this.len)
+      this.buf = next
+    }
+    return this.len
+  }
+
+  /** Appends `row`'s `columns` as one tuple; throws (leaving the batch as it was) when a value cannot be encoded. */
+  row(row: Row, columns: readonly number[]): void {
+    const start = this.len
+    const large = this.#large.length
+    const n = columns.length
+    try {
+      this.reserve(2)
+      this.buf[this.len++] = n >> 8
+      this.buf[this.len++] = n & 0xff
+      for (let j = 0; j < n; j++) {
+        const v = row[columns[j]!]
+        if (v === null || v === undefined) this.#int32(-1)
+        else this.#encoders[j]!(this, v)
+      }
+    } catch (error) {
+      this.len = start
+      // by count, not offset: the row before may end with a large value, which sits at this row's start
+      this.#large.length = large
+      throw error
+    }
+    this.offsets.push(this.len)
+  }
+
+  #int32(n: number): void {
+    this.reserve(4)
+    this.len = this.buf.writeInt32BE(n, this.len)
+  }
+
+  /** A field of `size` bytes: writes the length and returns where the bytes go (the caller fills them). */
+  fixed(size: number): number {
+    const at = this.reserve(4 + size)
+    const buf = this.buf
+    buf[at] = 0
+    buf[at + 1] = size >> 16
+    buf[at + 2] = (size >> 8) & 0xff
+    buf[at + 3] = size & 0xff
+    this.len = at + 4 + size
+    return at + 4
+  }
+
+  /** A field holding `s` as UTF-8, after `prefix` (jsonb's version byte) when given. */
+  text(s: string, prefix?: number): void {
+    const extra = prefix === undefined ? 0 : 1
+    if (s.length > LARGE_VALUE) {
+      this.#int32(Buffer.byteLength(s, 'utf8') + extra)
+      if (prefix !== undefined) this.#byte(prefix)
+      this.#large.push({ at: this.len, value: s })
+      return
+    }
+    const at = this.reserve(4 + extra + s.length * 3) + 4
+    let end = at
+    if (prefix !== undefined) this.buf[end++] = prefix
+    end = s.length > SHORT_BINARY_STRING ? end + this.buf.write(s, end) : utf8Into(this.buf, end, s)
+    this.buf.writeInt32BE(end - at, at - 4)
+    this.len = end
+  }
+
+  /** A field holding `bytes` as they are. */
+  bytes(bytes: Uint8Array): void {
+    this.#int32(bytes.byteLength)
+    if (bytes.byteLength > LARGE_VALUE) {
+      this.#large.push({ at: this.len, value: bytes })
+      return
+    }
+    const at = this.reserve(bytes.byteLength)
+    this.buf.set(bytes, at)
+    this.len = at + bytes.byteLength
+  }
+
+  #byte(b: number): void {
+    this.reserve(1)
+    this.buf[this.len++] = b
+  }
+}
+
+/** Writes `s` as UTF-8 at `at` (a lone surrogate as U+FFFD, as `Buffer.write` does); returns the end. */
+function utf8Into(buf: Buffer, at: number, s: string): number {
+  const n = s.length
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) buf[at++] = c
+    else if (c < 0x800) {
+      buf[at++] = 0xc0 | (c >> 6)
+      buf[at++] = 0x80 | (c & 0x3f)
+    } else if (c < 0xd800 || c > 0xdfff) {
+      buf[at++] = 0xe0 | (c >> 12)
+      buf[at++] = 0x80 | ((c >> 6) & 0x3f)
+      buf[at++] = 0x80 | (c & 0x3f)
+    } else {
+      const d = c <= 0xdbff && i + 1 < n ? s.charCodeAt(i + 1) : 0
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00)
+        buf[at++] = 0xf0 | (cp >> 18)
+        buf[at++] = 0x80 | ((cp >> 12) & 0x3f)
+        buf[at++] = 0x80 | ((cp >> 6) & 0x3f)
+        buf[at++] = 0x80 | (cp & 0x3f)
+        i++
+      } else {
+        buf[at++] = 0xef
+        buf[at++] = 0xbf
+        buf[at++] = 0xbd
+      }
+    }
+  }
+  return at
+}
+
+/** A safe integer as an int64 at `at`. */
+function writeInt64(buf: Buffer, at: number, n: number): void {
+  const hi = Math.floor(n / TWO_32)
+  const lo = n - hi * TWO_32
+  buf[at] = (hi >> 24) & 0xff
+  buf[at + 1] = (hi >> 16) & 0xff
+  buf[at + 2] = (hi >> 8) & 0xff
+  buf[at + 3] = hi & 0xff
+  buf[at + 4] = (lo >>> 24) & 0xff
+  buf[at + 5] = (lo >>> 16) & 0xff
+  buf[at + 6] = (lo >>> 8) & 0xff
+  buf[at + 7] = lo & 0xff
+}
+
+/**
+ * An integer encoder for a signed type of `bytes` bytes: bigints within range, and numbers that are safe
+ * integers (past 2^53 a number's text, `String(2 ** 62)`, names another integer than the number).
+ */
+function integerEncoder(bytes: 2 | 4 | 8): BinaryEncoder {
+  const bigMax = 2n ** BigInt(bytes * 8 - 1)
+  const min = bytes === 8 ? -Number.MAX_SAFE_INTEGER : -Number(bigMax)
+  const max = bytes === 8 ? Number.MAX_SAFE_INTEGER : Number(bigMax) - 1
+  return (b, v) => {
+    if (typeof v === 'number') {
+      if (!Number.isInteger(v) || v < min || v > max) throw new NotBinaryExact(`${v} in an int${bytes}`)
+      const at = b.fixed(bytes)
+      if (bytes === 2) b.buf.writeInt16BE(v, at)
+      else if (bytes === 4) b.buf.writeInt32BE(v, at)
+      else writeInt64(b.buf, at, v)
+      return
+    }
+    if (typeof v !== 'bigint' || v < -bigMax || v >= bigMax) throw new NotBinaryExact(`${typeof v} in an int${bytes}`)
+    const at = b.fixed(bytes)
+    if (bytes === 8) b.buf.writeBigInt64BE(v, at)
+    else if (bytes === 4) b.buf.writeInt32BE(Number(v), at)
+    else b.buf.writeInt16BE(Number(v), at)
+  }
+}
+
+const f32 = new Float32Array(1)
+const f32bits = new Uint32Array(f32.buffer)
+
+/**
+ * Whether the double `v` lies exactly halfway between its nearest single `f` and the next single beyond it:
+ * there rounding the double (ties to even) and the server's `strtof` of its shortest text may disagree.
+ */
+function float32Tie(v: number, f: number): boolean {
+  f32[0] = f
+  f32bits[0] = Math.abs(v) > Math.abs(f) ? f32bits[0]! + 1 : f32bits[0]! - 1
+  return Math.abs(v - f) * 2 === Math.abs(f32[0]! - f)
+}
+
+const encodeFloat4: BinaryEncoder = (b, v) => {
+  if (typeof v !== 'number') throw new NotBinaryExact(`${typeof v} in a float4`)
+  const f = Math.fround(v)
+  // past the range of real, or a non-zero value that underflows to zero: the server refuses its text
+  if (f !== v && v === v && (!Number.isFinite(f) || f === 0 || float32Tie(v, f))) throw new NotBinaryExact(`${v} in a float4`)
+  const at = b.fixed(4)
+  b.buf.writeFloatBE(f, at)
+}
+
+const encodeFloat8: BinaryEncoder = (b, v) => {
+  if (typeof v !== 'number') throw new NotBinaryExact(`${typeof v} in a float8`)
+  const at = b.fixed(8)
+  b.buf.writeDoubleBE(v, at)
+}
+
+const encodeBool: BinaryEncoder = (b, v) => {
+  if (typeof v !== 'boolean') throw new NotBinaryExact(`${typeof v} in a bool`)
+  const at = b.fixed(1)
+  b.buf[at] = v ? 1 : 0
+}
+
+const encodeText: BinaryEncoder = (b, v) => {
+  if (typeof v !== 'string') throw new NotBinaryExact(`${typeof v} in a text column`)
+  b.text(v)
+}
+
+/** jsonb's binary form: a version byte (1), then the JSON text. */
+const encodeJsonb: BinaryEncoder = (b, v) => {
+  if (typeof v !== 'string') throw new NotBinaryExact(`${typeof v} in a jsonb`)
+  b.text(v, 1)
+}
+
+const encodeBytea: BinaryEncoder = (b, v) => {
+  if (!(v instanceof Uint8Array)) throw new NotBinaryExact(`${typeof v} in a bytea`)
+  b.bytes(v)
+}
+
+/** `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (either case) as its 16 bytes; other spellings uuid_in takes go as text. */
+const encodeUuid: BinaryEncoder = (b, v) => {
+  if (typeof v !== 'string' || v.length !== 36 || v.charCodeAt(8) !== 45 || v.charCodeAt(13) !== 45 || v.charCodeAt(18) !== 45 || v.charCodeAt(23) !== 45) {
+    throw new NotBinaryExact(`${String(v)} in a uuid`)
+  }
+  const at = b.fixed(16)
+  for (let i = 0, k = 0; k < 16; k++) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) i++
+    const hi = hexValue(v.charCodeAt(i))
+    const lo = hexValue(v.charCodeAt(i + 1))
+    // the row is dropped from the batch when an encoder throws, bytes already written with it
+    if ((hi | lo) < 0) throw new NotBinaryExact(`${v} in a uuid`)
+    b.buf[at + k] = (hi << 4) | lo
+    i += 2
+  }
+}
+
+// numeric: base-10000 digits with the weight of the first, a sign word and the display scale
+const NUMERIC_POS = 0x0000
+const NUMERIC_NEG = 0x4000
+const NUMERIC_SPECIAL: Readonly<Record<string, number>> = { NaN: 0xc000, Infinity: 0xd000, '-Infinity': 0xf000 }
+/** Digits before the point and after it that `numeric_in` takes (weight in an int16, dscale in 14 bits). */
+const NUMERIC_MAX_INT_DIGITS = 131072
+const NUMERIC_MAX_SCALE = 16383
+
+/** The decimal text of a value the way the text path would send it (see {@link paramText}). */
+function decimalText(v: Value): string {
+  if (typeof v === 'string') return v
+  if (typeof v === 'bigint') return v.toString()
+  if (typeof v === 'number') return paramText(v)!
+  throw new NotBinaryExact(`${typeof v} in a numeric`)
+}
+
+/** `[-]digits[.digits]` (and PostgreSQL's `NaN`, `Infinity`, `-Infinity`) as numeric's binary form. */
+/** The base-10000 groups of the numeric being encoded (grown for long ones, reused). */
+let numericGroups = new Uint16Array(64)
+
+/** Writes `x` as a big-endian 16-bit word at `at`. */
+function word(buf: Buffer, at: number, x: number): void {
+  buf[at] = (x >> 8) & 0xff
+  buf[at + 1] = x & 0xff
+}
+
+const encodeNumeric: BinaryEncoder = (b, v) => {
+  const s = decimalText(v)
+  const c0 = s.charCodeAt(0)
+  // NaN, Infinity, -Infinity: the sign word alone
+  const special = c0 === 78 || c0 === 73 || (c0 === 45 && s.charCodeAt(1) === 73) ? NUMERIC_SPECIAL[s] : undefined
+  if (special !== undefined) {
+    const at = b.fixed(8)
+    b.buf.writeUInt32BE(0, at)
+    word(b.buf, at + 4, special)
+    word(b.buf, at + 6, 0)
+    return
+  }
+  const n = s.length
+  const negative = c0 === 45
+  let i = negative ? 1 : 0
+  let point = n
+  for (let k = i; k < n; k++) {
+    const c = s.charCodeAt(k)
+    if (c === 46 && point === n && k > i && k < n - 1) point = k
+    else if (c < 48 || c > 57) throw new NotBinaryExact(`${JSON.stringify(s)} in a numeric`)
+  }
+  if (point === i || i === n) throw new NotBinaryExact(`${JSON.stringify(s)} in a numeric`)
+  const scale = point === n ? 0 : n - point - 1
+  if (point - i > NUMERIC_MAX_INT_DIGITS || scale > NUMERIC_MAX_SCALE) throw new NotBinaryExact('numeric beyond its text limits')
+  while (i < point - 1 && s.charCodeAt(i) === 48) i++
+  // groups of four digits aligned on the point: the first integer group may be short, the last fraction one padded
+  const intDigits = point - i
+  const count = Math.ceil(intDigits / 4) + Math.ceil(scale / 4)
+  if (numericGroups.length < count) numericGroups = new Uint16Array(count * 2)
+  const groups = numericGroups
+  let g = 0
+  let k = i
+  for (let len = intDigits % 4 || 4; k < point; len = 4) {
+    let x = 0
+    for (const e = k + len; k < e; k++) x = x * 10 + s.charCodeAt(k) - 48
+    groups[g++] = x
+  }
+  for (k = point + 1; k < n; ) {
+    let x = 0
+    for (let d = 0; d < 4; d++, k++) x = x * 10 + (k < n ? s.charCodeAt(k) - 48 : 0)
+    groups[g++] = x
+  }
+  let first = 0
+  while (first < g && groups[first] === 0) first++
+  let end = g
+  while (end > first && groups[end - 1] === 0) end--
+  const ndigits = end - first
+  const weight = ndigits === 0 ? 0 : Math.ceil(intDigits / 4) - 1 - first
+  const at = b.fixed(8 + 2 * ndigits)
+  const buf = b.buf
+  word(buf, at, ndigits)
+  word(buf, at + 2, weight)
+  word(buf, at + 4, negative && ndigits > 0 ? NUMERIC_NEG : NUMERIC_POS)
+  word(buf, at + 6, scale)
+  for (let j = 0; j < ndigits; j++) word(buf, at + 8 + 2 * j, groups[first + j]!)
+}
+
+// dates and times: days (int32) and microseconds (int64) since 2000-01-01, as the server counts them
+const USECS_PER_DAY = 86_400_000_000
+/** Days from 1970-01-01 to 2000-01-01. */
+const EPOCH_2000_DAYS = 10957
+const INT64_MAX = 0x7fffffffffffffffn
+const INT64_MIN = -0x8000000000000000n
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/** Two ASCII digits at `i`, or -1. */
+function twoDigits(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48
+  const b = s.charCodeAt(i + 1) - 48
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1
+}
+
+/** Days since 2000-01-01 of a proleptic Gregorian date (astronomical year: 1 BC is 0). */
+function daysSince2000(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468 - EPOCH_2000_DAYS
+}
+
+const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0
+
+/**
+ * The `YYYY-MM-DD` at the start of `s` as days since 2000-01-01, with `bc` for a ` BC` suffix; NaN unless a
+ * valid date of years 1–9999 AD or 1–4713 BC (the rest, rare, goes as text).
+ */
+function parseDate(s: string, bc: boolean): number {
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return NaN
+  const hi = twoDigits(s, 0)
+  const lo = twoDigits(s, 2)
+  const m = twoDigits(s, 5)
+  const d = twoDigits(s, 8)
+  if (hi < 0 || lo < 0 || m < 1 || m > 12 || d < 1) return NaN
+  let y = hi * 100 + lo
+  if (y === 0 || (bc && y > 4713)) return NaN
+  if (bc) y = 1 - y
+  if (d > (m === 2 && isLeap(y) ? 29 : DAYS_IN_MONTH[m - 1]!)) return NaN
+  return daysSince2000(y, m, d)
+}
+
+/** Where the last time {@link parseTime} read ended (a module variable: no object per value). */
+let timeEnd = 0
+
+/**
+ * `HH:MM:SS[.f{1,6}]` at `i` of `s` as microseconds (and where it ends in {@link timeEnd}); NaN unless valid
+ * (24:00:00 only when `allow24`).
+ */
+function parseTime(s: string, i: number, allow24: boolean): number {
+  const h = twoDigits(s, i)
+  const m = twoDigits(s, i + 3)
+  const sec = twoDigits(s, i + 6)
+  if (s.charCodeAt(i + 2) !== 58 || s.charCodeAt(i + 5) !== 58 || h < 0 || m < 0 || sec < 0 || m > 59 || sec > 59) return NaN
+  let end = i + 8
+  let frac = 0
+  if (s.charCodeAt(end) === 46) {
+    let digits = 0
+    for (end++; end < s.length; end++, digits++) {
+      const c = s.charCodeAt(end) - 48
+      if (c < 0 || c > 9) break
+      frac = frac * 10 + c
+    }
+    // more than microseconds: the server's rounding of the text is not repeated here
+    if (digits === 0 || digits > 6) return NaN
+    frac *= 10 ** (6 - digits)
+  }
+  if (h > 23 && !(allow24 && h === 24 && m === 0 && sec === 0 && frac === 0)) return NaN
+  timeEnd = end
+  return ((h * 60 + m) * 60 + sec) * 1_000_000 + frac
+}
+
+/** An int64 field of microseconds: days × a day + `us`, exactly (through BigInt only far from 2000). */
+function writeMicros(b: CopyBinaryBuffer, days: number, us: number): void {
+  const at = b.fixed(8)
+  // within ±100 000 days of 2000 the sum stays below 2^53
+  if (days > -100_000 && days < 100_000) writeInt64(b.buf, at, days * USECS_PER_DAY + us)
+  else b.buf.writeBigInt64BE(BigInt(days) * BigInt(USECS_PER_DAY) + BigInt(us), at)
+}
+
+/** ` BC` at `i` (and the string ends there), or the string ends at `i`; undefined when something else follows. */
+function eraAt(s: string, i: number): boolean | undefined {
+  if (i === s.length) return false
+  return i + 3 === s.length && s.endsWith(' BC') ? true : undefined
+}
+
+function infinityOf(v: string): 1 | -1 | 0 {
+  return v === 'infinity' ? 1 : v === '-infinity' ? -1 : 0
+}
+
+const encodeDate: BinaryEncoder = (b, v) => {
+  if (typeof v !== 'string') throw new NotBinaryExact(`${typeof v} in a date`)
+  const inf = infinityOf(v)
+  const bc = inf === 0 ? eraAt(v, 10) : false
+  const days = inf !== 0 ? (inf > 0 ? 0x7fffffff : -0x80000000) : bc === undefined ? NaN : parseDate(v, bc)
+  if (Number.isNaN(days)) throw new NotBinaryExact(`${JSON.stringify(v)} in a date`)
+  const at = b.fixed(4)
+  b.buf.writeInt32BE(days, at)
+}
+
+const encodeTime: BinaryEncoder = (b, v) => {
+  const us = typeof v === 'string' ? parseTime(v, 0, true) : NaN
+  if (Number.isNaN(us) || timeEnd !== (v as string).length) throw new NotBinaryExact(`${String(v)} in a time`)
+  const at = b.fixed(8)
+  writeInt64(b.buf, at, us)
+}
+
+/** A timestamp encoder; `withZone` takes (and requires) a `±HH[:MM]` offset after the time, as timestamptz does. */
+function timestampEncoder(withZone: boolean): BinaryEncoder {
+  return (b, v) => {
+    if (typeof v !== 'string') throw new NotBinaryExact(`${typeof v} in a timestamp`)
+    const inf = infinityOf(v)
+    if (inf !== 0) {
+      const at = b.fixed(8)
+      b.buf.writeBigInt64BE(inf > 0 ? INT64_MAX : INT64_MIN, at)
+      return
+    }
+    const us = v.charCodeAt(10) === 32 ? parseTime(v, 11, false) : NaN
+    let end = Number.isNaN(us) ? -1 : timeEnd
+    let offset = 0
+    if (withZone && end >= 0) {
+      const sign = v.charCodeAt(end)
+      const h = twoDigits(v, end + 1)
+      let m = 0
+      end += 3
+      if (v.charCodeAt(end) === 58) {
+        m = twoDigits(v, end + 1)
+        end += 3
+      }
+      if ((sign !== 43 && sign !== 45) || h < 0 || h > 15 || m < 0 || m > 59) end = -1
+      else offset = (sign === 45 ? -1 : 1) * (h * 60 + m) * 60_000_000
+    }
+    const bc = end < 0 ? undefined : eraAt(v, end)
+    const days = bc === undefined ? NaN : parseDate(v, bc)
+    if (Number.isNaN(days)) throw new NotBinaryExact(`${JSON.stringify(v)} in a timestamp`)
+    writeMicros(b, days, us - offset)
+  }
+}
+
+/**
+ * The binary encoder of each built-in type (`pg_type.typname` in `pg_catalog`) whose binary form the writer
+ * can make exactly; other types (domains, enums, arrays, extensions, intervals…) have none, and a table with
+ * such a column is copied as text.
+ */
+const BINARY_ENCODERS: Readonly<Record<string, BinaryEncoder>> = {
+  bool: encodeBool,
+  int2: integerEncoder(2),
+  int4: integerEncoder(4),
+  int8: integerEncoder(8),
+  float4: encodeFloat4,
+  float8: encodeFloat8,
+  numeric: encodeNumeric,
+  text: encodeText,
+  varchar: encodeText,
+  bpchar: encodeText,
+  json: encodeText,
+  jsonb: encodeJsonb,
+  bytea: encodeBytea,
+  uuid: encodeUuid,
+  date: encodeDate,
+  time: encodeTime,
+  timestamp: timestampEncoder(false),
+  timestamptz: timestampEncoder(true),
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // what the reader selects, and verify's server-side hashing of the same text
 
 /** The select-list expression that reads a column in the text form the reader decodes. */
@@ -649,11 +1215,30 @@ export interface PostgresCopyText {
 
 export type { CopyTextBuffer }
 
+/** The COPY binary format (see {@link postgresSql}). */
+export interface PostgresCopyBinary {
+  /** The bytes that start every binary COPY (signature, flags, header extension length). */
+  readonly header: Buffer
+  /** The bytes that end every binary COPY (an int16 -1). */
+  readonly trailer: Buffer
+  /**
+   * The binary encoder of each built-in type (`pg_type.typname`) it can write exactly; a type missing here is
+   * sent as text. An encoder throws an error that `isNotExact` recognises for a value it does not take.
+   */
+  readonly encoders: Readonly<Record<string, BinaryEncoder>>
+  /** Whether an error is an encoder's refusal of a value (then the value goes as text). */
+  isNotExact(error: unknown): boolean
+  /** Rows encoded straight into one byte buffer as binary tuples, with their offsets (no header or trailer). */
+  readonly RowBuffer: typeof CopyBinaryBuffer
+}
+
+export type { BinaryEncoder, CopyBinaryBuffer }
+
 /**
  * PostgreSQL's statements (see {@link DialectSql}): `createTable`, `createIndex`, `addForeignKey`,
  * `resetIdentity`, `literal` and `script` as the SQL script target writes them. Engine-specific members:
  * the live target's DDL (`columnDefinition`, `createTableIn`, `createIndexIn`, `addForeignKeyIn`, which take
- * the target schema), the COPY text format (`copyText`), the reader's `selectExpression`, and verify's
+ * the target schema), the COPY text and binary formats (`copyText`, `copyBinary`), the reader's `selectExpression`, and verify's
  * `segmentHashSql` / `segmentFilter`.
  */
 export const postgresSql: DialectSql & {
@@ -662,6 +1247,7 @@ export const postgresSql: DialectSql & {
   createIndexIn(schemaName: string, t: TableSchema, ix: IndexSchema, name: string): string
   addForeignKeyIn(schemaName: string, t: TableSchema, fk: ForeignKeySchema, name: string | undefined, notValid: boolean): string
   readonly copyText: PostgresCopyText
+  readonly copyBinary: PostgresCopyBinary
   paramText(v: Value): string | null
   selectExpression(column: ColumnSchema): string
   segmentHashSql(table: TableSchema, schema: string, request: SegmentRequest): string | undefined
@@ -682,6 +1268,7 @@ export const postgresSql: DialectSql & {
   createIndexIn,
   addForeignKeyIn,
   copyText: Object.freeze({ escape: escapeCopyText, encode: encodeCopyValue, decode: unescapeCopy, RowBuffer: CopyTextBuffer }),
+  copyBinary: Object.freeze({ header: BINARY_HEADER, trailer: BINARY_TRAILER, encoders: BINARY_ENCODERS, isNotExact: isNotBinaryExact, RowBuffer: CopyBinaryBuffer }),
   paramText,
   selectExpression,
   segmentHashSql,

@@ -7,12 +7,13 @@ import { keyColumnIndexes, rowKey } from '../../src/schema/rows.js'
 import type { ColumnSchema, DatabaseSchema, ForeignKeySchema, IndexSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { postgresErrors } from './postgres-errors.js'
 import type { PostgresQueryable } from './postgres-introspector.js'
-import { postgresSql, type CopyTextBuffer } from './postgres-sql.js'
+import { postgresSql, type BinaryEncoder, type CopyBinaryBuffer, type CopyTextBuffer } from './postgres-sql.js'
 import { postgresTypes } from './postgres-types.js'
 
 /**
  * Writing to a PostgreSQL target: the tables with their keys before the data (prepare), the rows of each table
- * with `COPY … FROM STDIN` (text format), a CSV file handed over whole (`COPY … (FORMAT csv)`, the
+ * with `COPY … FROM STDIN` (binary format where every column's type takes it exactly and it is faster, text
+ * otherwise), a CSV file handed over whole (`COPY … (FORMAT csv)`, the
  * pass-through path), and indexes, foreign keys and identity positions after the data (finalize).
  *
  * Each batch is one transaction and each COPY runs under a savepoint, so a refused COPY leaves nothing
@@ -25,6 +26,7 @@ type Client = pg.Client | pg.PoolClient
 
 const q = postgresSql.quoteIdentifier
 const copyText = postgresSql.copyText
+const copyBinary = postgresSql.copyBinary
 
 /** A table's writer, which can also take the table's CSV text whole (see {@link loadCsvText}). */
 export interface PostgresTableWriter extends TableWriter {
@@ -296,7 +298,46 @@ const BACKLOG_BYTES = 4 << 20
  */
 const KEEP_BUFFER_BYTES = 8 << 20
 
-type CopyIn = { stream: ReturnType<typeof copyStreams.from>; done: Promise<void>; state: { failed: boolean } }
+type CopyIn = { stream: ReturnType<typeof copyStreams.from>; done: Promise<void>; state: { failed: boolean }; binary: boolean }
+
+/** How a table's rows go: COPY text, or COPY binary with the encoder of each written column. */
+interface CopyFormat {
+  sql: string
+  binary?: BinaryEncoder[]
+}
+
+/** A batch encoded in the table's format. */
+type Batch = CopyTextBuffer | CopyBinaryBuffer
+
+/** Ends a COPY's data (the binary trailer first), unless the server already refused it. */
+function endCopy(copy: CopyIn): void {
+  if (copy.state.failed) return
+  if (copy.binary) copy.stream.write(copyBinary.trailer)
+  copy.stream.end()
+}
+
+/**
+ * The catalogue type (`pg_type.typname`, built-in types only) of each column of a target table, by column name;
+ * empty when the table cannot be looked up (the COPY then says why).
+ */
+async function targetTypes(client: Client, target: string, inTransaction: boolean): Promise<Map<string, string>> {
+  // inside a transaction the caller holds, a refused lookup (a server that only looks like PostgreSQL) must
+  // not abort it
+  if (inTransaction) await client.query('SAVEPOINT dbferry_types')
+  try {
+    const r = await client.query<{ name: string; type: string | null }>(
+      `SELECT a.attname AS name, CASE WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN t.typname::text END AS type
+         FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+        WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
+      [target],
+    )
+    if (inTransaction) await client.query('RELEASE SAVEPOINT dbferry_types')
+    return new Map(r.rows.filter((x) => x.type !== null).map((x) => [x.name, x.type!]))
+  } catch (error) {
+    if (inTransaction) await client.query('ROLLBACK TO SAVEPOINT dbferry_types').catch(() => {})
+    throw error
+  }
+}
 
 /** Resolves once the stream has drained, or failed or closed (then no drain comes). */
 function drained(stream: CopyIn['stream']): Promise<void> {
@@ -339,15 +380,44 @@ export function openPostgresWriter(
   const written = table.columns.map((c, i) => (isComputedOnTarget(c) ? -1 : i)).filter((i) => i >= 0)
   const encoders = table.columns.map(encoderFor)
   const target = postgresSql.tableName({ name: table.name }, schema)
-  const sql = `COPY ${target} (${written.map((i) => q(table.columns[i]!.name)).join(', ')}) FROM STDIN`
+  const textFormat: CopyFormat = { sql: `COPY ${target} (${written.map((i) => q(table.columns[i]!.name)).join(', ')}) FROM STDIN` }
   const keyIdx = keyColumnIndexes(table)
   const last = written.length - 1
   const plain = encoders.every((e) => e === copyText.encode)
   // allocated by the first batch: a writer opened only to load CSV text never needs it
   let buffer: Buffer | undefined
+  // chosen by the first batch from the target table's column types; text from the first value binary cannot carry exactly
+  let format: CopyFormat | undefined
 
-  /** Appends one row to the batch as a COPY line; throws (and leaves the batch as it was) when a value cannot be encoded. */
-  const encodeRow = (batch: CopyTextBuffer, row: Row): void => {
+  /**
+   * Binary when every written column's type on the target has a binary encoder and binary is the faster format
+   * for the table's mix of types (see `postgresTypes.binaryCopyFaster`); text otherwise, and for array columns,
+   * which arrive as JSON and go as array literals.
+   */
+  const chooseFormat = async (): Promise<CopyFormat> => {
+    if (!plain) return textFormat
+    let types: Map<string, string>
+    try {
+      types = await targetTypes(client, target, inTransaction())
+    } catch (error) {
+      // a lost connection is the write's failure; anything else leaves the COPY to say what is wrong
+      if (postgresErrors.classify(error)?.connectionLost) throw fail(error)
+      return textFormat
+    }
+    const names = written.map((i) => types.get(table.columns[i]!.name))
+    const binary = names.map((n) => (n === undefined ? undefined : copyBinary.encoders[n]))
+    if (binary.some((e) => e === undefined) || !postgresTypes.binaryCopyFaster(names as string[])) return textFormat
+    return { sql: `${textFormat.sql} (FORMAT binary)`, binary: binary as BinaryEncoder[] }
+  }
+
+  /** Appends one row to the batch; throws (and leaves the batch as it was) when a value cannot be encoded. */
+  const encodeRow = (batch: Batch, row: Row): void => {
+    if (format!.binary) return (batch as CopyBinaryBuffer).row(row, written)
+    encodeTextRow(batch as CopyTextBuffer, row)
+  }
+
+  /** Appends one row to the batch as a COPY text line; throws (and leaves the batch as it was) when a value cannot be encoded. */
+  const encodeTextRow = (batch: CopyTextBuffer, row: Row): void => {
     batch.beginRow()
     try {
       for (let j = 0; j <= last; j++) {
@@ -365,7 +435,9 @@ export function openPostgresWriter(
 
   /** Starts one COPY; returns the stream and a promise of its end (never left pending: errors reject it). */
   const startCopy = (): CopyIn => {
-    const stream = client.query(copyStreams.from(sql))
+    const binary = format!.binary !== undefined
+    const stream = client.query(copyStreams.from(format!.sql))
+    if (binary) stream.write(copyBinary.header)
     const state = { failed: false }
     const done = new Promise<void>((resolve, reject) => {
       stream.on('finish', resolve)
@@ -376,18 +448,18 @@ export function openPostgresWriter(
       })
     })
     done.catch(() => {})
-    return { stream, done, state }
+    return { stream, done, state, binary }
   }
 
   // every attempt runs under a savepoint of the batch's transaction: a refused COPY costs nothing
   const rollback = () => client.query('ROLLBACK TO SAVEPOINT dbferry_copy').catch(() => {})
 
-  const copy = async (batch: CopyTextBuffer, from: number, to: number): Promise<void> => {
+  const copy = async (batch: Batch, from: number, to: number): Promise<void> => {
     try {
       await client.query('SAVEPOINT dbferry_copy')
       const attempt = startCopy()
       await send(attempt, batch.pieces(batch.offsets[from]!, batch.offsets[to]!))
-      if (!attempt.state.failed) attempt.stream.end()
+      endCopy(attempt)
       await attempt.done
     } catch (error) {
       await rollback()
@@ -415,7 +487,7 @@ export function openPostgresWriter(
    * Loads rows [from, to), rejecting only the rows the server refuses. `known` is the error an attempt at the
    * whole range already got. Returns how many rows were written.
    */
-  const load = async (rows: Row[], batch: CopyTextBuffer, from: number, to: number, out: RowError[], known?: unknown): Promise<number> => {
+  const load = async (rows: Row[], batch: Batch, from: number, to: number, out: RowError[], known?: unknown): Promise<number> => {
     let written = 0
     let start = from
     while (start < to) {
@@ -441,7 +513,7 @@ export function openPostgresWriter(
   }
 
   /** Halves [from, to) until each failing part is one row; `known` is the error seen for the whole range. */
-  const bisect = async (rows: Row[], batch: CopyTextBuffer, from: number, to: number, out: RowError[], known?: unknown): Promise<number> => {
+  const bisect = async (rows: Row[], batch: Batch, from: number, to: number, out: RowError[], known?: unknown): Promise<number> => {
     if (known === undefined) {
       try {
         await copy(batch, from, to)
@@ -472,36 +544,72 @@ export function openPostgresWriter(
     return { copy: startCopy(), own }
   }
 
+  /**
+   * Encodes the rows into a new batch while the COPY `first` takes it chunk by chunk (the server starts on the
+   * first chunk meanwhile), then ends the COPY's data. A row whose value cannot be encoded is rejected alone;
+   * a value binary cannot carry exactly throws (nothing more is sent) so the caller restarts the batch as text.
+   */
+  const stream = async (rows: Row[], first: CopyIn, rejected: RowError[]): Promise<{ batch: Batch; good: Row[] }> => {
+    // the buffer is reused batch after batch: every byte of the last one was sent and answered for
+    const bytes = buffer ?? Buffer.allocUnsafe(1 << 20)
+    const batch: Batch = format!.binary ? new copyBinary.RowBuffer(bytes, format!.binary) : new copyText.RowBuffer(bytes)
+    const good: Row[] = []
+    let sent = 0
+    let sentLarge = 0
+    for (const row of rows) {
+      try {
+        encodeRow(batch, row)
+      } catch (error) {
+        if (copyBinary.isNotExact(error)) throw error
+        rejected.push(new RowError('target_rejected', `${table.name}: ${(error as Error).message}`, { table: table.name, key: rowKey(table, row, keyIdx), row, cause: error }))
+        continue
+      }
+      good.push(row)
+      // a row with a large value goes at once: its bytes are made piece by piece as the socket takes them
+      if (batch.len - sent >= CHUNK_BYTES || batch.largeValues > sentLarge) {
+        await send(first, batch.pieces(sent, batch.len))
+        sent = batch.len
+        sentLarge = batch.largeValues
+        // let the server's CopyInResponse and the socket through, so it works on this chunk meanwhile
+        await new Promise<void>((r) => setImmediate(r))
+      }
+    }
+    await send(first, batch.pieces(sent, batch.len))
+    endCopy(first)
+    return { batch, good }
+  }
+
   return {
     async write(rows: Row[]): Promise<WriteResult> {
       const rejected: RowError[] = []
       if (rows.length === 0) return { written: 0, rejected }
-      const { copy: first, own } = await open()
-      // the first attempt streams while the batch encodes: the server starts on the first chunk meanwhile
-      // the buffer is reused batch after batch: every byte of the last one was sent and answered for
-      const batch = new copyText.RowBuffer(buffer ?? Buffer.allocUnsafe(1 << 20))
-      const good: Row[] = []
-      let sent = 0
-      let sentLarge = 0
-      for (const row of rows) {
+      format ??= await chooseFormat()
+      const opened = await open()
+      const own = opened.own
+      let first = opened.copy
+      let streamed: { batch: Batch; good: Row[] }
+      try {
+        streamed = await stream(rows, first, rejected)
+      } catch (error) {
+        if (!copyBinary.isNotExact(error)) {
+          if (own) await client.query('ROLLBACK').catch(() => {})
+          throw error
+        }
+        // a value whose binary form is not exactly what its text gives: this batch and the rest of the table go as text
+        format = textFormat
+        rejected.length = 0
         try {
-          encodeRow(batch, row)
-        } catch (error) {
-          rejected.push(new RowError('target_rejected', `${table.name}: ${(error as Error).message}`, { table: table.name, key: rowKey(table, row, keyIdx), row, cause: error }))
-          continue
+          first.stream.destroy(new Error('COPY restarted in text format'))
+          await first.done.catch(() => {})
+          await client.query('ROLLBACK TO SAVEPOINT dbferry_copy')
+          first = startCopy()
+        } catch (e) {
+          if (own) await client.query('ROLLBACK').catch(() => {})
+          throw fail(e)
         }
-        good.push(row)
-        // a row with a large value goes at once: its text is made piece by piece as the socket takes it
-        if (batch.len - sent >= CHUNK_BYTES || batch.largeValues > sentLarge) {
-          await send(first, batch.pieces(sent, batch.len))
-          sent = batch.len
-          sentLarge = batch.largeValues
-          // let the server's CopyInResponse and the socket through, so it works on this chunk meanwhile
-          await new Promise<void>((r) => setImmediate(r))
-        }
+        streamed = await stream(rows, first, rejected)
       }
-      await send(first, batch.pieces(sent, batch.len))
-      if (!first.state.failed) first.stream.end()
+      const { batch, good } = streamed
       buffer = batch.buf.length <= KEEP_BUFFER_BYTES ? batch.buf : undefined
       let written = 0
       try {
