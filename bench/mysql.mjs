@@ -10,14 +10,19 @@
 //
 //   node bench/mysql.mjs
 //   BENCH_ROWS=100000 BENCH_RUNS=1 node bench/mysql.mjs
+//   BENCH_CLIS=/tmp/before/cli/main.js,/tmp/after/cli/main.js node bench/mysql.mjs   # builds side by side
 //
-// dbferry runs as its CLI, bundled from the sources into bench/data/ with esbuild (no `npm run build`
-// needed). Servers: DBFERRY_MYSQL_URL (default mysql://root@127.0.0.1:3306/test) and DBFERRY_PG_URL
-// (default postgres://postgres@127.0.0.1:5432/test); every database made here is dropped afterwards.
+// dbferry runs as its CLI, bundled from the sources into bench/data/cli/ with esbuild (no `npm run build`
+// needed), split like the package's build, so an engine's module and driver load only when a run uses them (one
+// file loads every driver at start: about 47 MB more peak RSS). BENCH_CLIS names built CLIs instead, run one
+// after the other in each run, so that a slow spell of a shared machine weighs on all of them alike. Each run's
+// line has the wall time, the peak RSS and the CPU time (user + system) of the dbferry process. Servers:
+// DBFERRY_MYSQL_URL (default mysql://root@127.0.0.1:3306/test) and DBFERRY_PG_URL (default
+// postgres://postgres@127.0.0.1:5432/test); every database made here is dropped afterwards.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { PG_URL, ROOT, ROWS, RUNS, TABLE, buildPeople } from './lib.mjs'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
@@ -28,7 +33,8 @@ const PAIRS = (process.env.BENCH_PAIRS ?? 'sqlite-mysql,postgres-mysql,mysql-pos
 
 const dir = mkdtempSync(join(tmpdir(), 'dbferry-bench-my-'))
 const file = join(dir, 'bench.db')
-const CLI = join(ROOT, 'bench/data/dbferry-cli.mjs')
+const CLI = join(ROOT, 'bench/data/cli/main.js')
+const CLIS = process.env.BENCH_CLIS ? process.env.BENCH_CLIS.split(',') : [CLI]
 
 function check(res, what) {
   if (res.status !== 0) {
@@ -39,10 +45,10 @@ function check(res, what) {
 
 function bundle() {
   mkdirSync(join(ROOT, 'bench/data'), { recursive: true })
-  const external = ['better-sqlite3', 'pg', 'pg-copy-streams', 'mysql2', 'mssql', 'tedious', 'csv-parse', 'csv-stringify', 'iconv-lite', 'cli-progress', 'jiti']
+  const external = ['better-sqlite3', 'pg', 'pg-copy-streams', 'mysql2', 'mssql', 'tedious', 'csv-parse', 'csv-stringify', 'iconv-lite', 'cli-progress', 'jiti', 'kysely', '@duckdb/node-api']
   const res = spawnSync(
     join(ROOT, 'node_modules/.bin/esbuild'),
-    ['src/cli/main.ts', '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${CLI}`, ...external.map((e) => `--external:${e}`)],
+    ['src/cli/main.ts', '--bundle', '--splitting', '--platform=node', '--format=esm', '--target=node20', `--outdir=${dirname(CLI)}`, ...external.map((e) => `--external:${e}`)],
     { cwd: ROOT },
   )
   check(res, 'esbuild')
@@ -121,13 +127,15 @@ function timed(fn) {
   return { res, seconds: Number(process.hrtime.bigint() - started) / 1e9 }
 }
 
-function dbferry(from, to) {
+function dbferry(from, to, cli = CLIS[0]) {
   const { res, seconds } = timed(() =>
-    spawnSync('/usr/bin/time', ['-v', process.execPath, CLI, 'copy', from, to, '--no-journal', '--quiet'], { maxBuffer: 64 << 20 }),
+    spawnSync('/usr/bin/time', ['-v', process.execPath, cli, 'copy', from, to, '--no-journal', '--quiet'], { maxBuffer: 64 << 20 }),
   )
   check(res, 'dbferry')
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr.toString())
-  return { seconds, rssMb: rss ? Number(rss[1]) / 1024 : NaN }
+  const err = res.stderr.toString()
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err)
+  const cpu = ['User', 'System'].reduce((n, k) => n + Number(new RegExp(`${k} time \\(seconds\\): ([\\d.]+)`).exec(err)?.[1] ?? NaN), 0)
+  return { seconds, rssMb: rss ? Number(rss[1]) / 1024 : NaN, cpu }
 }
 
 const csv = join(dir, 'export.csv')
@@ -136,7 +144,7 @@ const LOAD_CSV = (lineEnd) =>
   `FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' LINES TERMINATED BY '${lineEnd}' (${COLUMNS})`
 
 /** The limits: export with the source's own tool to a file, then bulk-load that file into the same table. */
-const limits = {
+const limitPaths = {
   'sqlite-mysql'(target) {
     return timed(() => {
       check(spawnSync('bash', ['-o', 'pipefail', '-c', `sqlite3 -csv "$DB" "SELECT ${COLUMNS} FROM ${TABLE}" > "$OUT"`], { env: { ...process.env, DB: file, OUT: csv } }), 'sqlite3 export')
@@ -172,8 +180,8 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-console.log(`bundling the CLI, building ${ROWS.toLocaleString('en')} rows in ${file} …`)
-bundle()
+console.log(`${process.env.BENCH_CLIS ? 'using the CLIs of BENCH_CLIS' : 'bundling the CLI'}, building ${ROWS.toLocaleString('en')} rows in ${file} …`)
+if (!process.env.BENCH_CLIS) bundle()
 buildPeople(file, ROWS, { backslash: true })
 const sources = { sqlite: { kind: 'sqlite', url: `sqlite:${file}` } }
 const made = []
@@ -186,32 +194,51 @@ try {
     if ((await server.count(db)) !== ROWS) throw new Error(`source ${kind} has the wrong row count`)
     sources[kind] = db
   }
+  const label = (cli) => (CLIS.length > 1 ? ` ${cli}` : '')
   const summary = []
   for (const pair of PAIRS) {
     const [from, to] = pair.split('-')
-    const results = { dbferry: [], limit: [] }
-    let rss = 0
+    const results = CLIS.map(() => ({ seconds: [], cpu: [], paired: [], rss: 0 }))
+    const limits = []
     for (let run = 1; run <= RUNS; run++) {
-      const target = await server.create(to)
-      try {
-        const d = dbferry(sources[from].url, target.url)
-        const n = await server.count(target)
-        if (n !== ROWS) throw new Error(`dbferry loaded ${n} rows, expected ${ROWS}`)
-        await server.query(target, `TRUNCATE TABLE ${TABLE}`)
-        const limit = limits[pair](target, sources[from])
-        const m = await server.count(target)
-        if (m !== ROWS) throw new Error(`the limit path loaded ${m} rows, expected ${ROWS}`)
-        results.dbferry.push(d.seconds)
-        results.limit.push(limit)
-        rss = Math.max(rss, d.rssMb)
-        console.log(`${pair} run ${run}: dbferry ${d.seconds.toFixed(2)} s (peak RSS ${d.rssMb.toFixed(0)} MB), limit ${limit.toFixed(2)} s`)
-      } finally {
-        await server.drop(target)
+      const runs = []
+      for (const [i, cli] of CLIS.entries()) {
+        const target = await server.create(to)
+        try {
+          const d = dbferry(sources[from].url, target.url, cli)
+          const n = await server.count(target)
+          if (n !== ROWS) throw new Error(`dbferry loaded ${n} rows, expected ${ROWS}`)
+          runs.push(d)
+          results[i].seconds.push(d.seconds)
+          results[i].cpu.push(d.cpu)
+          results[i].rss = Math.max(results[i].rss, d.rssMb)
+          if (i === CLIS.length - 1) {
+            // the limit loads the table dbferry just made, emptied
+            await server.query(target, `TRUNCATE TABLE ${TABLE}`)
+            const limit = limitPaths[pair](target, sources[from])
+            const m = await server.count(target)
+            if (m !== ROWS) throw new Error(`the limit path loaded ${m} rows, expected ${ROWS}`)
+            limits.push(limit)
+          }
+        } finally {
+          await server.drop(target)
+        }
       }
+      const limit = limits[limits.length - 1]
+      runs.forEach((d, i) => {
+        results[i].paired.push(d.seconds / limit)
+        console.log(`${pair} run ${run}${label(CLIS[i])}: dbferry ${d.seconds.toFixed(2)} s (peak RSS ${d.rssMb.toFixed(0)} MB, CPU ${d.cpu.toFixed(2)} s)`)
+      })
+      console.log(`${pair} run ${run}: limit ${limit.toFixed(2)} s`)
     }
-    const md = median(results.dbferry)
-    const ml = median(results.limit)
-    summary.push(`  ${pair.padEnd(16)} dbferry ${md.toFixed(2)} s   limit ${ml.toFixed(2)} s   ${(md / ml).toFixed(2)}× limit   peak RSS ${rss.toFixed(0)} MB`)
+    const ml = median(limits)
+    for (const [i, r] of results.entries()) {
+      const md = median(r.seconds)
+      summary.push(
+        `  ${pair.padEnd(16)}${label(CLIS[i])} dbferry ${md.toFixed(2)} s   limit ${ml.toFixed(2)} s   ${(md / ml).toFixed(2)}× limit (paired ${median(r.paired).toFixed(2)}×)   ` +
+          `CPU ${median(r.cpu).toFixed(2)} s   peak RSS ${r.rss.toFixed(0)} MB`,
+      )
+    }
   }
   console.log(`\nmedian of ${RUNS} run(s), ${ROWS.toLocaleString('en')} rows:`)
   for (const line of summary) console.log(line)

@@ -15,6 +15,7 @@ import { mysqlTypes } from './mysql-types.js'
  */
 
 const q = mysqlSql.quoteIdentifier
+const noop = () => {}
 
 /** The part of a mysql2/promise connection the writer uses. */
 export interface MysqlSession {
@@ -141,6 +142,8 @@ interface ColumnCodec {
   via?: 'unhex' | 'bit'
   /** the value as a LOAD DATA field (already escaped) */
   field(v: Exclude<Value, null>): string
+  /** the field of a string is the string escaped, of a number its `String` (so the batch encoder writes them itself) */
+  plain?: boolean
   /** the value as an INSERT parameter */
   param(v: Exclude<Value, null>): unknown
   /**
@@ -163,13 +166,68 @@ function* escapedPieces(s: string): Generator<Buffer> {
   for (const piece of stringPieces(s)) yield Buffer.from(escapeField(piece), 'utf8')
 }
 
-const ESC_RE = /[\\\t\n\r\0\x1a]/g
 const ESC_TEST = /[\\\t\n\r\0\x1a]/
-const ESC: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', '\x1a': '\\Z' }
+/** The escape of a character code that LOAD DATA text escapes, else undefined. */
+function escapeOf(code: number): string | undefined {
+  switch (code) {
+    case 92:
+      return '\\\\'
+    case 9:
+      return '\\t'
+    case 10:
+      return '\\n'
+    case 13:
+      return '\\r'
+    case 0:
+      return '\\0'
+    case 26:
+      return '\\Z'
+    default:
+      return undefined
+  }
+}
+/** Per byte: the letter that follows the backslash of its escape (0: not escaped). */
+const ESC_BYTE = new Uint8Array(256)
+for (const [b, e] of [[92, '\\'], [9, 't'], [10, 'n'], [13, 'r'], [0, '0'], [26, 'Z']] as const) ESC_BYTE[b] = e.charCodeAt(0)
+
+/**
+ * Writes `s` escaped (see {@link escapeField}) as UTF-8 into `buf` at `at`, which has room for 3 bytes a UTF-16
+ * unit; returns where it ends. The escaped characters are ASCII, never part of a longer UTF-8 sequence, so the
+ * bytes are escaped where they were written, with no escaped copy of the string to make and collect.
+ */
+function writeEscaped(buf: Buffer, s: string, at: number): number {
+  const end = at + buf.write(s, at)
+  if (!ESC_TEST.test(s)) return end
+  let extra = 0
+  for (let i = at; i < end; i++) if (ESC_BYTE[buf[i]!] !== 0) extra++
+  // move the tail right from the end, a backslash before each escaped byte
+  let from = end - 1
+  let to = end + extra - 1
+  while (to > from) {
+    const b = buf[from--]!
+    const e = ESC_BYTE[b]!
+    if (e === 0) buf[to--] = b
+    else {
+      buf[to--] = e
+      buf[to--] = 92
+    }
+  }
+  return end + extra
+}
+
 /** Escapes text for LOAD DATA … FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n'. */
 function escapeField(s: string): string {
-  // most values need no escaping: test first, replace only when needed
-  return ESC_TEST.test(s) ? s.replace(ESC_RE, (c) => ESC[c]!) : s
+  // most values need no escaping: test first, and escape in one pass (a replace callback per match costs more)
+  if (!ESC_TEST.test(s)) return s
+  let out = ''
+  let from = 0
+  for (let i = 0; i < s.length; i++) {
+    const e = escapeOf(s.charCodeAt(i))
+    if (e === undefined) continue
+    out += s.slice(from, i) + e
+    from = i + 1
+  }
+  return out + s.slice(from)
 }
 
 function codecFor(column: ColumnSchema, index: number, ddlType: string): ColumnCodec {
@@ -197,6 +255,7 @@ function codecFor(column: ColumnSchema, index: number, ddlType: string): ColumnC
     column,
     index,
     field,
+    plain: kind !== 'timestamptz',
     pieces: (v) => escapedPieces(scalar(v)),
     param: (v) => (typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'string' && kind === 'timestamptz' ? mysqlSql.utcTimestamp(v) : v),
   }
@@ -223,7 +282,8 @@ const MAX_INSERT_BYTES = 4 * 1024 * 1024
 
 /**
  * Writes one table. Each batch is loaded with `LOAD DATA LOCAL INFILE` from a stream behind a savepoint (the
- * transaction commits every 200 000 rows or 2 s, and at close);
+ * transaction commits every 200 000 rows or 2 s, and at close), the statement for the next batch opened as soon
+ * as one is written;
  * when the server reports anything (a warning, a skipped duplicate, an error) the batch is rolled back, rows
  * named by line in the warnings are rejected with the server's message, and the rest go in again with
  * multi-row INSERTs that are split in halves around each failing row, so one bad row never costs its
@@ -249,6 +309,8 @@ class MysqlTableWriter implements TableWriter {
   #inTransaction = false
   #txStarted = 0
   #pendingRows = 0
+  /** The next batch's LOAD DATA, opened behind its savepoint as soon as the previous batch was written. */
+  #next: OpenLoad | undefined
 
   constructor(
     session: MysqlSession,
@@ -396,22 +458,25 @@ class MysqlTableWriter implements TableWriter {
       if (e) rejected.push(e)
       else good.push(r)
     }
-    if (good.length === 0) return { written: 0, rejected, committed: !this.#inTransaction }
+    if (good.length === 0) return { written: 0, rejected, committed: this.#pendingRows === 0 }
     if (!this.#transactional) {
       const written = await this.#insertOneByOne(good, rejected)
       return { written, rejected, committed: true }
     }
     // one transaction spans several batches (each behind a savepoint) and commits every COMMIT_ROWS rows or
     // COMMIT_MS: a commit per small batch would cost one log flush each
-    if (!this.#inTransaction) await this.#begin()
-    await this.#s.query('SAVEPOINT dbferry_batch')
+    const opened = this.#takeNext()
+    if (!opened) {
+      if (!this.#inTransaction) await this.#begin()
+      await this.#s.query('SAVEPOINT dbferry_batch')
+    }
     let written = 0
     try {
       let rest = good
       if (this.#loadData) {
         let header: Header | undefined
         try {
-          header = await this.#load(good)
+          header = await this.#load(good, opened)
         } catch (error) {
           await this.#s.query('ROLLBACK TO SAVEPOINT dbferry_batch')
           const errno = (error as { errno?: number }).errno ?? 0
@@ -441,6 +506,8 @@ class MysqlTableWriter implements TableWriter {
       }
       if (rest.length > 0) written += await this.#insertSplitting(rest, rejected)
     } catch (error) {
+      // a statement opened ahead that never got its text is ended (empty) so the session is usable again
+      if (opened) await this.#endOpened(opened).catch(() => {})
       // the batch in flight is undone; earlier batches of this transaction stay (they were reported written)
       await this.#s.query('ROLLBACK TO SAVEPOINT dbferry_batch').catch(() => {})
       throw error
@@ -448,40 +515,129 @@ class MysqlTableWriter implements TableWriter {
     this.#pendingRows += written
     if (this.#pendingRows >= COMMIT_ROWS || Date.now() - this.#txStarted >= COMMIT_MS) await this.#commit()
     // the engine checkpoints only at commits, so a crash never leaves a checkpoint ahead of the target
-    return { written, rejected, committed: !this.#inTransaction }
+    const committed = !this.#inTransaction
+    if (this.#loadData) await this.#openNext()
+    return { written, rejected, committed }
   }
 
   /**
-   * Loads a batch as LOAD DATA text. Small fields join one string per MiB; a large value (a long text, a blob)
+   * Opens the next batch's LOAD DATA now, behind its savepoint, and waits until the server asks for its text.
+   * The next batch's text then goes to the socket as it is encoded, and the server parses it while the reader
+   * works on the batch after (a synchronous reader such as SQLite's holds the event loop, so a statement sent
+   * only then would wait for it before the server got a row).
+   */
+  async #openNext(): Promise<void> {
+    if (!this.#inTransaction) await this.#begin()
+    await this.#s.query('SAVEPOINT dbferry_batch')
+    let asked!: () => void
+    const ready = new Promise<void>((resolve) => (asked = resolve))
+    const load = this.#openLoad(asked)
+    await Promise.race([ready, load.done.then(noop, noop)])
+    load.timer = setTimeout(() => {
+      if (this.#next !== load) return
+      this.#next = undefined
+      // an error here is the session's: the next statement on it reports it
+      this.#endOpened(load).catch(noop)
+    }, NEXT_IDLE_MS)
+    load.timer.unref()
+    this.#next = load
+  }
+
+  /** The LOAD DATA opened ahead, now this batch's (undefined when none is open). */
+  #takeNext(): OpenLoad | undefined {
+    const load = this.#next
+    this.#next = undefined
+    if (load?.timer) clearTimeout(load.timer)
+    return load
+  }
+
+  /** Ends a LOAD DATA opened ahead without rows; resolves when the server has answered it. */
+  async #endOpened(load: OpenLoad): Promise<void> {
+    load.stream.finish()
+    await load.done
+  }
+
+  /** Sends a LOAD DATA statement; its text follows through the returned stream. */
+  #openLoad(asked?: () => void): OpenLoad {
+    const stream = new LoadStream()
+    const done = this.#s
+      .query({
+        sql: this.#loadSql,
+        infileStreamFactory: () => {
+          asked?.()
+          return stream
+        },
+      })
+      .then(([header]) => header as Header)
+    // awaited where the statement's rows are; a failure meanwhile is no unhandled rejection
+    done.catch(noop)
+    return { stream, done }
+  }
+
+  /**
+   * Loads a batch as LOAD DATA text, through the statement opened ahead when there is one. Rows are encoded into
+   * chunk buffers, and full chunks go to the stream at once; a large value (a long text, a blob)
    * is kept as it is and its text made in pieces while the stream is read, which the driver pauses whenever the
    * socket holds more than it takes: two 50 MB values are held once, not as escaped text, hex and queued packets.
    */
-  async #load(batch: Row[]): Promise<Header> {
-    const chunks: (Buffer | (() => Iterable<Buffer>))[] = []
-    let text = ''
-    const flush = () => {
-      if (text.length > 0) chunks.push(Buffer.from(text, 'utf8'))
-      text = ''
+  async #load(batch: Row[], opened?: OpenLoad): Promise<Header> {
+    const load = opened ?? this.#openLoad()
+    try {
+      this.#encode(batch, load.stream)
+    } finally {
+      load.stream.finish()
     }
+    return await load.done
+  }
+
+  /**
+   * Writes a batch's LOAD DATA text into `out`, field by field into chunk buffers (no line or batch strings to
+   * build and collect); a large value goes as its pieces, made when the stream gets to them.
+   */
+  #encode(batch: Row[], out: LoadStream): void {
     const codecs = this.#codecs
+    const last = codecs.length - 1
+    let buf = Buffer.allocUnsafe(TEXT_CHUNK)
+    let at = 0
+    // room for `n` more bytes: a full chunk goes to the stream and a new one starts (larger for a long field)
+    const room = (n: number) => {
+      if (at + n <= buf.length) return
+      if (at > 0) out.add(buf.subarray(0, at))
+      buf = Buffer.allocUnsafe(Math.max(TEXT_CHUNK, n))
+      at = 0
+    }
     for (let r = 0; r < batch.length; r++) {
       const row = batch[r]!
-      for (let i = 0; i < codecs.length; i++) {
+      for (let i = 0; i <= last; i++) {
         const c = codecs[i]!
         const v = row[c.index]
-        if (i > 0) text += '\t'
-        if (v === null || v === undefined) text += '\\N'
-        else if ((typeof v === 'string' && v.length > LARGE_VALUE) || (v instanceof Uint8Array && v.byteLength > LARGE_VALUE)) {
-          flush()
-          chunks.push(() => c.pieces(v))
-        } else text += c.field(v)
+        // each field is followed by a tab, the last by the line's end; every room() below counts that byte
+        if (v === null || v === undefined) {
+          room(3)
+          at += buf.write('\\N', at, 'latin1')
+        } else if (typeof v === 'number' && c.plain) {
+          const text = String(v)
+          room(text.length + 1)
+          at += buf.write(text, at, 'latin1')
+        } else if ((typeof v === 'string' && v.length > LARGE_VALUE) || (v instanceof Uint8Array && v.byteLength > LARGE_VALUE)) {
+          if (at > 0) out.add(buf.subarray(0, at))
+          buf = buf.subarray(at)
+          at = 0
+          out.add(() => c.pieces(v))
+          room(1)
+        } else if (typeof v === 'string' && c.plain) {
+          // escaped text is at most 3 bytes of UTF-8 a UTF-16 unit (an escape is 2 bytes for 1, a surrogate pair 4 for 2)
+          room(3 * v.length + 1)
+          at = writeEscaped(buf, v, at)
+        } else {
+          const text = c.field(v)
+          room(3 * text.length + 1)
+          at += buf.write(text, at)
+        }
+        buf[at++] = i === last ? 10 : 9
       }
-      text += '\n'
-      if (text.length >= 1 << 20) flush()
     }
-    flush()
-    const [header] = await this.#s.query({ sql: this.#loadSql, infileStreamFactory: () => Readable.from(loadText(chunks), { highWaterMark: 4 }) })
-    return header as Header
+    if (at > 0) out.add(buf.subarray(0, at))
   }
 
   #params(row: Row): unknown[] {
@@ -584,6 +740,8 @@ class MysqlTableWriter implements TableWriter {
 
   async close(): Promise<void> {
     try {
+      const opened = this.#takeNext()
+      if (opened) await this.#endOpened(opened)
       if (this.#inTransaction) await this.#commit()
     } catch (error) {
       throw this.#stopping(error)
@@ -595,6 +753,8 @@ class MysqlTableWriter implements TableWriter {
   /** The batch in flight was already undone by `write`; the batches before it were reported written, so they are committed. */
   async abort(): Promise<void> {
     try {
+      const opened = this.#takeNext()
+      if (opened) await this.#endOpened(opened).catch(noop)
       if (this.#inTransaction) await this.#commit().catch(() => this.#rollback())
     } finally {
       this.#release()
@@ -638,13 +798,92 @@ function narrowedKeyColumn(table: TableSchema, column: ColumnSchema, ddlType: st
   return { length: Number(m[1]), key: `${pk ? 'the primary key' : `unique key ${key.name ?? ''}`.trimEnd()} (${key.columns.join(', ')})` }
 }
 
-/** A batch's LOAD DATA text: its small fields' buffers as they are, each large value's pieces as they are asked for. */
-function* loadText(chunks: readonly (Buffer | (() => Iterable<Buffer>))[]): Generator<Buffer> {
-  for (const c of chunks) {
-    if (Buffer.isBuffer(c)) yield c
-    else yield* c()
+/** Bytes of LOAD DATA text per chunk handed to the driver (a packet each): rows are encoded straight into it. */
+const TEXT_CHUNK = 128 * 1024
+
+/**
+ * The LOAD DATA text of one statement as the stream the driver reads. Chunks go in as the batch is encoded and,
+ * while the socket takes them, out to the server at once, so it parses the first rows while later ones are
+ * still being encoded; a large value's pieces are made only when the stream is read, and when the socket is
+ * full (the driver pauses the stream) encoded chunks wait here.
+ */
+class LoadStream extends Readable {
+  readonly #queue: (Buffer | (() => Iterable<Buffer>))[] = []
+  #head = 0
+  #pieces: Iterator<Buffer> | undefined
+  #wanting = true
+  #pumping = false
+  #ended = false
+
+  constructor() {
+    super({ highWaterMark: TEXT_CHUNK })
+  }
+
+  override _read(): void {
+    this.#wanting = true
+    this.#pump()
+  }
+
+  /** Appends text: a buffer as it is, or a large value's pieces, made when the stream gets to them. */
+  add(chunk: Buffer | (() => Iterable<Buffer>)): void {
+    this.#queue.push(chunk)
+    this.#pump()
+  }
+
+  /** No more text: the stream ends once what was added has been read. */
+  finish(): void {
+    this.#ended = true
+    this.#pump()
+  }
+
+  #pump(): void {
+    if (this.#pumping) return
+    this.#pumping = true
+    try {
+      while (this.#wanting) {
+        if (this.#pieces) {
+          const n = this.#pieces.next()
+          if (!n.done) {
+            this.#wanting = this.push(n.value)
+            continue
+          }
+          this.#pieces = undefined
+        }
+        if (this.#head === this.#queue.length) {
+          this.#queue.length = 0
+          this.#head = 0
+          if (this.#ended) {
+            this.#wanting = false
+            this.push(null)
+          }
+          return
+        }
+        const next = this.#queue[this.#head]!
+        this.#queue[this.#head++] = EMPTY
+        if (Buffer.isBuffer(next)) this.#wanting = this.push(next)
+        else this.#pieces = next()[Symbol.iterator]()
+      }
+    } finally {
+      this.#pumping = false
+    }
   }
 }
+const EMPTY = Buffer.alloc(0)
+
+/** A LOAD DATA statement sent to the server, whose text is still to come. */
+interface OpenLoad {
+  stream: LoadStream
+  /** The statement's result header, once its text has ended. */
+  done: Promise<Header>
+  /** Ends an idle open statement (see {@link NEXT_IDLE_MS}). */
+  timer?: NodeJS.Timeout
+}
+
+/**
+ * Longest the next batch's LOAD DATA waits open for its rows before it is ended empty: the server gives up on a
+ * LOCAL INFILE whose client sends nothing for `net_read_timeout` (30 s by default).
+ */
+const NEXT_IDLE_MS = 5_000
 
 function approxRowBytes(row: Row): number {
   let n = 0
