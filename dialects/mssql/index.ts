@@ -14,7 +14,7 @@ export const mssql = mssqlDialect
 
 export { mssqlDialect }
 export { MssqlConnection, type MssqlUrlConfig } from './mssql-connection.js'
-export type { MssqlSession } from './mssql-sql.js'
+export type { MssqlSession, MssqlTransaction } from './mssql-sql.js'
 export { mssqlTypes, type BulkColumnType, type MssqlColumnInfo, type MssqlColumnMapping, type MssqlRejectedType, type MssqlTypes } from './mssql-types.js'
 export { mssqlSql, type InsertParameter, type MssqlSql, type ParameterisedStatement, type Staging } from './mssql-sql.js'
 export { mssqlErrors, type MssqlDriverFields } from './mssql-errors.js'

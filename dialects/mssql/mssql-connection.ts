@@ -11,13 +11,14 @@ import type {
   ReadBatch,
   ReadOptions,
   SnapshotInfo,
+  SnapshotOptions,
   SourceTableState,
   TableWriter,
 } from '../../src/dialect.js'
 import { ConnectionError, SchemaError, UsageError, isDbferryError, redact } from '../../src/errors.js'
 import { stateJson } from '../../src/schema/rows.js'
 import { STALL_TIMEOUT_MS, armSocketStall, resolveTimeouts, urlTimeouts, type Timeouts } from '../../src/timeouts.js'
-import type { DatabaseSchema, TableSchema } from '../../src/schema/types.js'
+import type { DatabaseSchema, TableSchema, Value } from '../../src/schema/types.js'
 import { mssqlErrors } from './mssql-errors.js'
 import { introspectMssql, type MssqlReadPlan } from './mssql-introspector.js'
 import { readMssqlTable } from './mssql-reader.js'
@@ -274,6 +275,13 @@ export class MssqlConnection implements Connection {
           throw error
         }
       },
+      begin: async () => {
+        const open = this.#transaction
+        if (open) return { request: () => new sql.Request(open), commit: async () => {}, rollback: async () => {} }
+        const tx = new sql.Transaction(this.pool)
+        await tx.begin()
+        return { request: () => new sql.Request(tx), commit: () => tx.commit(), rollback: () => tx.rollback() }
+      },
     }
   }
 
@@ -289,7 +297,8 @@ export class MssqlConnection implements Connection {
     }
   }
 
-  async snapshot(): Promise<SnapshotInfo> {
+  /** Starts the consistent read where the database allows it; `join` is not taken (no snapshot to share). */
+  async snapshot(_options?: SnapshotOptions): Promise<SnapshotInfo> {
     try {
       const res = await this.pool.request().query('SELECT snapshot_isolation_state AS s FROM sys.databases WHERE name = DB_NAME()')
       if (Number(res.recordset[0]?.s) === 1) {
@@ -310,6 +319,15 @@ export class MssqlConnection implements Connection {
       guarantee:
         'READ COMMITTED per statement: ALLOW_SNAPSHOT_ISOLATION is OFF on this database, so rows changed during the run may be seen in one table and not in another (turn it on, or stop writes, for a consistent copy)',
       notes: this.notes,
+    }
+  }
+
+  /** See `readMssqlTable.keyBounds`: read in the snapshot's transaction when one is open. */
+  async keyBounds(table: TableSchema): Promise<{ min: Value; max: Value } | undefined> {
+    try {
+      return await readMssqlTable.keyBounds(this.#session, table, this.schemaName)
+    } catch (error) {
+      throw wrap(error, `reading the key bounds of ${table.name}`, table.name)
     }
   }
 

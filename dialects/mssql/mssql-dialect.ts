@@ -45,6 +45,8 @@ export const mssqlDialect: Dialect = Object.freeze({
     floatHoldsNonFinite: false,
     maxTimestampPrecision: 7,
     concurrentSnapshotReads: false,
+    // a pooled connection per job, each in a transaction of its own
+    parallelConnections: { reads: true, writes: true },
     storesAnyValue: false,
     // the default collation compares names without case
     caseInsensitiveIdentifiers: true,

@@ -1,5 +1,5 @@
 import type { ReadBatch, ReadOptions } from '../../src/dialect.js'
-import { ConnectionError, RowError } from '../../src/errors.js'
+import { ConnectionError, RowError, SchemaError } from '../../src/errors.js'
 import type { Row, TableSchema, Value } from '../../src/schema/types.js'
 import { ConversionFailure, makeConverter, valueSize, type Converter } from '../../src/schema/values.js'
 import type { MssqlSession } from './mssql-sql.js'
@@ -40,20 +40,25 @@ const emptyBatch = (): Filling => ({ rows: [], rejected: [], bytes: 0 })
  * as text, varchar in legacy code pages as bytes decoded here, then every value passes the column's canonical
  * converter), so the driver's row arrays die young instead of waiting in a queue. Read-ahead is one batch,
  * bounded by rows and bytes (`batchRows`; `batchBytes`, at most {@link READ_AHEAD_BYTES}): once a batch is
- * complete, the request pauses until the consumer takes it.
+ * complete, the request pauses until the consumer takes it. `after` and `until` bound the key range read.
  */
-export async function* readMssqlTable(session: MssqlSession, table: TableSchema, plan: MssqlReadPlan, options: ReadOptions, defaultSchema: string): AsyncGenerator<ReadBatch> {
+async function* readTable(session: MssqlSession, table: TableSchema, plan: MssqlReadPlan, options: ReadOptions, defaultSchema: string): AsyncGenerator<ReadBatch> {
   const request = session.request()
-  let afterParams: string[] | undefined
   const key = table.primaryKey?.columns ?? []
   const keyIdx = key.map((k) => table.columns.findIndex((c) => c.name === k))
-  if (options.after && key.length > 0) {
-    afterParams = key.map((k, i) => {
+  /** A key bound's parts as parameters `@<prefix>0`, `@<prefix>1`, … of the request, as SQL reads them. */
+  const bound = (values: readonly Value[], prefix: string): string[] =>
+    key.map((_, i) => {
       const col = table.columns[keyIdx[i]!]!
-      const p = mssqlSql.insertParameter(options.after![i] ?? null, col.type)
-      session.input(request, `a${i}`, p.type, p.value)
-      return p.sql.replaceAll('@p', `@a${i}`)
+      const p = mssqlSql.insertParameter(values[i] ?? null, col.type)
+      session.input(request, `${prefix}${i}`, p.type, p.value)
+      return p.sql.replaceAll('@p', `@${prefix}${i}`)
     })
+  const afterParams = options.after && key.length > 0 ? bound(options.after, 'a') : undefined
+  let untilParams: string[] | undefined
+  if (options.until && options.until.length > 0) {
+    if (options.until.length !== key.length) throw new SchemaError(`cannot read a key range of ${table.name}: ${key.length === 0 ? 'it has no primary key' : `the bound has ${options.until.length} parts, the key ${key.length}`}`, { table: table.name })
+    untilParams = bound(options.until, 'u')
   }
   const width = table.columns.length
   const budget = Math.min(options.batchBytes, READ_AHEAD_BYTES)
@@ -140,7 +145,7 @@ export async function* readMssqlTable(session: MssqlSession, table: TableSchema,
     done = true
     notify()
   })
-  request.query(mssqlSql.selectTable(table, plan.selects, defaultSchema, afterParams))
+  request.query(mssqlSql.selectTable(table, plan.selects, defaultSchema, afterParams, untilParams))
   const onAbort = () => request.cancel()
   options.signal?.addEventListener('abort', onAbort, { once: true })
   try {
@@ -165,3 +170,30 @@ export async function* readMssqlTable(session: MssqlSession, table: TableSchema,
     if (!done) request.cancel()
   }
 }
+
+/**
+ * The smallest and largest key of a table whose primary key is one integer column, converted as the reader
+ * converts that column (a number, or a bigint past 2^53), read in the session's transaction (the snapshot)
+ * when one is open; undefined for any other table or an empty one. A driver error is thrown as it is.
+ */
+async function keyBounds(session: MssqlSession, table: TableSchema, defaultSchema: string): Promise<{ min: Value; max: Value } | undefined> {
+  const key = table.primaryKey?.columns ?? []
+  const column = key.length === 1 ? table.columns.find((c) => c.name === key[0]) : undefined
+  if (!column || !(column.type.kind === 'int16' || column.type.kind === 'int32' || column.type.kind === 'int64')) return undefined
+  const k = mssqlSql.quoteIdentifier(column.name)
+  // as text: tedious gives bigint as a string anyway, and no value passes through a double
+  const res = await session.request().query(`SELECT CONVERT(varchar(40), MIN(${k})) AS lo, CONVERT(varchar(40), MAX(${k})) AS hi FROM ${mssqlSql.qualified(table, defaultSchema)}`)
+  const row = res.recordset[0] as { lo: string | null; hi: string | null } | undefined
+  if (!row || row.lo === null || row.hi === null) return undefined
+  const convert = makeConverter(column.type)
+  const min = convert(row.lo)
+  const max = convert(row.hi)
+  return min instanceof ConversionFailure || max instanceof ConversionFailure ? undefined : { min, max }
+}
+
+/**
+ * Streams a table with one request in stream mode (see `readTable` above). Beyond the contract it carries
+ * `keyBounds` (a table's first and last integer key, converted as the reader converts it, for splitting it
+ * into ranges).
+ */
+export const readMssqlTable: typeof readTable & { keyBounds: typeof keyBounds } = Object.assign(readTable, { keyBounds })

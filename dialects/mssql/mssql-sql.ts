@@ -18,6 +18,21 @@ export interface MssqlSession {
    * committed when `work` resolves and rolled back when it throws): session temp tables live on a connection.
    */
   inTransaction<T>(work: (request: () => sql.Request) => Promise<T>): Promise<T>
+  /**
+   * Opens a transaction on one connection that the caller ends: the writer keeps one open across several
+   * batches. With the snapshot's transaction open, its requests, and `commit`/`rollback` leave it to its owner.
+   */
+  begin(): Promise<MssqlTransaction>
+}
+
+/** A transaction {@link MssqlSession.begin} opened: requests on its connection, then one commit or rollback. */
+export interface MssqlTransaction {
+  /** A new request on the transaction's connection, inside it. */
+  request(): sql.Request
+  /** Commits and gives the connection back to the pool. */
+  commit(): Promise<void>
+  /** Rolls back and gives the connection back to the pool. */
+  rollback(): Promise<void>
 }
 
 /**
@@ -318,6 +333,17 @@ function bulkTypeSql(t: BulkColumnType): string {
 /** The session temp table a batch of an IDENTITY table is bulk-loaded into. */
 const STAGE = '#dbferry_stage'
 
+/** The savepoint that a transaction spanning several batches keeps just before the batch in flight. */
+const SAVEPOINT = 'dbferry_batch'
+const SAVE = `SAVE TRANSACTION ${SAVEPOINT}`
+
+/**
+ * Undoes the batch in flight when the transaction can still commit (`XACT_STATE()` 1), and says where it stands:
+ * 1, the earlier batches can commit; 0 or -1, the server ended or doomed it (they are gone).
+ */
+const UNDO_BATCH = `IF XACT_STATE() = 1 ROLLBACK TRANSACTION ${SAVEPOINT};
+SELECT XACT_STATE() AS state`
+
 /** How a batch reaches an IDENTITY table exactly: bulk into a temp table, then one INSERT … SELECT. */
 export interface Staging {
   /** The temp table's name (`#dbferry_stage`), as the bulk load addresses it. */
@@ -328,6 +354,11 @@ export interface Staging {
   columns: { name: string; index: number; type: BulkColumnType; logical: LogicalType }[]
   /** `INSERT … SELECT` from the stage under IDENTITY_INSERT (switched off again when the INSERT fails), then the stage dropped. */
   insert: string
+  /**
+   * The same `INSERT … SELECT`, then the stage emptied for the next batch and the savepoint {@link SAVEPOINT}
+   * moved past it: the step of a transaction that spans several batches, one round trip per batch.
+   */
+  insertAndSave: string
 }
 
 /**
@@ -350,9 +381,117 @@ BEGIN CATCH
   ${identityInsert(table, false, defaultSchema)};
   THROW;
 END CATCH
-${identityInsert(table, false, defaultSchema)};
-DROP TABLE ${STAGE}`
-  return { name: STAGE, create, columns, insert }
+${identityInsert(table, false, defaultSchema)};`
+  return { name: STAGE, create, columns, insert: `${insert}\nDROP TABLE ${STAGE}`, insertAndSave: `${insert}\nTRUNCATE TABLE ${STAGE};\n${SAVE}` }
+}
+
+
+/** Data bytes in a TDS packet of tedious's default size (4 096, less the 8-byte header). */
+const PACKET_DATA = 4096 - 8
+
+/**
+ * A bulk-load stream whose last packet holds fewer data bytes than this is refused by the Babelfish stand-in as
+ * "protocol stream is incorrect" (its closing 13-byte DONE token split across packets: 7 and 11 bytes failed,
+ * 23 went through), and the connection is closed at its next request.
+ */
+const SHORT_LAST_PACKET = 23
+
+/** The bytes of a fixed-size value after its one-byte length, by tedious type name. */
+const FIXED_BYTES: Record<string, number> = { Bit: 1, SmallInt: 2, Int: 4, BigInt: 8, Real: 4, Float: 8, Date: 3, UniqueIdentifier: 16 }
+
+/** Time's bytes at a fractional-second scale. */
+function timeBytes(scale: number | undefined): number {
+  const s = scale ?? 7
+  return s <= 2 ? 3 : s <= 4 ? 4 : 5
+}
+
+/**
+ * The bytes one value takes in a bulk-load row as tedious encodes it (length prefix and data), from the value
+ * `bulkValue` made; undefined for a type not sized here.
+ */
+function bulkValueBytes(type: BulkColumnType, value: unknown): number | undefined {
+  const fixed = FIXED_BYTES[type.name]
+  if (fixed !== undefined) return value == null ? 1 : 1 + fixed
+  switch (type.name) {
+    case 'Decimal': {
+      const p = type.precision ?? 18
+      return value == null ? 1 : 1 + (p <= 9 ? 5 : p <= 19 ? 9 : p <= 28 ? 13 : 17)
+    }
+    case 'Time':
+      return value == null ? 1 : 1 + timeBytes(type.scale)
+    case 'DateTime2':
+      return value == null ? 1 : 1 + timeBytes(type.scale) + 3
+    case 'DateTimeOffset':
+      return value == null ? 1 : 1 + timeBytes(type.scale) + 5
+    case 'NVarChar':
+    case 'VarBinary': {
+      const n = value == null ? 0 : Buffer.isBuffer(value) ? value.length : typeof value === 'string' ? 2 * value.length : undefined
+      if (n === undefined) return undefined
+      // max: an 8-byte total length, then one chunk (4-byte length, data) and a 4-byte terminator
+      if (type.length === 'max') return value == null ? 8 : 8 + (n > 0 ? 4 + n : 0) + 4
+      return 2 + n
+    }
+    default:
+      return undefined
+  }
+}
+
+/** TYPE_INFO bytes of a column in COLMETADATA, by tedious type name. */
+const TYPE_INFO_BYTES: Record<string, number> = {
+  Bit: 2,
+  SmallInt: 2,
+  Int: 2,
+  BigInt: 2,
+  Real: 2,
+  Float: 2,
+  Date: 1,
+  UniqueIdentifier: 2,
+  Decimal: 4,
+  Time: 2,
+  DateTime2: 2,
+  DateTimeOffset: 2,
+  NVarChar: 8,
+  VarBinary: 3,
+}
+
+/**
+ * The bytes of a bulk load's stream around its rows, as tedious sends it: COLMETADATA (token, count, then per
+ * column user type, flags, TYPE_INFO and name) and the closing DONE token; undefined for a type not sized here.
+ */
+function bulkFrameBytes(columns: readonly { name: string; type: BulkColumnType }[]): number | undefined {
+  let n = 3 + 13
+  for (const c of columns) {
+    const info = TYPE_INFO_BYTES[c.type.name]
+    if (info === undefined) return undefined
+    n += 4 + 2 + info + 1 + 2 * c.name.length
+  }
+  return n
+}
+
+/**
+ * Splits a bulk load into consecutive parts (`[start, end)` row ranges) none of whose streams ends in a packet
+ * the stand-in refuses (see {@link SHORT_LAST_PACKET}): the whole load when it is safe (nearly always), else
+ * halves, split again as needed. `frame` is {@link bulkFrameBytes}, `rowBytes` each row's bytes (its ROW token
+ * and values).
+ */
+function bulkParts(frame: number, rowBytes: readonly number[]): [number, number][] {
+  const parts: [number, number][] = []
+  const split = (start: number, end: number, bytes: number) => {
+    const last = bytes % PACKET_DATA
+    if (last === 0 || last >= SHORT_LAST_PACKET || end - start < 2) {
+      parts.push([start, end])
+      return
+    }
+    const mid = start + Math.floor((end - start) / 2)
+    let first = frame
+    for (let i = start; i < mid; i++) first += rowBytes[i]!
+    split(start, mid, first)
+    split(mid, end, bytes - first + frame)
+  }
+  let total = frame
+  for (const b of rowBytes) total += b
+  if (rowBytes.length > 0) split(0, rowBytes.length, total)
+  return parts
 }
 
 /** The bulk-load columns of a table: written columns with `]` doubled (as `mssql` wants) and exact declarations. */
@@ -369,16 +508,23 @@ function maxKey(table: TableSchema, defaultSchema = 'dbo'): string | undefined {
 
 /**
  * The SELECT a table is read with: a server-side conversion per column (`{col}` standing for the column),
- * key order, and `(k1, k2) > (a1, a2)` spelled out for a resume (SQL Server has no row-value comparison).
+ * key order, and `(k1, k2) > (a1, a2)` spelled out for a resume (SQL Server has no row-value comparison);
+ * `untilParams` (a key range's end, default none) adds `(k1, k2) <= (u1, u2)`, spelled out the same way.
  */
-function selectTable(table: TableSchema, selects: readonly string[], defaultSchema: string, afterParams: readonly string[] | undefined): string {
+function selectTable(table: TableSchema, selects: readonly string[], defaultSchema: string, afterParams: readonly string[] | undefined, untilParams?: readonly string[]): string {
   const cols = table.columns.map((c, i) => `${(selects[i] ?? '{col}').replaceAll('{col}', quoteId(c.name))} AS ${quoteId(`c${i}`)}`)
   const key = table.primaryKey?.columns ?? []
-  let where = ''
+  const conditions: string[] = []
   if (afterParams && key.length > 0) {
     const ors = key.map((k, i) => [...key.slice(0, i).map((p, j) => `${quoteId(p)} = ${afterParams[j]}`), `${quoteId(k)} > ${afterParams[i]}`].join(' AND '))
-    where = ` WHERE (${ors.map((o) => `(${o})`).join(' OR ')})`
+    conditions.push(`(${ors.map((o) => `(${o})`).join(' OR ')})`)
   }
+  if (untilParams && key.length > 0) {
+    const last = key.length - 1
+    const ors = key.map((k, i) => [...key.slice(0, i).map((p, j) => `${quoteId(p)} = ${untilParams[j]}`), `${quoteId(k)} ${i === last ? '<=' : '<'} ${untilParams[i]}`].join(' AND '))
+    conditions.push(`(${ors.map((o) => `(${o})`).join(' OR ')})`)
+  }
+  const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : ''
   const order = key.length > 0 ? ` ORDER BY ${key.map(quoteId).join(', ')}` : ''
   return `SELECT ${cols.join(', ')} FROM ${qualified(table, defaultSchema)}${where}${order}`
 }
@@ -501,10 +647,20 @@ export interface MssqlSql extends DialectSql {
   usesBulk(table: TableSchema): boolean
   /** The staged bulk write of an IDENTITY table (see `staging`). Default schema `dbo`. */
   staging(table: TableSchema, defaultSchema?: string): Staging
+  /** `SAVE TRANSACTION dbferry_batch`: the point a failed batch of a multi-batch transaction is undone to. */
+  readonly saveBatch: string
+  /** Undoes the batch in flight to that savepoint when the transaction can still commit; selects `XACT_STATE()` as `state`. */
+  readonly undoBatch: string
   /** The bulk-load column declarations of a table, in write order, with each column's index in a row. */
   bulkColumns(table: TableSchema): { name: string; index: number; type: BulkColumnType; logical: LogicalType }[]
   /** A canonical value as tedious's bulk load takes it. */
   bulkValue(value: Value, type: LogicalType): unknown
+  /** The bytes a `bulkValue` takes in a bulk-load row (length prefix and data); undefined for a type not sized. */
+  bulkValueBytes(type: BulkColumnType, value: unknown): number | undefined
+  /** The bytes of a bulk load's stream besides its rows (column metadata, DONE); undefined for a type not sized. */
+  bulkFrameBytes(columns: readonly { name: string; type: BulkColumnType }[]): number | undefined
+  /** A bulk load as row ranges whose streams the stand-in takes (see `bulkParts`); one range nearly always. */
+  bulkParts(frame: number, rowBytes: readonly number[]): [number, number][]
   /** A canonical value as a typed parameter and the SQL that converts it. */
   insertParameter(value: Value, type: LogicalType): InsertParameter
   /** The parameterised multi-row INSERT of some rows (with IDENTITY_INSERT when needed). Default schema `dbo`. */
@@ -512,7 +668,7 @@ export interface MssqlSql extends DialectSql {
   /** The largest-primary-key query of resume's source check; undefined without a primary key. */
   maxKey(table: TableSchema, defaultSchema?: string): string | undefined
   /** The reader's SELECT (see the reader). */
-  selectTable(table: TableSchema, selects: readonly string[], defaultSchema: string, afterParams: readonly string[] | undefined): string
+  selectTable(table: TableSchema, selects: readonly string[], defaultSchema: string, afterParams: readonly string[] | undefined, untilParams?: readonly string[]): string
   /** A stored default definition (`((0))`, `(getdate())`) as a column default. */
   columnDefault(definition: string): ColumnDefault
   /** A speller of sys.* names as `spellings` (INFORMATION_SCHEMA, definitions) write them; see `nameSpeller`. */
@@ -573,7 +729,12 @@ export const mssqlSql: MssqlSql = Object.freeze({
   hasIdentity,
   usesBulk,
   staging,
+  saveBatch: SAVE,
+  undoBatch: UNDO_BATCH,
   bulkColumns,
+  bulkValueBytes,
+  bulkFrameBytes,
+  bulkParts,
   bulkValue,
   insertParameter,
   insertStatement,

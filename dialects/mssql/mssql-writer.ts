@@ -1,7 +1,7 @@
 import type { ClassifiedError, ConstraintProblem, FinalizeOptions, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
 import { ConnectionError, RowError, SchemaError, isDbferryError, type RowFailureKind } from '../../src/errors.js'
 import type { DatabaseSchema, ForeignKeySchema, Row, TableSchema } from '../../src/schema/types.js'
-import type { MssqlSession } from './mssql-sql.js'
+import type { MssqlSession, MssqlTransaction, Staging } from './mssql-sql.js'
 import { mssqlErrors } from './mssql-errors.js'
 import { mssqlSql } from './mssql-sql.js'
 
@@ -36,6 +36,52 @@ async function insertRows(session: MssqlSession, table: TableSchema, rows: reado
   await request.query(statement.sql)
 }
 
+/** The bulk columns of a table (its own, or the stage's `c0`, `c1`, …). */
+type BulkColumns = ReturnType<typeof mssqlSql.bulkColumns>
+
+/** A batch's rows as the bulk load sends them, with each row's bytes in the stream when every column type is sized. */
+interface Encoded {
+  values: unknown[][]
+  bytes: number[] | undefined
+}
+
+/** Encodes the rows for a bulk load (see {@link Encoded}). */
+function encodeRows(columns: BulkColumns, rows: readonly Row[]): Encoded {
+  const values: unknown[][] = new Array(rows.length)
+  let bytes: number[] | undefined = new Array<number>(rows.length)
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!
+    const v: unknown[] = new Array(columns.length)
+    // the ROW token
+    let n = 1
+    for (let i = 0; i < columns.length; i++) {
+      const c = columns[i]!
+      v[i] = mssqlSql.bulkValue(row[c.index] ?? null, c.logical)
+      if (bytes === undefined) continue
+      const b = mssqlSql.bulkValueBytes(c.type, v[i])
+      if (b === undefined) bytes = undefined
+      else n += b
+    }
+    values[r] = v
+    if (bytes !== undefined) bytes[r] = n
+  }
+  return { values, bytes }
+}
+
+/**
+ * Sends encoded rows as bulk loads into `path`: one load, or (rarely) consecutive parts, so that no load's
+ * stream ends in a packet the stand-in refuses by its length alone (`mssqlSql.bulkParts`).
+ */
+async function bulkLoad(session: MssqlSession, request: () => ReturnType<MssqlSession['request']>, path: string, columns: BulkColumns, encoded: Encoded): Promise<void> {
+  const frame = encoded.bytes === undefined ? undefined : mssqlSql.bulkFrameBytes(columns)
+  const parts: (readonly [number, number])[] = frame === undefined || encoded.bytes === undefined ? [[0, encoded.values.length]] : mssqlSql.bulkParts(frame, encoded.bytes)
+  for (const [start, end] of parts) {
+    const bulk = session.bulkTable(path, columns)
+    for (let i = start; i < end; i++) bulk.rows.push(encoded.values[i] as never)
+    await request().bulk(bulk, { keepNulls: true } as never)
+  }
+}
+
 /**
  * Bulk-loads one batch (TDS BulkLoadBCP), every column declared with its exact type and scale, in a
  * transaction of its own: the stand-in can leave the rows before a refused one in the table when a load
@@ -43,9 +89,8 @@ async function insertRows(session: MssqlSession, table: TableSchema, rows: reado
  */
 async function bulkRows(session: MssqlSession, table: TableSchema, rows: readonly Row[], defaultSchema: string): Promise<void> {
   const columns = mssqlSql.bulkColumns(table)
-  const bulk = session.bulkTable(mssqlSql.qualified(table, defaultSchema), columns)
-  for (const r of rows) bulk.rows.add(...columns.map((c) => mssqlSql.bulkValue(r[c.index] ?? null, c.logical) as never))
-  await session.inTransaction((request) => request().bulk(bulk, { keepNulls: true } as never))
+  const encoded = encodeRows(columns, rows)
+  await session.inTransaction((request) => bulkLoad(session, request, mssqlSql.qualified(table, defaultSchema), columns, encoded))
 }
 
 /**
@@ -55,20 +100,20 @@ async function bulkRows(session: MssqlSession, table: TableSchema, rows: readonl
  */
 async function stagedRows(session: MssqlSession, table: TableSchema, rows: readonly Row[], defaultSchema: string): Promise<void> {
   const stage = mssqlSql.staging(table, defaultSchema)
+  const encoded = encodeRows(stage.columns, rows)
   await session.inTransaction(async (request) => {
     await request().batch(stage.create)
-    const bulk = session.bulkTable(stage.name, stage.columns)
-    for (const r of rows) bulk.rows.add(...stage.columns.map((c) => mssqlSql.bulkValue(r[c.index] ?? null, c.logical) as never))
-    await request().bulk(bulk, { keepNulls: true } as never)
+    await bulkLoad(session, request, stage.name, stage.columns, encoded)
     await request().batch(stage.insert)
   })
 }
 
 /**
  * Whether the server refused a bulk load as a malformed stream rather than for its rows. The stand-in does so
- * with the load that follows a refused one on the same connection, and with a load whose last TDS packet
- * splits the closing DONE token (by the load's length alone: 2 of the 15 loads of a 100 000-row bench copy;
- * tried again, such a load fails the same way, and its halves go through).
+ * with the load that follows a refused one on the same connection (and closes the connection at its next
+ * request), and with a load whose last TDS packet splits the closing DONE token, which {@link bulkLoad} avoids
+ * by sizing each load (unsized column types aside: such a load fails the same way when tried again, and its
+ * halves go through).
  */
 function garbled(error: unknown): boolean {
   return /protocol stream is incorrect/i.test(error instanceof Error ? error.message : String(error))
@@ -98,18 +143,76 @@ function rowError(table: TableSchema, row: Row, error: unknown, c: ClassifiedErr
   })
 }
 
-/** The writer of one table: bulk load (staged for IDENTITY tables; a refused load split in halves) or multi-row INSERT per batch (a refused chunk retried row by row). */
+/**
+ * A transaction that spans several bulk-loaded batches commits once it holds this many rows, {@link GROUP_BYTES}
+ * or is {@link GROUP_MS} old: a transaction per batch cost a begin and a commit (and for an IDENTITY table the
+ * stage created), round trips of the six that a batch of an IDENTITY table took.
+ */
+const GROUP_ROWS = 100_000
+
+/**
+ * … or about this many bytes of values (strings counted as UTF-16). The group's rows are kept until its commit,
+ * to be written again should the server end the transaction under a refused batch: this bounds that memory.
+ */
+const GROUP_BYTES = 4 << 20
+
+/** … or once it has been open this long, in milliseconds (a resume repeats at most this much work). */
+const GROUP_MS = 10_000
+
+/** Bulk-loaded batches in one open transaction, not yet committed. */
+interface Group {
+  tx: MssqlTransaction
+  /** The batches loaded in it, kept to write them again if the server ends the transaction or a batch is refused without a savepoint. */
+  batches: Row[][]
+  /**
+   * Whether a savepoint precedes each batch (staged loads: set in the statement each batch sends anyway). Loads
+   * straight into the table set none, which saves a round trip per batch: a refused batch then rolls the whole
+   * transaction back and the batches before it are written again.
+   */
+  saved: boolean
+  rows: number
+  bytes: number
+  started: number
+}
+
+/** About the bytes the rows' values take: strings as UTF-16, bytes as they are, anything else 8. */
+function approxBytes(rows: readonly Row[]): number {
+  let n = 0
+  for (const r of rows) {
+    for (const v of r) n += typeof v === 'string' ? 2 * v.length : v instanceof Uint8Array ? v.byteLength : 8
+  }
+  return n
+}
+
+/**
+ * The writer of one table. Bulk-loaded tables (an IDENTITY table straight in where the server keeps bulk-loaded
+ * IDENTITY values, else through the stage) write several batches per transaction, each behind a savepoint, and commit every {@link GROUP_ROWS} rows, {@link GROUP_BYTES} or
+ * {@link GROUP_MS} (`committed: false` until then). A refused batch is undone to its savepoint, the batches
+ * before it committed, and it is then written as a single batch is: bulk loads split in halves, the last pieces
+ * row by row. Other tables: multi-row INSERT per chunk (a refused chunk retried row by row), each committed.
+ */
 class MssqlTableWriter implements TableWriter {
+  #group: Group | undefined
+  // the batches of a transaction were lost without being written again: abort must not report them committed
+  #broken = false
+  // a batch's load started and did not finish: it may sit half-loaded in the open transaction
+  #inFlight = false
+  readonly #stage: Staging | undefined
+  readonly #columns: BulkColumns
+
   constructor(
     readonly session: MssqlSession,
     readonly table: TableSchema,
     readonly defaultSchema: string,
-  ) {}
+  ) {
+    this.#stage = mssqlSql.hasIdentity(table) ? mssqlSql.staging(table, defaultSchema) : undefined
+    this.#columns = mssqlSql.bulkColumns(table)
+  }
 
   async write(rows: Row[]): Promise<WriteResult> {
-    if (rows.length === 0) return { written: 0, rejected: [] }
-    if (mssqlSql.usesBulk(this.table)) return this.#bulkOrSplit(rows)
-    const per = mssqlSql.script.rowsPerInsert(mssqlSql.bulkColumns(this.table).length)
+    if (rows.length === 0) return { written: 0, rejected: [], committed: this.#group === undefined }
+    if (mssqlSql.usesBulk(this.table)) return this.#grouped(rows)
+    const per = mssqlSql.script.rowsPerInsert(this.#columns.length)
     let written = 0
     const rejected: RowError[] = []
     for (let i = 0; i < rows.length; i += per) {
@@ -128,6 +231,106 @@ class MssqlTableWriter implements TableWriter {
     return { written, rejected }
   }
 
+  /** Loads the batch into the open transaction (opening one first); commits when the group is full. */
+  async #grouped(rows: Row[]): Promise<WriteResult> {
+    let group = this.#group
+    try {
+      if (!group) group = this.#group = await this.#open()
+      this.#inFlight = true
+      await this.#load(group, rows)
+      this.#inFlight = false
+    } catch (error) {
+      this.#stopIfLost(error)
+      return this.#afterRefusal(rows)
+    }
+    group.batches.push(rows)
+    group.rows += rows.length
+    group.bytes += approxBytes(rows)
+    if (group.rows >= GROUP_ROWS || group.bytes >= GROUP_BYTES || Date.now() - group.started >= GROUP_MS) await this.#commit()
+    return { written: rows.length, rejected: [], committed: this.#group === undefined }
+  }
+
+  /**
+   * The stage a group loads through: IDENTITY tables. Always, even where the server keeps bulk-loaded IDENTITY
+   * values (the Babelfish stand-in): there a bulk load leaves the identity behind the loaded keys, and `DBCC
+   * CHECKIDENT … RESEED` does not move it in a user database, while `INSERT … SELECT` under IDENTITY_INSERT does.
+   */
+  get #staged(): Staging | undefined {
+    return this.#stage
+  }
+
+  /** Begins a transaction; a staged group also creates the stage and sets the savepoint (one more round trip). */
+  async #open(): Promise<Group> {
+    const tx = await this.session.begin()
+    try {
+      const stage = this.#staged
+      if (stage) await tx.request().batch(`${stage.create};\n${mssqlSql.saveBatch}`)
+    } catch (error) {
+      await tx.rollback().catch(() => {})
+      throw error
+    }
+    return { tx, batches: [], saved: this.#staged !== undefined, rows: 0, bytes: 0, started: Date.now() }
+  }
+
+  /** One batch in the open transaction: its bulk load; staged, then INSERT … SELECT and the savepoint moved past it. */
+  async #load(group: Group, rows: Row[]): Promise<void> {
+    const stage = this.#staged
+    const columns = stage ? stage.columns : this.#columns
+    const path = stage ? stage.name : mssqlSql.qualified(this.table, this.defaultSchema)
+    await bulkLoad(this.session, () => group.tx.request(), path, columns, encodeRows(columns, rows))
+    if (stage) await group.tx.request().batch(stage.insertAndSave)
+  }
+
+  /** Commits a group (by default the open one); a failed commit leaves its batches' fate to resume. */
+  async #commit(group = this.#group): Promise<void> {
+    this.#group = undefined
+    if (!group) return
+    try {
+      await group.tx.commit()
+    } catch (error) {
+      this.#broken = true
+      throw stop(error, `committing ${this.table.name}`, this.table.name)
+    }
+  }
+
+  /**
+   * The server refused the batch: the batches before it in the transaction are committed (or written again when
+   * the server ended the transaction), then the batch is written on its own, split where refused.
+   */
+  async #afterRefusal(rows: Row[]): Promise<WriteResult> {
+    const group = this.#group
+    this.#group = undefined
+    this.#inFlight = false
+    if (group) await this.#salvage(group)
+    return { ...(await this.#bulkOrSplit(rows)), committed: true }
+  }
+
+  /**
+   * Commits the batches of a transaction whose last batch was refused, that batch undone to its savepoint. When
+   * there is none, or the server ended the transaction instead (a refused load ends it on the stand-in, or
+   * closes the connection after a load refused as garbled), the transaction is rolled back (no COMMIT was sent,
+   * so nothing of it is on the target) and its batches are written again.
+   */
+  async #salvage(group: Group): Promise<void> {
+    let state: number | undefined
+    try {
+      if (group.saved) state = Number((await group.tx.request().query(mssqlSql.undoBatch)).recordset[0]?.state)
+    } catch {
+      // the connection is gone (the server closed it): the transaction with it
+    }
+    if (state === 1) return this.#commit(group)
+    await group.tx.rollback().catch(() => {})
+    for (const batch of group.batches) {
+      const again = await this.#bulkOrSplit(batch)
+      if (again.rejected.length > 0) {
+        this.#broken = true
+        throw new SchemaError(`${this.table.name}: ${again.rejected.length} row(s) the server had taken were refused when written again (${again.rejected[0]!.message}); run again with --resume`, {
+          table: this.table.name,
+        })
+      }
+    }
+  }
+
   /**
    * Bulk-loads the rows; when the server refuses the load (all or nothing), loads each half the same way, and
    * writes a refused piece of at most {@link SPLIT_DOWN_TO} rows row by row, each refused row rejected with its
@@ -136,7 +339,7 @@ class MssqlTableWriter implements TableWriter {
    */
   async #bulkOrSplit(rows: Row[], again = true): Promise<WriteResult> {
     try {
-      if (mssqlSql.hasIdentity(this.table)) await stagedRows(this.session, this.table, rows, this.defaultSchema)
+      if (this.#stage) await stagedRows(this.session, this.table, rows, this.defaultSchema)
       else await bulkRows(this.session, this.table, rows, this.defaultSchema)
       return { written: rows.length, rejected: [] }
     } catch (error) {
@@ -176,10 +379,40 @@ class MssqlTableWriter implements TableWriter {
     return { written, rejected }
   }
 
-  async close(): Promise<void> {}
+  /** Commits the open transaction. */
+  async close(): Promise<void> {
+    await this.#commit()
+  }
+
+  /**
+   * After a failure: commits the batches `write` reported written, a batch cut off half-loaded undone to its
+   * savepoint first. Throws when that cannot be done (no savepoint, the connection or the transaction gone),
+   * having rolled back: resume then counts what the target holds.
+   */
+  async abort(): Promise<void> {
+    const group = this.#group
+    const cut = this.#inFlight
+    this.#group = undefined
+    this.#inFlight = false
+    if (this.#broken) throw new ConnectionError(`${this.table.name}: rows reported written were not committed`, { table: this.table.name })
+    if (!group) return
+    if (cut) {
+      let state: number | undefined
+      try {
+        if (group.saved) state = Number((await group.tx.request().query(mssqlSql.undoBatch)).recordset[0]?.state)
+      } catch {
+        // the connection or the transaction is gone
+      }
+      if (state !== 1) {
+        await group.tx.rollback().catch(() => {})
+        throw new ConnectionError(`${this.table.name}: a batch was cut off half-loaded and could not be undone alone; its transaction was rolled back`, { table: this.table.name })
+      }
+    }
+    await group.tx.commit()
+  }
 }
 
-/** Opens the writer of one table (each batch commits on its own). */
+/** Opens the writer of one table (bulk-loaded tables commit every few batches; see {@link MssqlTableWriter}). */
 export async function openMssqlWriter(session: MssqlSession, table: TableSchema, defaultSchema: string): Promise<TableWriter> {
   return new MssqlTableWriter(session, table, defaultSchema)
 }

@@ -7,7 +7,7 @@ import { mssqlDialect } from '../../dialects/mssql/mssql-dialect.js'
 import { connect } from '../../src/connect.js'
 import { ferry } from '../../src/ferry.js'
 import type { Row, TableSchema } from '../../src/schema/types.js'
-import { MSSQL_URL, uniqueName } from '../support/servers.js'
+import { MSSQL_URL, retryCatalogRace, uniqueName } from '../support/servers.js'
 
 /**
  * The SQL Server live suite: runs only with DBFERRY_MSSQL_URL (e.g.
@@ -64,7 +64,8 @@ function urlOf(name: string): string {
 }
 
 async function createDatabase(admin: Pool, name: string): Promise<string> {
-  await admin.request().batch(`CREATE DATABASE [${name}]`)
+  // tests run side by side here, and the stand-in can refuse two CREATE DATABASE at once
+  await retryCatalogRace(() => admin.request().batch(`CREATE DATABASE [${name}]`))
   const s = await admin.request().input('n', name).query('SELECT snapshot_isolation_state AS s FROM sys.databases WHERE name = @n')
   // SQL Server needs snapshot isolation turned on; Babelfish has it on and refuses ALTER DATABASE
   if (Number(s.recordset[0]?.s) !== 1) await admin.request().batch(`ALTER DATABASE [${name}] SET ALLOW_SNAPSHOT_ISOLATION ON`)
@@ -165,7 +166,12 @@ EXEC (N'CREATE FUNCTION dbo.f_total() RETURNS money AS BEGIN RETURN (SELECT SUM(
     }
   }
 
-  it('introspects exact types, identity, computed columns and objects with dependencies', async () => {
+  /** Side by side, the copies share the server and the cores: one that takes 15 s alone can take a minute. */
+  const SIDE_BY_SIDE_TIMEOUT = 180_000
+  // the tests up to the first spy run side by side: they only read the seed database or copy into a database
+  // of their own, and each spends seconds waiting on the server's catalog. The ones that spy on the driver's
+  // Request (bulk, query, emit) stay sequential, so no other test's calls land in their counts.
+  it.concurrent('introspects exact types, identity, computed columns and objects with dependencies', async ({ expect }) => {
     const { connection } = await connect(url)
     try {
       const schema = await connection.introspect()
@@ -188,9 +194,9 @@ EXEC (N'CREATE FUNCTION dbo.f_total() RETURNS money AS BEGIN RETURN (SELECT SUM(
     } finally {
       await connection.close()
     }
-  })
+  }, SIDE_BY_SIDE_TIMEOUT)
 
-  it('reads legacy code pages, 7-digit times, money and decimals exactly, never through a Date', async () => {
+  it.concurrent('reads legacy code pages, 7-digit times, money and decimals exactly, never through a Date', async ({ expect }) => {
     const { t, rows } = await readTable(url, 'seed')
     const col = colOf(t)
     expect(rows).toHaveLength(2)
@@ -215,9 +221,9 @@ EXEC (N'CREATE FUNCTION dbo.f_total() RETURNS money AS BEGIN RETURN (SELECT SUM(
     expect(col(b, 'amount')).toBe('-214748.3648')
     expect(col(b, 'big')).toBe('-0.0000000001')
     expect(col(b, 'stamp')).toBe('0001-01-01 00:00:00')
-  })
+  }, SIDE_BY_SIDE_TIMEOUT)
 
-  it('copies SQL Server → SQL Server: bulk and INSERT paths, identity kept and reseeded, orphans WITH NOCHECK', async () => {
+  it.concurrent('copies SQL Server → SQL Server: bulk and INSERT paths, identity kept and reseeded, orphans WITH NOCHECK', async ({ expect }) => {
     const target = uniqueName('dbferry_live_t')
     const to = await createDatabase(admin, target)
     try {
@@ -251,9 +257,9 @@ EXEC (N'CREATE FUNCTION dbo.f_total() RETURNS money AS BEGIN RETURN (SELECT SUM(
     } finally {
       await dropDatabase(admin, target)
     }
-  })
+  }, SIDE_BY_SIDE_TIMEOUT)
 
-  it('loads a T-SQL script into SQL Server with every fractional digit the server keeps', async () => {
+  it.concurrent('loads a T-SQL script into SQL Server with every fractional digit the server keeps', async ({ expect }) => {
     const target = uniqueName('dbferry_live_s')
     const to = await createDatabase(admin, target)
     try {
@@ -273,9 +279,9 @@ EXEC (N'CREATE FUNCTION dbo.f_total() RETURNS money AS BEGIN RETURN (SELECT SUM(
     } finally {
       await dropDatabase(admin, target)
     }
-  })
+  }, SIDE_BY_SIDE_TIMEOUT)
 
-  it('copies SQLite → SQL Server: identity, decimal(38,10), datetime2(3), nvarchar(max), varbinary, uniqueidentifier, bit, and reseeds the identity', async () => {
+  it.concurrent('copies SQLite → SQL Server: identity, decimal(38,10), datetime2(3), nvarchar(max), varbinary, uniqueidentifier, bit, and reseeds the identity', async ({ expect }) => {
     const Database = (await import('better-sqlite3')).default
     const dir = mkdtempSync(join(tmpdir(), 'dbferry-mssql-'))
     const file = join(dir, 'src.db')
@@ -325,10 +331,11 @@ EXEC (N'CREATE FUNCTION dbo.f_total() RETURNS money AS BEGIN RETURN (SELECT SUM(
       await dropDatabase(admin, target)
       rmSync(dir, { recursive: true, force: true })
     }
-  })
+  }, SIDE_BY_SIDE_TIMEOUT)
 
   it('bulk-loads an IDENTITY table through a stage: keys kept exactly (gaps, past 2^53), refused rows rejected alone, the identity continuing after the largest', async () => {
-    // the stage has no IDENTITY, so this holds whether the server keeps bulk identity values (the stand-in) or renumbers them (SQL Server)
+    // the writer probes whether the server keeps bulk identity values (the stand-in) or renumbers them (SQL Server,
+    // then the stage, which has no IDENTITY): the keys must come out exact either way
     const sql = (await import('mssql')).default
     const target = uniqueName('dbferry_live_i')
     const to = await createDatabase(admin, target)
