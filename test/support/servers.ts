@@ -129,6 +129,22 @@ function parseMssqlTestUrl(url: string): { server: string; port: number; user: s
 }
 
 /**
+ * Runs `statement` again (5 tries at most) while it fails with `tuple concurrently updated`: the SQL Server
+ * stand-in (Babelfish) raises that when two sessions change its catalog at the same moment, as two CREATE
+ * DATABASE from tests running side by side do.
+ */
+export async function retryCatalogRace<T>(statement: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await statement()
+    } catch (error) {
+      if (attempt >= 5 || !/tuple concurrently updated/i.test(error instanceof Error ? error.message : String(error))) throw error
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.floor(Math.random() * 200)))
+    }
+  }
+}
+
+/**
  * Creates a fresh database on the SQL Server at DBFERRY_MSSQL_URL. `drop()` closes dbferry's pools first (the
  * caller's job) and drops it with a plain `DROP DATABASE`, which both SQL Server and the Babelfish stand-in
  * take (the stand-in refuses `ALTER DATABASE … SET SINGLE_USER`); when sessions still hold it, it kills them
@@ -141,7 +157,7 @@ export async function createMssqlDatabase(prefix?: string): Promise<TestDatabase
   const admin = new mssql.ConnectionPool(parseMssqlTestUrl(MSSQL_URL))
   await admin.connect()
   try {
-    await admin.request().batch(`CREATE DATABASE [${name}]`)
+    await retryCatalogRace(() => admin.request().batch(`CREATE DATABASE [${name}]`))
   } finally {
     await admin.close()
   }
