@@ -6,7 +6,8 @@
 // real, text with embedded newlines and accents, timestamp, boolean), copies it once into a PostgreSQL and a
 // MariaDB source database (untimed), then for each pair, BENCH_RUNS times (default 3): dbferry into a fresh
 // database (timed, under /usr/bin/time -v for its peak RSS), then the same table truncated and loaded by the
-// limit path (timed: export + load). Prints medians and ratios.
+// limit path (timed: export + load). Prints medians and ratios. MariaDB → PostgreSQL also times pgloader
+// (into a fresh database; it makes the table itself) where it is installed.
 //
 //   node bench/mysql.mjs
 //   BENCH_ROWS=100000 BENCH_RUNS=1 node bench/mysql.mjs
@@ -23,7 +24,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { PG_URL, ROOT, ROWS, RUNS, TABLE, buildPeople } from './lib.mjs'
+import { PG_URL, ROOT, ROWS, RUNS, TABLE, buildPeople, median } from './lib.mjs'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 
@@ -174,10 +175,23 @@ const limitPaths = {
   },
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+const hasPgloader = spawnSync('sh', ['-c', 'command -v pgloader']).status === 0
+
+/**
+ * pgloader's MariaDB → PostgreSQL of the same table into a fresh database (pgloader makes the table itself),
+ * where pgloader is installed: its wall seconds.
+ */
+async function pgloaderRun(source) {
+  const target = await server.create('postgres')
+  try {
+    const { res, seconds } = timed(() => spawnSync('pgloader', ['--quiet', source.url, target.url.replace(/^postgres:/, 'postgresql:')], { maxBuffer: 64 << 20 }))
+    check(res, 'pgloader')
+    const [r] = await server.query(target, `SELECT COUNT(*) AS n FROM ${source.name}.${TABLE}`).catch(() => server.query(target, `SELECT COUNT(*) AS n FROM ${TABLE}`))
+    if (Number(r.n) !== ROWS) throw new Error(`pgloader loaded ${r.n} rows, expected ${ROWS}`)
+    return seconds
+  } finally {
+    await server.drop(target)
+  }
 }
 
 console.log(`${process.env.BENCH_CLIS ? 'using the CLIs of BENCH_CLIS' : 'bundling the CLI'}, building ${ROWS.toLocaleString('en')} rows in ${file} …`)
@@ -199,6 +213,7 @@ try {
   for (const pair of PAIRS) {
     const [from, to] = pair.split('-')
     const results = CLIS.map(() => ({ seconds: [], cpu: [], paired: [], rss: 0 }))
+    const pgloaderSeconds = []
     const limits = []
     for (let run = 1; run <= RUNS; run++) {
       const runs = []
@@ -225,6 +240,11 @@ try {
         }
       }
       const limit = limits[limits.length - 1]
+      if (pair === 'mysql-postgres' && hasPgloader) {
+        const t = await pgloaderRun(sources[from])
+        pgloaderSeconds.push(t)
+        console.log(`${pair} run ${run}: pgloader ${t.toFixed(2)} s`)
+      }
       runs.forEach((d, i) => {
         results[i].paired.push(d.seconds / limit)
         console.log(`${pair} run ${run}${label(CLIS[i])}: dbferry ${d.seconds.toFixed(2)} s (peak RSS ${d.rssMb.toFixed(0)} MB, CPU ${d.cpu.toFixed(2)} s)`)
@@ -232,6 +252,7 @@ try {
       console.log(`${pair} run ${run}: limit ${limit.toFixed(2)} s`)
     }
     const ml = median(limits)
+    if (pgloaderSeconds.length > 0) summary.push(`  ${pair.padEnd(16)} pgloader ${median(pgloaderSeconds).toFixed(2)} s   ${(median(pgloaderSeconds) / ml).toFixed(2)}× limit`)
     for (const [i, r] of results.entries()) {
       const md = median(r.seconds)
       summary.push(

@@ -9,7 +9,7 @@ import type { TableTransformer, Transform, TransformContext } from '../transform
 import { copyPhaseEvent } from './copy-progress.js'
 import { copyChunked } from './copy-chunked.js'
 import { copyTable } from './copy-table.js'
-import { batchSizes, openLanes, splitTables, tableTotal } from './jobs.js'
+import { batchSizes, EarlyFinish, openLanes, splitTables, tableTotal } from './jobs.js'
 import type { Chunk } from './chunks.js'
 import type { LanePool } from './lanes.js'
 import { confirmedCheckpoint } from './resume.js'
@@ -37,7 +37,20 @@ export async function copyTables(run: RunState, planned: PlannedRun, options: Fe
     const concurrency = pool.size > 1 ? pool.size : parallel ? Math.max(1, options.concurrency ?? 1) : 1
     if (pool.size === 1) noteIgnoredConcurrency(run, options.concurrency)
     const split = await splitTables(run, planned, pool, options)
-    await runScheduled(planned.order, concurrency, (name) => copyOne(run, planned, name, transforms, ctx, options, { pool, ...split.get(name) }, missing?.get(name)), options.signal)
+    const early = new EarlyFinish(pool, planned.targetSchema, options)
+    try {
+      await runScheduled(
+        planned.order,
+        concurrency,
+        async (name) => {
+          await copyOne(run, planned, name, transforms, ctx, options, { pool, ...split.get(name) }, missing?.get(name))
+          if (planned.reports.get(name)!.status === 'done') early.table(planned.pairByName.get(name)!.target)
+        },
+        options.signal,
+      )
+    } finally {
+      await early.settle()
+    }
   } finally {
     await pool.close()
   }

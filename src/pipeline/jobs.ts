@@ -1,4 +1,5 @@
 import type { Connection } from '../dialect.js'
+import type { DatabaseSchema, TableSchema } from '../schema/types.js'
 import type { FerryOptions } from '../options.js'
 import { withNotes } from '../plan/generated-notes.js'
 import type { PlannedRun } from '../plan/planned-run.js'
@@ -89,4 +90,46 @@ export async function splitTables(run: RunState, planned: PlannedRun, pool: Lane
     out.set(name, { chunks, total: await tableTotal(source, pair, options) })
   }
   return out
+}
+
+/**
+ * With several jobs, each loaded table's secondary indexes, foreign keys (to its parents, loaded before it) and
+ * identity position are made at once on a free lane, while other tables still load. The finishing step runs
+ * finalize for every table afterwards as always: it is idempotent, so it finds these made (and reports their
+ * problems), and makes whatever failed here. One job: nothing is done early.
+ */
+export class EarlyFinish {
+  readonly #pending: Promise<void>[] = []
+
+  constructor(
+    private readonly pool: LanePool,
+    private readonly schema: DatabaseSchema,
+    private readonly options: FerryOptions,
+  ) {}
+
+  /** Starts the finishing of one loaded table (in the background). */
+  table(table: TableSchema): void {
+    if (this.pool.size === 1) return
+    this.#pending.push(this.#finish(table))
+  }
+
+  async #finish(table: TableSchema): Promise<void> {
+    const lane = await this.pool.acquire()
+    const started = Date.now()
+    let ok = true
+    try {
+      await lane.target.finalize({ ...this.schema, tables: [table] }, { signal: this.options.signal })
+    } catch {
+      // the finishing step makes it again, and reports what still fails
+      ok = false
+    } finally {
+      this.pool.release(lane)
+    }
+    this.options.onProgress?.({ type: 'table-finalized', table: table.name, ms: Date.now() - started, ok })
+  }
+
+  /** Waits for every table started. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.#pending)
+  }
 }

@@ -28,6 +28,17 @@ export type ProgressEvent =
       elapsedMs: number
     }
   | {
+      /**
+       * With several jobs: a loaded table's secondary indexes, foreign keys and identity position were made while
+       * other tables still load (the finishing step then finds them made). `ok` false: it failed there, and the
+       * finishing step makes and reports them.
+       */
+      type: 'table-finalized'
+      table: string
+      ms: number
+      ok: boolean
+    }
+  | {
       type: 'table-end'
       table: string
       read: number
