@@ -130,17 +130,13 @@ function armStall(raw: object, ms: number, description: string): () => void {
  */
 async function* untilClosed<T>(raw: object, source: AsyncGenerator<T>, description: string): AsyncGenerator<T> {
   const socket = (raw as { stream?: Socket }).stream
-  let lost: (error: unknown) => void = () => {}
-  const closed = new Promise<never>((_, reject) => (lost = reject))
-  closed.catch(() => {})
-  const onClose = () => lost(stalled.get(raw) ?? Object.assign(new Error(`the connection to ${description} closed`), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }))
-  socket?.once('close', onClose)
+  const lostError = () => stalled.get(raw) ?? Object.assign(new Error(`the connection to ${description} closed`), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true })
   let pending = false
   let done = false
   try {
     for (;;) {
       pending = true
-      const next = await Promise.race([source.next(), closed])
+      const next = await nextOrClosed(source, socket, lostError)
       pending = false
       if (next.done) {
         done = true
@@ -149,9 +145,28 @@ async function* untilClosed<T>(raw: object, source: AsyncGenerator<T>, descripti
       yield next.value
     }
   } finally {
-    socket?.off('close', onClose)
     // stopped early by the consumer: let the reader clean up; a read still waiting on a closed socket is left
     if (!done && !pending) await source.return(undefined)
+  }
+}
+
+/**
+ * The source's next batch, or the lost connection's error if the socket closes first. A promise of its own for
+ * each batch: racing every batch against one promise that lives as long as the read would keep every batch
+ * alive through that promise's reactions (all the rows of a table, 35 MB per 100 000 rows of `people`).
+ */
+async function nextOrClosed<T>(source: AsyncGenerator<T>, socket: Socket | undefined, lostError: () => unknown): Promise<IteratorResult<T>> {
+  if (socket?.destroyed) throw lostError()
+  let onClose = () => {}
+  const closed = new Promise<never>((_, reject) => {
+    onClose = () => reject(lostError())
+    socket?.once('close', onClose)
+  })
+  closed.catch(() => {})
+  try {
+    return await Promise.race([source.next(), closed])
+  } finally {
+    socket?.off('close', onClose)
   }
 }
 
