@@ -37,32 +37,18 @@ export class LanePool {
    * one cannot be opened or cannot join the snapshot.
    */
   static async open(run: RunState, options: FerryOptions, jobs: number): Promise<LanePool> {
+    const { sources, joined } = await joinedSources(run, options, jobs - 1)
     const lanes: Lane[] = [{ index: 0, source: run.source.connection, target: run.target.connection }]
-    const shared = await run.source.connection.exportSnapshot?.({ lock: options.snapshotLock === true })
-    let joined: string | undefined
     try {
-      for (let i = 1; i < jobs; i++) {
-        const source = (await connect(options.from, { fallbackEncoding: options.fallbackEncoding })).connection
-        let target: Connection | undefined
-        try {
-          joined = (await source.snapshot(shared === undefined ? undefined : { join: shared.id })).guarantee
-          target = (await connect(options.to)).connection
-        } catch (error) {
-          await source.close().catch(() => {})
-          throw error
-        }
-        lanes.push({ index: i, source, target })
-      }
+      for (const source of sources) lanes.push({ index: lanes.length, source, target: (await connect(options.to)).connection })
     } catch (error) {
       await closeLanes(lanes.slice(1))
+      await Promise.all(sources.slice(lanes.length - 1).map((s) => s.close().catch(() => {})))
       throw error
-    } finally {
-      // every job has started its snapshot (or the pool failed): what held the shared one open may end
-      await shared?.release?.()
     }
     const name = run.source.connection.dialect.name
     const guarantee =
-      shared !== undefined
+      joined !== undefined
         ? `--jobs ${jobs}: ${jobs} source connections read one snapshot (${joined})`
         : `--jobs ${jobs}: each of the ${jobs} ${name} source connections reads its own snapshot, started one after another: the copy is consistent only if the source does not change while they start${run.source.connection.exportSnapshot && !options.snapshotLock ? ' (--snapshot-lock starts them together under a brief lock on the source)' : ''}`
     return new LanePool(lanes, guarantee)
@@ -95,4 +81,30 @@ export class LanePool {
 
 async function closeLanes(lanes: readonly Lane[]): Promise<void> {
   await Promise.all(lanes.flatMap((l) => [l.source.close().catch(() => {}), l.target.close().catch(() => {})]))
+}
+
+/**
+ * `count` more source connections, each in the run's snapshot where the source can share it (`joined`: the
+ * guarantee they report), else in a snapshot of its own. What holds the shared snapshot joinable (MySQL's read
+ * lock, which holds every write on the source's server) ends as soon as they have started, before any target
+ * connection is opened. Throws, with what it opened closed, when one cannot be opened or cannot join.
+ */
+async function joinedSources(run: RunState, options: FerryOptions, count: number): Promise<{ sources: Connection[]; joined?: string }> {
+  const sources: Connection[] = []
+  const shared = await run.source.connection.exportSnapshot?.({ lock: options.snapshotLock === true })
+  let joined: string | undefined
+  try {
+    for (let i = 0; i < count; i++) {
+      const source = (await connect(options.from, { fallbackEncoding: options.fallbackEncoding })).connection
+      sources.push(source)
+      const info = await source.snapshot(shared === undefined ? undefined : { join: shared.id })
+      if (shared !== undefined) joined = info.guarantee
+    }
+  } catch (error) {
+    await Promise.all(sources.map((s) => s.close().catch(() => {})))
+    throw error
+  } finally {
+    await shared?.release?.()
+  }
+  return { sources, joined }
 }
