@@ -165,6 +165,70 @@ function boundCondition(order: readonly string[], key: readonly Value[], op: '>'
 }
 
 /**
+ * Decodes rows of server values (text or bytes, NULL as null) into a batch, the same way for the streamed read
+ * and the paged one: a row whose value does not convert is rejected with its kind, key, column and value; a
+ * zero date is NULL and listed as a fix (policy `null`) or rejects the row (`reject`). `last` is the row decoded
+ * last, kept or rejected, for the batch's `lastKey`.
+ */
+class RowDecoder {
+  last: Row | undefined
+  readonly #decoders: ((raw: unknown) => Decoded)[]
+  readonly #keyIdx: number[]
+
+  constructor(
+    private readonly table: TableSchema,
+    private readonly zeroDates: ZeroDatePolicy,
+  ) {
+    this.#decoders = table.columns.map((c) => columnDecoder(table, c))
+    this.#keyIdx = keyColumnIndexes(table)
+  }
+
+  /** Decodes one row into `batch` (its rows, or its rejects); returns the bytes of its values. */
+  into(batch: ReadBatch, raw: readonly unknown[]): number {
+    const { table, zeroDates } = this
+    const n = this.#decoders.length
+    const row: Row = new Array(n)
+    let bytes = 0
+    let problem: { message: string; kind: RowError['code']; column: string; value: unknown } | undefined
+    let zeroCols: { column: string; value: string }[] | undefined
+    for (let i = 0; i < n; i++) {
+      const r = raw[i]
+      if (r === null || r === undefined) {
+        row[i] = null
+        continue
+      }
+      const d = this.#decoders[i]!(r)
+      if (d !== null && typeof d === 'object' && !(d instanceof Uint8Array)) {
+        const column = table.columns[i]!.name
+        if ('zero' in d) {
+          if (zeroDates === 'reject') problem ??= { message: `${table.name}.${column}: zero date ${JSON.stringify(d.zero)}`, kind: 'zero_date', column, value: d.zero }
+          else (zeroCols ??= []).push({ column, value: d.zero })
+        } else problem ??= { message: d.fail, kind: d.kind, column, value: r }
+        row[i] = null
+        continue
+      }
+      row[i] = d as Value
+      bytes += valueSize(d as Value)
+    }
+    this.last = row
+    if (problem) {
+      batch.rejected.push(new RowError(problem.kind, problem.message, { table: table.name, key: rowKey(table, row, this.#keyIdx), column: problem.column, value: problem.value, row }))
+      return bytes
+    }
+    if (zeroCols) {
+      batch.fixed ??= {}
+      batch.fixes ??= []
+      for (const z of zeroCols) {
+        batch.fixed[z.column] = (batch.fixed[z.column] ?? 0) + 1
+        batch.fixes.push({ column: z.column, kind: 'zero_date', message: `zero date ${JSON.stringify(z.value)} read as NULL`, row })
+      }
+    }
+    batch.rows.push(row)
+    return bytes
+  }
+}
+
+/**
  * Streams a table in key order with bounded memory (mysql2's row stream pauses the socket between batches),
  * within the key range of `options` (`after`, `until`), only the rows matching `where` when given. Zero
  * dates become NULL and are counted in `fixed` and listed in `fixes` (policy `null`), or reject the row with
@@ -177,10 +241,8 @@ async function* readTable(
   zeroDates: ZeroDatePolicy,
   where?: string,
 ): AsyncGenerator<ReadBatch> {
-  const decoders = table.columns.map((c) => columnDecoder(table, c))
   const order = orderColumns(table)
   const orderIdx = order.map((c) => table.columns.findIndex((x) => x.name === c))
-  const keyIdx = keyColumnIndexes(table)
   let sql = `SELECT ${table.columns.map((c, i) => `${mysqlSql.selectExpression(c)} AS \`${i}\``).join(', ')} FROM ${q(table.name)}`
   const values: unknown[] = []
   const conditions: string[] = []
@@ -199,55 +261,16 @@ async function* readTable(
   const stream = conn.query({ sql, values, rowsAsArray: true, typeCast: rawTypeCast(table) }).stream({ highWaterMark: 256 })
   let batch: ReadBatch = { rows: [], rejected: [] }
   let bytes = 0
+  const decode = new RowDecoder(table, zeroDates)
   // the batch's last row (kept or rejected): its key is taken once per batch, not once per row
-  let lastRow: Row | undefined
   const withLastKey = (b: ReadBatch): ReadBatch => {
-    if (orderIdx.length > 0 && lastRow) b.lastKey = orderIdx.map((i) => lastRow![i]!)
+    if (orderIdx.length > 0 && decode.last) b.lastKey = orderIdx.map((i) => decode.last![i]!)
     return b
   }
-  const n = table.columns.length
   try {
     for await (const raw of stream as AsyncIterable<unknown[]>) {
       if (options.signal?.aborted) throw new AbortError()
-      const row: Row = new Array(n)
-      let problem: { message: string; kind: RowError['code']; column: string; value: unknown } | undefined
-      let zeroCols: { column: string; value: string }[] | undefined
-      for (let i = 0; i < n; i++) {
-        const r = raw[i]
-        if (r === null || r === undefined) {
-          row[i] = null
-          continue
-        }
-        const d = decoders[i]!(r)
-        if (d !== null && typeof d === 'object' && !(d instanceof Uint8Array)) {
-          if ('zero' in d) {
-            const column = table.columns[i]!.name
-            if (zeroDates === 'reject') problem ??= { message: `${table.name}.${column}: zero date ${JSON.stringify(d.zero)}`, kind: 'zero_date', column, value: d.zero }
-            else (zeroCols ??= []).push({ column, value: d.zero })
-            row[i] = null
-          } else {
-            problem ??= { message: d.fail, kind: d.kind, column: table.columns[i]!.name, value: r }
-            row[i] = null
-          }
-          continue
-        }
-        row[i] = d as Value
-        bytes += valueSize(d as Value)
-      }
-      if (problem) {
-        batch.rejected.push(new RowError(problem.kind, problem.message, { table: table.name, key: rowKey(table, row, keyIdx), column: problem.column, value: problem.value, row }))
-      } else {
-        if (zeroCols) {
-          batch.fixed ??= {}
-          batch.fixes ??= []
-          for (const z of zeroCols) {
-            batch.fixed[z.column] = (batch.fixed[z.column] ?? 0) + 1
-            batch.fixes.push({ column: z.column, kind: 'zero_date', message: `zero date ${JSON.stringify(z.value)} read as NULL`, row })
-          }
-        }
-        batch.rows.push(row)
-      }
-      lastRow = row
+      bytes += decode.into(batch, raw)
       if (batch.rows.length + batch.rejected.length >= options.batchRows || bytes >= options.batchBytes) {
         yield withLastKey(batch)
         batch = { rows: [], rejected: [] }
@@ -320,10 +343,9 @@ async function* readMysqlTablePaged(
   zeroDates: ZeroDatePolicy,
   where?: string,
 ): AsyncGenerator<ReadBatch> {
-  const decoders = table.columns.map((c) => columnDecoder(table, c))
+  const decode = new RowDecoder(table, zeroDates)
   const order = orderColumns(table)
   const orderIdx = order.map((c) => table.columns.findIndex((x) => x.name === c))
-  const keyIdx = keyColumnIndexes(table)
   const head = `SELECT ${table.columns.map((c, i) => `${mysqlTextExpression(c)} AS \`${i}\``).join(', ')} FROM ${q(table.name)}`
   const orderBy = order.length > 0 ? ` ORDER BY ${order.map(q).join(', ')}` : ''
   const n = table.columns.length
@@ -333,10 +355,9 @@ async function* readMysqlTablePaged(
   let pageRows = Math.max(1, Math.min(options.batchRows, 1000))
   let batch: ReadBatch = { rows: [], rejected: [] }
   let bytes = 0
-  let lastRow: Row | undefined
   let lastRaw: Record<string, unknown> | undefined
   const withLastKey = (b: ReadBatch): ReadBatch => {
-    if (orderIdx.length > 0 && lastRow) b.lastKey = orderIdx.map((i) => lastRow![i]!)
+    if (orderIdx.length > 0 && decode.last) b.lastKey = orderIdx.map((i) => decode.last![i]!)
     return b
   }
   while (left > 0) {
@@ -347,44 +368,11 @@ async function* readMysqlTablePaged(
     const page = await select(head + w.sql + orderBy + paging, w.values)
     let pageBytes = 0
     for (const raw of page) {
-      const row: Row = new Array(n)
-      let problem: { message: string; kind: RowError['code']; column: string; value: unknown } | undefined
-      let zeroCols: { column: string; value: string }[] | undefined
-      for (let i = 0; i < n; i++) {
-        const r = fromText(table.columns[i]!, raw[String(i)])
-        if (r === null) {
-          row[i] = null
-          continue
-        }
-        const d = decoders[i]!(r)
-        if (d !== null && typeof d === 'object' && !(d instanceof Uint8Array)) {
-          const column = table.columns[i]!.name
-          if ('zero' in d) {
-            if (zeroDates === 'reject') problem ??= { message: `${table.name}.${column}: zero date ${JSON.stringify(d.zero)}`, kind: 'zero_date', column, value: d.zero }
-            else (zeroCols ??= []).push({ column, value: d.zero })
-          } else problem ??= { message: d.fail, kind: d.kind, column, value: r }
-          row[i] = null
-          continue
-        }
-        row[i] = d as Value
-        const size = valueSize(d as Value)
-        bytes += size
-        pageBytes += size
-      }
-      if (problem) {
-        batch.rejected.push(new RowError(problem.kind, problem.message, { table: table.name, key: rowKey(table, row, keyIdx), column: problem.column, value: problem.value, row }))
-      } else {
-        if (zeroCols) {
-          batch.fixed ??= {}
-          batch.fixes ??= []
-          for (const z of zeroCols) {
-            batch.fixed[z.column] = (batch.fixed[z.column] ?? 0) + 1
-            batch.fixes.push({ column: z.column, kind: 'zero_date', message: `zero date ${JSON.stringify(z.value)} read as NULL`, row })
-          }
-        }
-        batch.rows.push(row)
-      }
-      lastRow = row
+      const cells = new Array<unknown>(n)
+      for (let i = 0; i < n; i++) cells[i] = fromText(table.columns[i]!, raw[String(i)])
+      const size = decode.into(batch, cells)
+      bytes += size
+      pageBytes += size
       lastRaw = raw
       if (batch.rows.length + batch.rejected.length >= options.batchRows || bytes >= options.batchBytes) {
         yield withLastKey(batch)
