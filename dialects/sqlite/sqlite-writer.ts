@@ -3,7 +3,7 @@ import type { ConstraintProblem, PrepareOptions, TableWriter, WriteResult } from
 import type { ClassifiedError } from '../../src/dialect.js'
 import { ConnectionError, RowError, SchemaError, type RowFailureKind } from '../../src/errors.js'
 import { keyColumnIndexes, rowKey, valueToJson } from '../../src/schema/rows.js'
-import type { DatabaseSchema, IndexSchema, Row, TableSchema } from '../../src/schema/types.js'
+import type { DatabaseSchema, ForeignKeySchema, IndexSchema, Row, TableSchema } from '../../src/schema/types.js'
 import { sqliteErrors } from './sqlite-errors.js'
 import { sqliteSql } from './sqlite-sql.js'
 
@@ -137,11 +137,7 @@ export function openSqliteWriter(db: BetterSqlite3.Database, table: TableSchema)
         const written = runBatch(rows, rejected) as number
         return { written, rejected }
       } catch (error) {
-        throw new ConnectionError(`writing ${table.name} into SQLite failed: ${error instanceof Error ? error.message : String(error)}`, {
-          table: table.name,
-          cause: error,
-          ...sqliteErrors.driverOf(error),
-        })
+        throw writeFailed(table, error)
       }
     },
     async close(): Promise<void> {},
@@ -282,14 +278,7 @@ export function finalizeSqliteTarget(db: BetterSqlite3.Database, schema: Databas
     for (const [id, orphans] of counts) {
       const fk = byId.get(id)
       if (!fk) continue
-      problems.push({
-        table: t.name,
-        name: fkName(fk.refTable, fk.columns),
-        kind: 'foreign_key',
-        outcome: 'unvalidated',
-        orphans,
-        message: `${orphans} row${orphans === 1 ? '' : 's'} of ${t.name} (${fk.columns.join(', ')}) point at no row of ${fk.refTable}`,
-      })
+      problems.push(orphanedForeignKey(t, fk, fkName(fk.refTable, fk.columns), orphans))
     }
   }
   return problems
@@ -407,11 +396,7 @@ function openSqliteStatementWriter(s: SqliteStatements, table: TableSchema): Tab
         const written = await inSavepoint(s, 'dbferry_batch', () => runBatch(rows, rejected))
         return { written, rejected }
       } catch (error) {
-        throw new ConnectionError(`writing ${table.name} into SQLite failed: ${error instanceof Error ? error.message : String(error)}`, {
-          table: table.name,
-          cause: error,
-          ...sqliteErrors.driverOf(error),
-        })
+        throw writeFailed(table, error)
       }
     },
     async close(): Promise<void> {},
@@ -452,14 +437,7 @@ async function finalizeSqliteTargetBy(s: SqliteStatements, schema: DatabaseSchem
       const fk = byId.get(Number(fkid))
       if (!fk) continue
       const orphans = Number(n)
-      problems.push({
-        table: t.name,
-        name: fkName(fk.refTable, fk.columns),
-        kind: 'foreign_key',
-        outcome: 'unvalidated',
-        orphans,
-        message: `${orphans} row${orphans === 1 ? '' : 's'} of ${t.name} (${fk.columns.join(', ')}) point at no row of ${fk.refTable}`,
-      })
+      problems.push(orphanedForeignKey(t, fk, fkName(fk.refTable, fk.columns), orphans))
     }
   }
   return problems
@@ -516,4 +494,25 @@ function uncheckedForeignKeys(t: TableSchema, error: unknown): ConstraintProblem
     outcome: 'failed',
     message: `could not check foreign keys of ${t.name}: ${error instanceof Error ? error.message : String(error)}`,
   }))
+}
+
+/** A batch write that failed as a whole (not a refused row): the run stops, resumable. */
+function writeFailed(table: TableSchema, error: unknown): ConnectionError {
+  return new ConnectionError(`writing ${table.name} into SQLite failed: ${error instanceof Error ? error.message : String(error)}`, {
+    table: table.name,
+    cause: error,
+    ...sqliteErrors.driverOf(error),
+  })
+}
+
+/** A foreign key SQLite keeps declared but that rows point past: `unvalidated`, with how many rows do. */
+function orphanedForeignKey(t: TableSchema, fk: Pick<ForeignKeySchema, 'columns' | 'refTable'>, name: string, orphans: number): ConstraintProblem {
+  return {
+    table: t.name,
+    name,
+    kind: 'foreign_key',
+    outcome: 'unvalidated',
+    orphans,
+    message: `${orphans} row${orphans === 1 ? '' : 's'} of ${t.name} (${fk.columns.join(', ')}) point at no row of ${fk.refTable}`,
+  }
 }
