@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
-import { PG_URL, ROWS, TABLE, buildPeople, median } from './lib.mjs'
+import { PG_URL, ROWS, TABLE, buildPeople, median, pgAdmin } from './lib.mjs'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const MYSQL_URL = process.env.DBFERRY_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
@@ -25,15 +25,7 @@ const withDb = (url, name) => Object.assign(new URL(url), { pathname: `/${name}`
 
 const servers = {
   postgres: {
-    async admin(sql) {
-      const c = new pg.Client({ connectionString: PG_URL })
-      await c.connect()
-      try {
-        await c.query(sql)
-      } finally {
-        await c.end()
-      }
-    },
+    admin: pgAdmin,
     create: (n) => servers.postgres.admin(`CREATE DATABASE "${n}"`),
     drop: (n) => servers.postgres.admin(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`),
     url: (n) => withDb(PG_URL, n),

@@ -24,7 +24,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { PG_URL, ROOT, ROWS, RUNS, TABLE, buildPeople, median } from './lib.mjs'
+import { PG_URL, ROOT, ROWS, RUNS, TABLE, buildPeople, median, pgAdmin } from './lib.mjs'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 
@@ -72,15 +72,7 @@ const server = {
       await c.end()
     }
   },
-  async pgAdmin(sql) {
-    const c = new pg.Client({ connectionString: PG_URL })
-    await c.connect()
-    try {
-      await c.query(sql)
-    } finally {
-      await c.end()
-    }
-  },
+  pgAdmin,
   async create(kind) {
     const name = unique('bench')
     if (kind === 'mysql') await this.mysqlAdmin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`)
