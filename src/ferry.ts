@@ -4,6 +4,7 @@ import type { FerryOptions } from './options.js'
 import { copyTables } from './pipeline/copy-tables.js'
 import { prepareTargetTables } from './pipeline/prepare-target.js'
 import { planRun } from './plan/plan-run.js'
+import { checkQueueRun, copyThroughQueue } from './queue/coordinator.js'
 import type { Report } from './report.js'
 import { closeRun, concludeRun, keepInterruptedRun, recordFailure } from './run/close-run.js'
 import { openRun } from './run/open-run.js'
@@ -38,11 +39,12 @@ export async function ferry(options: FerryOptions): Promise<Report> {
   // how far the run got: a failure before `copy` means it could not start
   let step: 'plan' | 'prepare' | 'copy' = 'plan'
   try {
+    if (options.queue) checkQueueRun(run, options)
     const planned = await planRun(run, options)
     step = 'prepare'
     await prepareTargetTables(run, planned, options)
     step = 'copy'
-    const missing = await copyTables(run, planned, options)
+    const missing = options.queue ? await copyThroughQueue(run, planned, options) : await copyTables(run, planned, options)
     await finishRun(run, planned, options)
     if (missing) await verifyCopy(run, planned, options, missing)
     run.report.ok = true

@@ -70,6 +70,20 @@ export interface FerryOptions {
    * by key ranges (from the row estimate; a table of fewer than twice this many rows is one chunk). Default 250 000.
    */
   chunkRows?: number
+  /**
+   * Copy through a queue: the PostgreSQL URL of a queue database (pg-boss). This process plans the run (tables,
+   * chunks), enqueues one job per chunk, and waits while workers (`dbferry worker --queue …`, on any number of
+   * machines) copy them; it finishes each table once its chunks and its parents are loaded, and reports as a
+   * local run does. Needs URLs for both ends and no transforms; see docs/scale-out.md. Default: none (a local run).
+   */
+  queue?: string
+  /**
+   * With `queue`: seconds without a heartbeat after which a worker is taken for dead and its chunk handed to
+   * another (which goes on from what the target holds). Default 30.
+   */
+  queueStaleSeconds?: number
+  /** With `queue`: retries of a chunk whose copy failed, before the run fails. Default 2. */
+  queueRetries?: number
   /** A journal file path (SQLite), a {@link Journal}, or false. Default: none (the report keeps examples). */
   journal?: string | Journal | false
   /** How many rejected/dropped rows per table the report lists. Default 20. */

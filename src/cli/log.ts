@@ -42,6 +42,8 @@ function describeEvent(e: ProgressEvent): string {
       return `${e.table}: batch: ${e.read} read, ${e.written} written, ${e.rejected} rejected, ${e.dropped} dropped${e.total !== undefined ? ` of ~${e.total}` : ''} (${e.elapsedMs} ms)`
     case 'table-end':
       return `${e.table}: end: ${e.read} read, ${e.written} written, ${e.rejected} rejected, ${e.dropped} dropped in ${e.ms} ms`
+    case 'queue':
+      return `queue run ${e.run}: ${e.chunks} chunk job(s) in ${e.queue}; start workers with: dbferry worker --queue <the queue URL>`
     case 'table-finalized':
       return `${e.table}: indexes, foreign keys and identity made while other tables load${e.ok ? '' : ' (failed: made again when the copy is finished)'} in ${e.ms} ms`
   }

@@ -9,7 +9,8 @@ import type { ProgressEvent } from './progress.js'
 export interface CopyContext {
   source: Connection
   target: Connection
-  journal?: { journal: Journal; runId: number }
+  /** Where rejected, dropped and fixed rows are recorded (a journal, or a queue run's shared store). Absent: not recorded. */
+  journal?: { journal: Pick<Journal, 'record'>; runId: number }
   batchRows: number
   batchBytes: number
   maxExamples: number

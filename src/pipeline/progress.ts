@@ -39,6 +39,13 @@ export type ProgressEvent =
       ok: boolean
     }
   | {
+      /** A queue run (`queue`): its id, the queue database (no password) and the chunk jobs it enqueued. */
+      type: 'queue'
+      run: string
+      queue: string
+      chunks: number
+    }
+  | {
       type: 'table-end'
       table: string
       read: number

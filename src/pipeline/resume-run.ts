@@ -79,8 +79,8 @@ async function chunkedState(name: string, cp: Checkpoint, rowsIn: (chunk: Chunk)
   return { carried, byKind, done: chunked.states.every((c) => c.state.done), unjournaledRejects: 0, chunked }
 }
 
-/** The report's reason for a table that starts over. */
-function restartNote(targetRows: number): string {
+/** The report's reason for a table that starts over (a resumed table, or a queue chunk redone from its start). */
+export function restartNote(targetRows: number): string {
   return `no key to continue after (no primary key, read in no resumable order): the ${targetRows} row(s) on the target were removed and the table copied again from the start`
 }
 
@@ -89,7 +89,7 @@ function restartNote(targetRows: number): string {
  * read through the target's own reader on a second connection. Only resume needs it, and only then is it worth a
  * full read.
  */
-class TargetCounter {
+export class TargetCounter {
   private constructor(
     private readonly reader: Connection,
     private readonly existing: ReadonlySet<string>,
