@@ -104,3 +104,7 @@ export type { SkippedStatement } from './formats/tsql/index.js'
 export { objectsFromFolder, type ObjectOutcome } from './finish/objects.js'
 export { installCompat, type CompatPack, type InstallCompatOptions, type InstallCompatResult } from './compat/install.js'
 export { backup, restore, type BackupOptions, type BackupResult } from './backup.js'
+
+// Copy through a queue (`ferry({ queue })`): the workers that copy its chunks, and its status
+export { runWorker, type WorkerEvent, type WorkerOptions, type WorkerSummary } from './queue/worker.js'
+export { formatQueueStatus, queueStatus, type QueueRunStatus, type QueueStatus, type QueueTableStatus } from './queue/status.js'
