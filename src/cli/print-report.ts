@@ -118,6 +118,7 @@ export function reportJson(report: Report, ending: RunEnding = {}): string {
         byKind: t.byKind,
         examples: t.examples,
         ms: t.ms,
+        ...(t.chunks ? { chunks: t.chunks } : {}),
         ...(t.path ? { path: t.path } : {}),
         ...(t.pathNote ? { pathNote: t.pathNote } : {}),
         ...(t.error ? { error: t.error } : {}),

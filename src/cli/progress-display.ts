@@ -24,6 +24,7 @@ function logLines(out: NodeJS.WritableStream): { onProgress(e: ProgressEvent): v
   return {
     onProgress(e) {
       if (e.type === 'phase') out.write(`[dbferry] ${e.phase}\n`)
+      else if (e.type === 'queue') out.write(`[dbferry] ${queueLine(e)}\n`)
       else if (e.type === 'table-start') out.write(`[dbferry] ${e.table}: start${e.total !== undefined ? ` (~${e.total} rows)` : ''}${e.carried ? `, ${e.carried} read before the interruption` : ''}\n`)
       else if (e.type === 'batch' && Date.now() - lastLog > 2000) {
         lastLog = Date.now()
@@ -121,6 +122,11 @@ export function liveDisplay(out: Terminal, now: () => number = Date.now): { onPr
           state.rows = e.rows
         }
         draw(true)
+      } else if (e.type === 'queue') {
+        // a line above the block, which is drawn again below it
+        out.write(`${drawn > 0 ? `\r\x1b[${drawn}A` : ''}\x1b[J${queueLine(e)}\n`)
+        drawn = 0
+        draw(true)
       } else if (e.type === 'table-start') {
         active.set(e.table, { read: e.carried ?? 0, carried: e.carried ?? 0, total: e.total, started: now() })
         draw(true)
@@ -173,4 +179,9 @@ function meter(fraction: number, width: number): string {
 /** The line cut to `width` characters (the terminal would wrap a longer one). */
 function cut(line: string, width: number): string {
   return line.length <= width ? line : `${line.slice(0, Math.max(width - 1, 0))}…`
+}
+
+/** What a queue run's coordinator says once it has enqueued the chunks: the run id workers serve. */
+function queueLine(e: Extract<ProgressEvent, { type: 'queue' }>): string {
+  return `queue run ${e.run}: ${e.chunks} chunk job(s) in ${e.queue}; workers: dbferry worker --queue <url> (--run ${e.run})`
 }

@@ -44,6 +44,7 @@ export const COPY_OPTIONS: readonly CliOption[] = [
   { name: 'jobs', value: '<n>', help: 'copy with n source and target connections at once: tables split into chunks by their\ninteger key, several chunks and tables at a time (default 1; needs URLs, no transforms)' },
   { name: 'chunk-rows', value: '<n>', help: 'with --jobs: rows per chunk of a split table (default 250000)' },
   { name: 'queue', value: '<url>', help: 'copy through a queue (a PostgreSQL database for pg-boss): plan and enqueue the chunks,\nthen wait while `dbferry worker --queue <url>` processes, here or on other machines, copy\nthem (needs URLs, no transforms; see docs/scale-out.md)' },
+  { name: 'workers', value: '<n>', help: 'with --queue: also start n worker processes on this machine, which stop when the run ends\n(default 0: workers are started separately)' },
   { name: 'queue-stale', value: '<s>', help: 'with --queue: seconds without a worker\'s heartbeat before its chunk goes to another\n(default 30)' },
   { name: 'snapshot-lock', help: 'with --jobs from MySQL/MariaDB: start every job\'s snapshot under one brief FLUSH TABLES\nWITH READ LOCK, so all read the same moment (needs RELOAD; default: a snapshot each)' },
   { name: 'strip-nul', help: 'remove U+0000 from text for targets that cannot store it (default: reject the row)' },
@@ -83,6 +84,8 @@ export interface RunRequest {
   quiet: boolean
   /** `--dry-run`: plan this copy instead of running it. */
   dryRun: boolean
+  /** `--workers`: worker processes to start on this machine for a `--queue` run. Default 0. */
+  workers: number
   log: CliLog
 }
 
@@ -152,7 +155,9 @@ export async function runRequest({ positionals, values: o }: ParsedCommandLine, 
   if (options.schemaOnly && options.dataOnly) throw new UsageError('--schema-only and --data-only exclude each other: a copy without either copies both')
   if (options.schemaOnly && options.verify) throw new UsageError('--verify compares rows, and --schema-only copies none')
   if (options.dataOnly && (options.mode === 'create' || options.mode === 'recreate')) throw new UsageError(`--data-only writes into tables the target has: --mode append (its default) or truncate, not ${options.mode}`)
-  return { options, json: o.json === true, quiet: log.level === 'error', dryRun: o['dry-run'] === true, log }
+  const workers = int(o.workers, 'workers') ?? 0
+  if (workers > 0 && !options.queue) throw new UsageError('--workers needs --queue (workers copy the chunks of a queue run)')
+  return { options, json: o.json === true, quiet: log.level === 'error', dryRun: o['dry-run'] === true, workers, log }
 }
 
 /** `--decimals`: `reject` or `round`; anything else is a usage error. */

@@ -7,6 +7,7 @@ import { ferry } from '../../src/ferry.js'
 import { runWorker } from '../../src/queue/worker.js'
 import { createPostgresDatabase, serverUp } from '../support/servers.js'
 import { runCli } from './run-cli.js'
+import { spawnCli } from './spawn-cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'dbferry-queue-cli-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -52,6 +53,26 @@ describe('dbferry worker and status', () => {
       expect(r.stdout).toContain('items: 3 chunk(s): 3 done; 3000 read, 3000 written, 0 rejected, 0 dropped')
       const json = JSON.parse((await runCli(['status', '--queue', dst.url, '--json'])).stdout) as { runs: { tables: { table: string; states: Record<string, number> }[] }[] }
       expect(json.runs[0]!.tables[0]).toMatchObject({ table: 'items', states: { done: 3 } })
+    } finally {
+      await dst.drop()
+    }
+  }, 60_000)
+
+  it.skipIf(!pgUp)('copy --queue --workers 2: two worker processes of the CLI copy the chunks and stop when the run ends', async () => {
+    const src = join(dir, 'w.sqlite')
+    const rows = Array.from({ length: 4_000 }, (_, i) => [i + 1, `v${i}`])
+    await buildFixture({ name: 'q', tables: [{ name: 'items', columns: [{ name: 'id', type: { kind: 'int64' }, nullable: false }, { name: 'v', type: { kind: 'text' } }], primaryKey: ['id'], rows }] }, `sqlite:${src}`)
+    const dst = await createPostgresDatabase()
+    try {
+      const r = await spawnCli(['copy', `sqlite:${src}`, dst.url, '--no-journal', '--json', '--queue', dst.url, '--workers', '2', '--chunk-rows', '500', '--batch-rows', '250'], { cwd: dir })
+      expect(r.code, r.stderr).toBe(0)
+      const report = JSON.parse(r.stdout) as { ok: boolean; tables: { name: string; read: number; written: number; chunks: number }[] }
+      expect(report.tables[0]).toMatchObject({ name: 'items', read: 4_000, written: 4_000, chunks: 8 })
+      // both workers logged, and each said how many chunks it copied when it stopped
+      const summaries = [...r.stderr.matchAll(/^worker (\d): worker \S+: (\d+) chunk\(s\)/gm)].map((m) => [m[1], Number(m[2])] as const)
+      expect(summaries.map((s) => s[0]).sort()).toEqual(['1', '2'])
+      expect(summaries.reduce((n, s) => n + s[1], 0)).toBe(8)
+      expect(await runCli(['copy', `sqlite:${src}`, dst.url, '--workers', '2'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--workers needs --queue') })
     } finally {
       await dst.drop()
     }

@@ -5,6 +5,7 @@ import type { CliCommand, CliIo } from '../command.js'
 import { failedReport, printError } from '../failure-report.js'
 import { finishedRun } from '../finished-run.js'
 import { abortOnStopSignals, STOP_SIGNALS } from '../interrupt.js'
+import { LocalWorkers } from '../local-workers.js'
 import { runProgress } from '../log.js'
 import { commandHelp, parseCommandLine } from '../options-table.js'
 import { formatReport, reportJson } from '../print-report.js'
@@ -58,10 +59,12 @@ async function copy(request: CopyRequest, io: CliIo): Promise<number> {
   const display = runProgress(io, log, json)
   const controller = new AbortController()
   const signals = abortOnStopSignals(controller)
+  const workers = request.workers > 0 ? new LocalWorkers(request.workers, options.queue!, io.stderr) : undefined
   let report
   try {
-    report = await ferry({ ...options, onProgress: display.onProgress, signal: controller.signal })
+    report = await ferry({ ...options, onProgress: workers ? workers.onProgress(display.onProgress) : display.onProgress, signal: controller.signal })
   } finally {
+    await workers?.close(controller.signal.aborted)
     display.stop()
     signals.dispose()
   }
