@@ -36,7 +36,7 @@ export const QUEUE_DEFAULTS = {
 export async function copyThroughQueue(run: RunState, planned: PlannedRun, options: FerryOptions): Promise<Map<string, string[]> | undefined> {
   if (options.schemaOnly) return undefined
   const from = checkQueueRun(run, options)
-  const db = await QueueDb.open(options.queue!)
+  const db = await QueueDb.open(options.queue!, { supervise: true })
   const id = randomUUID().replaceAll('-', '').slice(0, 16)
   const ledger = new ChunkLedger(db, id)
   let state = 'failed'

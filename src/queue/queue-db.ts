@@ -40,14 +40,18 @@ export class QueueDb {
     readonly description: string,
   ) {}
 
-  /** Opens the queue database (creating both schemas when missing). pg-boss is loaded only here. */
-  static async open(url: string): Promise<QueueDb> {
+  /**
+   * Opens the queue database (creating both schemas when missing). pg-boss is loaded only here. `supervise`:
+   * this process runs pg-boss's maintenance (expiry, archiving) — the coordinator does; workers and `status`
+   * need not. Default false.
+   */
+  static async open(url: string, options: { supervise?: boolean } = {}): Promise<QueueDb> {
     const mod = await import('pg-boss').catch((error: unknown) => {
       throw new UsageError(`--queue needs the pg-boss package (npm install pg-boss@10): ${error instanceof Error ? error.message : String(error)}`, { code: 'not_available', cause: error })
     })
     const PgBoss = (mod as { default: new (options: object) => Boss }).default
-    // maintenance (archiving, expiry) runs in every process that opens the queue; a few connections are enough
-    const boss = new PgBoss({ connectionString: url, max: 4, application_name: 'dbferry' })
+    // no cron schedules; a few connections are enough
+    const boss = new PgBoss({ connectionString: url, max: 4, application_name: 'dbferry', supervise: options.supervise === true, schedule: false })
     boss.on('error', () => {})
     await boss.start()
     const db = new QueueDb(boss, url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1@'))

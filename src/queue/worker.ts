@@ -95,14 +95,14 @@ async function serveJob(db: QueueDb, worker: string, job: BossJob<ChunkJobData>,
   const event = (type: WorkerEvent['type'], more: Partial<WorkerEvent> = {}) => options.onEvent?.({ type, run, table, index, ...more })
   const session = await sessionFor(db, run, sessions)
   if (!session) {
-    await db.boss.complete(runQueue(run), job.id, { skipped: 'the run has ended' })
+    await db.boss.complete(runQueue(run), job.id, { skipped: 'the run has ended' }).catch(() => {})
     event('chunk-skipped', { message: 'the run has ended' })
     return
   }
   const claim = await session.ledger.claim(table, index, worker, session.plan.staleSeconds)
   if (!claim) {
     // done already (a re-delivered job), or held by a live worker: nothing to do twice
-    await db.boss.complete(runQueue(run), job.id, { skipped: 'done or held by another worker' })
+    await db.boss.complete(runQueue(run), job.id, { skipped: 'done or held by another worker' }).catch(() => {})
     event('chunk-skipped', { message: 'done, or held by another worker' })
     return
   }
@@ -115,7 +115,8 @@ async function serveJob(db: QueueDb, worker: string, job: BossJob<ChunkJobData>,
     session.conns ??= await openConnections(session.plan)
     const report = await copyClaimedChunk(session.plan, session.ledger, session.conns, pair, index, claim, options.signal, (read) => event('chunk-batch', { read }))
     await session.ledger.finish(table, index, claim.attempt, report)
-    await db.boss.complete(runQueue(run), job.id)
+    // the chunk's state is what counts: once it is done the coordinator may end the run and remove its queue
+    await db.boss.complete(runQueue(run), job.id).catch(() => {})
     summary.chunks++
     summary.rows += report.read
     event('chunk-done', { read: report.read, ms: Date.now() - started })
@@ -124,12 +125,13 @@ async function serveJob(db: QueueDb, worker: string, job: BossJob<ChunkJobData>,
     const message = error instanceof Error ? error.message : String(error)
     // the connections may be what failed: the next chunk opens new ones
     await closeConnections(session)
+    // a queue removed meanwhile (the run ended) refuses the job's end: the chunk's state is what counts
     if (error instanceof LostClaimError) {
-      await db.boss.complete(runQueue(run), job.id, { lost: message })
+      await db.boss.complete(runQueue(run), job.id, { lost: message }).catch(() => {})
     } else {
       const final = job.retryCount >= job.retryLimit
       await session.ledger.release(table, index, claim.attempt, JSON.stringify({ code: isDbferryError(error) ? error.code : undefined, message }), final)
-      await db.boss.fail(runQueue(run), job.id, { message })
+      await db.boss.fail(runQueue(run), job.id, { message }).catch(() => {})
     }
     event('chunk-failed', { message, ms: Date.now() - started })
   } finally {
