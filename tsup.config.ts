@@ -17,5 +17,5 @@ export default defineConfig({
   splitting: true,
   target: 'node20',
   shims: true,
-  external: ['better-sqlite3', 'pg', 'pg-copy-streams', 'mysql2', 'mssql', 'tedious', '@duckdb/node-api', 'kysely'],
+  external: ['better-sqlite3', 'pg', 'pg-copy-streams', 'mysql2', 'mssql', 'tedious', '@duckdb/node-api', 'kysely', 'pg-boss'],
 })

@@ -246,6 +246,14 @@ export interface Connection {
 
   /** Runs one SQL statement on the target (user-supplied views and functions). Absent for file formats. */
   execute?(sql: string): Promise<void>
+  /**
+   * Runs one SQL statement on the connection's own session and returns its rows as objects keyed by column name,
+   * values as the driver gives them (dates and timestamps as text, never a `Date`; none for a statement that
+   * returns no rows). `params` are bound in order to the engine's placeholders (`$1` PostgreSQL, `?` SQLite and
+   * MySQL/MariaDB, `@p1` SQL Server). Change capture and catch-up use it. Absent: engines that cannot run SQL
+   * (file formats, DuckDB).
+   */
+  query?(sql: string, params?: readonly Value[]): Promise<Record<string, unknown>[]>
 
   /**
    * Sources whose column types are not stored (CSV files): take the column types of these tables, which
@@ -516,6 +524,11 @@ export interface Dialect extends BaseDialect {
    * none.
    */
   readonly kyselyAdapters?: readonly string[]
+  /**
+   * How this engine records changed rows for a short cut-over (`captureChanges`, `catchUp`, `cutover`): the
+   * change table and the triggers. Absent: the engine cannot capture changes (DuckDB).
+   */
+  readonly changes?: ChangeCaptureSql
 }
 
 /**
@@ -663,4 +676,41 @@ export interface ConnectOptions {
    * `reject` (the default) rejects its row, showing the value. Also `?numericTimestamps=…` on the `sqlite:` URL.
    */
   sqliteNumericTimestamps?: 'reject' | 'unixepoch' | 'unixepoch-ms' | 'julianday'
+}
+
+/**
+ * The change capture of one engine, as SQL text (no driver): a change table `dbferry_changes` of the same shape
+ * on every engine — `id` (auto-increment), `table_name`, `key_json` (the row's primary-key values as a JSON
+ * array, in key order) and `changed_at` — and triggers that add an entry for every row inserted, updated (the
+ * old key, and the new one when the key changed) or deleted. `schema` is the namespace the tables are in on
+ * engines with schemas (undefined: the session's default).
+ */
+export interface ChangeCaptureSql {
+  /** What records the changes, for reports and docs (e.g. `AFTER INSERT OR UPDATE OR DELETE row triggers (plpgsql)`). */
+  readonly mechanism: string
+  /** Statements that create the change table (and shared trigger functions) when missing. */
+  createChangeTable(schema: string | undefined): string[]
+  /** Statements that drop the change table and shared trigger functions, when present. */
+  dropChangeTable(schema: string | undefined): string[]
+  /** Statements that install capture on one table with a primary key, replacing an earlier installation. */
+  install(table: TableSchema, schema: string | undefined): string[]
+  /** Statements that remove capture from one table; nothing fails when it is not installed. */
+  remove(table: string, schema: string | undefined): string[]
+  /** A SELECT of the capture triggers present, one row per trigger: columns `table_name` and `trigger_name`. */
+  listTriggers(schema: string | undefined): string
+  /** A SELECT of whether the change table exists: one row when it does, none otherwise. */
+  changeTableExists(schema: string | undefined): string
+  /**
+   * A SELECT of the first `limit` change entries in id order, past id `after` when given (paging only: entries
+   * are removed by their ids, never by a watermark): columns `id`, `table_name`, `key_json`.
+   */
+  readChanges(limit: number, schema: string | undefined, after?: bigint): string
+  /** A DELETE of exactly the change entries with these ids. */
+  deleteChanges(ids: readonly (number | bigint)[], schema: string | undefined): string
+  /**
+   * Statements that insert a row, or update the row with its key when one exists (`literals` are the
+   * engine's literals of `columns`' values, aligned; the key columns are among them). Identity columns take
+   * the given values.
+   */
+  upsert(table: TableSchema, columns: readonly string[], literals: readonly string[], schema: string | undefined): string[]
 }

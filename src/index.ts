@@ -66,6 +66,7 @@ export { connect, type ConnectionSpec } from './connect.js'
 export { registerDialect } from './registry.js'
 export type {
   BaseDialect,
+  ChangeCaptureSql,
   ClassifiedError,
   CollationFolder,
   ConnectOptions,
@@ -104,6 +105,11 @@ export type { SkippedStatement } from './formats/tsql/index.js'
 export { objectsFromFolder, type ObjectOutcome } from './finish/objects.js'
 export { installCompat, type CompatPack, type InstallCompatOptions, type InstallCompatResult } from './compat/install.js'
 export { backup, restore, type BackupOptions, type BackupResult } from './backup.js'
+
+// short cut-over: record changes during the copy, apply them, switch over
+export { captureChanges, removeCapture, type CaptureOptions, type CaptureReport, type NotCaptured, type RemoveCaptureReport } from './catchup/capture.js'
+export { catchUp, type CatchUpOptions, type CatchUpReport, type CatchUpTableReport, type CatchUpReject } from './catchup/catch-up.js'
+export { cutover, type CutoverOptions, type CutoverReport } from './catchup/cutover.js'
 
 // Copy through a queue (`ferry({ queue })`): the workers that copy its chunks, and its status
 export { runWorker, type WorkerEvent, type WorkerOptions, type WorkerSummary } from './queue/worker.js'

@@ -407,6 +407,29 @@ export class MssqlConnection implements Connection {
     }
   }
 
+  /**
+   * Runs one batch and returns the rows of its first result set; `params` bind as `@p1`, `@p2`, …. A `Date`
+   * tedious gives (UTC) comes back as `YYYY-MM-DD HH:MM:SS.fff` text: milliseconds only, not the 100 ns a
+   * datetime2 keeps.
+   */
+  async query(text: string, params: readonly Value[] = []): Promise<Record<string, unknown>[]> {
+    try {
+      const request = this.#session.request()
+      params.forEach((v, i) => request.input(`p${i + 1}`, typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v) : v))
+      const r = await request.query(text)
+      const rows = (r.recordset ?? []) as Record<string, unknown>[]
+      for (const row of rows) {
+        for (const k of Object.keys(row)) {
+          const v = row[k]
+          if (v instanceof Date) row[k] = v.toISOString().replace('T', ' ').replace('Z', '')
+        }
+      }
+      return rows
+    } catch (error) {
+      throw wrap(error, 'running SQL')
+    }
+  }
+
   /** Commits the snapshot's transaction; closes the pool only when this connection opened it. */
   async close(): Promise<void> {
     const tx = this.#transaction

@@ -1,6 +1,7 @@
 import type { CollationFolder, ConnectOptions, Connection, Dialect } from '../../src/dialect.js'
 import { requireDriver } from '../../src/drivers.js'
 import { mssqlErrors } from './mssql-errors.js'
+import { mssqlChanges } from './mssql-changes.js'
 import { mssqlSql } from './mssql-sql.js'
 import { mssqlTypes } from './mssql-types.js'
 
@@ -33,6 +34,8 @@ function collationFolder(collation: string | undefined): CollationFolder {
  */
 export const mssqlDialect: Dialect = Object.freeze({
   name: 'mssql',
+  // change capture for a short cut-over (captureChanges, catchUp, cutover)
+  changes: mssqlChanges,
   capabilities: Object.freeze({
     transactionalDdl: true,
     bulkPath: 'tds-bulk',

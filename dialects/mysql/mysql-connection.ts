@@ -465,6 +465,17 @@ export class MysqlConnection implements Connection {
     await this.#query(sql)
   }
 
+  /**
+   * Runs one statement on a session of the pool (the snapshot's while one is open) and returns its rows as
+   * mysql2 gives them in dbferry's session (dates, big integers and decimals as text); none for a statement
+   * that returns none.
+   */
+  async query(sql: string, params: readonly Value[] = []): Promise<Record<string, unknown>[]> {
+    const values = params.map((v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v) : v))
+    const r = await this.#query<Record<string, unknown>>(sql, values)
+    return Array.isArray(r) ? r : []
+  }
+
   async close(): Promise<void> {
     const snap = this.#snapshot
     this.#snapshot = undefined

@@ -2,6 +2,7 @@ import type { ConnectOptions, Connection, Dialect } from '../../src/dialect.js'
 import { requireDriver } from '../../src/drivers.js'
 import { acceptsKysely } from '../../src/kysely-session.js'
 import { mysqlErrors } from './mysql-errors.js'
+import { mysqlChanges } from './mysql-changes.js'
 import { mysqlSql } from './mysql-sql.js'
 import { mysqlTypes } from './mysql-types.js'
 
@@ -58,6 +59,8 @@ function accepts(target: unknown): boolean {
  */
 export const mysqlDialect: Dialect = Object.freeze({
   name: 'mysql',
+  // change capture for a short cut-over (captureChanges, catchUp, cutover)
+  changes: mysqlChanges,
   capabilities: Object.freeze({
     transactionalDdl: false,
     bulkPath: 'load-data',

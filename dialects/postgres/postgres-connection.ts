@@ -321,6 +321,12 @@ async function resolveSchema(client: PostgresQueryable, schema: string | undefin
   return schema
 }
 
+/** Parsed by pg for {@link PostgresConnection.query}: boolean, int2, int4 and bytea; every other type stays text. */
+const PARSED_OIDS = new Set([16, 17, 21, 23])
+const QUERY_TYPES = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') => (PARSED_OIDS.has(oid) ? pg.types.getTypeParser(oid, format ?? 'text') : (text: string) => text),
+} as unknown as pg.CustomTypesConfig
+
 function wrap(error: unknown, what: string, description: string): Error {
   return postgresErrors.wrap(error, `${what} on ${description}`)
 }
@@ -560,6 +566,20 @@ export class PostgresConnection implements Connection {
   async execute(sql: string): Promise<void> {
     try {
       await this.#session.client.query(sql)
+    } catch (error) {
+      throw wrap(error, 'running SQL', this.description)
+    }
+  }
+
+  /**
+   * Runs one statement on the session and returns its rows: booleans, int2/int4 and bytea as pg parses them,
+   * every other type as PostgreSQL's text (int8 and numeric exact, timestamps never a `Date`).
+   */
+  async query(sql: string, params: readonly Value[] = []): Promise<Record<string, unknown>[]> {
+    try {
+      const values = params.map((v) => (typeof v === 'bigint' ? v.toString() : v))
+      const r = await this.#session.client.query({ text: sql, values, types: QUERY_TYPES })
+      return r.rows ?? []
     } catch (error) {
       throw wrap(error, 'running SQL', this.description)
     }

@@ -2,6 +2,7 @@ import type { ConnectOptions, Connection, Dialect } from '../../src/dialect.js'
 import { requireDriver } from '../../src/drivers.js'
 import { acceptsKysely } from '../../src/kysely-session.js'
 import { postgresErrors } from './postgres-errors.js'
+import { postgresChanges } from './postgres-changes.js'
 import { postgresSql } from './postgres-sql.js'
 import { postgresTypes } from './postgres-types.js'
 
@@ -37,6 +38,8 @@ function accepts(target: unknown): boolean {
  */
 export const postgresDialect: Dialect = Object.freeze({
   name: 'postgres',
+  // change capture for a short cut-over (captureChanges, catchUp, cutover)
+  changes: postgresChanges,
   capabilities: Object.freeze({
     transactionalDdl: true,
     bulkPath: 'copy',

@@ -228,6 +228,31 @@ export class SqliteConnection implements Connection {
     return finalizeSqliteTarget(this.db, schema)
   }
 
+  /**
+   * Runs one statement and returns its rows as objects (none for a statement that returns none): values as
+   * SQLite stores them, integers past 2^53 as bigint. A failure is a `SchemaError` with the engine's error as `cause`.
+   */
+  async query(sql: string, params: readonly Value[] = []): Promise<Record<string, unknown>[]> {
+    try {
+      const statement = this.db.prepare(sql)
+      const bound = params.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v))
+      if (!statement.reader) {
+        statement.run(...bound)
+        return []
+      }
+      const rows = statement.safeIntegers(true).all(...bound) as Record<string, unknown>[]
+      for (const row of rows) {
+        for (const k of Object.keys(row)) {
+          const v = row[k]
+          if (typeof v === 'bigint' && v >= -(2n ** 53n) && v <= 2n ** 53n) row[k] = Number(v)
+        }
+      }
+      return rows
+    } catch (error) {
+      throw new SchemaError(`SQL on ${this.description} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...sqliteErrors.driverOf(error) })
+    }
+  }
+
   /** Runs user SQL (views, triggers); a failure is a `SchemaError` with the engine's error as `cause`. */
   async execute(sql: string): Promise<void> {
     try {

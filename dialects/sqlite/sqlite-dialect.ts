@@ -2,6 +2,7 @@ import type { CollationFolder, ConnectOptions, Connection, Dialect } from '../..
 import { requireDriver } from '../../src/drivers.js'
 import { acceptsKysely } from '../../src/kysely-session.js'
 import { sqliteErrors } from './sqlite-errors.js'
+import { sqliteChanges } from './sqlite-changes.js'
 import { sqliteSql } from './sqlite-sql.js'
 import { sqliteTypes } from './sqlite-types.js'
 
@@ -40,6 +41,8 @@ const RTRIM: CollationFolder = (s) => s.replace(/ +$/, '')
  */
 export const sqliteDialect: Dialect = Object.freeze({
   name: 'sqlite',
+  // change capture for a short cut-over (captureChanges, catchUp, cutover)
+  changes: sqliteChanges,
   capabilities: Object.freeze({
     transactionalDdl: true,
     bulkPath: 'prepared-insert',

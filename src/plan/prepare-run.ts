@@ -2,6 +2,7 @@ import type { Connection } from '../dialect.js'
 import { UsageError } from '../errors.js'
 import type { FerryOptions } from '../options.js'
 import { fitIdentifiers, type Rename } from '../schema/identifiers.js'
+import { withoutChangeTable } from '../catchup/names.js'
 import { selectSchema } from '../schema/select.js'
 import type { DatabaseSchema } from '../schema/types.js'
 import { orderTables, type LoadOrder } from './order.js'
@@ -22,7 +23,8 @@ export function prepareRun(
   target: Pick<Connection, 'dialect'>,
   options: Pick<FerryOptions, 'tables' | 'foreignKeys' | 'types' | 'transforms' | 'identifiers'>,
 ): PreparedRun {
-  const { schema: sourceSchema } = selectSchema(introspected, options)
+  // a captured source's change table is the capture's, never the application's
+  const { schema: sourceSchema } = selectSchema(withoutChangeTable(introspected), options)
   let schema: DatabaseSchema = {
     ...sourceSchema,
     // each column keeps the dialect its native type belongs to: the target schema carries the target's name

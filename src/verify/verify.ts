@@ -1,3 +1,4 @@
+import { withoutChangeTable } from '../catchup/names.js'
 import { connect, type ConnectionSpec } from '../connect.js'
 import type { Connection, ReadBatch, ReadOptions, ScanOptions, SegmentHashes, SegmentRequest } from '../dialect.js'
 import { AbortError, UsageError, type RowError } from '../errors.js'
@@ -800,8 +801,9 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     // our own connections read one consistent snapshot; a caller's connection is used as the caller left it
     if (ca.owned) await a.snapshot()
     if (cb.owned) await b.snapshot()
-    const schemaA = await a.introspect(options.tables ? { tables: options.tables } : undefined)
-    const schemaB = await b.introspect()
+    // a captured source's change table is the capture's: never compared
+    const schemaA = withoutChangeTable(await a.introspect(options.tables ? { tables: options.tables } : undefined))
+    const schemaB = withoutChangeTable(await b.introspect())
     if (options.tables) {
       const missing = options.tables.filter((t) => !schemaA.tables.some((x) => x.name === t))
       if (missing.length > 0) throw new UsageError(`no table ${missing.map((m) => JSON.stringify(m)).join(', ')} on a`)

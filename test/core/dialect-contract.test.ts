@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ENGINE_NAMES, isEngine, loadEngine } from '../../src/registry.js'
@@ -15,6 +15,10 @@ const CONTRACT: Record<string, string[]> = {
   'X-errors.ts': ['XErrors'],
   'index.ts': ['X', 'XConnection', 'XDialect', 'XErrors', 'XSql', 'XTypes'],
 }
+// files an engine has when it has the feature, with the same exported names: change capture (`Dialect.changes`)
+const OPTIONAL: Record<string, { names: string[]; has: (d: Awaited<ReturnType<typeof loadEngine>>) => boolean }> = {
+  'X-changes.ts': { names: ['XChanges'], has: (d) => d.changes !== undefined },
+}
 // files that every file format may load: they must not load the driver
 const DRIVER_FREE = ['X-dialect.ts', 'X-types.ts', 'X-sql.ts', 'X-errors.ts']
 
@@ -29,12 +33,15 @@ describe('the dialect contract', () => {
 
   for (const engine of ENGINE_NAMES) {
     describe(engine, () => {
-      it('has exactly the contract files', () => {
+      it('has exactly the contract files, and an optional one exactly when it has the feature', async () => {
+        const d = await loadEngine(engine)
+        const optional = Object.entries(OPTIONAL).filter(([, o]) => o.has(d)).map(([f]) => f)
         const files = readdirSync(join(root, engine)).filter((f) => f.endsWith('.ts'))
-        expect(files.map((f) => generic(engine, f)).sort()).toEqual(Object.keys(CONTRACT).sort())
+        expect(files.map((f) => generic(engine, f)).sort()).toEqual([...Object.keys(CONTRACT), ...optional].sort())
       })
 
-      for (const [file, names] of Object.entries(CONTRACT)) {
+      const present = Object.entries(OPTIONAL).filter(([f]) => existsSync(join(root, engine, f.replace('X', engine))))
+      for (const [file, names] of [...Object.entries(CONTRACT), ...present.map(([f, o]) => [f, o.names] as const)]) {
         it(`${file.replace('X', engine)} exports exactly ${names.join(', ')}`, async () => {
           const mod = (await import(join(root, engine, file.replace('X', engine)))) as Record<string, unknown>
           expect(Object.keys(mod).map((n) => generic(engine, n)).sort()).toEqual(names)

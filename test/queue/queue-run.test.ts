@@ -10,6 +10,7 @@ import { QueueDb } from '../../src/queue/queue-db.js'
 import type { Report } from '../../src/report.js'
 import type { Row } from '../../src/schema/types.js'
 import { createMysqlDatabase, createPostgresDatabase, serverUp, type TestDatabase } from '../support/servers.js'
+import { eventsTable } from '../support/events-table.js'
 import { workerBundle, type WorkerProcess } from './workers.js'
 
 // a queue run: this process is the coordinator (ferry with `queue`), three worker processes copy the chunks;
@@ -21,23 +22,10 @@ const BATCH = 250
 const JUNK = new Set(Array.from({ length: ROWS / 2_000 }, (_, i) => (i + 1) * 2_000 - 7))
 
 function fixture(junk: boolean): Fixture {
-  const skipped = junk ? JUNK : new Set<number>()
   return {
     name: 'queue',
     tables: [
-      {
-        name: 'events',
-        columns: [
-          { name: 'id', type: { kind: 'int64' }, nullable: false, autoIncrement: true },
-          { name: 'n', type: { kind: 'int32' } },
-          { name: 'label', type: { kind: 'text' } },
-        ],
-        primaryKey: ['id'],
-        rows: Array.from({ length: ROWS }, (_, i) => i + 1)
-          .filter((id) => !skipped.has(id))
-          .map((id) => [id, id % 1000, `row ${id}`]),
-        looseRows: [...skipped].map((id) => [id, 'not-a-number', `junk ${id}`]),
-      },
+      eventsTable(ROWS, junk ? JUNK : undefined),
       {
         // a text key: one whole-table chunk, resumable after its key
         name: 'codes',

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildFixture, type Fixture } from '../../fixtures/fixture.js'
 import { connect } from '../../src/connect.js'
 import { harnesses } from '../cross/harness.js'
+import { eventsTable } from '../support/events-table.js'
 import { bundleChild, type KillableChild } from './kill-child.js'
 
 // a --jobs 4 copy killed with SIGKILL at a random point, then resumed (with --jobs 4 again): 20 trials over three
@@ -24,20 +25,7 @@ function fixture(junk: boolean): Fixture {
   return {
     name: 'jobs',
     tables: [
-      {
-        name: 'events',
-        columns: [
-          // an identity key: INTEGER PRIMARY KEY (the rowid) on SQLite, which is what splits there
-          { name: 'id', type: { kind: 'int64' }, nullable: false, autoIncrement: true },
-          { name: 'n', type: { kind: 'int32' } },
-          { name: 'label', type: { kind: 'text' } },
-        ],
-        primaryKey: ['id'],
-        rows: Array.from({ length: ROWS }, (_, i) => i + 1)
-          .filter((id) => !skipped.has(id))
-          .map((id) => [id, id % 1000, `row ${id}`]),
-        looseRows: [...skipped].map((id) => [id, 'not-a-number', `junk ${id}`]),
-      },
+      eventsTable(ROWS, skipped),
     ],
   }
 }

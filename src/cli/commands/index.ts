@@ -1,8 +1,11 @@
 import type { CliCommand } from '../command.js'
 import { backupCommand, restoreCommand } from './backup.js'
+import { captureCommand } from './capture.js'
+import { catchUpCommand } from './catch-up.js'
 import { compatCommand } from './compat.js'
 import { completionCommand } from './completion.js'
 import { copyCommand } from './copy.js'
+import { cutoverCommand } from './cutover.js'
 import { demoCommand } from './demo.js'
 import { initCommand } from './init.js'
 import { planCommand } from './plan.js'
@@ -14,4 +17,4 @@ import { verifyCommand } from './verify.js'
 import { workerCommand } from './worker.js'
 
 /** Every `dbferry` command. A new command is a file in this folder and a line here. */
-export const commands: CliCommand[] = [copyCommand, planCommand, demoCommand, verifyCommand, backupCommand, restoreCommand, splitCommand, rejectsCommand, rewriteDumpCommand, compatCommand, completionCommand(() => commands), initCommand, workerCommand, statusCommand]
+export const commands: CliCommand[] = [copyCommand, planCommand, demoCommand, verifyCommand, backupCommand, restoreCommand, splitCommand, rejectsCommand, rewriteDumpCommand, captureCommand, catchUpCommand, cutoverCommand, compatCommand, completionCommand(() => commands), initCommand, workerCommand, statusCommand]
