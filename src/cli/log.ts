@@ -1,7 +1,7 @@
 import type { ProgressEvent } from '../pipeline/progress.js'
 import type { CliIo } from './command.js'
 import type { LogLevel } from './options-table.js'
-import { progressDisplay } from './progress-display.js'
+import { progressDisplay, queueLine } from './progress-display.js'
 
 /** A command's logger on stderr at a {@link LogLevel}: `debug` lines carry the time since the command started. */
 export interface CliLog {
@@ -23,11 +23,13 @@ export function cliLog(io: Pick<CliIo, 'stderr'>, level: LogLevel): CliLog {
 
 /**
  * A run's progress on stderr at the log's level: nothing at `error`; at `info` bars on a terminal, lines
- * otherwise (nothing with `--json`, whose reader wants stdout alone); at `debug` every event as a timestamped
+ * otherwise (with `--json`, whose reader wants stdout alone, only a queue run's id); at `debug` every event as a timestamped
  * line, whatever the terminal.
  */
 export function runProgress(io: CliIo, log: CliLog, json: boolean): { onProgress?: (e: ProgressEvent) => void; stop(): void } {
   if (log.level === 'debug') return { onProgress: (e) => log.debug(describeEvent(e)), stop() {} }
+  // a queue run's id is what its workers need: said at `info` even with --json (on stderr, stdout stays JSON)
+  if (json && log.level !== 'error') return { onProgress: (e) => e.type === 'queue' && io.stderr.write(`[dbferry] ${describeEvent(e)}\n`), stop() {} }
   return progressDisplay(io, log.level === 'error' || json ? 'none' : io.stdout.isTTY ? 'tty' : 'lines')
 }
 
@@ -43,7 +45,7 @@ function describeEvent(e: ProgressEvent): string {
     case 'table-end':
       return `${e.table}: end: ${e.read} read, ${e.written} written, ${e.rejected} rejected, ${e.dropped} dropped in ${e.ms} ms`
     case 'queue':
-      return `queue run ${e.run}: ${e.chunks} chunk job(s) in ${e.queue}; start workers with: dbferry worker --queue <the queue URL>`
+      return queueLine(e)
     case 'table-finalized':
       return `${e.table}: indexes, foreign keys and identity made while other tables load${e.ok ? '' : ' (failed: made again when the copy is finished)'} in ${e.ms} ms`
   }

@@ -182,6 +182,6 @@ function cut(line: string, width: number): string {
 }
 
 /** What a queue run's coordinator says once it has enqueued the chunks: the run id workers serve. */
-function queueLine(e: Extract<ProgressEvent, { type: 'queue' }>): string {
+export function queueLine(e: Extract<ProgressEvent, { type: 'queue' }>): string {
   return `queue run ${e.run}: ${e.chunks} chunk job(s) in ${e.queue}; workers: dbferry worker --queue <url> (--run ${e.run})`
 }
