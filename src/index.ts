@@ -9,7 +9,7 @@
  * const report = await ferry({ from: 'sqlite:./app.db', to: 'postgres://postgres@127.0.0.1/app' })
  */
 export { ferry } from './ferry.js'
-export type { FerryOptions } from './options.js'
+export { BATCH_DEFAULTS, type FerryOptions } from './options.js'
 export { plan, type PlanOptions, type PlanReport, type PreflightIssue, type PreflightKind, type PreflightExample } from './plan/plan.js'
 export { verify, formatVerifyReport, buildExpectations, type VerifyOptions, type VerifyReport, type TableVerification, type RowKeyObject, type Tolerances, type ColumnTolerance, type VerifyHashing, type CopyExpectations, type TableExpectations, type ExpectationEntry, type ExpectationRunReport } from './verify/index.js'
 export { exitCodeOf, type Report, type RowProblem, type TableReport, type Totals } from './report.js'

@@ -39,7 +39,7 @@ export const COPY_OPTIONS: readonly CliOption[] = [
   { name: 'resume', help: 'continue the interrupted run recorded in the journal (no row lost or written twice);\n"nothing to resume" (exit 0) when the last run finished and the target holds its rows' },
   { name: 'backup', value: '<file>', file: true, help: 'where to back up an SQLite target before changing it (default: <file>.<time>.backup)' },
   { name: 'no-backup', help: 'do not back up an SQLite target the run changes (modes truncate, append, recreate)' },
-  { name: 'batch-rows', value: '<n>', help: 'rows per batch (default 10000)' },
+  { name: 'batch-rows', value: '<n>', help: 'rows per batch (default 5000)' },
   { name: 'concurrency', short: 'j', value: '<n>', help: 'tables copied at once where the plan allows (default 1)' },
   { name: 'jobs', value: '<n>', help: 'copy with n source and target connections at once: tables split into chunks by their\ninteger key, several chunks and tables at a time (default 1; needs URLs, no transforms)' },
   { name: 'chunk-rows', value: '<n>', help: 'with --jobs: rows per chunk of a split table (default 250000)' },

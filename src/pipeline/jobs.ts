@@ -1,6 +1,6 @@
 import type { Connection } from '../dialect.js'
 import type { DatabaseSchema, TableSchema } from '../schema/types.js'
-import type { FerryOptions } from '../options.js'
+import { BATCH_DEFAULTS, type FerryOptions } from '../options.js'
 import { withNotes } from '../plan/generated-notes.js'
 import type { PlannedRun } from '../plan/planned-run.js'
 import type { TablePair } from '../plan/table-pair.js'
@@ -62,8 +62,8 @@ export async function chunksFor(source: Connection, pair: TablePair, resume: Res
  * written and its encoding), so that N jobs keep about the memory of one — down to 1 000 rows and 1 MiB.
  */
 export function batchSizes(options: FerryOptions, jobs: number): { batchRows: number; batchBytes: number } {
-  const rows = options.batchRows ?? 10_000
-  const bytes = options.batchBytes ?? 8 << 20
+  const rows = options.batchRows ?? BATCH_DEFAULTS.rows
+  const bytes = options.batchBytes ?? BATCH_DEFAULTS.bytes
   if (jobs <= 1) return { batchRows: rows, batchBytes: bytes }
   return { batchRows: Math.min(rows, Math.max(1_000, Math.ceil(rows / jobs))), batchBytes: Math.min(bytes, Math.max(1 << 20, Math.ceil(bytes / jobs))) }
 }

@@ -1,6 +1,6 @@
 import type { SourceTableState } from '../dialect.js'
 import { PreflightError, SourceChangedError } from '../errors.js'
-import type { FerryOptions } from '../options.js'
+import { BATCH_DEFAULTS, type FerryOptions } from '../options.js'
 import { emptyTableReport } from '../pipeline/copy-table.js'
 import type { ProgressEvent } from '../pipeline/progress.js'
 import { resumeTables } from '../pipeline/resume-run.js'
@@ -57,8 +57,8 @@ async function runPreflight(run: RunState, prepared: PreparedRun, options: Ferry
   if ((options.preflight ?? 'off') === 'off') return
   options.onProgress?.({ type: 'phase', phase: 'preflight' })
   const issues = await preflight(run.source.connection, run.target.connection, prepared, {
-    batchRows: options.batchRows ?? 10_000,
-    batchBytes: options.batchBytes ?? 8 << 20,
+    batchRows: options.batchRows ?? BATCH_DEFAULTS.rows,
+    batchBytes: options.batchBytes ?? BATCH_DEFAULTS.bytes,
     maxExamples: options.maxExamples,
     signal: options.signal,
   })

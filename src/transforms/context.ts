@@ -1,7 +1,7 @@
 import type { Connection } from '../dialect.js'
 import { UsageError } from '../errors.js'
 import type { Journal } from '../journal/journal.js'
-import type { FerryOptions } from '../options.js'
+import { BATCH_DEFAULTS, type FerryOptions } from '../options.js'
 import { TableLedger } from '../pipeline/copy-table.js'
 import { makeRowFitter } from '../pipeline/fit-rows.js'
 import type { PreparedRun } from '../plan/prepare-run.js'
@@ -43,7 +43,7 @@ export function makeTransformContext(
       // (the copy itself rejects and journals them)
       const fit = makeRowFitter(pair.source, pair.target, target.dialect.capabilities, { stripNul: options.stripNul, decimals: options.decimals })
       const ignore = () => {}
-      for await (const b of source.read(pair.source, { batchRows: options.batchRows ?? 10_000, batchBytes: options.batchBytes ?? 8 << 20, signal: options.signal })) {
+      for await (const b of source.read(pair.source, { batchRows: options.batchRows ?? BATCH_DEFAULTS.rows, batchBytes: options.batchBytes ?? BATCH_DEFAULTS.bytes, signal: options.signal })) {
         if (!fit) yield b.rows
         else {
           const rows: Row[] = []
