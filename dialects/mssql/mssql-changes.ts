@@ -1,5 +1,5 @@
 import type { ChangeCaptureSql } from '../../src/dialect.js'
-import { CHANGE_TABLE, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
+import { capturedKey, CHANGE_TABLE, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
 import type { ColumnSchema, TableSchema } from '../../src/schema/types.js'
 import { mssqlSql } from './mssql-sql.js'
 
@@ -17,9 +17,7 @@ const MAX_NAME = 128
 const qualified = (name: string, schema: string | undefined) => mssqlSql.tableName({ name }, schema)
 
 function keyColumns(table: TableSchema): ColumnSchema[] {
-  const key = table.primaryKey?.columns ?? []
-  if (key.length === 0) throw new Error(`${table.name} has no primary key to capture`)
-  return key.map((k) => table.columns.find((c) => c.name === k)!)
+  return capturedKey(table).map((k) => table.columns.find((c) => c.name === k)!)
 }
 
 /** One key part as JSON text: integers and bits as numbers, everything else as an escaped string. */

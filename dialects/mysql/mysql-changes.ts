@@ -1,5 +1,5 @@
 import type { ChangeCaptureSql } from '../../src/dialect.js'
-import { CHANGE_TABLE, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
+import { capturedKey, CHANGE_TABLE, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
 import type { TableSchema } from '../../src/schema/types.js'
 import { mysqlSql } from './mysql-sql.js'
 
@@ -14,12 +14,6 @@ const q = mysqlSql.quoteIdentifier
 const text = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
 const MAX_NAME = 64
 
-function keyColumns(table: TableSchema): string[] {
-  const key = table.primaryKey?.columns ?? []
-  if (key.length === 0) throw new Error(`${table.name} has no primary key to capture`)
-  return key
-}
-
 const keyJson = (row: 'NEW' | 'OLD', key: readonly string[]) => `JSON_ARRAY(${key.map((c) => `${row}.${q(c)}`).join(', ')})`
 
 /** MySQL/MariaDB's {@link ChangeCaptureSql}. */
@@ -30,7 +24,7 @@ export const mysqlChanges: ChangeCaptureSql = Object.freeze({
   ],
   dropChangeTable: () => [`DROP TABLE IF EXISTS ${q(CHANGE_TABLE)}`],
   install(table: TableSchema): string[] {
-    const key = keyColumns(table)
+    const key = capturedKey(table)
     const t = q(table.name)
     const entry = (json: string) => `INSERT INTO ${q(CHANGE_TABLE)} (table_name, key_json) VALUES (${text(table.name)}, ${json})`
     const same = key.map((c) => `OLD.${q(c)} <=> NEW.${q(c)}`).join(' AND ')
@@ -52,7 +46,7 @@ export const mysqlChanges: ChangeCaptureSql = Object.freeze({
     `SELECT id, table_name, key_json FROM ${q(CHANGE_TABLE)}${after === undefined ? '' : ` WHERE id > ${after}`} ORDER BY id LIMIT ${Math.floor(limit)}`,
   deleteChanges: (ids: readonly (number | bigint)[]) => `DELETE FROM ${q(CHANGE_TABLE)} WHERE id IN (${ids.map((i) => BigInt(i).toString()).join(', ')})`,
   upsert(table: TableSchema, columns: readonly string[], literals: readonly string[]): string[] {
-    const key = keyColumns(table)
+    const key = capturedKey(table)
     const rest = columns.filter((c) => !key.includes(c))
     // with only key columns, setting the first key part to itself makes a present row a no-op
     const set = (rest.length === 0 ? [key[0]!] : rest).map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ')

@@ -1,5 +1,5 @@
 import type { ChangeCaptureSql } from '../../src/dialect.js'
-import { CHANGE_TABLE, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
+import { capturedKey, CHANGE_TABLE, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
 import type { TableSchema } from '../../src/schema/types.js'
 import { postgresSql } from './postgres-sql.js'
 
@@ -18,12 +18,6 @@ const FUNCTION = 'dbferry_capture'
 
 /** `schema.name`, or the bare name when no schema is known (the session's search path decides). */
 const qualified = (name: string, schema: string | undefined) => (schema ? `${q(schema)}.${q(name)}` : q(name))
-
-function keyColumns(table: TableSchema): string[] {
-  const key = table.primaryKey?.columns ?? []
-  if (key.length === 0) throw new Error(`${table.name} has no primary key to capture`)
-  return key
-}
 
 /** PostgreSQL's {@link ChangeCaptureSql}. */
 export const postgresChanges: ChangeCaptureSql = Object.freeze({
@@ -53,7 +47,7 @@ $dbferry$`,
   ],
   dropChangeTable: (schema: string | undefined) => [`DROP FUNCTION IF EXISTS ${qualified(FUNCTION, schema)}() CASCADE`, `DROP TABLE IF EXISTS ${qualified(CHANGE_TABLE, schema)}`],
   install(table: TableSchema, schema: string | undefined): string[] {
-    const key = keyColumns(table)
+    const key = capturedKey(table)
     return [
       ...postgresChanges.remove(table.name, schema),
       `CREATE TRIGGER ${q(triggerName('all', table.name, MAX_NAME))} AFTER INSERT OR UPDATE OR DELETE ON ${qualified(table.name, schema)} FOR EACH ROW EXECUTE FUNCTION ${qualified(FUNCTION, schema)}(${key.map(text).join(', ')})`,
@@ -68,7 +62,7 @@ $dbferry$`,
     `SELECT id, table_name, key_json FROM ${qualified(CHANGE_TABLE, schema)}${after === undefined ? '' : ` WHERE id > ${after}`} ORDER BY id LIMIT ${Math.floor(limit)}`,
   deleteChanges: (ids: readonly (number | bigint)[], schema: string | undefined) => `DELETE FROM ${qualified(CHANGE_TABLE, schema)} WHERE id IN (${ids.map((i) => BigInt(i).toString()).join(', ')})`,
   upsert(table: TableSchema, columns: readonly string[], literals: readonly string[], schema: string | undefined): string[] {
-    const key = keyColumns(table)
+    const key = capturedKey(table)
     const rest = columns.filter((c) => !key.includes(c))
     const action = rest.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${rest.map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ')}`
     // OVERRIDING SYSTEM VALUE: a GENERATED ALWAYS identity takes the source's key as the copy wrote it

@@ -1,5 +1,5 @@
 import type { ChangeCaptureSql } from '../../src/dialect.js'
-import { CHANGE_TABLE, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
+import { capturedKey, CHANGE_TABLE, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
 import type { TableSchema } from '../../src/schema/types.js'
 import { sqliteSql } from './sqlite-sql.js'
 
@@ -13,12 +13,6 @@ const text = (s: string) => `'${s.replace(/'/g, "''")}'`
 // SQLite keeps names of any length; the cap only keeps generated names readable
 const MAX_NAME = 128
 
-function keyColumns(table: TableSchema): string[] {
-  const key = table.primaryKey?.columns ?? []
-  if (key.length === 0) throw new Error(`${table.name} has no primary key to capture`)
-  return key
-}
-
 const keyJson = (row: 'NEW' | 'OLD', key: readonly string[]) => `json_array(${key.map((c) => `${row}.${q(c)}`).join(', ')})`
 const insertEntry = (table: string, json: string) => `INSERT INTO ${q(CHANGE_TABLE)} (table_name, key_json) VALUES (${text(table)}, ${json})`
 
@@ -30,7 +24,7 @@ export const sqliteChanges: ChangeCaptureSql = Object.freeze({
   ],
   dropChangeTable: () => [`DROP TABLE IF EXISTS ${q(CHANGE_TABLE)}`],
   install(table: TableSchema): string[] {
-    const key = keyColumns(table)
+    const key = capturedKey(table)
     const t = q(table.name)
     const same = key.map((c) => `OLD.${q(c)} IS NEW.${q(c)}`).join(' AND ')
     return [
@@ -48,7 +42,7 @@ export const sqliteChanges: ChangeCaptureSql = Object.freeze({
     `SELECT id, table_name, key_json FROM ${q(CHANGE_TABLE)}${after === undefined ? '' : ` WHERE id > ${after}`} ORDER BY id LIMIT ${Math.floor(limit)}`,
   deleteChanges: (ids: readonly (number | bigint)[]) => `DELETE FROM ${q(CHANGE_TABLE)} WHERE id IN (${ids.map((i) => BigInt(i).toString()).join(', ')})`,
   upsert(table: TableSchema, columns: readonly string[], literals: readonly string[]): string[] {
-    const key = keyColumns(table)
+    const key = capturedKey(table)
     const rest = columns.filter((c) => !key.includes(c))
     const action = rest.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${rest.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`
     return [`INSERT INTO ${q(table.name)} (${columns.map(q).join(', ')}) VALUES (${literals.join(', ')}) ON CONFLICT (${key.map(q).join(', ')}) ${action}`]

@@ -1,3 +1,6 @@
+import { SchemaError } from '../errors.js'
+import type { TableSchema } from '../schema/types.js'
+
 /**
  * The names change capture gives what it creates in a source, one list for every engine: the change table, and
  * one trigger (or trigger set) per captured table, named for it so that removal finds exactly its own.
@@ -10,6 +13,13 @@ export const CHANGE_TABLE = 'dbferry_changes'
 export function withoutChangeTable<S extends { tables: readonly { name: string }[] }>(schema: S): S {
   const own = (name: string) => name.toLowerCase() === CHANGE_TABLE
   return schema.tables.some((t) => own(t.name)) ? { ...schema, tables: schema.tables.filter((t) => !own(t.name)) } : schema
+}
+
+/** The primary key columns a capture records for a table; a table without one cannot be captured (a `SchemaError`). */
+export function capturedKey(table: TableSchema): string[] {
+  const key = table.primaryKey?.columns ?? []
+  if (key.length === 0) throw new SchemaError(`${table.name} has no primary key to capture`, { table: table.name })
+  return key
 }
 
 /** Every capture trigger's name starts with this, so the catalog query that lists them needs no table list. */
