@@ -1,6 +1,9 @@
 // MariaDB pairs: SQLite → MariaDB, PostgreSQL → MariaDB and MariaDB → PostgreSQL, each beside its practical limit
 // measured in the same run: export to a file with the engines' own tools, then bulk-load that file into the
-// same table (MariaDB: LOAD DATA LOCAL INFILE; PostgreSQL: \copy).
+// same table (MariaDB: LOAD DATA LOCAL INFILE; PostgreSQL: \copy). BENCH_PAIRS also takes the other pairs among
+// SQLite, PostgreSQL and MariaDB: postgres-sqlite and mysql-sqlite (export, then sqlite3's .import), sqlite-sqlite
+// (sqlite3's ATTACH and INSERT … SELECT), postgres-postgres (psql \copy piped into psql \copy) and mysql-mysql
+// (mysqldump piped into mysql).
 //
 // Builds a SQLite table of BENCH_ROWS rows (default 1 000 000; 7 columns: integer key, integer, text email,
 // real, text with embedded newlines and accents, timestamp, boolean), copies it once into a PostgreSQL and a
@@ -24,6 +27,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import Database from 'better-sqlite3'
 import { PG_URL, ROOT, ROWS, RUNS, TABLE, buildPeople, median, pgAdmin } from './lib.mjs'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
@@ -63,6 +67,9 @@ function withDb(url, name) {
   return u.toString()
 }
 
+/** An SQLite target: a file in the bench's folder. */
+let sqliteTargets = 0
+
 const server = {
   async mysqlAdmin(sql) {
     const c = await mysql.createConnection(MYSQL_URL)
@@ -74,16 +81,31 @@ const server = {
   },
   pgAdmin,
   async create(kind) {
+    if (kind === 'sqlite') {
+      const path = join(dir, `target-${++sqliteTargets}.db`)
+      return { kind, name: path, path, url: `sqlite:${path}` }
+    }
     const name = unique('bench')
     if (kind === 'mysql') await this.mysqlAdmin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`)
     else await this.pgAdmin(`CREATE DATABASE "${name}"`)
     return { kind, name, url: withDb(kind === 'mysql' ? MYSQL_URL : PG_URL, name) }
   },
   async drop(db) {
+    if (db.kind === 'sqlite') return rmSync(db.path, { force: true })
     if (db.kind === 'mysql') await this.mysqlAdmin(`DROP DATABASE IF EXISTS \`${db.name}\``)
     else await this.pgAdmin(`DROP DATABASE IF EXISTS "${db.name}" WITH (FORCE)`)
   },
   async query(db, sql) {
+    if (db.kind === 'sqlite') {
+      const d = new Database(db.path)
+      try {
+        // TRUNCATE is spelled DELETE in SQLite
+        const text = sql.replace(/^TRUNCATE TABLE/, 'DELETE FROM')
+        return /^\s*SELECT/i.test(text) ? d.prepare(text).all() : (d.exec(text), [])
+      } finally {
+        d.close()
+      }
+    }
     if (db.kind === 'mysql') {
       const c = await mysql.createConnection(db.url)
       try {
@@ -166,6 +188,26 @@ const limitPaths = {
     }).seconds
   },
 }
+
+/** The limit into SQLite: a file (made by `exportFile`, CSV or tab-separated) read by sqlite3's `.import` into the table dbferry made. */
+function sqliteImport(target, exportFile, mode = 'csv') {
+  return timed(() => {
+    exportFile()
+    check(spawnSync('sqlite3', [target.path, `.mode ${mode}`, `.import ${csv} ${TABLE}`]), 'sqlite3 .import')
+  }).seconds
+}
+
+Object.assign(limitPaths, {
+  'postgres-sqlite': (target, source) => sqliteImport(target, () => check(spawnSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', source.url, '-c', `\\copy (SELECT ${COLUMNS} FROM ${TABLE}) TO '${csv}' CSV`]), 'psql export')),
+  // mysql --batch escapes line breaks, which sqlite3 imports as they are: the same bytes to move, not the same values
+  'mysql-sqlite': (target, source) =>
+    sqliteImport(target, () => check(spawnSync('bash', ['-o', 'pipefail', '-c', `mysql --batch --skip-column-names ${mysqlArgs(source.url).join(' ')} -e "SELECT ${COLUMNS} FROM ${TABLE}" > "$OUT"`], { env: { ...process.env, OUT: csv } }), 'mysql export'), 'tabs'),
+  'sqlite-sqlite': (target) => timed(() => check(spawnSync('sqlite3', [target.path, `ATTACH '${file}' AS s`, `INSERT INTO ${TABLE} SELECT * FROM s.${TABLE}`]), 'sqlite3 INSERT … SELECT')).seconds,
+  'postgres-postgres': (target, source) =>
+    timed(() => check(spawnSync('bash', ['-o', 'pipefail', '-c', `psql -q "$SRC" -c "\\copy ${TABLE} TO STDOUT" | psql -q -v ON_ERROR_STOP=1 "$DST" -c "\\copy ${TABLE} FROM STDIN"`], { env: { ...process.env, SRC: source.url, DST: target.url } }), 'psql | psql')).seconds,
+  'mysql-mysql': (target, source) =>
+    timed(() => check(spawnSync('bash', ['-o', 'pipefail', '-c', `mysqldump --no-create-info --skip-triggers ${mysqlArgs(source.url).join(' ')} ${TABLE} | mysql ${mysqlArgs(target.url).join(' ')}`]), 'mysqldump | mysql')).seconds,
+})
 
 const hasPgloader = spawnSync('sh', ['-c', 'command -v pgloader']).status === 0
 
