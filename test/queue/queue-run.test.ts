@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,6 +9,7 @@ import { connect } from '../../src/connect.js'
 import { ferry } from '../../src/ferry.js'
 import { ChunkLedger, LostClaimError } from '../../src/queue/chunk-ledger.js'
 import { QueueDb } from '../../src/queue/queue-db.js'
+import { runWorker } from '../../src/queue/worker.js'
 import type { Report } from '../../src/report.js'
 import type { Row } from '../../src/schema/types.js'
 import { createMysqlDatabase, createPostgresDatabase, serverUp, type TestDatabase } from '../support/servers.js'
@@ -248,4 +249,35 @@ describe.skipIf(!pgUp)('queue chunk ledger: one attempt at a time', () => {
     await expect(ledger.checkpoint('t', 0, first.attempt, { table: 't', lastKey: null, read: 9, written: 9, rejected: 0, dropped: 0, done: false })).rejects.toBeInstanceOf(LostClaimError)
     await expect(ledger.finish('t', 0, first.attempt, { name: 't', status: 'done', read: 9, written: 9, rejected: 0, dropped: 0, inserted: 0, fixed: {}, byKind: {}, examples: [], ms: 1 })).rejects.toBeInstanceOf(LostClaimError)
   })
+})
+
+describe.skipIf(!pgUp)('queue run: a chunk that fails its last retry', () => {
+  it('fails the run, naming the table, the chunk and the error, after the retries', async () => {
+    const src = join(dir, 'vanishing.sqlite')
+    await buildFixture({ name: 'q', tables: [eventsTable(3_000)] }, `sqlite:${src}`)
+    const dst = await createPostgresDatabase()
+    try {
+      let worker: Promise<unknown> | undefined
+      const report = await ferry({
+        from: `sqlite:${src}`,
+        to: dst.url,
+        queue: dst.url,
+        queueRetries: 1,
+        journal: false,
+        chunkRows: 1_000,
+        onProgress(e) {
+          if (e.type !== 'queue') return
+          // the coordinator holds the file open; a worker cannot open it any more
+          renameSync(src, `${src}.gone`)
+          worker = runWorker({ queue: dst.url, run: e.run, pollSeconds: 0.2 })
+        },
+      })
+      await worker
+      expect(report.ok).toBe(false)
+      expect(report.error?.message).toMatch(/^events: chunk \d of 3: .*\(after 2 attempt\(s\)\)$/)
+      expect(report.tables[0]).toMatchObject({ name: 'events', status: 'failed' })
+    } finally {
+      await dst.drop()
+    }
+  }, 60_000)
 })
