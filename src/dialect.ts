@@ -429,7 +429,7 @@ export interface CsvTextFormat {
  * `NaN`/`inf`/`Infinity`, a time with trailing fractional zeros, a UUID in upper case — and throws where a
  * field is not, so the caller can roll back and take the row path instead. A target with `loadsCsv` must
  * read all of these as the value dbferry would have written, and refuse (throw) rather than change what it
- * cannot store.
+ * cannot store. A text marked `native` is instead one engine's own output, for a target of that engine only.
  */
 export interface CsvText {
   /** How the bytes are written. */
@@ -443,8 +443,17 @@ export interface CsvText {
   bytes: AsyncIterable<Uint8Array>
   /** Once `bytes` is exhausted: how many records it held (the header not counted). */
   records(): number
-  /** Once `bytes` is exhausted: the line the last record starts on (the reader's key for checkpoints). */
-  lastLine(): number
+  /**
+   * Once `bytes` is exhausted: the line the last record starts on (the reader's key for checkpoints). Absent
+   * for a database's text, which has no lines to resume after: a crash between the load's commit and its
+   * checkpoint then makes a resume copy the table again.
+   */
+  lastLine?(): number
+  /**
+   * The engine whose own text forms the fields are in (a database's `COPY … TO` output, as that engine reads
+   * it back), not the canonical text above: only a target of this engine takes it. Absent: canonical text.
+   */
+  native?: string
 }
 
 /** A table loaded by {@link Connection.loadCsv} and not yet committed. */

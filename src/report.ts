@@ -56,11 +56,15 @@ export interface TableReport {
   error?: string
   /**
    * How the rows went in: `pass-through` — the file's bytes went to the target's own CSV parser in one
-   * transaction, checked on the way and counted (CSV into PostgreSQL); `rows` — read, converted and written
+   * transaction, checked on the way and counted (CSV into PostgreSQL; a PostgreSQL table's own COPY text into
+   * another PostgreSQL database); `rows` — read, converted and written
    * batch by batch. Set once the table starts.
    */
   path?: 'pass-through' | 'rows'
-  /** Why a CSV table took the row path (pass-through not possible, turned off, or fallen back from). */
+  /**
+   * Why a table its source could hand over as text (a CSV file; a PostgreSQL table, to a PostgreSQL target) took
+   * the row path (pass-through not possible, turned off, or fallen back from).
+   */
   pathNote?: string
   /** Set when this run resumed an interrupted one: the counts it carried over and where reading restarted. */
   resumed?: {

@@ -483,6 +483,16 @@ export class PostgresConnection implements Connection {
   }
 
   /**
+   * The table as PostgreSQL's own CSV text, read in the open snapshot, for a PostgreSQL target's `loadCsv`
+   * (see `readPostgresTable.csvText`); the reason when no snapshot is open.
+   */
+  async csvText(table: TableSchema): Promise<CsvText | string> {
+    if (!this.#inTransaction) return 'no read snapshot is open on the PostgreSQL source'
+    const text = readPostgresTable.csvText(this.#reader(), table, this.description)
+    return { ...text, bytes: stallGuarded(this.#session, text.bytes) }
+  }
+
+  /**
    * Verify's engine-side hashing: per-segment sums of row hashes computed by the server (see
    * `postgresSql.segmentHashSql`), or undefined when a column is not read from its own text.
    */

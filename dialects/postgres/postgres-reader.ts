@@ -1,6 +1,6 @@
 import pg from 'pg'
 import copyStreams from 'pg-copy-streams'
-import type { ReadBatch, ReadOptions } from '../../src/dialect.js'
+import type { CsvText, ReadBatch, ReadOptions } from '../../src/dialect.js'
 import { AbortError, RowError, SchemaError } from '../../src/errors.js'
 import { keyColumnIndexes, rowKey } from '../../src/schema/rows.js'
 import type { ColumnSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
@@ -498,8 +498,67 @@ async function keyBounds(client: Pick<PostgresQueryable, 'query'>, schema: strin
   return min instanceof ConversionFailure || max instanceof ConversionFailure ? undefined : { min, max }
 }
 
+/** PostgreSQL's own CSV: what `COPY … (FORMAT csv)` writes and reads with its defaults. */
+const OWN_CSV = { delimiter: ',', quote: '"', escape: '"', null: '', header: false, encoding: 'utf8' } as const
+
+/**
+ * A table as PostgreSQL's own CSV text (`COPY (SELECT …) TO STDOUT (FORMAT csv)`, in the session's snapshot,
+ * behind a savepoint like `readCopy`), marked `native` so that only a PostgreSQL target loads it: between two
+ * PostgreSQL databases the rows then go through without a value decoded or encoded in Node. Both sessions
+ * have the same settings (ISO dates, UTC, hex bytea, exact floats), so each value reads back as it was. The
+ * COPY starts at the first chunk read and is ended (cancelled, or read out) if the reader stops early, so the
+ * session stays usable for the row path. `records()` is the COPY's row count once the bytes are exhausted.
+ */
+function csvText(session: ReaderSession, table: TableSchema, description: string): CsvText {
+  const columns = table.columns.map((c) => c.name)
+  const sql = `COPY (SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(session.schema)}.${quoteIdent(table.name)}) TO STDOUT WITH (FORMAT csv)`
+  let records = 0
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    const client = session.client
+    const savepoint = session.inTransaction()
+    if (savepoint) await client.query('SAVEPOINT dbferry_read')
+    const stream = client.query(copyStreams.to(sql))
+    const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+    let done = false
+    let released = false
+    try {
+      for (;;) {
+        let next: IteratorResult<Buffer>
+        try {
+          next = await it.next()
+        } catch (error) {
+          done = true
+          throw wrapError(error, table.name, description)
+        }
+        if (next.done) break
+        yield next.value
+      }
+      done = true
+      records = (stream as unknown as { rowCount: number }).rowCount
+      if (savepoint) {
+        await client.query('RELEASE SAVEPOINT dbferry_read')
+        released = true
+      }
+    } finally {
+      if (!done) {
+        const cancelled = await cancelBackend(session)
+        try {
+          while (!(await it.next()).done) {
+            /* drain */
+          }
+        } catch (error) {
+          if (!cancelled) throw wrapError(error, table.name, description)
+        }
+      }
+      if (savepoint && !released) await client.query('ROLLBACK TO SAVEPOINT dbferry_read').catch(() => {})
+    }
+  }
+  return { format: OWN_CSV, columns, bytes: bytes(), records: () => records, native: 'postgres' }
+}
+
 /**
  * Streams a table in batches, in key order (see `readTable` above). Beyond the contract it carries `keyBounds`
- * (a table's first and last integer key, decoded as the reader decodes it, for splitting it into ranges).
+ * (a table's first and last integer key, decoded as the reader decodes it, for splitting it into ranges) and
+ * `csvText` (the table as PostgreSQL's own CSV, for a PostgreSQL target's pass-through).
  */
-export const readPostgresTable: typeof readTable & { keyBounds: typeof keyBounds } = Object.assign(readTable, { keyBounds })
+export const readPostgresTable: typeof readTable & { keyBounds: typeof keyBounds; csvText: typeof csvText } = Object.assign(readTable, { keyBounds, csvText })

@@ -12,7 +12,9 @@ import { confirmedCheckpoint, intentCheckpoint } from './resume.js'
  * table commits only when the target's row count equals that count, so `read = written` is proven. Anything
  * else — a check that fails, a value or a line the target refuses, a count that differs — rolls the table
  * back, and the row path loads it, journaling each bad row with its line number: the outcome is the same
- * as without the pass-through, only slower.
+ * as without the pass-through, only slower. A database can hand over its own text the same way (a PostgreSQL
+ * table to a PostgreSQL target, `CsvText.native`): its COPY output goes into the target's COPY unparsed,
+ * with the same count check and the same fallback.
  */
 
 /**
@@ -22,6 +24,7 @@ import { confirmedCheckpoint, intentCheckpoint } from './resume.js'
 export function passThroughBlocker(ctx: CopyContext, pair: TablePair, report: TableReport): string | undefined {
   if (ctx.transformers.length > 0) return `transforms process its rows (${ctx.transformers.map((t) => t.name).join(', ')})`
   if (ctx.after !== undefined || report.read + report.written + report.rejected + report.dropped > 0) return 'it resumes after rows already loaded'
+  if (ctx.until !== undefined) return 'it is one chunk of a table split by key ranges'
   const caps = ctx.target.dialect.capabilities
   const { source, target } = pair
   if (target.columns.length !== source.columns.length) return 'the target does not take every column of the file'
@@ -59,6 +62,9 @@ export async function passThrough(ctx: CopyContext, pair: TablePair, report: Tab
     report.pathNote = text
     return false
   }
+  // a database's own text forms are read back as the same values only by that engine: for any other target
+  // the row path is the normal one, nothing to explain (and no byte was read: its COPY starts at the first chunk)
+  if (text.native !== undefined && text.native !== ctx.target.dialect.name) return false
   // the file's fields by the target's names
   const nameOf = new Map(pair.target.columns.map((c) => [c.origin ?? c.name, c.name]))
   const started = Date.now()
@@ -99,7 +105,7 @@ export async function passThrough(ctx: CopyContext, pair: TablePair, report: Tab
   }
   // intent, commit, confirm (see resume.ts): before the commit the target holds none of the table's rows,
   // after it all of them, and the intent lets resume tell which
-  const lastKey = [text.lastLine()]
+  const lastKey = text.lastLine ? [text.lastLine()] : undefined
   report.read = records
   const none = { read: 0, written: 0, rejected: 0, dropped: 0 }
   try {
@@ -117,3 +123,4 @@ export async function passThrough(ctx: CopyContext, pair: TablePair, report: Tab
   await ctx.checkpoint?.(confirmedCheckpoint(report, lastKey, true))
   return true
 }
+
