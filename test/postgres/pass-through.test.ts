@@ -41,7 +41,8 @@ describe.skipIf(!pgUp)('PostgreSQL → PostgreSQL pass-through', () => {
       expect(types).toMatchObject({ path: 'pass-through', read: types.written, rejected: 0 })
       expect(types.written).toBeGreaterThan(0)
       const v = await verify({ a: src.url, b: dst.url })
-      expect(v.tables.filter((t) => !t.equal).map((t) => t.table)).toEqual([])
+      expect(v.tables.filter((t) => !t.equal).map((t) => t.name)).toEqual([])
+      expect(v.equal).toBe(true)
     } finally {
       await dst.drop()
     }
