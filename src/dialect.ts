@@ -47,6 +47,12 @@ export interface DialectCapabilities {
    */
   readonly parallelConnections?: { readonly reads: boolean; readonly writes: boolean }
   /**
+   * Rows per batch this engine loads fastest with as a target, when the run sets no `batchRows`: a target that
+   * pays several round trips per batch (SQL Server's staged bulk load) wants fewer, larger batches. Absent:
+   * `BATCH_DEFAULTS.rows`.
+   */
+  readonly preferredBatchRows?: number
+  /**
    * The database is one SQLite file ({@link Dialect.localFile}) that `backup()` can copy online before a run
    * changes it (modes truncate, append, recreate, resume). Default false.
    */

@@ -50,6 +50,9 @@ export const mssqlDialect: Dialect = Object.freeze({
     concurrentSnapshotReads: false,
     // a pooled connection per job, each in a transaction of its own
     parallelConnections: { reads: true, writes: true },
+    // six round trips a batch (begin, stage, insert bulk, the rows, INSERT … SELECT, commit): 200 000 rows from
+    // SQLite took 3.8–3.9 s in batches of 10 000 against 4.3–4.5 s in batches of 5 000, 20 000 no faster
+    preferredBatchRows: 10_000,
     storesAnyValue: false,
     // the default collation compares names without case
     caseInsensitiveIdentifiers: true,

@@ -99,7 +99,7 @@ async function copyOne(
   const total = pool.size > 1 ? jobs.total : await tableTotal(source, pair, options)
   const base = {
     journal: journal ? { journal: journal.journal, runId: journal.runId } : undefined,
-    ...batchSizes(options, pool.size),
+    ...batchSizes(options, pool.size, run.target.connection.dialect.capabilities),
     maxExamples: options.maxExamples ?? 20,
     fit: { stripNul: options.stripNul, decimals: options.decimals },
     signal: options.signal,

@@ -1,4 +1,4 @@
-import type { Connection } from '../dialect.js'
+import type { Connection, DialectCapabilities } from '../dialect.js'
 import type { DatabaseSchema, TableSchema } from '../schema/types.js'
 import { BATCH_DEFAULTS, type FerryOptions } from '../options.js'
 import { withNotes } from '../plan/generated-notes.js'
@@ -58,11 +58,12 @@ export async function chunksFor(source: Connection, pair: TablePair, resume: Res
 }
 
 /**
- * Rows and bytes per batch: the options', shared among the jobs (each holds a batch being read, one being
- * written and its encoding), so that N jobs keep about the memory of one — down to 1 000 rows and 1 MiB.
+ * Rows and bytes per batch: the options' (else the target's preferred rows, else the defaults), shared among
+ * the jobs (each holds a batch being read, one being written and its encoding), so that N jobs keep about the
+ * memory of one — down to 1 000 rows and 1 MiB.
  */
-export function batchSizes(options: FerryOptions, jobs: number): { batchRows: number; batchBytes: number } {
-  const rows = options.batchRows ?? BATCH_DEFAULTS.rows
+export function batchSizes(options: FerryOptions, jobs: number, target: Pick<DialectCapabilities, 'preferredBatchRows'>): { batchRows: number; batchBytes: number } {
+  const rows = options.batchRows ?? target.preferredBatchRows ?? BATCH_DEFAULTS.rows
   const bytes = options.batchBytes ?? BATCH_DEFAULTS.bytes
   if (jobs <= 1) return { batchRows: rows, batchBytes: bytes }
   return { batchRows: Math.min(rows, Math.max(1_000, Math.ceil(rows / jobs))), batchBytes: Math.min(bytes, Math.max(1 << 20, Math.ceil(bytes / jobs))) }

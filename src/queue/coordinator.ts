@@ -86,7 +86,7 @@ function runPlan(run: RunState, planned: PlannedRun, options: FerryOptions, from
     to: options.to as string,
     pairs: planned.pairs,
     // a worker holds one chunk at a time: the run's batch sizes, not a share of them
-    ...batchSizes(options, 1),
+    ...batchSizes(options, 1, run.target.connection.dialect.capabilities),
     maxExamples: options.maxExamples ?? 20,
     fit: { stripNul: options.stripNul, decimals: options.decimals },
     fallbackEncoding: options.fallbackEncoding,
