@@ -310,19 +310,26 @@ async function* readCopy(session: ReaderSession, table: TableSchema, options: Re
       released = true
     }
   } finally {
-    if (!done) {
-      // stopped early: end the COPY (cancel it, or read it out) so the session stays usable
-      const cancelled = await cancelBackend(session)
-      try {
-        while (!(await it.next()).done) {
-          /* drain */
-        }
-      } catch (error) {
-        if (!cancelled) throw wrapError(error, table.name, description)
-      }
-    }
-    if (savepoint && !released) await client.query('ROLLBACK TO SAVEPOINT dbferry_read').catch(() => {})
+    await endCopyRead(session, it, done, savepoint && !released, table.name, description)
   }
+}
+
+/**
+ * The end of a `COPY … TO STDOUT` read in any case: one stopped early is ended (cancelled, or read out) so the
+ * session stays usable, and the savepoint of one that did not finish (`rollback`) is rolled back to.
+ */
+async function endCopyRead(session: ReaderSession, it: AsyncIterator<Buffer>, done: boolean, rollback: boolean, table: string, description: string): Promise<void> {
+  if (!done) {
+    const cancelled = await cancelBackend(session)
+    try {
+      while (!(await it.next()).done) {
+        /* drain */
+      }
+    } catch (error) {
+      if (!cancelled) throw wrapError(error, table, description)
+    }
+  }
+  if (rollback) await session.client.query('ROLLBACK TO SAVEPOINT dbferry_read').catch(() => {})
 }
 
 /** A query config that returns every column as its text form, rows as arrays. */
@@ -540,17 +547,7 @@ function csvText(session: ReaderSession, table: TableSchema, description: string
         released = true
       }
     } finally {
-      if (!done) {
-        const cancelled = await cancelBackend(session)
-        try {
-          while (!(await it.next()).done) {
-            /* drain */
-          }
-        } catch (error) {
-          if (!cancelled) throw wrapError(error, table.name, description)
-        }
-      }
-      if (savepoint && !released) await client.query('ROLLBACK TO SAVEPOINT dbferry_read').catch(() => {})
+      await endCopyRead(session, it, done, savepoint && !released, table.name, description)
     }
   }
   return { format: OWN_CSV, columns, bytes: bytes(), records: () => records, native: 'postgres' }
