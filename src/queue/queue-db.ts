@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js'
+import { redact, UsageError } from '../errors.js'
 
 /** The pg-boss queue a run's chunk jobs go through: one per run, made by its coordinator and removed at its end. */
 export function runQueue(run: string): string {
@@ -36,7 +36,7 @@ export interface BossJob<T> {
 export class QueueDb {
   private constructor(
     readonly boss: Boss,
-    /** The queue URL without its password, for messages. */
+    /** The queue URL with its password masked, for messages. */
     readonly description: string,
   ) {}
 
@@ -52,9 +52,11 @@ export class QueueDb {
     const PgBoss = (mod as { default: new (options: object) => Boss }).default
     // no cron schedules; a few connections are enough
     const boss = new PgBoss({ connectionString: url, max: 4, application_name: 'dbferry', supervise: options.supervise === true, schedule: false })
+    // pg-boss reports what fails in its own timers (maintenance, monitoring) as events, which would end the
+    // process unheard; every call dbferry awaits rejects with its own error
     boss.on('error', () => {})
     await boss.start()
-    const db = new QueueDb(boss, url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1@'))
+    const db = new QueueDb(boss, redact(url))
     await db.#ensureSchema()
     return db
   }
