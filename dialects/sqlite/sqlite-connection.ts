@@ -67,6 +67,21 @@ const NUMERIC_MEANING: Readonly<Record<Exclude<NumericTimestamps, 'reject'>, str
 }
 
 /**
+ * What a snapshot guarantees, from what the introspection surveyed: virtual tables whose data no target gets
+ * (`notApplied`), and the notes, with the reading of numbers in timestamp columns when `policy` is not `reject`.
+ */
+function snapshotInfo(guarantee: string, survey: { notes: string[]; dataLeft: number }, policy: NumericTimestamps): SnapshotInfo {
+  if (policy !== 'reject') survey.notes.push(`numbers in DATE, DATETIME and TIMESTAMP columns are read as ${NUMERIC_MEANING[policy]} in UTC (numericTimestamps=${policy})`)
+  const info: SnapshotInfo = { guarantee }
+  if (survey.dataLeft > 0) {
+    info.guarantee += `; ${survey.dataLeft} virtual table(s) hold data no target gets`
+    info.notApplied = survey.dataLeft
+  }
+  if (survey.notes.length > 0) info.notes = survey.notes
+  return info
+}
+
+/**
  * One SQLite database, as a source or a target. better-sqlite3 is synchronous: every method runs its
  * statements to completion before it returns, so reads of several tables can interleave inside one snapshot.
  */
@@ -126,15 +141,7 @@ export class SqliteConnection implements Connection {
     }
     const survey = { notes: [] as string[], dataLeft: 0 }
     introspectSqlite(this.db, { survey, ...this.#memoOption() })
-    const policy = this.#numericTimestamps
-    if (policy !== 'reject') survey.notes.push(`numbers in DATE, DATETIME and TIMESTAMP columns are read as ${NUMERIC_MEANING[policy]} in UTC (numericTimestamps=${policy})`)
-    const info: SnapshotInfo = { guarantee: 'one read transaction' }
-    if (survey.dataLeft > 0) {
-      info.guarantee += `; ${survey.dataLeft} virtual table(s) hold data no target gets`
-      info.notApplied = survey.dataLeft
-    }
-    if (survey.notes.length > 0) info.notes = survey.notes
-    return info
+    return snapshotInfo('one read transaction', survey, this.#numericTimestamps)
   }
 
   async count(table: TableSchema): Promise<number> {
@@ -587,15 +594,7 @@ class KyselySqliteConnection implements Connection {
     }
     const survey = { notes: [] as string[], dataLeft: 0 }
     await this.#introspect({ survey, memo: this.#memo })
-    const policy = this.#ctx.numericTimestamps ?? 'reject'
-    if (policy !== 'reject') survey.notes.push(`numbers in DATE, DATETIME and TIMESTAMP columns are read as ${NUMERIC_MEANING[policy]} in UTC (numericTimestamps=${policy})`)
-    const info: SnapshotInfo = { guarantee: this.#held.inCallerTransaction ? "the caller's transaction" : 'one read transaction' }
-    if (survey.dataLeft > 0) {
-      info.guarantee += `; ${survey.dataLeft} virtual table(s) hold data no target gets`
-      info.notApplied = survey.dataLeft
-    }
-    if (survey.notes.length > 0) info.notes = survey.notes
-    return info
+    return snapshotInfo(this.#held.inCallerTransaction ? "the caller's transaction" : 'one read transaction', survey, this.#ctx.numericTimestamps ?? 'reject')
   }
 
   async count(table: TableSchema): Promise<number> {

@@ -193,14 +193,41 @@ function rowRejection(table: TableSchema, row: Row, keyIdx: number[], failure: C
   return new RowError(kind, text, options)
 }
 
-function indexName(db: BetterSqlite3.Database, table: string, name: string): string {
-  const owner = db.prepare("SELECT tbl_name FROM sqlite_schema WHERE name = ? COLLATE NOCASE").pluck()
-  let candidate = name
-  for (let i = 2; ; i++) {
-    const t = owner.get(candidate) as string | undefined
-    if (t === undefined || t === table) return candidate
-    // index names are per database in SQLite, per table elsewhere (MySQL): keep them apart
-    candidate = i === 2 ? `${table}_${name}` : `${table}_${name}_${i}`
+/** The names an index may take, in order: its own, then `<table>_<name>`, `<table>_<name>_3`, … */
+function* indexNames(table: string, name: string): Generator<string> {
+  yield name
+  // index names are per database in SQLite, per table elsewhere (MySQL): keep them apart
+  for (let i = 2; ; i++) yield i === 2 ? `${table}_${name}` : `${table}_${name}_${i}`
+}
+
+const INDEX_OWNER = 'SELECT tbl_name FROM sqlite_schema WHERE name = ? COLLATE NOCASE'
+
+/** An index written in another engine's expression or condition: reported, not recreated. */
+function foreignIndex(table: TableSchema, idx: IndexSchema): ConstraintProblem | undefined {
+  if ((idx.expression === undefined && idx.where === undefined) || idx.dialect === 'sqlite') return undefined
+  return {
+    table: table.name,
+    name: idx.name,
+    kind: idx.unique ? 'unique' : 'index',
+    outcome: 'failed',
+    message: `index ${idx.name} on ${table.name} uses a ${idx.dialect ?? 'foreign'} expression or condition; not recreated on SQLite`,
+  }
+}
+
+function createIndexSql(table: TableSchema, idx: IndexSchema, name: string): string {
+  const body = idx.expression ?? idx.columns.map(q).join(', ')
+  return `CREATE ${idx.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${q(name)} ON ${q(table.name)} (${body})${idx.where !== undefined ? ` WHERE ${idx.where}` : ''}`
+}
+
+/** A CREATE INDEX the database refused, as the problem finalize reports (a lost database is thrown on). */
+function indexFailed(table: TableSchema, idx: IndexSchema, error: unknown): ConstraintProblem {
+  passOnLost(error)
+  return {
+    table: table.name,
+    name: idx.name,
+    kind: idx.unique ? 'unique' : 'index',
+    outcome: 'failed',
+    message: `could not create index ${idx.name} on ${table.name}: ${error instanceof Error ? error.message : String(error)}`,
   }
 }
 
@@ -210,31 +237,19 @@ function passOnLost(error: unknown): void {
 }
 
 function createIndex(db: BetterSqlite3.Database, table: TableSchema, idx: IndexSchema): ConstraintProblem | undefined {
-  const portable = idx.expression === undefined && idx.where === undefined
-  if (!portable && idx.dialect !== 'sqlite') {
-    return {
-      table: table.name,
-      name: idx.name,
-      kind: idx.unique ? 'unique' : 'index',
-      outcome: 'failed',
-      message: `index ${idx.name} on ${table.name} uses a ${idx.dialect ?? 'foreign'} expression or condition; not recreated on SQLite`,
-    }
+  const foreign = foreignIndex(table, idx)
+  if (foreign) return foreign
+  const owner = db.prepare(INDEX_OWNER).pluck()
+  let name = idx.name
+  for (name of indexNames(table.name, idx.name)) {
+    const t = owner.get(name) as string | undefined
+    if (t === undefined || t === table.name) break
   }
-  const name = indexName(db, table.name, idx.name)
-  const body = idx.expression ?? idx.columns.map(q).join(', ')
-  const sql = `CREATE ${idx.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${q(name)} ON ${q(table.name)} (${body})${idx.where !== undefined ? ` WHERE ${idx.where}` : ''}`
   try {
-    db.exec(sql)
+    db.exec(createIndexSql(table, idx, name))
     return undefined
   } catch (error) {
-    passOnLost(error)
-    return {
-      table: table.name,
-      name: idx.name,
-      kind: idx.unique ? 'unique' : 'index',
-      outcome: 'failed',
-      message: `could not create index ${idx.name} on ${table.name}: ${error instanceof Error ? error.message : String(error)}`,
-    }
+    return indexFailed(table, idx, error)
   }
 }
 
@@ -445,35 +460,18 @@ async function finalizeSqliteTargetBy(s: SqliteStatements, schema: DatabaseSchem
 
 /** {@link createIndex} through plain statements. */
 async function createIndexBy(s: SqliteStatements, table: TableSchema, idx: IndexSchema): Promise<ConstraintProblem | undefined> {
-  const portable = idx.expression === undefined && idx.where === undefined
-  if (!portable && idx.dialect !== 'sqlite') {
-    return {
-      table: table.name,
-      name: idx.name,
-      kind: idx.unique ? 'unique' : 'index',
-      outcome: 'failed',
-      message: `index ${idx.name} on ${table.name} uses a ${idx.dialect ?? 'foreign'} expression or condition; not recreated on SQLite`,
-    }
-  }
+  const foreign = foreignIndex(table, idx)
+  if (foreign) return foreign
   let name = idx.name
-  for (let i = 2; ; i++) {
-    const [owner] = await s.all('SELECT tbl_name FROM sqlite_schema WHERE name = ? COLLATE NOCASE', [name])
+  for (name of indexNames(table.name, idx.name)) {
+    const [owner] = await s.all(INDEX_OWNER, [name])
     if (owner === undefined || owner.tbl_name === table.name) break
-    name = i === 2 ? `${table.name}_${idx.name}` : `${table.name}_${idx.name}_${i}`
   }
-  const body = idx.expression ?? idx.columns.map(q).join(', ')
   try {
-    await s.run(`CREATE ${idx.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${q(name)} ON ${q(table.name)} (${body})${idx.where !== undefined ? ` WHERE ${idx.where}` : ''}`)
+    await s.run(createIndexSql(table, idx, name))
     return undefined
   } catch (error) {
-    passOnLost(error)
-    return {
-      table: table.name,
-      name: idx.name,
-      kind: idx.unique ? 'unique' : 'index',
-      outcome: 'failed',
-      message: `could not create index ${idx.name} on ${table.name}: ${error instanceof Error ? error.message : String(error)}`,
-    }
+    return indexFailed(table, idx, error)
   }
 }
 
