@@ -1,5 +1,5 @@
 import type { ChangeCaptureSql } from '../../src/dialect.js'
-import { capturedKey, CHANGE_TABLE, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
+import { capturedKey, CHANGE_TABLE, deleteChangesSql, pastId, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
 import type { ColumnSchema, TableSchema } from '../../src/schema/types.js'
 import { mssqlSql } from './mssql-sql.js'
 
@@ -64,8 +64,8 @@ END`,
     `WHERE LEFT(tr.name, ${TRIGGER_PREFIX.length}) = ${nstring(TRIGGER_PREFIX)} AND s.name = ${schema ? nstring(schema) : 'SCHEMA_NAME()'} ORDER BY t.name, tr.name`,
   changeTableExists: (schema: string | undefined) => `SELECT 1 AS present WHERE OBJECT_ID(${nstring(qualified(CHANGE_TABLE, schema))}, N'U') IS NOT NULL`,
   readChanges: (limit: number, schema: string | undefined, after?: bigint) =>
-    `SELECT TOP (${Math.floor(limit)}) id, table_name, key_json FROM ${qualified(CHANGE_TABLE, schema)}${after === undefined ? '' : ` WHERE id > ${after}`} ORDER BY id`,
-  deleteChanges: (ids: readonly (number | bigint)[], schema: string | undefined) => `DELETE FROM ${qualified(CHANGE_TABLE, schema)} WHERE id IN (${ids.map((i) => BigInt(i).toString()).join(', ')})`,
+    `SELECT TOP (${Math.floor(limit)}) id, table_name, key_json FROM ${qualified(CHANGE_TABLE, schema)}${pastId(after)} ORDER BY id`,
+  deleteChanges: (ids: readonly (number | bigint)[], schema: string | undefined) => deleteChangesSql(qualified(CHANGE_TABLE, schema), ids),
   upsert(table: TableSchema, columns: readonly string[], literals: readonly string[], schema: string | undefined): string[] {
     const key = keyColumns(table).map((c) => c.name)
     const t = qualified(table.name, schema)

@@ -1,5 +1,5 @@
 import type { ChangeCaptureSql } from '../../src/dialect.js'
-import { capturedKey, CHANGE_TABLE, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
+import { capturedKey, CHANGE_TABLE, deleteChangesSql, pastId, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
 import type { TableSchema } from '../../src/schema/types.js'
 import { mysqlSql } from './mysql-sql.js'
 
@@ -43,8 +43,8 @@ export const mysqlChanges: ChangeCaptureSql = Object.freeze({
     `WHERE TRIGGER_SCHEMA = DATABASE() AND LEFT(TRIGGER_NAME, ${TRIGGER_PREFIX.length}) = ${text(TRIGGER_PREFIX)} ORDER BY 1, 2`,
   changeTableExists: () => `SELECT 1 AS present FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${text(CHANGE_TABLE)}`,
   readChanges: (limit: number, _schema: string | undefined, after?: bigint) =>
-    `SELECT id, table_name, key_json FROM ${q(CHANGE_TABLE)}${after === undefined ? '' : ` WHERE id > ${after}`} ORDER BY id LIMIT ${Math.floor(limit)}`,
-  deleteChanges: (ids: readonly (number | bigint)[]) => `DELETE FROM ${q(CHANGE_TABLE)} WHERE id IN (${ids.map((i) => BigInt(i).toString()).join(', ')})`,
+    `SELECT id, table_name, key_json FROM ${q(CHANGE_TABLE)}${pastId(after)} ORDER BY id LIMIT ${Math.floor(limit)}`,
+  deleteChanges: (ids: readonly (number | bigint)[]) => deleteChangesSql(q(CHANGE_TABLE), ids),
   upsert(table: TableSchema, columns: readonly string[], literals: readonly string[]): string[] {
     const key = capturedKey(table)
     const rest = columns.filter((c) => !key.includes(c))

@@ -1,5 +1,5 @@
 import type { ChangeCaptureSql } from '../../src/dialect.js'
-import { capturedKey, CHANGE_TABLE, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
+import { capturedKey, CHANGE_TABLE, deleteChangesSql, pastId, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
 import type { TableSchema } from '../../src/schema/types.js'
 import { postgresSql } from './postgres-sql.js'
 
@@ -59,8 +59,8 @@ $dbferry$`,
     `WHERE NOT t.tgisinternal AND left(t.tgname, ${TRIGGER_PREFIX.length}) = ${text(TRIGGER_PREFIX)} AND n.nspname = ${schema ? text(schema) : 'current_schema()'} ORDER BY 1, 2`,
   changeTableExists: (schema: string | undefined) => `SELECT 1 AS present WHERE to_regclass(${text(qualified(CHANGE_TABLE, schema))}) IS NOT NULL`,
   readChanges: (limit: number, schema: string | undefined, after?: bigint) =>
-    `SELECT id, table_name, key_json FROM ${qualified(CHANGE_TABLE, schema)}${after === undefined ? '' : ` WHERE id > ${after}`} ORDER BY id LIMIT ${Math.floor(limit)}`,
-  deleteChanges: (ids: readonly (number | bigint)[], schema: string | undefined) => `DELETE FROM ${qualified(CHANGE_TABLE, schema)} WHERE id IN (${ids.map((i) => BigInt(i).toString()).join(', ')})`,
+    `SELECT id, table_name, key_json FROM ${qualified(CHANGE_TABLE, schema)}${pastId(after)} ORDER BY id LIMIT ${Math.floor(limit)}`,
+  deleteChanges: (ids: readonly (number | bigint)[], schema: string | undefined) => deleteChangesSql(qualified(CHANGE_TABLE, schema), ids),
   upsert(table: TableSchema, columns: readonly string[], literals: readonly string[], schema: string | undefined): string[] {
     const key = capturedKey(table)
     const rest = columns.filter((c) => !key.includes(c))

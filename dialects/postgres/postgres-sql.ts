@@ -426,29 +426,11 @@ class CopyTextBuffer {
           c = c === BACKSLASH ? BACKSLASH : c === NEWLINE ? 110 : c === CR ? 114 : 116
         }
         buf[at++] = c
-      } else if (c < 0x800) {
-        buf[at++] = 0xc0 | (c >> 6)
-        buf[at++] = 0x80 | (c & 0x3f)
-      } else if (c < 0xd800 || c > 0xdfff) {
-        buf[at++] = 0xe0 | (c >> 12)
-        buf[at++] = 0x80 | ((c >> 6) & 0x3f)
-        buf[at++] = 0x80 | (c & 0x3f)
       } else {
-        const d = c <= 0xdbff && i + 1 < n ? s.charCodeAt(i + 1) : 0
-        if (d >= 0xdc00 && d <= 0xdfff) {
-          // a surrogate pair: one code point, four bytes (no more than its two code units' six)
-          const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00)
-          buf[at++] = 0xf0 | (cp >> 18)
-          buf[at++] = 0x80 | ((cp >> 12) & 0x3f)
-          buf[at++] = 0x80 | ((cp >> 6) & 0x3f)
-          buf[at++] = 0x80 | (cp & 0x3f)
-          i++
-        } else {
-          // a lone surrogate: U+FFFD, as Buffer.write encodes it
-          buf[at++] = 0xef
-          buf[at++] = 0xbf
-          buf[at++] = 0xbd
-        }
+        const from = at
+        at = multibyteInto(buf, at, c, s, i)
+        // four bytes: a surrogate pair, whose low half was written too
+        if (at - from === 4) i++
       }
     }
     this.len = at
@@ -738,27 +720,42 @@ function utf8Into(buf: Buffer, at: number, s: string): number {
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i)
     if (c < 0x80) buf[at++] = c
-    else if (c < 0x800) {
-      buf[at++] = 0xc0 | (c >> 6)
-      buf[at++] = 0x80 | (c & 0x3f)
-    } else if (c < 0xd800 || c > 0xdfff) {
-      buf[at++] = 0xe0 | (c >> 12)
-      buf[at++] = 0x80 | ((c >> 6) & 0x3f)
-      buf[at++] = 0x80 | (c & 0x3f)
+    else {
+      const from = at
+      at = multibyteInto(buf, at, c, s, i)
+      // four bytes: a surrogate pair, whose low half was written too
+      if (at - from === 4) i++
+    }
+  }
+  return at
+}
+
+/**
+ * Writes the non-ASCII UTF-16 unit `c` (`s[i]`) as UTF-8 at `at`, with the low half that follows it when it
+ * opens a surrogate pair (four bytes, the only case that writes four); a lone surrogate as U+FFFD, as
+ * `Buffer.write` writes it. Returns the end. Shared by the text and the binary COPY encoders.
+ */
+function multibyteInto(buf: Buffer, at: number, c: number, s: string, i: number): number {
+  if (c < 0x800) {
+    buf[at++] = 0xc0 | (c >> 6)
+    buf[at++] = 0x80 | (c & 0x3f)
+  } else if (c < 0xd800 || c > 0xdfff) {
+    buf[at++] = 0xe0 | (c >> 12)
+    buf[at++] = 0x80 | ((c >> 6) & 0x3f)
+    buf[at++] = 0x80 | (c & 0x3f)
+  } else {
+    const d = c <= 0xdbff && i + 1 < s.length ? s.charCodeAt(i + 1) : 0
+    if (d >= 0xdc00 && d <= 0xdfff) {
+      // a surrogate pair: one code point, four bytes (no more than its two code units' six)
+      const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00)
+      buf[at++] = 0xf0 | (cp >> 18)
+      buf[at++] = 0x80 | ((cp >> 12) & 0x3f)
+      buf[at++] = 0x80 | ((cp >> 6) & 0x3f)
+      buf[at++] = 0x80 | (cp & 0x3f)
     } else {
-      const d = c <= 0xdbff && i + 1 < n ? s.charCodeAt(i + 1) : 0
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00)
-        buf[at++] = 0xf0 | (cp >> 18)
-        buf[at++] = 0x80 | ((cp >> 12) & 0x3f)
-        buf[at++] = 0x80 | ((cp >> 6) & 0x3f)
-        buf[at++] = 0x80 | (cp & 0x3f)
-        i++
-      } else {
-        buf[at++] = 0xef
-        buf[at++] = 0xbf
-        buf[at++] = 0xbd
-      }
+      buf[at++] = 0xef
+      buf[at++] = 0xbf
+      buf[at++] = 0xbd
     }
   }
   return at

@@ -1,5 +1,5 @@
 import type { ChangeCaptureSql } from '../../src/dialect.js'
-import { capturedKey, CHANGE_TABLE, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
+import { capturedKey, CHANGE_TABLE, deleteChangesSql, pastId, TRIGGER_PREFIX, triggerName } from '../../src/catchup/names.js'
 import type { TableSchema } from '../../src/schema/types.js'
 import { sqliteSql } from './sqlite-sql.js'
 
@@ -39,8 +39,8 @@ export const sqliteChanges: ChangeCaptureSql = Object.freeze({
   listTriggers: () => `SELECT tbl_name AS table_name, name AS trigger_name FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, ${TRIGGER_PREFIX.length}) = ${text(TRIGGER_PREFIX)} ORDER BY tbl_name, name`,
   changeTableExists: () => `SELECT 1 AS present FROM sqlite_schema WHERE type = 'table' AND name = ${text(CHANGE_TABLE)}`,
   readChanges: (limit: number, _schema: string | undefined, after?: bigint) =>
-    `SELECT id, table_name, key_json FROM ${q(CHANGE_TABLE)}${after === undefined ? '' : ` WHERE id > ${after}`} ORDER BY id LIMIT ${Math.floor(limit)}`,
-  deleteChanges: (ids: readonly (number | bigint)[]) => `DELETE FROM ${q(CHANGE_TABLE)} WHERE id IN (${ids.map((i) => BigInt(i).toString()).join(', ')})`,
+    `SELECT id, table_name, key_json FROM ${q(CHANGE_TABLE)}${pastId(after)} ORDER BY id LIMIT ${Math.floor(limit)}`,
+  deleteChanges: (ids: readonly (number | bigint)[]) => deleteChangesSql(q(CHANGE_TABLE), ids),
   upsert(table: TableSchema, columns: readonly string[], literals: readonly string[]): string[] {
     const key = capturedKey(table)
     const rest = columns.filter((c) => !key.includes(c))

@@ -22,6 +22,16 @@ export function capturedKey(table: TableSchema): string[] {
   return key
 }
 
+/** The DELETE of exactly these change entries, by id (`changeTable`: the change table's name as the engine writes it). */
+export function deleteChangesSql(changeTable: string, ids: readonly (number | bigint)[]): string {
+  return `DELETE FROM ${changeTable} WHERE id IN (${ids.map((i) => BigInt(i).toString()).join(', ')})`
+}
+
+/** The condition of a page of change entries past `after` (` WHERE id > …`), or nothing for the first page. */
+export function pastId(after: bigint | undefined): string {
+  return after === undefined ? '' : ` WHERE id > ${after}`
+}
+
 /** Every capture trigger's name starts with this, so the catalog query that lists them needs no table list. */
 export const TRIGGER_PREFIX = 'dbferry_cap_'
 
