@@ -284,13 +284,15 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
     // never abort under a write that is still running
     await inflight?.catch(() => {})
     // abort commits what write() reported written: record that as committed; if abort fails, the intent
-    // checkpoint stands and resume asks the target what it holds
+    // checkpoint stands and resume asks the target what it holds. A lost connection leaves the write that was
+    // under way in doubt (its COMMIT may have reached the server before the connection went): the intent
+    // stands then too, whatever abort says, and resume counts the target's rows
     if (writer?.abort) {
       const aborted = await writer.abort().then(
         () => true,
         () => false,
       )
-      if (aborted) {
+      if (aborted && !(error instanceof ConnectionError)) {
         await ledger.flush(ctx.journal).catch(() => {})
         await ctx.checkpoint?.(confirmedCheckpoint({ ...report, ...writtenCounts }, writtenKey, false)).catch(() => {})
       }
