@@ -106,6 +106,12 @@ export interface ReadOptions {
   limit?: number
   /** The run's abort signal: a reader that finds it aborted stops with an `AbortError`. Absent: never aborted. */
   signal?: AbortSignal
+  /**
+   * Read only the rows stored in pages `from` (inclusive) to `to` (exclusive) of the table, in no order: one
+   * chunk of a table without a key split by {@link Connection.pageCount} (PostgreSQL: a TID range scan). An
+   * absent end is open. Default: every page.
+   */
+  pages?: { from?: number; to?: number }
 }
 
 /**
@@ -221,6 +227,21 @@ export interface Connection {
    * (`--jobs`). Absent: tables are never split.
    */
   keyBounds?(table: TableSchema): Promise<{ min: Value; max: Value } | undefined>
+  /**
+   * Up to `count` keys that cut a table into about `count + 1` ranges of equal row counts, read inside the
+   * snapshot: key tuples in the reader's own key order (the order `read` follows and `after`/`until` compare
+   * in — the primary key, or SQLite's rowid), ascending (sampled or spread over the key span: ranges are about
+   * equal, never wrong). The copy splits a table that `keyBounds` does not (a text, uuid, decimal, date or
+   * composite key; a SQLite rowid table) at these keys (`--jobs`). Undefined, or none: not split this way.
+   * Absent: never.
+   */
+  splitKeys?(table: TableSchema, count: number): Promise<Value[][] | undefined>
+  /**
+   * The number of pages a table without a primary key is stored in, read inside the snapshot, when `read` can
+   * read page ranges of it quickly (`ReadOptions.pages`; PostgreSQL 14 and later: TID range scans). The copy
+   * splits such a table by page ranges (`--jobs`). Undefined: not split. Absent: never.
+   */
+  pageCount?(table: TableSchema): Promise<number | undefined>
   /**
    * Shares the open snapshot (call after `snapshot()`) with other connections of the same database, which pass
    * the returned `id` to their `snapshot({ join })` and then read the very same data: PostgreSQL exports it

@@ -349,6 +349,12 @@ export class MysqlConnection implements Connection {
     return readMysqlTable.keyBounds((sql) => this.#query(sql), table)
   }
 
+  /** See `readMysqlTable.splitKeys`: sampled in the snapshot's transaction when one is open. */
+  async splitKeys(table: TableSchema, count: number): Promise<Value[][] | undefined> {
+    const estimate = table.rowCountEstimate ?? (await this.count(table))
+    return readMysqlTable.splitKeys((sql) => this.#query(sql), table, count, estimate)
+  }
+
   async tableState(table: TableSchema): Promise<SourceTableState> {
     const rows = await this.count(table)
     const keys = (table.primaryKey?.columns ?? []).map(q)

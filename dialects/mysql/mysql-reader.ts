@@ -414,11 +414,42 @@ async function keyBounds(select: (sql: string) => Promise<Record<string, unknown
 }
 
 /**
+ * Up to `count` keys that cut a table into `count + 1` parts of about equal row counts, in the reader's key
+ * order (the primary key, else a NOT NULL unique key; the server's collations), decoded as the readers decode
+ * them: the last key of each part, numbered by `ROW_NUMBER()` over the table's keys — or over a `RAND()` sample
+ * of about 10 000 rows (at least 200 per part) of a bigger table. Undefined for a table read in no key order.
+ * `select` runs the query (in the snapshot's transaction, when one is open).
+ */
+async function splitKeys(select: (sql: string) => Promise<Record<string, unknown>[]>, table: TableSchema, count: number, estimate: number): Promise<Value[][] | undefined> {
+  const order = orderColumns(table)
+  if (order.length === 0 || count < 1) return undefined
+  const columns = order.map((n) => table.columns.find((c) => c.name === n)!)
+  const keys = order.map(q).join(', ')
+  const parts = Math.floor(count) + 1
+  const fraction = estimate > 0 ? Math.max(10_000, 200 * parts) / estimate : 1
+  const sample = fraction >= 1 ? '' : ` WHERE RAND() < ${fraction.toFixed(8)}`
+  // row rn ends part j when rn * parts DIV n crosses j; the last row ends the last part
+  const rows = await select(
+    `SELECT ${columns.map((c, j) => `${mysqlTextExpression(c)} AS k${j}`).join(', ')} FROM (` +
+      `SELECT ${keys}, ROW_NUMBER() OVER (ORDER BY ${keys}) AS dbferry_rn, COUNT(*) OVER () AS dbferry_n FROM (SELECT ${keys} FROM ${q(table.name)}${sample}) t` +
+      `) s WHERE dbferry_rn < dbferry_n AND (dbferry_rn * ${parts}) DIV dbferry_n > ((dbferry_rn - 1) * ${parts}) DIV dbferry_n ORDER BY ${keys}`,
+  )
+  const decoders = columns.map((c) => columnDecoder(table, c))
+  const out: Value[][] = []
+  for (const r of rows) {
+    const key = columns.map((c, j) => decoders[j]!(fromText(c, r[`k${j}`])))
+    // a key the reader would reject (or turn into NULL) cannot bound a range it reads: its parts join instead
+    if (key.every((v) => v !== null && !(typeof v === 'object' && !(v instanceof Uint8Array)))) out.push(key as Value[])
+  }
+  return out
+}
+
+/**
  * Streams a table in key order with one streamed SELECT (see `readTable` above). Beyond the contract it
  * carries `keyBounds` (a table's first and last integer key, decoded as the reader decodes it, for splitting
- * it into ranges).
+ * it into ranges) and `splitKeys` (sampled keys to split any other keyed table at).
  */
-export const readMysqlTable: typeof readTable & { keyBounds: typeof keyBounds } = Object.assign(readTable, { keyBounds })
+export const readMysqlTable: typeof readTable & { keyBounds: typeof keyBounds; splitKeys: typeof splitKeys } = Object.assign(readTable, { keyBounds, splitKeys })
 
 /**
  * Beyond the contract, for a connection through plain statements (a Kysely instance): `readMysqlTable.paged`

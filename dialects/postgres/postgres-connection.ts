@@ -464,6 +464,16 @@ export class PostgresConnection implements Connection {
     return readPostgresTable.keyBounds(this.#session.client, this.schema, table, this.description)
   }
 
+  /** See `readPostgresTable.splitKeys`: sampled in the snapshot's transaction when one is open. */
+  splitKeys(table: TableSchema, count: number): Promise<Value[][] | undefined> {
+    return readPostgresTable.splitKeys(this.#session.client, this.schema, table, count, this.description)
+  }
+
+  /** See `readPostgresTable.pageCount`: PostgreSQL 14 and later, tables without a primary key. */
+  pageCount(table: TableSchema): Promise<number | undefined> {
+    return readPostgresTable.pageCount(this.#session.client, this.schema, table, this.description)
+  }
+
   async tableState(table: TableSchema): Promise<SourceTableState> {
     return tableStateOf(this.#session.client, this.schema, table, this.description)
   }

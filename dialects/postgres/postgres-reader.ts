@@ -88,10 +88,14 @@ function decoderFor(column: ColumnSchema): Decoder {
   }
 }
 
-/** The key range of a read, in key order: past `after` (exclusive), up to `until` (inclusive); absent: no bound. */
+/**
+ * The key range of a read, in key order: past `after` (exclusive), up to `until` (inclusive); absent: no bound.
+ * `pages`: only the rows stored in those pages of the table (`ReadOptions.pages`).
+ */
 interface KeyRange {
   after?: readonly Value[]
   until?: readonly Value[]
+  pages?: { from?: number; to?: number }
 }
 
 /** How a bound's key part is written: a literal (COPY takes no parameters) or a parameter placeholder. */
@@ -105,11 +109,21 @@ type BoundSql = (value: Value, column: ColumnSchema) => string
 const literalBound: BoundSql = (value, column) => postgresSql.literal(postgresSql.paramText(value), column)
 
 /** `range` with empty bounds left out. */
-function rangeOf(options: { after?: readonly Value[]; until?: readonly Value[] }): KeyRange {
+function rangeOf(options: { after?: readonly Value[]; until?: readonly Value[]; pages?: { from?: number; to?: number } }): KeyRange {
   const range: KeyRange = {}
   if (options.after && options.after.length > 0) range.after = options.after
   if (options.until && options.until.length > 0) range.until = options.until
+  if (options.pages) range.pages = options.pages
   return range
+}
+
+/**
+ * The conditions of a page range: `ctid` from the first tuple of page `from` up to (not including) page `to`,
+ * which PostgreSQL 14 and later read as a TID range scan (only those pages).
+ */
+function pageConditions(pages: KeyRange['pages']): string[] {
+  const tid = (page: number | undefined, op: string) => (page === undefined ? [] : [`ctid ${op} '(${Math.floor(page)},0)'::tid`])
+  return pages ? [...tid(pages.from, '>='), ...tid(pages.to, '<')] : []
 }
 
 /** The conditions of a key range over the key columns (`(a, b) > (…)`, `(a, b) <= (…)`), checked against the key. */
@@ -148,7 +162,7 @@ function selectSql(
   const from = `${quoteIdent(schema)}.${quoteIdent(table.name)}`
   const keys = keyIndexes.map((i) => quoteIdent(table.columns[i]!.name))
   let sql = `SELECT ${cols} FROM ${from}`
-  const conditions = rangeConditions(table, keyIndexes, range, bound)
+  const conditions = [...rangeConditions(table, keyIndexes, range, bound), ...pageConditions(range.pages)]
   if (where !== undefined) conditions.push(`(${where})`)
   if (conditions.length > 0) sql += ` WHERE ${conditions.join(' AND ')}`
   if (keys.length > 0) sql += ` ORDER BY ${keys.join(', ')}`
@@ -381,7 +395,7 @@ async function* readKeyset(session: ReaderSession, table: TableSchema, options: 
 function readTable(session: ReaderSession | StatementSession, table: TableSchema, options: ReadOptions, description: string, where?: string): AsyncGenerator<ReadBatch> {
   if (!('client' in session)) return readStatements(session, table, options, description, where)
   const range = rangeOf(options)
-  if (range.after && !range.until && where === undefined) return readKeyset(session, table, options, description)
+  if (range.after && !range.until && !range.pages && where === undefined) return readKeyset(session, table, options, description)
   return readCopy(session, table, options, description, where)
 }
 
@@ -505,6 +519,77 @@ async function keyBounds(client: Pick<PostgresQueryable, 'query'>, schema: strin
   return min instanceof ConversionFailure || max instanceof ConversionFailure ? undefined : { min, max }
 }
 
+/**
+ * Up to `count` primary-key tuples that cut a table into `count + 1` parts of about equal row counts, in key
+ * order (the reader's ORDER BY, under the key columns' own collations), read in the session's transaction (the
+ * snapshot) and decoded as the reader decodes the key: the last key of each part of a sample. The sample is
+ * `TABLESAMPLE SYSTEM` (random pages) of about 10 000 rows, at least 200 per part — the whole table when it
+ * holds no more. Undefined for a table without a primary key.
+ */
+async function splitKeys(client: Pick<PostgresQueryable, 'query'>, schema: string, table: TableSchema, count: number, description: string): Promise<Value[][] | undefined> {
+  const keyIndexes = table.primaryKey ? keyColumnIndexes({ ...table, uniques: [] }) : []
+  if (keyIndexes.length === 0 || count < 1) return undefined
+  const columns = keyIndexes.map((i) => table.columns[i]!)
+  const keys = columns.map((c) => quoteIdent(c.name)).join(', ')
+  const parts = Math.floor(count) + 1
+  const estimate = table.rowCountEstimate ?? (await countOf(client, schema, table, description))
+  const percent = estimate > 0 ? (100 * Math.max(10_000, 200 * parts)) / estimate : 100
+  const sample = percent >= 100 ? '' : ` TABLESAMPLE SYSTEM (${percent.toFixed(6)})`
+  // row rn ends part j when rn * parts / n crosses j (integer division); the last row ends the last part
+  const sql =
+    `SELECT ${columns.map((c, j) => `format('%s', ${selectExpression(c)}) AS k${j}`).join(', ')} FROM (` +
+    `SELECT ${keys}, row_number() OVER (ORDER BY ${keys}) AS dbferry_rn, count(*) OVER () AS dbferry_n FROM ${quoteIdent(schema)}.${quoteIdent(table.name)}${sample}` +
+    `) s WHERE dbferry_rn < dbferry_n AND (dbferry_rn * ${parts}) / dbferry_n > ((dbferry_rn - 1) * ${parts}) / dbferry_n ORDER BY ${keys}`
+  let res: { rows: Record<string, string | null>[] }
+  try {
+    // each part as its type's output text (what COPY sends), whatever type parsers the client has
+    res = await client.query<Record<string, string | null>>(sql)
+  } catch (error) {
+    throw wrapError(error, table.name, description)
+  }
+  const decoders = columns.map(decoderFor)
+  const out: Value[][] = []
+  for (const r of res.rows) {
+    const key = columns.map((_, j) => {
+      const f = r[`k${j}`] ?? null
+      return f === null ? new ConversionFailure('a NULL key part') : decoders[j]!(f)
+    })
+    // a key the reader would reject cannot bound a range it reads: the neighbouring parts join instead
+    if (!key.some((v) => v instanceof ConversionFailure)) out.push(key as Value[])
+  }
+  return out
+}
+
+/** The exact row count of a table, in the session's transaction. */
+async function countOf(client: Pick<PostgresQueryable, 'query'>, schema: string, table: TableSchema, description: string): Promise<number> {
+  try {
+    const r = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${quoteIdent(schema)}.${quoteIdent(table.name)}`)
+    return Number(r.rows[0]!.n)
+  } catch (error) {
+    throw wrapError(error, table.name, description)
+  }
+}
+
+/**
+ * The pages a table is stored in (`pg_relation_size` over the block size), for splitting a table without a
+ * primary key by `ctid` ranges; undefined before PostgreSQL 14, which has no TID range scan (each range would
+ * read the whole table), and for a table with a primary key (read in key order instead).
+ */
+async function pageCount(client: Pick<PostgresQueryable, 'query'>, schema: string, table: TableSchema, description: string): Promise<number | undefined> {
+  if (table.primaryKey && table.primaryKey.columns.length > 0) return undefined
+  let r: { rows: { v: string; pages: string }[] }
+  try {
+    r = await client.query<{ v: string; pages: string }>(
+      `SELECT current_setting('server_version_num') AS v, (pg_relation_size(format('%I.%I', $1::text, $2::text)::regclass) / current_setting('block_size')::bigint)::text AS pages`,
+      [schema, table.name],
+    )
+  } catch (error) {
+    throw wrapError(error, table.name, description)
+  }
+  const row = r.rows[0]
+  return row && Number(row.v) >= 140_000 ? Number(row.pages) : undefined
+}
+
 /** PostgreSQL's own CSV: what `COPY … (FORMAT csv)` writes and reads with its defaults. */
 const OWN_CSV = { delimiter: ',', quote: '"', escape: '"', null: '', header: false, encoding: 'utf8' } as const
 
@@ -555,7 +640,9 @@ function csvText(session: ReaderSession, table: TableSchema, description: string
 
 /**
  * Streams a table in batches, in key order (see `readTable` above). Beyond the contract it carries `keyBounds`
- * (a table's first and last integer key, decoded as the reader decodes it, for splitting it into ranges) and
+ * (a table's first and last integer key, decoded as the reader decodes it, for splitting it into ranges),
+ * `splitKeys` (sampled keys to split any other keyed table at), `pageCount` (pages of a keyless table, split by
+ * `ctid` ranges) and
  * `csvText` (the table as PostgreSQL's own CSV, for a PostgreSQL target's pass-through).
  */
-export const readPostgresTable: typeof readTable & { keyBounds: typeof keyBounds; csvText: typeof csvText } = Object.assign(readTable, { keyBounds, csvText })
+export const readPostgresTable: typeof readTable & { keyBounds: typeof keyBounds; splitKeys: typeof splitKeys; pageCount: typeof pageCount; csvText: typeof csvText } = Object.assign(readTable, { keyBounds, splitKeys, pageCount, csvText })

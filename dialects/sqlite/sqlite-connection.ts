@@ -179,6 +179,11 @@ export class SqliteConnection implements Connection {
     return readSqliteTable.keyBounds(this.db, table)
   }
 
+  /** See `readSqliteTable.splitKeys`: rowids of a rowid table, in its read order. */
+  async splitKeys(table: TableSchema, count: number): Promise<Value[][] | undefined> {
+    return readSqliteTable.splitKeys(this.db, table, count)
+  }
+
   /** Every row through one SQLite function call instead of batches (see `readSqliteTable.scan`); for verify. */
   scan(table: TableSchema, visit: (row: Row) => void, options: ScanOptions = {}): Promise<{ rows: number; rejected: RowError[] }> {
     return readSqliteTable.scan(this.#readContext(), table, visit, options)

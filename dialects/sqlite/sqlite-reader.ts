@@ -806,15 +806,37 @@ function keyBounds(db: BetterSqlite3.Database, table: TableSchema): { min: Value
 }
 
 /**
+ * Up to `count` rowids that cut a rowid table (read in rowid order, see `keyPlan`) into `count + 1` ranges
+ * of its rowid span `min..max`, spread evenly (rowids are dense unless many rows were deleted: then ranges are
+ * uneven, never wrong); numbers, or bigints past 2^53. Undefined for a WITHOUT ROWID table (not split) or an
+ * empty one. The table's key, whatever it is, plays no part: a text or composite key splits by rowid too.
+ */
+function splitKeys(db: BetterSqlite3.Database, table: TableSchema, count: number): Value[][] | undefined {
+  const plan = keyPlan(table)
+  if (plan.columns || count < 1) return undefined
+  const r = db.prepare(`SELECT min(${plan.orderBy}), max(${plan.orderBy}) FROM ${q(table.name)}`).raw(true).safeIntegers(true).get() as unknown[]
+  const [min, max] = r
+  if (typeof min !== 'bigint' || typeof max !== 'bigint' || max <= min) return undefined
+  const span = max - min + 1n
+  const parts = BigInt(Math.floor(count) + 1) > span ? span : BigInt(Math.floor(count) + 1)
+  const out: Value[][] = []
+  // the last rowid of part j: the span cut into `parts` parts, rounded down
+  for (let j = 1n; j < parts; j++) out.push([narrow(min - 1n + (span * j) / parts) as Value])
+  return out
+}
+
+/**
  * Streams one table in key order (see `readTable` above): the reader of a {@link SqliteReadContext}. Beyond
  * the contract it carries what the connection needs from the same key plan: `scan` (every row through one
  * SQLite function call, for verify), `rowidName` (the name that reaches a table's rowid, or undefined when
- * columns shadow all three) and `keyBounds` (a table's first and last key, for splitting it into ranges).
+ * columns shadow all three), `keyBounds` (a table's first and last key, for splitting it into ranges) and
+ * `splitKeys` (rowids to split any other rowid table at).
  */
-export const readSqliteTable: typeof readTable & { scan: typeof scanSqliteTable; rowidName: typeof rowidName; keyBounds: typeof keyBounds } = Object.assign(readTable, {
+export const readSqliteTable: typeof readTable & { scan: typeof scanSqliteTable; rowidName: typeof rowidName; keyBounds: typeof keyBounds; splitKeys: typeof splitKeys } = Object.assign(readTable, {
   scan: scanSqliteTable,
   rowidName,
   keyBounds,
+  splitKeys,
 })
 
 // ---------------------------------------------------------------------------------------------------------

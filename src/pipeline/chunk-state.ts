@@ -3,7 +3,7 @@ import type { Checkpoint } from '../journal/journal.js'
 import { decodeKey, encodeKey } from '../journal/keys.js'
 import type { TableReport } from '../report.js'
 import type { Value } from '../schema/types.js'
-import type { Chunk } from './chunks.js'
+import { chunkReadRange, countableOnTarget, type Chunk, type KeyRange, type PageRange } from './chunks.js'
 import { resumeState, type ResumeState } from './resume.js'
 
 /**
@@ -14,10 +14,17 @@ import { resumeState, type ResumeState } from './resume.js'
  * independently, and only the range tells one chunk's rows from another's.
  */
 
-/** One chunk in the table's checkpoint: its bounds (encoded keys) and its own latest checkpoint. */
+/**
+ * One chunk in the table's checkpoint: its bounds (encoded keys) and its own latest checkpoint. `by` says what
+ * the bounds are: absent, one integer key value each (the only kind journals written before read-order and page
+ * chunks hold, still read the same way); `order`, key tuples in the source's read order; `pages`, a page range
+ * (`after`/`until` null).
+ */
 interface ChunkRecord {
   after: string | null
   until: string | null
+  by?: 'order' | 'pages'
+  pages?: PageRange
   checkpoint: Omit<Checkpoint, 'table' | 'sourceState'>
 }
 
@@ -41,6 +48,15 @@ function chunkedEnvelope(cp: Checkpoint | undefined): ChunkedEnvelope | undefine
 export function recordedChunks(cp: Checkpoint): Chunk[] {
   return chunkedEnvelope(cp)!.chunks.map((c, index) => {
     const chunk: Chunk = { index }
+    if (c.by === 'pages') return { index, pages: { ...c.pages } }
+    if (c.by === 'order') {
+      const range: KeyRange = {}
+      const after = decodeKey(c.after)
+      const until = decodeKey(c.until)
+      if (after !== undefined) range.after = after
+      if (until !== undefined) range.until = until
+      return { index, range }
+    }
     const after = decodeKey(c.after)?.[0]
     const until = decodeKey(c.until)?.[0]
     if (after !== undefined) chunk.after = after
@@ -64,8 +80,7 @@ export class ChunkedCheckpoints {
     private readonly write: (cp: Checkpoint) => Promise<void>,
   ) {
     this.#records = chunks.map((c, i) => ({
-      after: encodeKey(c.after === undefined ? undefined : [c.after]),
-      until: encodeKey(c.until === undefined ? undefined : [c.until]),
+      ...chunkBounds(c),
       checkpoint: strip(start[i] ?? { table, lastKey: null, read: 0, written: 0, rejected: 0, dropped: 0, done: false }),
     }))
   }
@@ -92,6 +107,13 @@ export class ChunkedCheckpoints {
       done: this.#records.every((r) => r.checkpoint.done),
     }
   }
+}
+
+/** A chunk's bounds as its record keeps them (see {@link ChunkRecord}). */
+function chunkBounds(c: Chunk): Omit<ChunkRecord, 'checkpoint'> {
+  if (c.pages) return { after: null, until: null, by: 'pages', pages: { ...c.pages } }
+  if (c.range) return { after: encodeKey(c.range.after), until: encodeKey(c.range.until), by: 'order' }
+  return { after: encodeKey(c.after === undefined ? undefined : [c.after]), until: encodeKey(c.until === undefined ? undefined : [c.until]) }
 }
 
 function strip(cp: Checkpoint): ChunkRecord['checkpoint'] {
@@ -126,9 +148,68 @@ export async function resumeChunks(table: string, cp: Checkpoint, rowsIn: (chunk
   return { chunks, states }
 }
 
+/** A table split at read-order boundaries or page ranges that cannot resume by chunk: it starts over. */
+export interface ChunkedRestart {
+  /** Rows the target holds now, which the copy removes first. */
+  restart: { targetRows: number }
+  /** Why, for the report. */
+  why: string
+}
+
+/**
+ * Decides every chunk's resume point for a table split at read-order boundaries or by page ranges, whose
+ * chunks' rows the target cannot count by range (it may order the keys otherwise, or not have them), from the
+ * target table's exact row count alone. Each chunk holds between its committed rows and those plus its pending
+ * batch's (a finished chunk exactly its rows, one never started none): when the count is the sum of the
+ * smallest, every chunk holds its smallest, and when it is the sum of the largest, every chunk its largest —
+ * the only counts that place every row. Any other count, or a chunk without a key position holding rows (a page
+ * range read in no order), and the table starts over from an empty target table (`ChunkedRestart`); so does a
+ * target emptied since. A count outside what the checkpoints allow throws: the target changed.
+ */
+export function resumeUncountedChunks(table: string, cp: Checkpoint, targetRows: number): ChunkedResume | ChunkedRestart {
+  const envelope = chunkedEnvelope(cp)!
+  const chunks = recordedChunks(cp)
+  const own: Checkpoint[] = chunks.map((c) => ({ table, ...envelope.chunks[c.index]!.checkpoint }))
+  const least = own.map((c) => c.written)
+  const most = own.map((c) => (c.done ? c.written : c.written + pendingRows(c)))
+  const sum = (xs: number[]) => xs.reduce((n, x) => n + x, 0)
+  const [low, high] = [sum(least), sum(most)]
+  const restart = (why: string): ChunkedRestart => ({ restart: { targetRows }, why })
+  let rows: number[]
+  if (targetRows === low) rows = least
+  else if (targetRows === high) rows = most
+  else if (targetRows === 0) return restart('the target table was emptied since the interrupted run')
+  else if (targetRows > low && targetRows < high) return restart(`its ${targetRows} row(s) on the target could belong to its chunks in more than one way (each chunk's batch in flight may or may not have committed)`)
+  else throw new SchemaError(`cannot resume ${table}: the target has ${targetRows} rows but its chunks' checkpoints say ${low}${high > low ? ` to ${high}` : ''}; it changed since the run (use mode recreate to start over)`, { table })
+  const states: ChunkedResume['states'] = []
+  for (const chunk of chunks) {
+    const state = resumeState(`${table} (chunk ${chunk.index + 1} of ${chunks.length})`, own[chunk.index], rows[chunk.index]!)
+    if (state.restart) {
+      // a chunk read in no order holding rows: they cannot be told from the rest of the table
+      if (state.restart.targetRows > 0) return restart(`chunk ${chunk.index + 1} holds ${state.restart.targetRows} row(s) and has no key to continue after`)
+      delete state.restart
+    }
+    if (state.after === undefined && chunk.range?.after !== undefined) state.after = [...chunk.range.after]
+    states.push({ state, checkpoint: own[chunk.index]! })
+  }
+  return { chunks, states }
+}
+
+/** Rows of the batch an intent checkpoint says is being written (see resume.ts's envelope); 0 for a confirmed one. */
+function pendingRows(cp: Checkpoint): number {
+  if (!cp.lastKey) return 0
+  const env = JSON.parse(cp.lastKey) as { pending?: { rows?: number } }
+  return env.pending?.rows ?? 0
+}
+
+/** Whether resume counts this table's chunks on the target by range (integer keys), or by the table's count. */
+export function countedByRange(cp: Checkpoint): boolean {
+  return recordedChunks(cp).every(countableOnTarget)
+}
+
 /** A chunk's starting point when it is copied from its beginning: after its lower bound. */
 export function chunkStart(chunk: Chunk): Value[] | undefined {
-  return chunk.after === undefined ? undefined : [chunk.after]
+  return chunkReadRange(chunk).after
 }
 
 /** Adds a chunk's counts to the table's report (the chunk's own report is not the table's). */

@@ -2,8 +2,8 @@ import { AbortError } from '../errors.js'
 import type { Checkpoint } from '../journal/journal.js'
 import type { TablePair } from '../plan/table-pair.js'
 import type { TableReport } from '../report.js'
-import { addChunkReport, ChunkedCheckpoints, chunkStart, type ChunkedResume } from './chunk-state.js'
-import type { Chunk } from './chunks.js'
+import { addChunkReport, ChunkedCheckpoints, type ChunkedResume } from './chunk-state.js'
+import { chunkReadRange, type Chunk } from './chunks.js'
 import type { CopyContext } from './copy-context.js'
 import { copyTable, emptyTableReport } from './copy-table.js'
 import type { LanePool } from './lanes.js'
@@ -49,8 +49,7 @@ export async function copyChunked(job: ChunkedCopy, pair: TablePair, report: Tab
             ...base,
             source: lane.source,
             target: lane.target,
-            after: states?.[chunk.index]?.state.after ?? chunkStart(chunk),
-            until: chunk.until === undefined ? undefined : [chunk.until],
+            ...chunkReadRange(chunk, states?.[chunk.index]?.state.after),
             checkpoint: job.checkpoint ? ledger.forChunk(chunk.index) : undefined,
             onProgress: progress,
           }

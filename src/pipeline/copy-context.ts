@@ -25,6 +25,8 @@ export interface CopyContext {
   after?: readonly Value[]
   /** A chunk: read no row past this key (inclusive). Absent: the table's end. */
   until?: readonly Value[]
+  /** A chunk of a table without a key: read only the rows stored in these pages (`ReadOptions.pages`). Absent: every page. */
+  pages?: { from?: number; to?: number }
   /** When set, the keys of rows that will not be on the target are collected here. */
   missingKeys?: string[]
   /** Let a CSV table that needs no change go to a target that parses CSV as bytes (see pass-through.ts). Default true. */

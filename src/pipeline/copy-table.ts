@@ -226,7 +226,7 @@ export async function copyTable(ctx: CopyContext, pair: TablePair, report: Table
         if (report.written === committedCounts.written) await confirm()
       }
     }
-    const batches = ctx.source.read(pair.source, { batchRows: ctx.batchRows, batchBytes: ctx.batchBytes, signal: ctx.signal, after: ctx.after, until: ctx.until })
+    const batches = ctx.source.read(pair.source, { batchRows: ctx.batchRows, batchBytes: ctx.batchBytes, signal: ctx.signal, after: ctx.after, until: ctx.until, pages: ctx.pages })
     // one write in flight: the next batch is read while the target loads this one (a synchronous reader such
     // as SQLite's cannot overlap otherwise); fitting, transforms and checkpoints still run strictly in order
     for await (const batch of batches) {

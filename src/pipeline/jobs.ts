@@ -5,7 +5,7 @@ import { withNotes } from '../plan/generated-notes.js'
 import type { PlannedRun } from '../plan/planned-run.js'
 import type { TablePair } from '../plan/table-pair.js'
 import type { RunState } from '../run/run-state.js'
-import { CHUNK_DEFAULTS, planChunks, type Chunk } from './chunks.js'
+import { CHUNK_DEFAULTS, chunkCount, planChunks, planKeyChunks, planPageChunks, type Chunk } from './chunks.js'
 import { LanePool } from './lanes.js'
 import type { ResumeState } from './resume.js'
 
@@ -41,19 +41,45 @@ function note(run: RunState, text: string): void {
   if (run.report.snapshot) run.report.snapshot = withNotes(run.report.snapshot, [text])
 }
 
+/** What kinds of chunks a caller of {@link chunksFor} can resume. */
+export interface ChunkKinds {
+  /**
+   * Also split tables whose chunks the target cannot count by key range: at read-order boundaries
+   * (`Connection.splitKeys`: text, uuid, decimal, date and composite keys, SQLite rowid tables) and by page
+   * ranges (`Connection.pageCount`: PostgreSQL tables without a key). Only for a caller that resumes a table's
+   * chunks together from the target table's count (`--resume`, see `resumeUncountedChunks`). Default false:
+   * integer-key ranges only (a queue run resumes each chunk alone, by counting its range on the target).
+   */
+  uncounted?: boolean
+}
+
 /**
- * The chunks a table is copied in with several jobs: by ranges of its integer key (see `planChunks`), when the
- * source can tell the key's bounds. Undefined — the table is copied whole — for one job, a key that is not one
- * integer column, a small table, or a table a resume continues unchunked. (A run with transforms has one job.)
+ * The chunks a table is copied in with several jobs: by ranges of its integer key (see `planChunks`) when the
+ * source can tell the key's bounds; with `kinds.uncounted`, else at sampled keys in the source's read order
+ * (`planKeyChunks`), else — a table without a key — by page ranges (`planPageChunks`). Undefined — the table is
+ * copied whole — for one job, a small table, a table none of these split, or a table a resume continues
+ * unchunked. (A run with transforms has one job.)
  */
-export async function chunksFor(source: Connection, pair: TablePair, resume: ResumeState | undefined, jobs: number, chunkRows: number | undefined): Promise<Chunk[] | undefined> {
-  if (jobs <= 1 || !source.keyBounds) return undefined
+export async function chunksFor(source: Connection, pair: TablePair, resume: ResumeState | undefined, jobs: number, chunkRows: number | undefined, kinds: ChunkKinds = {}): Promise<Chunk[] | undefined> {
+  if (jobs <= 1) return undefined
   // a table an interrupted run began unchunked goes on unchunked from where it stopped
   if (resume && (resume.after !== undefined || resume.carried.read > 0 || resume.restart)) return undefined
-  const bounds = await source.keyBounds(pair.source)
-  if (!bounds) return undefined
-  const estimate = pair.source.rowCountEstimate ?? (await source.count(pair.source))
-  const chunks = planChunks(bounds.min, bounds.max, estimate, chunkRows ?? CHUNK_DEFAULTS.rows, jobs)
+  const rows = chunkRows ?? CHUNK_DEFAULTS.rows
+  const estimate = async () => pair.source.rowCountEstimate ?? (await source.count(pair.source))
+  const bounds = await source.keyBounds?.(pair.source)
+  if (bounds) return several(planChunks(bounds.min, bounds.max, await estimate(), rows, jobs))
+  if (!kinds.uncounted || (!source.splitKeys && !source.pageCount)) return undefined
+  const count = chunkCount(await estimate(), rows, jobs)
+  if (count <= 1) return undefined
+  const keys = await source.splitKeys?.(pair.source, count - 1)
+  if (keys && keys.length > 0) return several(planKeyChunks(keys))
+  // pages are only for a table without a key: one with a key is read in key order, chunk by chunk
+  if (pair.source.primaryKey && pair.source.primaryKey.columns.length > 0) return undefined
+  const pages = await source.pageCount?.(pair.source)
+  return pages === undefined ? undefined : several(planPageChunks(pages, count))
+}
+
+function several(chunks: Chunk[]): Chunk[] | undefined {
   return chunks.length > 1 ? chunks : undefined
 }
 
@@ -87,7 +113,7 @@ export async function splitTables(run: RunState, planned: PlannedRun, pool: Lane
     const resume = planned.resumeAt.get(name)
     if (resume?.done) continue
     // a resumed chunked table keeps its recorded chunks
-    const chunks = resume?.chunked ? undefined : await chunksFor(source, pair, resume, pool.size, options.chunkRows)
+    const chunks = resume?.chunked ? undefined : await chunksFor(source, pair, resume, pool.size, options.chunkRows, { uncounted: true })
     out.set(name, { chunks, total: await tableTotal(source, pair, options) })
   }
   return out

@@ -5,7 +5,7 @@ import type { RunState } from '../run/run-state.js'
 import { valueToJson } from '../schema/rows.js'
 import type { Checkpoint } from '../journal/journal.js'
 import type { TableSchema } from '../schema/types.js'
-import { ChunkedCheckpoints, isChunked, resumeChunks } from './chunk-state.js'
+import { ChunkedCheckpoints, countedByRange, isChunked, resumeChunks, resumeUncountedChunks } from './chunk-state.js'
 import type { Chunk } from './chunks.js'
 import { confirmedCheckpoint, resumeState, type ResumedInfo, type ResumeState } from './resume.js'
 
@@ -23,15 +23,15 @@ export async function resumeTables(run: RunState, planned: PlannedRun, targetSpe
     for (const p of planned.pairs) {
       const name = p.target.name
       const cp = byTable.get(name)
-      const state = isChunked(cp)
-        ? await chunkedState(name, cp!, (chunk) => counter.rows(p.target, chunk))
-        : resumeState(name, cp, await counter.rows(p.target), run.interrupted)
+      const { state, restartWhy } = isChunked(cp)
+        ? await chunkedState(name, cp!, (chunk) => counter.rows(p.target, chunk), () => counter.rows(p.target))
+        : { state: resumeState(name, cp, await counter.rows(p.target), run.interrupted), restartWhy: undefined }
       resumeAt.set(name, state)
       const r = planned.reports.get(name)!
       Object.assign(r, state.carried)
       r.byKind = { ...state.byKind }
       const resumed: ResumedInfo = { carried: { ...state.carried }, after: state.after ? JSON.stringify(state.after.map(valueToJson)) : undefined, skipped: state.done }
-      if (state.restart) resumed.restarted = restartNote(state.restart.targetRows)
+      if (state.restart) resumed.restarted = restartWhy === undefined ? restartNote(state.restart.targetRows) : chunkedRestartNote(state.restart.targetRows, restartWhy)
       r.resumed = resumed
       // a table that starts over keeps the interrupted run's checkpoint until its first batch: the copy empties
       // its target table first, and a crash in between must still find the checkpoint that explains the rows
@@ -64,9 +64,17 @@ function carriedCheckpoint(r: Parameters<typeof confirmedCheckpoint>[0], state: 
   return new ChunkedCheckpoints(r.name, chunks, own, async () => {}).tableCheckpoint()
 }
 
-/** A chunked table's resume state: each chunk's, and their sums as the table's. */
-async function chunkedState(name: string, cp: Checkpoint, rowsIn: (chunk: Chunk) => Promise<number>): Promise<ResumeState> {
-  const chunked = await resumeChunks(name, cp, rowsIn)
+/**
+ * A chunked table's resume state: each chunk's, and their sums as the table's. Integer-key chunks are placed
+ * by the target's rows in each chunk's range (`rowsIn`); chunks the target cannot count by range (read-order
+ * boundaries, page ranges) by the target table's count (`tableRows`), or the table starts over (`restartWhy`).
+ */
+async function chunkedState(name: string, cp: Checkpoint, rowsIn: (chunk: Chunk) => Promise<number>, tableRows: () => Promise<number>): Promise<{ state: ResumeState; restartWhy?: string }> {
+  const decided = countedByRange(cp) ? await resumeChunks(name, cp, rowsIn) : resumeUncountedChunks(name, cp, await tableRows())
+  if ('restart' in decided) {
+    return { state: { carried: { read: 0, written: 0, rejected: 0, dropped: 0 }, byKind: {}, done: false, unjournaledRejects: 0, restart: decided.restart }, restartWhy: decided.why }
+  }
+  const chunked = decided
   const carried = { read: 0, written: 0, rejected: 0, dropped: 0 }
   const byKind: ResumeState['byKind'] = {}
   for (const { state } of chunked.states) {
@@ -76,12 +84,17 @@ async function chunkedState(name: string, cp: Checkpoint, rowsIn: (chunk: Chunk)
     carried.dropped += state.carried.dropped
     for (const [k, n] of Object.entries(state.byKind)) byKind[k as keyof typeof byKind] = (byKind[k as keyof typeof byKind] ?? 0) + (n ?? 0)
   }
-  return { carried, byKind, done: chunked.states.every((c) => c.state.done), unjournaledRejects: 0, chunked }
+  return { state: { carried, byKind, done: chunked.states.every((c) => c.state.done), unjournaledRejects: 0, chunked } }
 }
 
 /** The report's reason for a table that starts over (a resumed table, or a queue chunk redone from its start). */
 export function restartNote(targetRows: number): string {
   return `no key to continue after (no primary key, read in no resumable order): the ${targetRows} row(s) on the target were removed and the table copied again from the start`
+}
+
+/** The report's reason for a chunked table that starts over on resume instead of going on by chunk. */
+export function chunkedRestartNote(targetRows: number, why: string): string {
+  return `copied in chunks the target cannot count by key range, and ${why}: the ${targetRows} row(s) on the target were removed and the table copied again from the start`
 }
 
 /**
