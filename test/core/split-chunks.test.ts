@@ -3,46 +3,12 @@ import { connect } from '../../src/connect.js'
 import type { Connection } from '../../src/dialect.js'
 import { ferry } from '../../src/ferry.js'
 import type { TableSchema, Value } from '../../src/schema/types.js'
-import { harnesses, type Harness } from '../cross/harness.js'
+import { harnesses } from '../cross/harness.js'
 import type { TestDatabase } from '../support/servers.js'
+import { ROWS, splitSource } from '../support/split-fixture.js'
 
 // tables split with --jobs whose key is not one integer column: a text key, a composite key (text first) and a
 // table without a key, copied with three jobs from each source engine and compared with verify
-
-export const ROWS = 3_000
-const PREFIXES = ['a', 'B', 'é', 'Z', '_', 'b', 'A', 'ü']
-
-/** A text key that sorts differently under a binary and a case- or accent-insensitive collation. */
-export const wordKey = (i: number) => `${PREFIXES[i % PREFIXES.length]}${String((i * 7919) % 100_003).padStart(6, '0')}`
-
-/** The fixture's DDL and rows: `words` (text key), `pairs` (text, integer), `loose` (no key). */
-export function splitFixture(engine: string, rows = ROWS): string[] {
-  const text = engine === 'mysql' ? 'varchar(40) COLLATE utf8mb4_bin' : 'varchar(40)'
-  const statements = [
-    `CREATE TABLE words (k ${text} NOT NULL PRIMARY KEY, n integer NOT NULL, v varchar(40))`,
-    `CREATE TABLE pairs (a ${text} NOT NULL, b integer NOT NULL, v varchar(40), PRIMARY KEY (a, b))`,
-    'CREATE TABLE loose (n integer, v varchar(40))',
-  ]
-  for (let from = 0; from < rows; from += 500) {
-    const ids = Array.from({ length: Math.min(500, rows - from) }, (_, j) => from + j)
-    statements.push(`INSERT INTO words (k, n, v) VALUES ${ids.map((i) => `('${wordKey(i)}', ${i}, 'w${i}')`).join(', ')}`)
-    statements.push(`INSERT INTO pairs (a, b, v) VALUES ${ids.map((i) => `('${PREFIXES[i % 5]}${i % 37}', ${i}, 'p${i}')`).join(', ')}`)
-    statements.push(`INSERT INTO loose (n, v) VALUES ${ids.map((i) => `(${i % 17 === 0 ? 'NULL' : i}, 'l${i}')`).join(', ')}`)
-  }
-  return statements
-}
-
-/** Builds the fixture in a fresh database of `harness`. */
-export async function splitSource(harness: Harness, rows = ROWS): Promise<TestDatabase> {
-  const db = await harness.create()
-  const setup = (await connect(db.url, { create: true })).connection
-  try {
-    for (const s of splitFixture(harness.name, rows)) await setup.execute!(s)
-  } finally {
-    await setup.close()
-  }
-  return db
-}
 
 const all = await harnesses()
 const by = (name: string) => all.find((h) => h.name === name)
