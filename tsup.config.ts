@@ -3,15 +3,19 @@ import { ENGINE_NAMES } from './src/engines.js'
 
 // one entry per subpath export (`dbferry/<engine>` for every engine in the registry); drivers stay external
 // (they are optional peer dependencies)
+const entry = {
+  index: 'src/index.ts',
+  ...Object.fromEntries(ENGINE_NAMES.map((d) => [d, `dialects/${d}/index.ts`])),
+  testing: 'src/testing/index.ts',
+  'cli/main': 'src/cli/main.ts',
+}
+
 export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    ...Object.fromEntries(ENGINE_NAMES.map((d) => [d, `dialects/${d}/index.ts`])),
-    testing: 'src/testing/index.ts',
-    'cli/main': 'src/cli/main.ts',
-  },
+  // and the chunk thread's entry (`--jobs` with threads): a file a Worker starts, found beside the built code
+  // as dist/pipeline/chunk-thread.{js,cjs} (src/pipeline/thread-lanes.ts); no types, it exports nothing
+  entry: { ...entry, 'pipeline/chunk-thread': 'src/pipeline/chunk-thread.ts' },
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: { entry },
   sourcemap: true,
   clean: true,
   splitting: true,

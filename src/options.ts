@@ -19,6 +19,14 @@ export const BATCH_DEFAULTS = {
   bytes: 8 << 20,
 } as const
 
+/**
+ * Whether `jobs` above 1 copy chunks in worker threads when `threads` is not set (see {@link FerryOptions.threads}):
+ * false. On a 2-core machine with the database on it, SQLite → PostgreSQL 1M rows with `jobs: 2` took the same
+ * wall time in threads as in the main thread, with about a quarter more CPU seconds and 70 MB more peak RSS
+ * (docs/parallel-copy.md, "In worker threads"): threads pay only where dbferry's own thread is what limits.
+ */
+export const THREADS_DEFAULT = false
+
 /** Options of {@link ferry}. */
 export interface FerryOptions {
   /**
@@ -82,6 +90,15 @@ export interface FerryOptions {
    * by key ranges (from the row estimate; a table of fewer than twice this many rows is one chunk). Default 250 000.
    */
   chunkRows?: number
+  /**
+   * With `jobs` above 1: copy the chunks of split tables in `jobs` worker threads, each with a source and a
+   * target connection of its own opened from the URLs, so that reading, converting and encoding use more than
+   * one core. The main thread keeps the journal (a thread's write waits until its checkpoint is written there),
+   * the progress, the report, the tables that are not split and the early finishing of loaded tables, on the
+   * run's own connections. Where threads cannot be used (a scheme registered with `registerDialect`) the jobs run
+   * in the main thread and the report says why. Default false: every job in the main thread (`THREADS_DEFAULT`).
+   */
+  threads?: boolean
   /**
    * Copy through a queue: the PostgreSQL URL of a queue database (pg-boss). This process plans the run (tables,
    * chunks), enqueues one job per chunk, and waits while workers (`dbferry worker --queue …`, on any number of

@@ -5,7 +5,7 @@ import type { TableReport } from '../report.js'
 import { addChunkReport, ChunkedCheckpoints, type ChunkedResume } from './chunk-state.js'
 import { chunkReadRange, type Chunk } from './chunks.js'
 import type { CopyContext } from './copy-context.js'
-import { copyTable, emptyTableReport } from './copy-table.js'
+import { emptyTableReport } from './copy-table.js'
 import type { LanePool } from './lanes.js'
 import type { ProgressEvent } from './progress.js'
 
@@ -22,9 +22,10 @@ export interface ChunkedCopy {
 }
 
 /**
- * Copies a table as chunks of its key range, each on a lane of its own as lanes come free, each with the
- * exact checkpoints of a whole table. The table's report sums the chunks'. The first chunk that fails stops
- * the start of the others; those running finish, then the failure is the table's.
+ * Copies a table as chunks of its key range, each on a lane or in a chunk thread of its own as they come free
+ * (`LanePool.copyChunk`), each with the exact checkpoints of a whole table. The table's report sums the
+ * chunks'. The first chunk that fails stops the start of the others; those running finish, then the failure is
+ * the table's.
  */
 export async function copyChunked(job: ChunkedCopy, pair: TablePair, report: TableReport, total: number | undefined): Promise<void> {
   const started = Date.now()
@@ -42,22 +43,17 @@ export async function copyChunked(job: ChunkedCopy, pair: TablePair, report: Tab
     await Promise.all(
       chunks.map(async (chunk) => {
         if (states?.[chunk.index]?.state.done) return
-        const lane = await pool.acquire()
+        // on a free lane, or in a chunk thread (lanes.ts), which opens no chunk once one failed or the run stopped
+        const ctx: Omit<CopyContext, 'source' | 'target'> = {
+          ...base,
+          ...chunkReadRange(chunk, states?.[chunk.index]?.state.after),
+          checkpoint: job.checkpoint ? ledger.forChunk(chunk.index) : undefined,
+          onProgress: progress,
+        }
         try {
-          if (failure || base.signal?.aborted) return
-          const ctx: CopyContext = {
-            ...base,
-            source: lane.source,
-            target: lane.target,
-            ...chunkReadRange(chunk, states?.[chunk.index]?.state.after),
-            checkpoint: job.checkpoint ? ledger.forChunk(chunk.index) : undefined,
-            onProgress: progress,
-          }
-          await copyTable(ctx, pair, subs[chunk.index]!, undefined)
+          await pool.copyChunk(ctx, pair, subs[chunk.index]!, () => failure !== undefined || base.signal?.aborted === true)
         } catch (error) {
           failure ??= { error, chunk }
-        } finally {
-          pool.release(lane)
         }
       }),
     )

@@ -23,6 +23,7 @@ export async function openLanes(run: RunState, options: FerryOptions): Promise<L
   }
   const pool = await LanePool.open(run, options, jobs)
   if (pool.guarantee) note(run, pool.guarantee)
+  for (const n of pool.notes) note(run, n)
   return pool
 }
 
