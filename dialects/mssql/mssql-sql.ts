@@ -173,6 +173,33 @@ function reseed(table: TableSchema, defaultSchema = 'dbo', options: { plainAscii
   return `DBCC CHECKIDENT (${literal}, RESEED) WITH NO_INFOMSGS`
 }
 
+/**
+ * {@link reseed}, then, should the identity still be behind the column's largest value, `DBCC CHECKIDENT (…,
+ * RESEED, largest + increment)`: one batch, idempotent. The second step is for an identity never used although
+ * rows are there (rows bulk-loaded with their IDENTITY values kept, as the Babelfish stand-in keeps them):
+ * RESEED without a value leaves such an identity where it is on the stand-in, and by SQL Server's rule for a
+ * never-used identity the next row takes the reseed value itself. SQL Server's plain RESEED never leaves the
+ * identity behind, so there the second step does not run. A negative increment is left to the plain RESEED.
+ */
+function reseedPastKeys(table: TableSchema, defaultSchema = 'dbo', options: { plainAscii?: boolean } = {}): string {
+  const column = table.columns.find((c) => c.autoIncrement && !c.generated)
+  const plain = reseed(table, defaultSchema, options)
+  if (!column) return plain
+  const name = nstring(qualified(table, defaultSchema))
+  // the same DBCC statement with a value, built as a string (DBCC takes no expression there)
+  const quoted = plain.replace(/'/g, "''")
+  const at = quoted.lastIndexOf(', RESEED)')
+  const again = `N'${quoted.slice(0, at)}, RESEED, ' + CONVERT(nvarchar(40), @max + @inc) + N')${quoted.slice(at + ', RESEED)'.length)}'`
+  return `${plain};
+DECLARE @cur decimal(38,0) = IDENT_CURRENT(${name}), @inc decimal(38,0) = IDENT_INCR(${name}),
+  @max decimal(38,0) = (SELECT MAX(${quoteId(column.name)}) FROM ${qualified(table, defaultSchema)});
+IF @inc > 0 AND @max IS NOT NULL AND @cur < @max
+BEGIN
+  DECLARE @again nvarchar(max) = ${again};
+  EXEC (@again);
+END`
+}
+
 /** Splits a canonical temporal string into a UTC `Date` (milliseconds) and the rest, in seconds. */
 function utcParts(y: number, mo: number, d: number, h: number, mi: number, s: number, frac: string | undefined): Date & { nanosecondDelta?: number } {
   const digits = (frac ?? '').padEnd(7, '0').slice(0, 7)
@@ -385,6 +412,31 @@ ${identityInsert(table, false, defaultSchema)};`
   return { name: STAGE, create, columns, insert: `${insert}\nDROP TABLE ${STAGE}`, insertAndSave: `${insert}\nTRUNCATE TABLE ${STAGE};\n${SAVE}` }
 }
 
+
+/** The probe of whether a bulk load keeps IDENTITY values: a temp table, one row with {@link IdentityProbe.value}. */
+export interface IdentityProbe {
+  /** The temp table's name, as the bulk load addresses it. */
+  name: string
+  /** Drops a probe table left on the connection, then creates it: one IDENTITY(1,1) column `id`. */
+  create: string
+  /** The bulk-load column: `id`, int. */
+  columns: { name: string; type: BulkColumnType }[]
+  /** The value the probe's one row supplies for `id` (not the seed, so keeping it tells). */
+  value: number
+  /** Selects the row's `id` as `id`, then drops the table. */
+  read: string
+}
+
+const PROBE = '#dbferry_identity_probe'
+const identityProbe: IdentityProbe = Object.freeze({
+  name: PROBE,
+  create: `IF OBJECT_ID(N'tempdb..${PROBE}') IS NOT NULL DROP TABLE ${PROBE};
+CREATE TABLE ${PROBE} ([id] int IDENTITY(1,1) NOT NULL)`,
+  columns: [{ name: 'id', type: { name: 'Int' } }],
+  value: 7,
+  read: `SELECT MAX([id]) AS id FROM ${PROBE};
+DROP TABLE ${PROBE}`,
+})
 
 /** Data bytes in a TDS packet of tedious's default size (4 096, less the 8-byte header). */
 const PACKET_DATA = 4096 - 8
@@ -641,12 +693,16 @@ export interface MssqlSql extends DialectSql {
   foreignKey(table: TableSchema, fk: ForeignKeySchema, options: { check?: boolean; defaultSchema?: string; refSchema?: string }): string
   /** DBCC CHECKIDENT RESEED for the table (see `resetIdentity`); `plainAscii` for servers that misread N'…' there. */
   reseed(table: TableSchema, defaultSchema?: string, options?: { plainAscii?: boolean }): string
+  /** {@link reseed}, then RESEED to the largest value + increment should the identity still be behind it (see `reseedPastKeys`). */
+  reseedPastKeys(table: TableSchema, defaultSchema?: string, options?: { plainAscii?: boolean }): string
   /** Whether the table has an IDENTITY column. */
   hasIdentity(table: TableSchema): boolean
-  /** Whether the writer bulk-loads this table (else parameterised INSERTs); IDENTITY tables through {@link staging}. */
+  /** Whether the writer bulk-loads this table (else parameterised INSERTs); IDENTITY tables through {@link staging} where the server renumbers bulk-loaded IDENTITY values. */
   usesBulk(table: TableSchema): boolean
   /** The staged bulk write of an IDENTITY table (see `staging`). Default schema `dbo`. */
   staging(table: TableSchema, defaultSchema?: string): Staging
+  /** Whether a bulk load keeps IDENTITY values: the temp table and row the writer loads once per session. */
+  readonly identityProbe: IdentityProbe
   /** `SAVE TRANSACTION dbferry_batch`: the point a failed batch of a multi-batch transaction is undone to. */
   readonly saveBatch: string
   /** Undoes the batch in flight to that savepoint when the transaction can still commit; selects `XACT_STATE()` as `state`. */
@@ -726,9 +782,11 @@ export const mssqlSql: MssqlSql = Object.freeze({
   script,
   foreignKey,
   reseed,
+  reseedPastKeys,
   hasIdentity,
   usesBulk,
   staging,
+  identityProbe,
   saveBatch: SAVE,
   undoBatch: UNDO_BATCH,
   bulkColumns,

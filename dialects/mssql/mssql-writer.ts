@@ -108,6 +108,33 @@ async function stagedRows(session: MssqlSession, table: TableSchema, rows: reado
   })
 }
 
+/** Per session, whether the server keeps the IDENTITY values a bulk load supplies (see {@link keepsBulkIdentity}). */
+const keepsIdentity = new WeakMap<MssqlSession, Promise<boolean>>()
+
+/**
+ * Whether the server keeps the values a bulk load supplies for an IDENTITY column: a bulk load of one row into a
+ * temp table, once per session. The Babelfish stand-in keeps them; SQL Server renumbers them (tedious cannot ask
+ * for KEEPIDENTITY). A probe that fails answers no, which keeps the stage (exact on every server).
+ */
+function keepsBulkIdentity(session: MssqlSession): Promise<boolean> {
+  let answer = keepsIdentity.get(session)
+  if (!answer) {
+    const probe = mssqlSql.identityProbe
+    answer = session
+      .inTransaction(async (request) => {
+        await request().batch(probe.create)
+        const bulk = session.bulkTable(probe.name, probe.columns)
+        bulk.rows.push([probe.value] as never)
+        await request().bulk(bulk, { keepNulls: true } as never)
+        const res = await request().query(probe.read)
+        return Number(res.recordset[0]?.id) === probe.value
+      })
+      .catch(() => false)
+    keepsIdentity.set(session, answer)
+  }
+  return answer
+}
+
 /**
  * Whether the server refused a bulk load as a malformed stream rather than for its rows. The stand-in does so
  * with the load that follows a refused one on the same connection (and closes the connection at its next
@@ -165,9 +192,9 @@ interface Group {
   /** The batches loaded in it, kept to write them again if the server ends the transaction or a batch is refused without a savepoint. */
   batches: Row[][]
   /**
-   * Whether a savepoint precedes each batch (staged loads: set in the statement each batch sends anyway). Loads
-   * straight into the table set none, which saves a round trip per batch: a refused batch then rolls the whole
-   * transaction back and the batches before it are written again.
+   * Whether a savepoint stands just before the batch in flight (staged loads: set in the statement each batch
+   * sends anyway). Loads straight into the table set none, which saves a round trip per batch: once one is in, a
+   * refused batch rolls the whole transaction back and the batches before it are written again.
    */
   saved: boolean
   rows: number
@@ -185,11 +212,13 @@ function approxBytes(rows: readonly Row[]): number {
 }
 
 /**
- * The writer of one table. Bulk-loaded tables (an IDENTITY table straight in where the server keeps bulk-loaded
- * IDENTITY values, else through the stage) write several batches per transaction, each behind a savepoint, and commit every {@link GROUP_ROWS} rows, {@link GROUP_BYTES} or
- * {@link GROUP_MS} (`committed: false` until then). A refused batch is undone to its savepoint, the batches
- * before it committed, and it is then written as a single batch is: bulk loads split in halves, the last pieces
- * row by row. Other tables: multi-row INSERT per chunk (a refused chunk retried row by row), each committed.
+ * The writer of one table. Bulk-loaded tables (an IDENTITY table through the stage, or, where the server keeps
+ * bulk-loaded IDENTITY values, its first batch through the stage and the rest straight in) write several batches
+ * per transaction and commit every {@link GROUP_ROWS} rows, {@link GROUP_BYTES} or {@link GROUP_MS} (`committed:
+ * false` until then). A refused batch is undone to its savepoint (staged batches), or the transaction rolled back
+ * and the batches before it written again; the batches before it are committed, and it is then written as a
+ * single batch is: bulk loads split in halves, the last pieces row by row. Other tables: multi-row INSERT per
+ * chunk (a refused chunk retried row by row), each committed.
  */
 class MssqlTableWriter implements TableWriter {
   #group: Group | undefined
@@ -197,6 +226,8 @@ class MssqlTableWriter implements TableWriter {
   #broken = false
   // a batch's load started and did not finish: it may sit half-loaded in the open transaction
   #inFlight = false
+  // an IDENTITY value went in through the stage (INSERT under IDENTITY_INSERT): the identity counts as used
+  #identityUsed = false
   readonly #stage: Staging | undefined
   readonly #columns: BulkColumns
 
@@ -204,6 +235,8 @@ class MssqlTableWriter implements TableWriter {
     readonly session: MssqlSession,
     readonly table: TableSchema,
     readonly defaultSchema: string,
+    /** The server keeps bulk-loaded IDENTITY values ({@link keepsBulkIdentity}); false keeps the stage for every batch. */
+    readonly keepsIdentity = false,
   ) {
     this.#stage = mssqlSql.hasIdentity(table) ? mssqlSql.staging(table, defaultSchema) : undefined
     this.#columns = mssqlSql.bulkColumns(table)
@@ -251,12 +284,14 @@ class MssqlTableWriter implements TableWriter {
   }
 
   /**
-   * The stage a group loads through: IDENTITY tables. Always, even where the server keeps bulk-loaded IDENTITY
-   * values (the Babelfish stand-in): there a bulk load leaves the identity behind the loaded keys, and `DBCC
-   * CHECKIDENT … RESEED` does not move it in a user database, while `INSERT … SELECT` under IDENTITY_INSERT does.
+   * The stage the next batch loads through: an IDENTITY table's, for every batch where the server renumbers
+   * bulk-loaded IDENTITY values (SQL Server), else for this writer's first batch only. That one INSERT under
+   * IDENTITY_INSERT marks the identity used, so that finalize's plain `DBCC CHECKIDENT … RESEED` moves it past the
+   * keys loaded straight in after it (the stand-in leaves a never-used identity where it is; see
+   * `mssqlSql.reseedPastKeys`).
    */
   get #staged(): Staging | undefined {
-    return this.#stage
+    return this.keepsIdentity && this.#identityUsed ? undefined : this.#stage
   }
 
   /** Begins a transaction; a staged group also creates the stage and sets the savepoint (one more round trip). */
@@ -272,13 +307,20 @@ class MssqlTableWriter implements TableWriter {
     return { tx, batches: [], saved: this.#staged !== undefined, rows: 0, bytes: 0, started: Date.now() }
   }
 
-  /** One batch in the open transaction: its bulk load; staged, then INSERT … SELECT and the savepoint moved past it. */
+  /**
+   * One batch in the open transaction: its bulk load; staged, then INSERT … SELECT and the savepoint moved past
+   * it. A batch loaded straight in sets no savepoint: once it is in, the group's savepoint no longer stands just
+   * before the batch in flight.
+   */
   async #load(group: Group, rows: Row[]): Promise<void> {
     const stage = this.#staged
     const columns = stage ? stage.columns : this.#columns
     const path = stage ? stage.name : mssqlSql.qualified(this.table, this.defaultSchema)
     await bulkLoad(this.session, () => group.tx.request(), path, columns, encodeRows(columns, rows))
-    if (stage) await group.tx.request().batch(stage.insertAndSave)
+    if (stage) {
+      await group.tx.request().batch(stage.insertAndSave)
+      this.#identityUsed = true
+    } else group.saved = false
   }
 
   /** Commits a group (by default the open one); a failed commit leaves its batches' fate to resume. */
@@ -412,9 +454,13 @@ class MssqlTableWriter implements TableWriter {
   }
 }
 
-/** Opens the writer of one table (bulk-loaded tables commit every few batches; see {@link MssqlTableWriter}). */
+/**
+ * Opens the writer of one table (bulk-loaded tables commit every few batches; see {@link MssqlTableWriter}). A
+ * bulk-loaded IDENTITY table first asks whether the server keeps bulk-loaded IDENTITY values (once per session).
+ */
 export async function openMssqlWriter(session: MssqlSession, table: TableSchema, defaultSchema: string): Promise<TableWriter> {
-  return new MssqlTableWriter(session, table, defaultSchema)
+  const keeps = mssqlSql.hasIdentity(table) && mssqlSql.usesBulk(table) ? await keepsBulkIdentity(session) : false
+  return new MssqlTableWriter(session, table, defaultSchema, keeps)
 }
 
 async function exists(session: MssqlSession, table: TableSchema, schema: string): Promise<boolean> {
@@ -633,9 +679,9 @@ export async function finalizeMssqlTarget(session: MssqlSession, schema: Databas
       }
     }
     if (mssqlSql.hasIdentity(t)) {
-      // RESEED without a value moves the identity past the column's largest value: the same however often it runs
+      // the identity past the column's largest value (a never-used one too): the same however often it runs
       try {
-        await run(mssqlSql.reseed(t, defaultSchema, { plainAscii: true }))
+        await run(mssqlSql.reseedPastKeys(t, defaultSchema, { plainAscii: true }))
       } catch (error) {
         passOnLost(error)
         problems.push({ table: t.name, name: `${t.name} identity`, kind: 'sequence', outcome: 'failed', message: (error as Error).message })
