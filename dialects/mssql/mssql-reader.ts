@@ -35,6 +35,9 @@ const READ_AHEAD_BYTES = 1 << 19
 
 const emptyBatch = (): Filling => ({ rows: [], rejected: [], bytes: 0 })
 
+/** An integer's decimal text as tedious writes a bigint: an optional minus sign, then digits. */
+const SHORT_INTEGER = /^-?\d+$/
+
 /**
  * Streams a table with one request in stream mode. Each row is converted as it arrives (temporal columns come
  * as text, varchar in legacy code pages as bytes decoded here, then every value passes the column's canonical
@@ -63,6 +66,9 @@ async function* readTable(session: MssqlSession, table: TableSchema, plan: Mssql
   const width = table.columns.length
   const budget = Math.min(options.batchBytes, READ_AHEAD_BYTES)
   const converters: Converter[] = table.columns.map((c) => makeConverter(c.type))
+  // tedious hands bigint over as decimal text; up to 15 characters it is a safe integer, which Number() reads
+  // exactly and the converter then takes without a BigInt round trip (the longer ones keep that exact path)
+  const bigintText = table.columns.map((c) => c.type.kind === 'int64')
   const codePages = plan.codePages
   const decodes = codePages.some((cp) => cp !== undefined)
   const ready: Filling[] = []
@@ -99,6 +105,7 @@ async function* readTable(session: MssqlSession, table: TableSchema, plan: Mssql
           break
         }
       }
+      if (bigintText[i] && typeof v === 'string' && v.length <= 15 && SHORT_INTEGER.test(v)) v = Number(v)
       const c = converters[i]!(v)
       if (c instanceof ConversionFailure) {
         error = new RowError(c.kind, `${table.columns[i]!.name}: ${c.reason}`, { table: table.name, column: table.columns[i]!.name, value: v })

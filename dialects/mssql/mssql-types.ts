@@ -32,7 +32,9 @@ export interface MssqlColumnMapping {
   nativeType: string
   /**
    * How the reader selects the column, `{col}` standing for the quoted column name. Temporal values are
-   * converted to text on the server so no `Date` (and no time zone) is ever involved.
+   * converted to text on the server so no `Date` (and no time zone) is ever involved; that text is nvarchar,
+   * which tedious reads as UTF-16 where varchar goes through iconv-lite per value (the same characters: the
+   * styles used write ASCII only).
    */
   select: string
   /** The value arrives as bytes to decode from this code page (char/varchar in a non-UTF-8 collation). */
@@ -101,12 +103,12 @@ function columnMapping(col: MssqlColumnInfo): MssqlColumnMapping | MssqlRejected
     case 'decimal':
     case 'numeric':
       // tedious hands decimals over as JS numbers; text keeps every digit
-      return { ...plain({ kind: 'decimal', precision: col.precision, scale: col.scale }, `${t}(${col.precision},${col.scale})`), select: `CAST({col} AS varchar(48))` }
+      return { ...plain({ kind: 'decimal', precision: col.precision, scale: col.scale }, `${t}(${col.precision},${col.scale})`), select: `CAST({col} AS nvarchar(48))` }
     case 'money':
       // through decimal(19,4): every digit on SQL Server and Babelfish alike (Babelfish ignores CONVERT's style 2)
-      return { ...plain({ kind: 'decimal', precision: 19, scale: 4 }, 'money'), select: 'CAST(CAST({col} AS decimal(19,4)) AS varchar(32))' }
+      return { ...plain({ kind: 'decimal', precision: 19, scale: 4 }, 'money'), select: 'CAST(CAST({col} AS decimal(19,4)) AS nvarchar(32))' }
     case 'smallmoney':
-      return { ...plain({ kind: 'decimal', precision: 10, scale: 4 }, 'smallmoney'), select: 'CAST(CAST({col} AS decimal(10,4)) AS varchar(32))' }
+      return { ...plain({ kind: 'decimal', precision: 10, scale: 4 }, 'smallmoney'), select: 'CAST(CAST({col} AS decimal(10,4)) AS nvarchar(32))' }
     case 'real':
       return plain({ kind: 'float32' }, 'real')
     case 'float':
@@ -137,26 +139,26 @@ function columnMapping(col: MssqlColumnInfo): MssqlColumnMapping | MssqlRejected
       return plain({ kind: 'bytes', ...(length !== undefined ? { length } : {}), ...(t === 'binary' ? { fixed: true } : {}) }, t === 'image' ? 'image' : `${t}(${length ?? 'max'})`)
     }
     case 'date':
-      return { ...plain({ kind: 'date' }, 'date'), select: 'CONVERT(char(10), {col}, 23)' }
+      return { ...plain({ kind: 'date' }, 'date'), select: 'CONVERT(nchar(10), {col}, 23)' }
     case 'time': {
       const p = TEMPORAL_SCALE(col.scale)
-      return { ...plain({ kind: 'time', precision: p }, `time(${p})`), select: 'CAST({col} AS varchar(16))' }
+      return { ...plain({ kind: 'time', precision: p }, `time(${p})`), select: 'CAST({col} AS nvarchar(16))' }
     }
     case 'datetime':
-      return { ...plain({ kind: 'timestamp', precision: 3 }, 'datetime', 'datetime is accurate to 1/300 s'), select: 'CONVERT(varchar(23), {col}, 121)' }
+      return { ...plain({ kind: 'timestamp', precision: 3 }, 'datetime', 'datetime is accurate to 1/300 s'), select: 'CONVERT(nvarchar(23), {col}, 121)' }
     case 'smalldatetime':
-      return { ...plain({ kind: 'timestamp', precision: 0 }, 'smalldatetime'), select: 'CONVERT(varchar(19), {col}, 120)' }
+      return { ...plain({ kind: 'timestamp', precision: 0 }, 'smalldatetime'), select: 'CONVERT(nvarchar(19), {col}, 120)' }
     case 'datetime2': {
       const p = TEMPORAL_SCALE(col.scale)
-      return { ...plain({ kind: 'timestamp', precision: p }, `datetime2(${p})`), select: 'CONVERT(varchar(27), {col}, 121)' }
+      return { ...plain({ kind: 'timestamp', precision: p }, `datetime2(${p})`), select: 'CONVERT(nvarchar(27), {col}, 121)' }
     }
     case 'datetimeoffset': {
       const p = TEMPORAL_SCALE(col.scale)
       // style 121 on datetimeoffset: 'yyyy-mm-dd hh:mi:ss.fffffff +hh:mm'
-      return { ...plain({ kind: 'timestamptz', precision: p }, `datetimeoffset(${p})`), select: 'CONVERT(varchar(34), {col}, 121)' }
+      return { ...plain({ kind: 'timestamptz', precision: p }, `datetimeoffset(${p})`), select: 'CONVERT(nvarchar(34), {col}, 121)' }
     }
     case 'uniqueidentifier':
-      return { ...plain({ kind: 'uuid' }, 'uniqueidentifier'), select: 'CONVERT(char(36), {col})' }
+      return { ...plain({ kind: 'uuid' }, 'uniqueidentifier'), select: 'CONVERT(nchar(36), {col})' }
     case 'xml':
       return { ...plain({ kind: 'text' }, 'xml', 'xml copied as text'), select: 'CAST({col} AS nvarchar(max))' }
     case 'timestamp':

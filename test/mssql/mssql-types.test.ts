@@ -53,13 +53,13 @@ describe('SQL Server → logical type map', () => {
 
   it('reads temporal values as text on the server, never as a Date', () => {
     const sel = (t: MssqlColumnInfo) => (mssqlToLogical(t) as { select: string }).select
-    expect(sel(col('datetime2', 8, 27, 7))).toBe('CONVERT(varchar(27), {col}, 121)')
-    expect(sel(col('datetimeoffset', 10, 34, 7))).toBe('CONVERT(varchar(34), {col}, 121)')
-    expect(sel(col('datetime', 8, 23, 3))).toBe('CONVERT(varchar(23), {col}, 121)')
-    expect(sel(col('date', 3))).toBe('CONVERT(char(10), {col}, 23)')
-    expect(sel(col('time', 5, 16, 7))).toBe('CAST({col} AS varchar(16))')
-    expect(sel(col('decimal', 17, 38, 10))).toBe('CAST({col} AS varchar(48))')
-    expect(sel(col('money', 8, 19, 4))).toBe('CAST(CAST({col} AS decimal(19,4)) AS varchar(32))')
+    expect(sel(col('datetime2', 8, 27, 7))).toBe('CONVERT(nvarchar(27), {col}, 121)')
+    expect(sel(col('datetimeoffset', 10, 34, 7))).toBe('CONVERT(nvarchar(34), {col}, 121)')
+    expect(sel(col('datetime', 8, 23, 3))).toBe('CONVERT(nvarchar(23), {col}, 121)')
+    expect(sel(col('date', 3))).toBe('CONVERT(nchar(10), {col}, 23)')
+    expect(sel(col('time', 5, 16, 7))).toBe('CAST({col} AS nvarchar(16))')
+    expect(sel(col('decimal', 17, 38, 10))).toBe('CAST({col} AS nvarchar(48))')
+    expect(sel(col('money', 8, 19, 4))).toBe('CAST(CAST({col} AS decimal(19,4)) AS nvarchar(32))')
   })
 
   it('reads varchar in a legacy code page as bytes to decode, and UTF-8 collations as text', () => {
