@@ -83,7 +83,7 @@ export class LanePool {
     await threads.ready()
     const joined = shared === undefined ? undefined : guarantees[0]
     const own: Lane = { index: 0, source: run.source.connection, target: run.target.connection }
-    const where = `, each in a worker thread copying chunks (the run's own connections copy the tables not split, in the main thread)`
+    const where = ` (one in each worker thread, which copy the chunks; the run's own connections copy the tables not split)`
     const pool = new LanePool([own], guaranteeOf(run, options, jobs, joined, where), threads)
     pool.#run = run
     return pool
@@ -142,7 +142,7 @@ function guaranteeOf(run: RunState, options: FerryOptions, jobs: number, joined:
   const name = run.source.connection.dialect.name
   return joined !== undefined
     ? `--jobs ${jobs}: ${jobs} source connections read one snapshot (${joined})${where}`
-    : `--jobs ${jobs}: each of the ${jobs} ${name} source connections reads its own snapshot${where}, started one after another: the copy is consistent only if the source does not change while they start${run.source.connection.exportSnapshot && !options.snapshotLock ? ' (--snapshot-lock starts them together under a brief lock on the source)' : ''}`
+    : `--jobs ${jobs}: each of the ${jobs} ${name} source connections${where} reads its own snapshot, started one after another: the copy is consistent only if the source does not change while they start${run.source.connection.exportSnapshot && !options.snapshotLock ? ' (--snapshot-lock starts them together under a brief lock on the source)' : ''}`
 }
 
 async function closeLanes(lanes: readonly Lane[]): Promise<void> {

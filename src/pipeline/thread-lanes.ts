@@ -91,6 +91,8 @@ class ChunkThread {
   /** Chunks it copied to the end. */
   copied = 0
   #busy: Busy | undefined
+  /** Settles when the chunk under way has ended (done or failed). */
+  #settled: Promise<unknown> = Promise.resolve()
   #dead: Error | undefined
   #closing = false
   readonly #joined: Promise<string>
@@ -150,7 +152,7 @@ class ChunkThread {
     if (transformers.length > 0) return Promise.reject(new UsageError('transforms cannot run in a chunk thread'))
     const posted: PostedContext = { ...plain, journalRun: journal?.runId, checkpoints: checkpoint !== undefined, progress: onProgress !== undefined, missingKeys: missingKeys !== undefined }
     const onAbort = () => this.#send({ type: 'abort' })
-    return new Promise<void>((resolve, reject) => {
+    const copied = new Promise<void>((resolve, reject) => {
       this.#busy = { ctx, report, resolve, reject }
       signal?.addEventListener('abort', onAbort, { once: true })
       this.#send({ type: 'copy', ctx: posted, pair, report })
@@ -159,6 +161,8 @@ class ChunkThread {
       signal?.removeEventListener('abort', onAbort)
       this.#busy = undefined
     })
+    this.#settled = copied.catch(() => {})
+    return copied
   }
 
   #send(message: ToThread): void {
@@ -186,10 +190,10 @@ class ChunkThread {
         busy.ctx.onProgress?.(m.event)
         return
       case 'checkpoint':
-        this.#answer(m.id, busy?.ctx.checkpoint?.(m.checkpoint))
+        this.#answer(m.id, busy, (ctx) => ctx.checkpoint?.(m.checkpoint))
         return
       case 'journal':
-        this.#answer(m.id, busy?.ctx.journal?.journal.record(busy.ctx.journal.runId, m.entries))
+        this.#answer(m.id, busy, (ctx) => ctx.journal?.journal.record(ctx.journal.runId, m.entries))
         return
       case 'done':
       case 'failed':
@@ -206,9 +210,16 @@ class ChunkThread {
     }
   }
 
-  /** Answers a request once what it asked is written; a failure goes back as the error the thread's copy throws. */
-  #answer(id: number, written: void | Promise<void> | undefined): void {
-    Promise.resolve(written).then(
+  /**
+   * Answers a request once `write` has written what it asked (in this thread, in the order requests come); a
+   * failure — thrown or rejected — goes back as the error the thread's copy then throws.
+   */
+  #answer(id: number, busy: Busy | undefined, write: (ctx: ChunkContext) => void | Promise<void> | undefined): void {
+    const written = (async () => {
+      if (!busy) throw new Error('a chunk thread asked to record something while it copied no chunk')
+      await write(busy.ctx)
+    })()
+    written.then(
       () => this.#send({ type: 'reply', id }),
       (error) => this.#send({ type: 'reply', id, error: errorToData(error) }),
     )
@@ -231,7 +242,7 @@ class ChunkThread {
   async close(): Promise<void> {
     if (this.#dead === undefined && this.#busy) {
       this.#send({ type: 'abort' })
-      await this.#race(this.#settled(), CLOSE_MS)
+      await this.#race(this.#settled.then(() => {}), CLOSE_MS)
     }
     this.#closing = true
     if (this.#dead === undefined) {
@@ -239,13 +250,6 @@ class ChunkThread {
       if (!(await this.#race(this.#exited, CLOSE_MS))) await this.worker.terminate()
     }
     await this.#exited
-  }
-
-  #settled(): Promise<void> {
-    return new Promise((resolve) => {
-      const check = () => (this.#busy ? setTimeout(check, 10) : resolve())
-      check()
-    })
   }
 
   async #race(p: Promise<void>, ms: number): Promise<boolean> {
