@@ -1,4 +1,4 @@
-import { existsSync, realpathSync, statSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import type BetterSqlite3 from 'better-sqlite3'
@@ -19,8 +19,9 @@ import type {
   SourceTableState,
   TableWriter,
 } from '../../src/dialect.js'
-import { ConnectionError, SchemaError, UsageError, type RowError } from '../../src/errors.js'
+import { AbortError, ConnectionError, SchemaError, UsageError, type RowError } from '../../src/errors.js'
 import { isKysely, reserveKyselySession, type KyselyLike, type KyselySession } from '../../src/kysely-session.js'
+import type { FileTable, FileTableSource, FileTableTarget } from '../../src/file-table.js'
 import { stateJson } from '../../src/schema/rows.js'
 import type { DatabaseSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
 import { introspectSqlite } from './sqlite-introspector.js'
@@ -82,10 +83,39 @@ function snapshotInfo(guarantee: string, survey: { notes: string[]; dataLeft: nu
 }
 
 /**
+ * Where a database file stands, to tell afterwards whether anything was committed to it meanwhile: in WAL mode
+ * every commit appends frames to the `-wal` file or restarts it (new salts in its header); in a rollback-journal
+ * mode every commit writes the file and increments the change counter in its header. Size, modification time
+ * and the first 32 bytes of the file that changes; `absent` when it does not exist.
+ */
+function fileMark(file: string, wal: boolean): string {
+  const path = wal ? `${file}-wal` : file
+  let fd: number | undefined
+  try {
+    const st = statSync(path, { bigint: true })
+    fd = openSync(path, 'r')
+    const header = Buffer.alloc(32)
+    readSync(fd, header, 0, 32, 0)
+    return `${st.size}:${st.mtimeNs}:${header.toString('hex')}`
+  } catch {
+    return 'absent'
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
+/** The file a snapshot reads and its {@link fileMark} from before the snapshot began. */
+interface SnapshotMark {
+  file: string
+  wal: boolean
+  mark: string
+}
+
+/**
  * One SQLite database, as a source or a target. better-sqlite3 is synchronous: every method runs its
  * statements to completion before it returns, so reads of several tables can interleave inside one snapshot.
  */
-export class SqliteConnection implements Connection {
+export class SqliteConnection implements Connection, FileTableSource, FileTableTarget {
   readonly dialect: Dialect
   readonly description: string
   /** The better-sqlite3 handle, for callers that need more than the contract (backups, custom SQL). */
@@ -100,6 +130,12 @@ export class SqliteConnection implements Connection {
   /** Pragmas as they were before the load, restored on close for a caller's handle. */
   #savedPragmas?: { synchronous: unknown; foreign_keys: unknown; cache_size: unknown }
   #closed = false
+  /** Where the file stood before the snapshot began (see `fileTable`); undefined without a snapshot of its own. */
+  #mark?: SnapshotMark
+  /** The target is in its file's own rollback-journal mode for a table copied in one transaction (see `copyFileTable`). */
+  #rollbackJournal = false
+  /** A file copy under way: its transaction is open between its pieces, and no other write may join it. */
+  #fileCopy?: Promise<void>
 
   constructor(init: SqliteConnectionInit) {
     this.dialect = init.dialect
@@ -126,14 +162,18 @@ export class SqliteConnection implements Connection {
    * what the copy leaves out or reads in its own way: virtual tables and their shadow tables (`notApplied`
    * counts those holding data no target gets), timestamp columns read as `timestamptz` because they hold
    * offsets, and the reading of numbers in timestamp columns when `numericTimestamps` is set. `join` is not
-   * taken (SQLite exports no snapshot): each connection reads in a transaction of its own.
+   * taken (SQLite exports no snapshot): each connection reads in a transaction of its own. A file dbferry
+   * opened is marked first (see `fileTable`).
    */
   async snapshot(_options?: SnapshotOptions): Promise<SnapshotInfo> {
     if (!this.#inSnapshot && !this.db.inTransaction) {
       try {
+        const before = this.#markFile()
         this.db.exec('BEGIN')
         this.db.prepare('SELECT count(*) FROM sqlite_schema').get()
         this.#inSnapshot = true
+        // a journal mode changed between the mark and the snapshot would have the mark watch the wrong file
+        if (before && before.wal === (String(this.db.pragma('journal_mode', { simple: true })) === 'wal')) this.#mark = before
       } catch (error) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK')
         throw new ConnectionError(`could not start a read transaction on ${this.description}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...sqliteErrors.driverOf(error) })
@@ -146,6 +186,39 @@ export class SqliteConnection implements Connection {
 
   async count(table: TableSchema): Promise<number> {
     return Number(this.db.prepare(`SELECT count(*) FROM ${q(table.name)}`).pluck().safeIntegers(false).get())
+  }
+
+  /** The database file and its {@link fileMark}, for a file dbferry opened (a caller's handle may write between). */
+  #markFile(): SnapshotMark | undefined {
+    if (!this.#owned || this.db.memory) return undefined
+    const main = (this.db.pragma('database_list') as { name: string; file: string }[]).find((d) => d.name === 'main')
+    if (!main?.file) return undefined
+    const wal = String(this.db.pragma('journal_mode', { simple: true })) === 'wal'
+    return { file: main.file, wal, mark: fileMark(main.file, wal) }
+  }
+
+  /**
+   * Hands a table to an SQLite target as this file (the pass-through's `FileTable`): the target attaches the file
+   * and copies the rows itself. The target's read must see this connection's snapshot, and does: in a rollback-
+   * journal mode the snapshot's read transaction holds a SHARED lock from before its first read to `close()`,
+   * under which no other connection can commit, so the file holds the snapshot; in WAL mode writers go on, so
+   * `unchanged()` compares the `-wal` file with its mark from before the snapshot began: unchanged, no commit
+   * came after the snapshot and before the target's read (any commit appends to it or restarts it), so both read
+   * the same data; changed, the target copies nothing. Only for a file dbferry opened (never a caller's handle,
+   * which could write between) and read in a transaction of its own. `after` (a resumed table) only for a table
+   * read in rowid order, whose last key the checkpoint can name.
+   */
+  async fileTable(table: TableSchema, options: { after?: readonly Value[] } = {}): Promise<FileTable | string> {
+    const mark = this.#mark
+    if (!this.#inSnapshot || mark === undefined) return 'the source is not a file dbferry opened and reads in a transaction of its own'
+    const sql = readSqliteTable.handOver(this.db, table, options.after)
+    if (options.after !== undefined && sql.rowid === undefined) return 'it resumes after rows already loaded, in a table without rowid'
+    const last = sql.rowid === undefined ? 'NULL' : `max(${sql.rowid})`
+    const [count, max] = this.db.prepare(`SELECT count(*), ${last} FROM ${q(table.name)}${sql.after ? ` WHERE ${sql.after}` : ''}`).raw(true).safeIntegers(true).get(...sql.params) as [bigint, bigint | null]
+    const from: FileTable = { engine: this.dialect.name, file: mark.file, table, rows: Number(count), unchanged: () => fileMark(mark.file, mark.wal) === mark.mark }
+    if (options.after !== undefined) from.after = options.after
+    if (max !== null) from.lastKey = [max >= BigInt(Number.MIN_SAFE_INTEGER) && max <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(max) : max]
+    return from
   }
 
   /**
@@ -223,13 +296,26 @@ export class SqliteConnection implements Connection {
 
   async prepareTarget(schema: DatabaseSchema, options: PrepareOptions): Promise<void> {
     this.#asTarget()
+    while (this.#fileCopy) await this.#fileCopy
     prepareSqliteTarget(this.db, schema, options)
   }
 
   async openWriter(table: TableSchema): Promise<TableWriter> {
     this.#asTarget()
+    while (this.#fileCopy) await this.#fileCopy
+    this.#walForBatches()
     try {
-      return openSqliteWriter(this.db, table)
+      const writer = openSqliteWriter(this.db, table)
+      // a batch waits for a file copy under way, whose open transaction would take its rows too; nothing is
+      // awaited between the last look and the batch's own (synchronous) transaction
+      return {
+        ...writer,
+        write: async (rows) => {
+          while (this.#fileCopy) await this.#fileCopy
+          this.#walForBatches()
+          return writer.write(rows)
+        },
+      }
     } catch (error) {
       throw new SchemaError(`cannot write into ${table.name}: ${error instanceof Error ? error.message : String(error)}`, { table: table.name, cause: error, ...sqliteErrors.driverOf(error) })
     }
@@ -238,6 +324,52 @@ export class SqliteConnection implements Connection {
   async finalize(schema: DatabaseSchema, _options: FinalizeOptions): Promise<ConstraintProblem[]> {
     this.#asTarget()
     return finalizeSqliteTarget(this.db, schema)
+  }
+
+  /**
+   * Copies a table of another SQLite file (`from`, a source's `fileTable`) without decoding a value: see
+   * `openSqliteWriter.fromFile`. The copy is one transaction, written in the file's own rollback journal when
+   * it had one (a table's new pages are written once, where WAL writes them twice: into the WAL, then back).
+   */
+  async copyFileTable(from: FileTable, table: TableSchema, options: { signal?: AbortSignal; onRows?(rows: number): void } = {}): Promise<{ rows: number } | string> {
+    this.#asTarget()
+    // as for a batch (see openWriter): nothing awaited between the last look and taking the connection
+    while (this.#fileCopy) await this.#fileCopy
+    if (options.signal?.aborted) throw new AbortError()
+    if (this.db.inTransaction) return "the target is inside the caller's transaction"
+    let done!: () => void
+    this.#fileCopy = new Promise<void>((resolve) => (done = resolve))
+    try {
+      this.#journalForOneCommit()
+      return await openSqliteWriter.fromFile(this.db, from, table, options)
+    } finally {
+      this.#fileCopy = undefined
+      done()
+    }
+  }
+
+  /**
+   * Back to the file's own rollback-journal mode (`delete`, `truncate`, `persist`) for a copy in one commit, when
+   * no other connection holds the file (else it stays in WAL); synchronous=FULL, which that mode needs to be safe.
+   */
+  #journalForOneCommit(): void {
+    const mode = this.#targetJournalMode
+    if (this.#rollbackJournal || (mode !== 'delete' && mode !== 'truncate' && mode !== 'persist')) return
+    try {
+      if (String(this.db.pragma(`main.journal_mode = ${mode}`, { simple: true })) !== mode) return
+      this.db.pragma('synchronous = FULL')
+      this.#rollbackJournal = true
+    } catch {
+      // another connection reads the file: it stays in WAL mode
+    }
+  }
+
+  /** WAL again, with synchronous=NORMAL (see `#asTarget`), for a table written batch by batch. */
+  #walForBatches(): void {
+    if (!this.#rollbackJournal) return
+    this.db.pragma('main.journal_mode = WAL')
+    this.db.pragma('synchronous = NORMAL')
+    this.#rollbackJournal = false
   }
 
   /**

@@ -1,9 +1,10 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import type { ConstraintProblem, PrepareOptions, TableWriter, WriteResult } from '../../src/dialect.js'
 import type { ClassifiedError } from '../../src/dialect.js'
-import { ConnectionError, RowError, SchemaError, type RowFailureKind } from '../../src/errors.js'
+import { AbortError, ConnectionError, RowError, SchemaError, type RowFailureKind } from '../../src/errors.js'
 import { keyColumnIndexes, rowKey, valueToJson } from '../../src/schema/rows.js'
-import type { DatabaseSchema, ForeignKeySchema, IndexSchema, Row, TableSchema } from '../../src/schema/types.js'
+import type { DatabaseSchema, ForeignKeySchema, IndexSchema, Row, TableSchema, Value } from '../../src/schema/types.js'
+import { readSqliteTable } from './sqlite-reader.js'
 import { sqliteErrors } from './sqlite-errors.js'
 import { sqliteSql } from './sqlite-sql.js'
 
@@ -514,3 +515,143 @@ function orphanedForeignKey(t: TableSchema, fk: Pick<ForeignKeySchema, 'columns'
     message: `${orphans} row${orphans === 1 ? '' : 's'} of ${t.name} (${fk.columns.join(', ')}) point at no row of ${fk.refTable}`,
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// the same-engine hand-over: a table copied from another SQLite file by INSERT … SELECT, never decoded in Node
+
+/** What {@link copySqliteFileTable} copies: a source table in an SQLite file (a `FileTable` of the pass-through). */
+export interface SqliteFileTable {
+  file: string
+  table: TableSchema
+  after?: readonly Value[]
+  rows: number
+  unchanged(): boolean
+}
+
+/** The name the source file is attached under while its table is copied. */
+const SOURCE_SCHEMA = 'dbferry_source'
+
+/**
+ * Rows per INSERT … SELECT of a rowid table (by rowid ranges, all in the one transaction): between two, the
+ * event loop runs, so Ctrl-C, timers and progress are not held up for the whole table.
+ */
+const PIECE_ROWS = 100_000
+
+/** Options of {@link copySqliteFileTable}. */
+export interface FileCopyOptions {
+  /** Checked between pieces: aborted, the copy rolls back and throws an `AbortError`. Absent: never aborted. */
+  signal?: AbortSignal
+  /** Called after each piece with the rows copied so far (not yet committed). Absent: nothing called. */
+  onRows?(rows: number): void
+}
+
+/** A declared type's affinity, by SQLite's rules (section 3.1 of its datatype documentation). */
+function affinity(declared: string): string {
+  const t = declared.toUpperCase()
+  if (t.includes('INT')) return 'INTEGER'
+  if (t.includes('CHAR') || t.includes('CLOB') || t.includes('TEXT')) return 'TEXT'
+  if (t.includes('BLOB') || t.trim() === '') return 'BLOB'
+  if (t.includes('REAL') || t.includes('FLOA') || t.includes('DOUB')) return 'REAL'
+  return 'NUMERIC'
+}
+
+/**
+ * Why a value could change on its way from the source column to the target column, or undefined: each column
+ * pair must have the same affinity (applying an affinity to a value stored under it leaves the value as it is),
+ * and a STRICT target takes only what its types allow, which it says by refusing the row.
+ */
+function affinityChange(db: BetterSqlite3.Database, from: SqliteFileTable, table: TableSchema): string | undefined {
+  const declared = (schema: string, name: string) =>
+    new Map((db.prepare('SELECT name, type FROM pragma_table_info(?, ?)').all(name, schema) as { name: string; type: string }[]).map((r) => [r.name.toLowerCase(), r.type]))
+  const source = declared(SOURCE_SCHEMA, from.table.name)
+  const target = declared('main', table.name)
+  for (const c of table.columns) {
+    const s = source.get((c.origin ?? c.name).toLowerCase())
+    const t = target.get(c.name.toLowerCase())
+    if (s === undefined || t === undefined) return `column ${c.name} is missing on one side`
+    if (affinity(s) !== affinity(t)) return `column ${c.name} is ${s || 'untyped'} in the source and ${t || 'untyped'} on the target, of another type affinity`
+  }
+  return undefined
+}
+
+/**
+ * Copies a table of another SQLite file into `table` without decoding a value: attaches the file, then in one
+ * write transaction `INSERT INTO main.t (…) SELECT … FROM source.t WHERE <every value plain> [AND key > after]
+ * ORDER BY <the reader's key>` (see `readSqliteTable.handOver`), and commits only when it took exactly
+ * `from.rows` rows and `from.unchanged()` says the file still holds the source's snapshot. Anything else rolls
+ * back and says why: a row the target refuses (a constraint), values the row path would convert or reject,
+ * another type affinity, a changed file. Each target column takes the source column it comes from (`origin`,
+ * else its own name). A rowid table is copied in pieces of {@link PIECE_ROWS} rows by rowid range, yielding
+ * between them; the caller keeps every other write of this connection out until it returns (they would join
+ * the open transaction). Throws what stops the row path too: a lost database, an abort.
+ */
+async function copySqliteFileTable(db: BetterSqlite3.Database, from: SqliteFileTable, table: TableSchema, options: FileCopyOptions = {}): Promise<{ rows: number } | string> {
+  try {
+    db.prepare(`ATTACH DATABASE ? AS ${q(SOURCE_SCHEMA)}`).run(from.file)
+  } catch (error) {
+    passOnLost(error)
+    return `the target cannot attach the source file (${error instanceof Error ? error.message : String(error)})`
+  }
+  try {
+    const changed = affinityChange(db, from, table)
+    if (changed !== undefined) return changed
+    const sql = readSqliteTable.handOver(db, from.table, from.after)
+    // each target column from the source column it comes from (a rename keeps `origin`)
+    const columns = table.columns.map((c) => q(c.origin ?? c.name)).join(', ')
+    const source = `${q(SOURCE_SCHEMA)}.${q(from.table.name)}`
+    const ranges = sql.rowid === undefined ? undefined : rowidRanges(db, source, sql, from.rows)
+    const insert = db.prepare(
+      `INSERT INTO main.${q(table.name)} (${table.columns.map((c) => q(c.name)).join(', ')}) SELECT ${columns} FROM ${source} WHERE ${sql.where}${sql.after ? ` AND ${sql.after}` : ''}${ranges ? ` AND ${sql.rowid} BETWEEN ? AND ?` : ''} ORDER BY ${sql.orderBy}`,
+    )
+    // deferred: BEGIN IMMEDIATE would take a write lock on the attached source too, which its reader may hold off
+    db.exec('BEGIN')
+    let rows = 0
+    for (const range of ranges ?? [[]]) {
+      try {
+        rows += insert.run(...sql.params, ...range).changes
+      } catch (error) {
+        db.exec('ROLLBACK')
+        passOnLost(error)
+        const message = error instanceof Error ? error.message : String(error)
+        return rowFailure(error) ? `the target refused a row (${message})` : `the copy failed (${message})`
+      }
+      options.onRows?.(rows)
+      if (ranges === undefined || ranges.length === 1) continue
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      if (options.signal?.aborted) throw new AbortError()
+    }
+    // the rows of the source's snapshot, all of them: fewer means values the reader would not pass as they are
+    const why = !from.unchanged()
+      ? 'the source file changed since the copy began reading it'
+      : rows !== from.rows
+        ? `${from.rows - rows} row(s) hold values the row path converts, repairs or rejects`
+        : undefined
+    if (why !== undefined) {
+      db.exec('ROLLBACK')
+      return why
+    }
+    db.exec('COMMIT')
+    return { rows }
+  } finally {
+    if (db.inTransaction) db.exec('ROLLBACK')
+    db.exec(`DETACH DATABASE ${q(SOURCE_SCHEMA)}`)
+  }
+}
+
+/**
+ * Inclusive rowid ranges that cut the rows to copy into pieces of about {@link PIECE_ROWS} (rowids are dense unless
+ * many rows were deleted: then pieces are uneven, never wrong); none for an empty table.
+ */
+function rowidRanges(db: BetterSqlite3.Database, source: string, sql: { rowid?: string; after?: string; params: unknown[] }, rows: number): bigint[][] {
+  const where = sql.after ? ` WHERE ${sql.after}` : ''
+  const [min, max] = db.prepare(`SELECT min(${sql.rowid}), max(${sql.rowid}) FROM ${source}${where}`).raw(true).safeIntegers(true).get(...sql.params) as [bigint | null, bigint | null]
+  if (min === null || max === null) return []
+  const pieces = BigInt(Math.max(1, Math.ceil(rows / PIECE_ROWS)))
+  const step = (max - min) / pieces + 1n
+  const out: bigint[][] = []
+  for (let lo = min; lo <= max; lo += step) out.push([lo, lo + step - 1n > max ? max : lo + step - 1n])
+  return out
+}
+
+/** Beyond the contract, for the same-engine hand-over: `openSqliteWriter.fromFile` ({@link copySqliteFileTable}). */
+openSqliteWriter.fromFile = copySqliteFileTable

@@ -1,6 +1,7 @@
-import type { CsvText } from '../dialect.js'
-import { AbortError, ConnectionError } from '../errors.js'
+import type { Connection, CsvText } from '../dialect.js'
+import { AbortError, AccountingError, ConnectionError } from '../errors.js'
 import type { TableReport } from '../report.js'
+import type { FileTable, FileTableSource, FileTableTarget } from '../file-table.js'
 import type { TablePair } from '../plan/table-pair.js'
 import type { CopyContext } from './copy-context.js'
 import { confirmedCheckpoint, intentCheckpoint } from './resume.js'
@@ -14,17 +15,33 @@ import { confirmedCheckpoint, intentCheckpoint } from './resume.js'
  * back, and the row path loads it, journaling each bad row with its line number: the outcome is the same
  * as without the pass-through, only slower. A database can hand over its own text the same way (a PostgreSQL
  * table to a PostgreSQL target, `CsvText.native`): its COPY output goes into the target's COPY unparsed,
- * with the same count check and the same fallback.
+ * with the same count check and the same fallback. A database that is one file hands a table to a target of
+ * its engine as the file itself (SQLite → SQLite, {@link FileTableSource}): the target reads the rows from the
+ * file in its own write transaction, never decoded in Node, under the same rules.
  */
+
+/** `c` with the optional method of a {@link FileTableSource}, or undefined. */
+function asFileTableSource(c: Connection): FileTableSource | undefined {
+  return typeof (c as Partial<FileTableSource>).fileTable === 'function' ? (c as unknown as FileTableSource) : undefined
+}
+
+/** `c` with the optional method of a {@link FileTableTarget}, or undefined. */
+function asFileTableTarget(c: Connection): FileTableTarget | undefined {
+  return typeof (c as Partial<FileTableTarget>).copyFileTable === 'function' ? (c as unknown as FileTableTarget) : undefined
+}
 
 /**
  * Why `pair` cannot take the pass-through path between a source that hands over CSV text and a target that
- * loads it, or undefined when it can try.
+ * loads it, or undefined when it can try. `resumes` (default false): the hand-over can start after a key (a
+ * {@link FileTable}'s `after`), so a table resumed after rows already loaded may take it.
  */
-export function passThroughBlocker(ctx: CopyContext, pair: TablePair, report: TableReport): string | undefined {
+export function passThroughBlocker(ctx: CopyContext, pair: TablePair, report: TableReport, resumes = false): string | undefined {
   if (ctx.transformers.length > 0) return `transforms process its rows (${ctx.transformers.map((t) => t.name).join(', ')})`
-  if (ctx.after !== undefined || report.read + report.written + report.rejected + report.dropped > 0) return 'it resumes after rows already loaded'
+  const loaded = report.read + report.written + report.rejected + report.dropped > 0
+  if ((!resumes && (ctx.after !== undefined || loaded)) || (loaded && ctx.after === undefined)) return 'it resumes after rows already loaded'
   if (ctx.until !== undefined) return 'it is one chunk of a table split by key ranges'
+  // a chunk of a table without a key, by the pages it is stored in
+  if (ctx.pages !== undefined) return 'it is one chunk of a table split by page ranges'
   const caps = ctx.target.dialect.capabilities
   const { source, target } = pair
   if (target.columns.length !== source.columns.length) return 'the target does not take every column of the file'
@@ -49,9 +66,13 @@ export function passThroughBlocker(ctx: CopyContext, pair: TablePair, report: Ta
  */
 export async function passThrough(ctx: CopyContext, pair: TablePair, report: TableReport, total: number | undefined): Promise<boolean> {
   report.path = 'rows'
+  if (ctx.passThrough === false) return false
+  const source = asFileTableSource(ctx.source)
+  const target = asFileTableTarget(ctx.target)
+  if (source && target && ctx.source.dialect.name === ctx.target.dialect.name) return fileTablePassThrough(ctx, pair, report, total, source, target)
   // nothing to explain where neither side could (any source but CSV files, a target that does not parse
   // CSV) or the user turned it off
-  if (ctx.passThrough === false || !ctx.source.csvText || !ctx.target.loadCsv || ctx.target.dialect.capabilities.loadsCsv !== true) return false
+  if (!ctx.source.csvText || !ctx.target.loadCsv || ctx.target.dialect.capabilities.loadsCsv !== true) return false
   const blocker = passThroughBlocker(ctx, pair, report)
   if (blocker !== undefined) {
     report.pathNote = blocker
@@ -124,3 +145,54 @@ export async function passThrough(ctx: CopyContext, pair: TablePair, report: Tab
   return true
 }
 
+
+/**
+ * The pass-through of a database file's table into a target of its engine ({@link FileTable}): the target copies
+ * the rows in one transaction of its own. The intent checkpoint comes first (the copy and its commit are one
+ * step, which nothing can interleave with), with the source's row count as the pending rows: after a crash the
+ * target holds none of them or all of them, and resume tells which. Resumed tables continue after their last
+ * committed key. Returns true when the table is committed; false, with `report.pathNote`, for the row path.
+ */
+async function fileTablePassThrough(ctx: CopyContext, pair: TablePair, report: TableReport, total: number | undefined, source: FileTableSource, target: FileTableTarget): Promise<boolean> {
+  const blocker = passThroughBlocker(ctx, pair, report, true)
+  if (blocker !== undefined) {
+    report.pathNote = blocker
+    return false
+  }
+  const from = await source.fileTable(pair.source, ctx.after === undefined ? {} : { after: ctx.after })
+  if (typeof from === 'string') {
+    report.pathNote = from
+    return false
+  }
+  if (from.engine !== ctx.target.dialect.name) return false
+  if (ctx.signal?.aborted) throw new AbortError()
+  const started = Date.now()
+  const committed = { read: report.read, written: report.written, rejected: report.rejected, dropped: report.dropped, byKind: { ...report.byKind } }
+  report.read += from.rows
+  let copied: { rows: number } | string
+  try {
+    await ctx.checkpoint?.(intentCheckpoint(report, ctx.after, committed, from.lastKey ?? ctx.after, from.rows))
+    const onRows = (rows: number) =>
+      ctx.onProgress?.({ type: 'batch', table: report.name, read: committed.read + rows, written: committed.written, rejected: report.rejected, dropped: report.dropped, total, elapsedMs: Date.now() - started })
+    copied = await target.copyFileTable(from, pair.target, ctx.signal ? { signal: ctx.signal, onRows } : { onRows })
+  } catch (error) {
+    // the target holds what it held before (a failed checkpoint, a lost file): the row path would stop too
+    report.read = committed.read
+    throw error
+  }
+  if (typeof copied === 'string') {
+    report.read = committed.read
+    report.pathNote = `fell back to the row path: ${copied}`
+    return false
+  }
+  if (copied.rows !== from.rows) {
+    throw new AccountingError(`${ctx.target.dialect.name} target for ${report.name}: committed ${copied.rows} rows of a table handed over with ${from.rows}`, { table: report.name })
+  }
+  report.written += copied.rows
+  report.path = 'pass-through'
+  delete report.pathNote
+  report.status = 'done'
+  await ctx.checkpoint?.(confirmedCheckpoint(report, from.lastKey ?? ctx.after, true))
+  ctx.onProgress?.({ type: 'batch', table: report.name, read: report.read, written: report.written, rejected: report.rejected, dropped: report.dropped, total, elapsedMs: Date.now() - started })
+  return true
+}

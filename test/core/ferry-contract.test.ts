@@ -98,6 +98,8 @@ describe('ferry(): a run that cannot start throws a typed error; a run that star
       to,
       journal,
       batchRows: 500,
+      // batch by batch: a table handed over whole (the pass-through) has no second batch to stop after
+      passThrough: false,
       signal: stop.signal,
       onProgress: (e) => {
         if (e.type === 'batch' && ++batches === 2) stop.abort()

@@ -37,6 +37,8 @@ async function interruptedCopy(from: string, to: string, journal: string) {
     to,
     journal,
     batchRows: 1_000,
+    // batch by batch: a table handed over whole (the pass-through) has no second batch to stop after
+    passThrough: false,
     signal: stop.signal,
     onProgress(e) {
       if (e.type === 'batch' && ++batches === 2) stop.abort()
