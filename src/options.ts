@@ -72,10 +72,11 @@ export interface FerryOptions {
   concurrency?: number
   /**
    * Jobs that copy at once, each with a source and a target connection of its own (opened from the `from`/`to`
-   * URLs): chunks of one table split by its integer key (see `chunkRows`) and whole tables. PostgreSQL sources
+   * URLs): chunks of one table split by its key (see `chunkRows`) and whole tables. PostgreSQL sources
    * share one exported snapshot among the jobs; other sources read a snapshot per job (the report says so).
    * Needs URLs for both ends, engines that take several connections at once (`parallelConnections`) and no
-   * transforms; otherwise one job, noted in the report. Default 1.
+   * transforms; otherwise one job, noted in the report. Default: 1, or with `threads` one per two cores, at
+   * most 8 (`defaultJobs`).
    */
   jobs?: number
   /**

@@ -1,6 +1,7 @@
+import { availableParallelism } from 'node:os'
 import type { Connection, DialectCapabilities } from '../dialect.js'
 import type { DatabaseSchema, TableSchema } from '../schema/types.js'
-import { BATCH_DEFAULTS, type FerryOptions } from '../options.js'
+import { BATCH_DEFAULTS, THREADS_DEFAULT, type FerryOptions } from '../options.js'
 import { withNotes } from '../plan/generated-notes.js'
 import type { PlannedRun } from '../plan/planned-run.js'
 import type { TablePair } from '../plan/table-pair.js'
@@ -9,16 +10,34 @@ import { CHUNK_DEFAULTS, chunkCount, planChunks, planKeyChunks, planPageChunks, 
 import { LanePool } from './lanes.js'
 import type { ResumeState } from './resume.js'
 
+/** The most jobs {@link defaultJobs} gives. Default 8. */
+export const MOST_DEFAULT_JOBS = 8
+
 /**
- * The lanes a run copies with: `options.jobs` connection pairs when the run can use them, else the run's own
- * pair alone — and then, when more jobs were asked for, the report's notes say why not.
+ * The jobs a run copies with when `jobs` is not set. In worker threads (`threads`): one job per two cores
+ * (`os.availableParallelism()`), at most {@link MOST_DEFAULT_JOBS} — a job's thread keeps a core busy, and the
+ * servers' work for its rows (the COPY or LOAD DATA it feeds, the reads it asks) about as much again. In one
+ * thread: 1, since jobs there only overlap waits on the servers — on 2 cores `--jobs 2` took 1.1–1.6× the
+ * time of `--jobs 1` for every pair measured (bench/README.md, "`--jobs`") — so a copy that is not waiting on
+ * a distant server gains nothing from more. A run whose ends cannot take several connections copies with one
+ * whatever this says.
+ */
+export function defaultJobs(threads: boolean, cores: number = availableParallelism()): number {
+  if (!threads) return 1
+  return Math.min(MOST_DEFAULT_JOBS, Math.max(1, Math.floor(cores / 2)))
+}
+
+/**
+ * The lanes a run copies with: `options.jobs` connection pairs (else {@link defaultJobs}) when the run can use
+ * them, else the run's own pair alone — and then, when more jobs were asked for, the report's notes say why not.
  */
 export async function openLanes(run: RunState, options: FerryOptions): Promise<LanePool> {
-  const jobs = options.jobs ?? 1
+  const jobs = options.jobs ?? defaultJobs(options.threads ?? THREADS_DEFAULT)
   if (jobs <= 1 || options.schemaOnly) return LanePool.single(run)
   const why = whyOneJob(run, options)
   if (why) {
-    note(run, `--jobs ${jobs} ignored: ${why}`)
+    // a default that the run cannot use is not worth a note: nobody asked for it
+    if (options.jobs !== undefined) note(run, `--jobs ${jobs} ignored: ${why}`)
     return LanePool.single(run)
   }
   const pool = await LanePool.open(run, options, jobs)
