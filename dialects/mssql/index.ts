@@ -16,6 +16,6 @@ export { mssqlDialect }
 export { MssqlConnection, type MssqlUrlConfig } from './mssql-connection.js'
 export type { MssqlSession, MssqlTransaction } from './mssql-sql.js'
 export { mssqlTypes, type BulkColumnType, type MssqlColumnInfo, type MssqlColumnMapping, type MssqlRejectedType, type MssqlTypes } from './mssql-types.js'
-export { mssqlSql, type InsertParameter, type MssqlSql, type ParameterisedStatement, type Staging } from './mssql-sql.js'
+export { mssqlSql, type IdentityProbe, type InsertParameter, type MssqlSql, type ParameterisedStatement, type Staging } from './mssql-sql.js'
 export { mssqlErrors, type MssqlDriverFields } from './mssql-errors.js'
 export type { MssqlReadPlan } from './mssql-introspector.js'
