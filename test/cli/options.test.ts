@@ -54,7 +54,8 @@ describe('--quiet, --verbose, --log-level: results on stdout, logs on stderr', (
 
   it('-v / --verbose / --log-level debug: every batch and phase, timestamped, on stderr; stdout stays the JSON report alone', async () => {
     for (const flag of [['-v'], ['--verbose'], ['--log-level', 'debug']]) {
-      const args = ['copy', `sqlite:${source}`, target(), '--no-journal', '--json', '--batch-rows', '20', ...flag]
+      // --no-pass-through: a SQLite → SQLite table otherwise goes over in one INSERT … SELECT, without batches
+      const args = ['copy', `sqlite:${source}`, target(), '--no-journal', '--json', '--batch-rows', '20', '--no-pass-through', ...flag]
       const r = await spawnCli(args, { cwd: dir })
       expect(r.code, flag.join(' ')).toBe(0)
       expect(JSON.parse(r.stdout).totals.written).toBe(250)
