@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildFixture, type Fixture } from '../../fixtures/fixture.js'
-import { connect } from '../../src/connect.js'
 import { harnesses } from '../cross/harness.js'
-import { eventsTable } from '../support/events-table.js'
+import { eventIds, eventsTable } from '../support/events-table.js'
 import { bundleChild, type KillableChild } from './kill-child.js'
 
 // a --jobs 4 copy killed with SIGKILL at a random point, then resumed (with --jobs 4 again): 20 trials over three
@@ -44,20 +43,6 @@ const PAIRS = [
   { from: 'postgres', to: 'mysql', trials: 6 },
 ].filter((p) => by(p.from) && by(p.to))
 
-/** The ids the target's `events` table holds, in key order. */
-async function targetIds(url: string): Promise<number[]> {
-  const { connection } = await connect(url)
-  try {
-    await connection.snapshot()
-    const table = (await connection.introspect()).tables.find((t) => t.name === 'events')!
-    const ids: number[] = []
-    for await (const b of connection.read(table, { batchRows: 20_000, batchBytes: 1 << 26 })) for (const r of b.rows) ids.push(Number(r[0]))
-    return ids
-  } finally {
-    await connection.close()
-  }
-}
-
 describe.skipIf(PAIRS.length === 0)('kill -9 during a --jobs 4 copy, then --resume', () => {
   for (const pair of PAIRS) {
     it(`${pair.from} → ${pair.to}: ${pair.trials} trials, each exactly equal to the source`, async () => {
@@ -86,7 +71,7 @@ describe.skipIf(PAIRS.length === 0)('kill -9 during a --jobs 4 copy, then --resu
             expect(t.read).toBe(ROWS)
             expect(t.written).toBe(expected.length)
             expect(t.rejected).toBe(ROWS - expected.length)
-            const ids = await targetIds(dst.url)
+            const ids = await eventIds(dst.url)
             expect(ids).toEqual(expected)
           } finally {
             await dst.drop()

@@ -5,10 +5,9 @@ import { join } from 'node:path'
 import { build } from 'esbuild'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildFixture } from '../../fixtures/fixture.js'
-import { connect } from '../../src/connect.js'
 import type { Report } from '../../src/report.js'
 import { harnesses } from '../cross/harness.js'
-import { eventsTable } from '../support/events-table.js'
+import { eventIds, eventsTable } from '../support/events-table.js'
 
 // a --jobs 4 copy whose chunks run in worker threads, killed with SIGKILL at a random point (the threads die with
 // the process, mid-batch or mid-checkpoint), then resumed with threads again: each trial must end with every source
@@ -70,20 +69,6 @@ const PAIRS = [
   { from: 'postgres', to: 'mysql', trials: 4 },
 ].filter((p) => by(p.from) && by(p.to))
 
-/** The ids the target's `events` table holds, in key order. */
-async function targetIds(url: string): Promise<number[]> {
-  const { connection } = await connect(url)
-  try {
-    await connection.snapshot()
-    const table = (await connection.introspect()).tables.find((t) => t.name === 'events')!
-    const ids: number[] = []
-    for await (const b of connection.read(table, { batchRows: 20_000, batchBytes: 1 << 26 })) for (const r of b.rows) ids.push(Number(r[0]))
-    return ids
-  } finally {
-    await connection.close()
-  }
-}
-
 describe.skipIf(PAIRS.length === 0)('kill -9 during a --jobs 4 copy in worker threads, then --resume', () => {
   for (const pair of PAIRS) {
     it(`${pair.from} → ${pair.to}: ${pair.trials} trials, each exactly equal to the source`, async () => {
@@ -114,7 +99,7 @@ describe.skipIf(PAIRS.length === 0)('kill -9 during a --jobs 4 copy in worker th
             expect(t.read).toBe(ROWS)
             expect(t.written).toBe(expected.length)
             expect(t.rejected).toBe(ROWS - expected.length)
-            expect(await targetIds(dst.url)).toEqual(expected)
+            expect(await eventIds(dst.url)).toEqual(expected)
           } finally {
             await dst.drop()
           }
