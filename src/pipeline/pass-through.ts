@@ -145,7 +145,6 @@ export async function passThrough(ctx: CopyContext, pair: TablePair, report: Tab
   return true
 }
 
-
 /**
  * The pass-through of a database file's table into a target of its engine ({@link FileTable}): the target copies
  * the rows in one transaction of its own. The intent checkpoint comes first (the copy and its commit are one

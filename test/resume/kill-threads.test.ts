@@ -65,8 +65,8 @@ function run(args: readonly string[], killAfter?: number, jitterMs = 0): Promise
 const all = await harnesses()
 const by = (name: string) => all.find((h) => h.name === name)
 const PAIRS = [
-  { from: 'sqlite', to: 'postgres', trials: 6 },
-  { from: 'postgres', to: 'mysql', trials: 4 },
+  { from: 'sqlite', to: 'postgres', trials: 3 },
+  { from: 'postgres', to: 'mysql', trials: 2 },
 ].filter((p) => by(p.from) && by(p.to))
 
 describe.skipIf(PAIRS.length === 0)('kill -9 during a --jobs 4 copy in worker threads, then --resume', () => {
