@@ -472,7 +472,7 @@ export function introspectSqlite(db: BetterSqlite3.Database, options: SqliteIntr
       }
       if (pk.length > 0) table.primaryKey = { columns: pk }
       table.rowid = t.wr === 0
-      table.rowCountEstimate = Number(db.prepare(`SELECT count(*) FROM ${sqliteSql.quoteIdentifier(t.name)}`).pluck().safeIntegers(false).get())
+      table.rowCountEstimate = rowEstimate(db, t.name, table.rowid)
       tables.push(table)
     }
     const objects: ObjectSchema[] = []
@@ -503,4 +503,20 @@ export function introspectSqlite(db: BetterSqlite3.Database, options: SqliteIntr
     if (error instanceof SchemaError) throw error
     throw new SchemaError(`could not read the SQLite schema: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
   }
+}
+
+/**
+ * A table's row count estimate: for a rowid table its rowid span (`max(rowid) - min(rowid) + 1`, two lookups in
+ * the table's b-tree; more than the rows where rows were deleted), else the exact `count(*)`. `count(*)` of a
+ * rowid table walks every page of it: 7 % of a 1M-row SQLite → PostgreSQL copy's profile, for a number that only
+ * sizes progress bars, chunks and key stores.
+ */
+function rowEstimate(db: BetterSqlite3.Database, table: string, rowid: boolean): number {
+  const q = sqliteSql.quoteIdentifier(table)
+  if (!rowid) return Number(db.prepare(`SELECT count(*) FROM ${q}`).pluck().safeIntegers(false).get())
+  // BigInt(): a replayed statement (a Kysely instance's) gives numbers whatever safeIntegers asks
+  const max = db.prepare(`SELECT max(rowid) FROM ${q}`).pluck().safeIntegers(true).get() as bigint | number | null
+  if (max === null || max === undefined) return 0
+  const min = db.prepare(`SELECT min(rowid) FROM ${q}`).pluck().safeIntegers(true).get() as bigint | number
+  return Number(BigInt(max) - BigInt(min) + 1n)
 }
