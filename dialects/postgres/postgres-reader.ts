@@ -254,13 +254,7 @@ async function* readCopy(session: ReaderSession, table: TableSchema, options: Re
   const lastKey = (r: Row[]) => (keyIndexes.length > 0 && r.length > 0 ? keyIndexes.map((i) => r[r.length - 1]![i]!) : undefined)
   try {
     for (;;) {
-      let next: IteratorResult<Buffer>
-      try {
-        next = await it.next()
-      } catch (error) {
-        done = true
-        throw wrapError(error, table.name, description)
-      }
+      const next = await nextCopyChunk(it, table.name, description, () => (done = true))
       if (next.done) {
         done = true
         break
@@ -590,6 +584,19 @@ async function pageCount(client: Pick<PostgresQueryable, 'query'>, schema: strin
   return row && Number(row.v) >= 140_000 ? Number(row.pages) : undefined
 }
 
+/**
+ * The next chunk of a `COPY … TO STDOUT` stream. A driver error is wrapped with the table, after `ended()` tells
+ * the caller the COPY is over (its cleanup then does not try to read it out).
+ */
+async function nextCopyChunk(it: AsyncIterator<Buffer>, table: string, description: string, ended: () => void): Promise<IteratorResult<Buffer>> {
+  try {
+    return await it.next()
+  } catch (error) {
+    ended()
+    throw wrapError(error, table, description)
+  }
+}
+
 /** PostgreSQL's own CSV: what `COPY … (FORMAT csv)` writes and reads with its defaults. */
 const OWN_CSV = { delimiter: ',', quote: '"', escape: '"', null: '', header: false, encoding: 'utf8' } as const
 
@@ -615,13 +622,7 @@ function csvText(session: ReaderSession, table: TableSchema, description: string
     let released = false
     try {
       for (;;) {
-        let next: IteratorResult<Buffer>
-        try {
-          next = await it.next()
-        } catch (error) {
-          done = true
-          throw wrapError(error, table.name, description)
-        }
+        const next = await nextCopyChunk(it, table.name, description, () => (done = true))
         if (next.done) break
         yield next.value
       }
